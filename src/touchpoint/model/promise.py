@@ -1,0 +1,146 @@
+"""Promises (承诺) and complaints (抱怨, 投诉).
+
+A promise made to a customer is recorded with its due date and checked against the
+company's bottom line (`PromisePolicy`); a complaint is tracked from opening to first
+response to resolution.
+
+Examples
+--------
+>>> import datetime as dt
+>>> policy = PromisePolicy(max_value=500, max_days=30)
+>>> p = Promise("P1", customer="C001", description="Free first service",
+...             made_at=dt.datetime(2026, 3, 1), due=dt.datetime(2026, 3, 20), value=300)
+>>> policy.problems(p)
+[]
+>>> c = Complaint("K1", customer="C001", opened_at=dt.datetime(2026, 3, 1, 9),
+...               first_response_at=dt.datetime(2026, 3, 1, 11), type="service")
+>>> c.first_response_time
+datetime.timedelta(seconds=7200)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+
+from touchpoint.errors import Problem, ValidationError
+from touchpoint.model._checks import check_code, check_number, to_enum
+from touchpoint.model.interaction import as_utc
+
+__all__ = [
+    "ChurnKind",
+    "Complaint",
+    "ComplaintType",
+    "Promise",
+    "PromisePolicy",
+    "PromiseStatus",
+]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return as_utc(value) if isinstance(value, dt.datetime) else value
+
+
+class PromiseStatus(enum.StrEnum):
+    OPEN = "open"
+    FULFILLED = "fulfilled"
+    BROKEN = "broken"
+
+
+@attrs.frozen
+class PromisePolicy:
+    """The company's bottom line for promises: at most ``max_value`` and ``max_days`` ahead."""
+
+    max_value: float | None = None
+    max_days: int | None = None
+
+    def problems(self, promise: Promise) -> list[Problem]:
+        """Why ``promise`` breaks the bottom line (empty if it does not)."""
+        found = []
+        if self.max_value is not None and promise.value > self.max_value:
+            found.append(
+                Problem("value", f"exceeds the bottom line of {self.max_value:g}", promise.value)
+            )
+        if self.max_days is not None and promise.due - promise.made_at > dt.timedelta(days=self.max_days):
+            found.append(
+                Problem("due", f"is more than {self.max_days} days after the promise", promise.due.isoformat())
+            )
+        return found
+
+
+@attrs.frozen
+class Promise:
+    """What a member of staff promised a customer, by when, and what it costs the company."""
+
+    id: str
+    customer: str
+    description: str
+    made_at: dt.datetime = attrs.field(converter=_utc)
+    due: dt.datetime = attrs.field(converter=_utc)
+    value: float = 0.0
+    made_by: str | None = None
+    status: PromiseStatus = attrs.field(default=PromiseStatus.OPEN, converter=to_enum(PromiseStatus, "status"))
+    fulfilled_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+
+    def __attrs_post_init__(self) -> None:
+        problems = check_code(self.id, "id") + check_number(self.value, "value", minimum=0)
+        if isinstance(self.due, dt.datetime) and isinstance(self.made_at, dt.datetime) and self.due < self.made_at:
+            problems.append(Problem("due", "is before the promise was made", self.due.isoformat()))
+        if problems:
+            raise ValidationError([Problem(p.path, f"promise {self.id!r}: {p.message}", p.value) for p in problems])
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        return self.status is PromiseStatus.OPEN and as_utc(now) > self.due
+
+
+class ComplaintType(enum.StrEnum):
+    PRODUCT = "product"
+    SERVICE = "service"
+    PRICE = "price"
+    DELIVERY = "delivery"
+    ATTITUDE = "attitude"
+    BILLING = "billing"
+    OTHER = "other"
+
+
+class ChurnKind(enum.StrEnum):
+    """The material's kinds of churn (流失): natural, malicious, competitive, negligence."""
+
+    NATURAL = "natural"
+    MALICIOUS = "malicious"
+    COMPETITIVE = "competitive"
+    NEGLIGENCE = "negligence"
+
+
+@attrs.frozen
+class Complaint:
+    """A complaint from opening to first response to resolution."""
+
+    id: str
+    customer: str
+    opened_at: dt.datetime = attrs.field(converter=_utc)
+    type: ComplaintType = attrs.field(default=ComplaintType.OTHER, converter=to_enum(ComplaintType, "type"))
+    cause: str = ""
+    touchpoint: str | None = None
+    channel: str | None = None
+    first_response_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    resolved_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+
+    def __attrs_post_init__(self) -> None:
+        problems = check_code(self.id, "id")
+        for name in ("first_response_at", "resolved_at"):
+            value = getattr(self, name)
+            if value is not None and value < self.opened_at:
+                problems.append(Problem(name, "is before the complaint was opened", value.isoformat()))
+        if problems:
+            raise ValidationError([Problem(p.path, f"complaint {self.id!r}: {p.message}", p.value) for p in problems])
+
+    @property
+    def first_response_time(self) -> dt.timedelta | None:
+        return None if self.first_response_at is None else self.first_response_at - self.opened_at
+
+    @property
+    def resolution_time(self) -> dt.timedelta | None:
+        return None if self.resolved_at is None else self.resolved_at - self.opened_at
