@@ -18,24 +18,42 @@ True
 from __future__ import annotations
 
 import enum
-import functools
 
 __all__ = ["EnterpriseStage", "Stage"]
 
 
-@functools.total_ordering
 class _OrderedStrEnum(enum.StrEnum):
-    """A string enum ordered by declaration, not alphabetically."""
+    """A string enum ordered by declaration, not alphabetically.
+
+    All four comparisons are defined here: `str` already has them, so
+    `functools.total_ordering` would keep str's alphabetical ones.
+    """
 
     @property
     def rank(self) -> int:
         """Position in the natural order, starting at 0."""
         return list(type(self)).index(self)
 
-    def __lt__(self, other: object) -> bool:
+    def _cmp(self, other: object) -> int | None:
         if type(other) is not type(self):
-            return NotImplemented
-        return self.rank < other.rank  # type: ignore[attr-defined]
+            return None
+        return self.rank - other.rank  # type: ignore[attr-defined]
+
+    def __lt__(self, other: object) -> bool:
+        d = self._cmp(other)
+        return NotImplemented if d is None else d < 0
+
+    def __le__(self, other: object) -> bool:
+        d = self._cmp(other)
+        return NotImplemented if d is None else d <= 0
+
+    def __gt__(self, other: object) -> bool:
+        d = self._cmp(other)
+        return NotImplemented if d is None else d > 0
+
+    def __ge__(self, other: object) -> bool:
+        d = self._cmp(other)
+        return NotImplemented if d is None else d >= 0
 
     __hash__ = enum.StrEnum.__hash__
 

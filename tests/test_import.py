@@ -1,0 +1,24 @@
+"""`import touchpoint` stays light: no optional extra is imported until a feature needs it."""
+
+import subprocess
+import sys
+
+EXTRAS = ("pandas", "polars", "pyarrow", "scipy", "dask", "distributed", "matplotlib", "duckdb", "tomli_w")
+
+
+def test_import_touchpoint_imports_no_extra():
+    code = (
+        "import sys, touchpoint\n"
+        f"print(' '.join(m for m in {EXTRAS!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import touchpoint imported: {out.stdout.strip()}"
+
+
+def test_public_api_is_reexported():
+    import touchpoint
+
+    for name in touchpoint.__all__:
+        assert hasattr(touchpoint, name), name
+    assert issubclass(touchpoint.BlueprintError, touchpoint.TouchpointError)
+    assert issubclass(touchpoint.MissingExtraError, ImportError)
