@@ -3,14 +3,21 @@
 import subprocess
 import sys
 
-EXTRAS = ("pandas", "polars", "pyarrow", "scipy", "dask", "distributed", "matplotlib", "duckdb", "tomli_w")
+EXTRAS = (
+    "pandas",
+    "polars",
+    "pyarrow",
+    "scipy",
+    "dask",
+    "distributed",
+    "matplotlib",
+    "duckdb",
+    "tomli_w",
+)
 
 
 def test_import_touchpoint_imports_no_extra():
-    code = (
-        "import sys, touchpoint\n"
-        f"print(' '.join(m for m in {EXTRAS!r} if m in sys.modules))"
-    )
+    code = f"import sys, touchpoint\nprint(' '.join(m for m in {EXTRAS!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import touchpoint imported: {out.stdout.strip()}"
 

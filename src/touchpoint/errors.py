@@ -72,8 +72,10 @@ class _ProblemsError(TouchpointError, ValueError):
     def _render(self) -> str:
         n = len(self.problems)
         where = f" in {self.source}" if self.source else ""
-        head = f"{n} problem{'s' if n != 1 else ''}{where}" if where else (
-            f"{n} problem{'s' if n != 1 else ''} in the {self.what}"
+        head = (
+            f"{n} problem{'s' if n != 1 else ''}{where}"
+            if where
+            else (f"{n} problem{'s' if n != 1 else ''} in the {self.what}")
         )
         lines = [f"{head}:"] + [f"  - {p}" for p in self.problems]
         return "\n".join(lines)

@@ -16,11 +16,21 @@ from touchpoint import (
     Touchpoint,
 )
 
-WAIT = ControlIndicator("wait", "Served within 10 minutes", kind="time_limit", target=10, unit="minutes")
+WAIT = ControlIndicator(
+    "wait", "Served within 10 minutes", kind="time_limit", target=10, unit="minutes"
+)
 
 
 def tp(code, stage="cooperation", line="service", channels=("store",), **kw):
-    return Touchpoint(code, f"Touchpoint {code}", category="channel", stage=stage, line=line, channels=channels, **kw)
+    return Touchpoint(
+        code,
+        f"Touchpoint {code}",
+        category="channel",
+        stage=stage,
+        line=line,
+        channels=channels,
+        **kw,
+    )
 
 
 def hall(**kw):
@@ -60,11 +70,13 @@ def test_mcp_matrix_reports_blind_spots_and_respects_declared_empty_cells():
     report = hall().mcp()
     assert report.cells[("102", "store")] == ("A102",)
     assert report.blind_spots == [("201", "phone")]
-    declared = hall(matrix=Matrix(
-        processes=[Process("102", "SIM change"), Process("201", "Business inquiry")],
-        columns={"store": "A", "phone": "B"},
-        empty=[EmptyCell("201", "phone", "Inquiries are answered in the hall")],
-    ))
+    declared = hall(
+        matrix=Matrix(
+            processes=[Process("102", "SIM change"), Process("201", "Business inquiry")],
+            columns={"store": "A", "phone": "B"},
+            empty=[EmptyCell("201", "phone", "Inquiries are answered in the hall")],
+        )
+    )
     assert declared.mcp().blind_spots == []
 
 
@@ -79,7 +91,16 @@ def test_every_problem_is_named_at_once_with_path_and_value():
                 tp("A103", process="999"),  # no matrix, so no such process
                 tp("X1", stage="transaction"),  # stage outside the blueprint's stages
             ],
-            care_rules=[CareRule("bday", "Birthday", touchpoint="NOPE", anchor="birthday", channels=["sms"], tiers=["gold"])],
+            care_rules=[
+                CareRule(
+                    "bday",
+                    "Birthday",
+                    touchpoint="NOPE",
+                    anchor="birthday",
+                    channels=["sms"],
+                    tiers=["gold"],
+                )
+            ],
         )
     found = {(p.path, p.value if p.has_value else None) for p in err.value.problems}
     assert found == {
@@ -98,9 +119,16 @@ def test_every_problem_is_named_at_once_with_path_and_value():
 
 
 def test_count_indicator_must_count_known_touchpoints():
-    three_calls = ControlIndicator("calls", "Three calls", kind="count", target=3, within="7 days", counts=["CALL"])
-    with pytest.raises(BlueprintError, match=r"touchpoints\[0\].indicators\[0\].counts\[0\]: indicator 'calls': unknown touchpoint"):
-        Blueprint(name="b2b", stages=["cooperation"], touchpoints=[tp("LETTER", indicators=[three_calls])])
+    three_calls = ControlIndicator(
+        "calls", "Three calls", kind="count", target=3, within="7 days", counts=["CALL"]
+    )
+    with pytest.raises(
+        BlueprintError,
+        match=r"touchpoints\[0\].indicators\[0\].counts\[0\]: indicator 'calls': unknown touchpoint",
+    ):
+        Blueprint(
+            name="b2b", stages=["cooperation"], touchpoints=[tp("LETTER", indicators=[three_calls])]
+        )
 
 
 def test_loyalty_problems_and_tiers_in_care_rules():
@@ -110,12 +138,27 @@ def test_loyalty_problems_and_tiers_in_care_rules():
         stages=["cooperation"],
         touchpoints=[tp("T1")],
         loyalty=programme,
-        care_rules=[CareRule("gold-bday", "Gold birthday", touchpoint="T1", anchor="birthday", channels=["sms"], tiers=["gold"])],
+        care_rules=[
+            CareRule(
+                "gold-bday",
+                "Gold birthday",
+                touchpoint="T1",
+                anchor="birthday",
+                channels=["sms"],
+                tiers=["gold"],
+            )
+        ],
     )
     assert bp.care_rule("gold-bday").tiers == ("gold",)
 
 
 def test_matrix_columns_must_be_known_channels():
-    with pytest.raises(BlueprintError, match=r"matrix.columns\[1\]: unknown channel \(value: 'telegraph'\)"):
-        hall(matrix=Matrix(processes=[Process("102", "SIM change"), Process("201", "x")],
-                           columns={"store": "A", "telegraph": "B"}))
+    with pytest.raises(
+        BlueprintError, match=r"matrix.columns\[1\]: unknown channel \(value: 'telegraph'\)"
+    ):
+        hall(
+            matrix=Matrix(
+                processes=[Process("102", "SIM change"), Process("201", "x")],
+                columns={"store": "A", "telegraph": "B"},
+            )
+        )

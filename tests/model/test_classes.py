@@ -58,10 +58,15 @@ class TestTouchpoint:
             make_touchpoint(code="A 102", weight=-1, channels=[])
         paths = {p.path for p in err.value.problems}
         assert paths == {"code", "weight", "channels"}
-        assert all(m.startswith("code: touchpoint 'A 102'") or "touchpoint 'A 102'" in m for m in messages(err))
+        assert all(
+            m.startswith("code: touchpoint 'A 102'") or "touchpoint 'A 102'" in m
+            for m in messages(err)
+        )
 
     def test_duplicate_indicator_codes_are_named(self):
-        ind = ControlIndicator("wait", "Served quickly", kind="time_limit", target=10, unit="minutes")
+        ind = ControlIndicator(
+            "wait", "Served quickly", kind="time_limit", target=10, unit="minutes"
+        )
         with pytest.raises(BlueprintError) as err:
             make_touchpoint(indicators=[ind, ind])
         assert [p.path for p in err.value.problems] == ["indicators[1].code"]
@@ -85,14 +90,18 @@ class TestControlIndicator:
         assert ControlIndicator("k", "K", kind="checklist").comparison.value == "=="
 
     def test_time_limit_is_judged_in_seconds(self):
-        reply = ControlIndicator("reply", "Reply within 24 hours", kind="time_limit", target=24, unit="hours")
+        reply = ControlIndicator(
+            "reply", "Reply within 24 hours", kind="time_limit", target=24, unit="hours"
+        )
         assert reply.target_seconds == 86400
         assert reply.meets(86400) and not reply.meets(86401)
 
     def test_time_limit_needs_a_time_unit(self):
         with pytest.raises(BlueprintError) as err:
             ControlIndicator("reply", "Reply", kind="time_limit", target=24, unit="parsecs")
-        assert "indicator 'reply': a time limit needs one of seconds, minutes, hours" in str(err.value)
+        assert "indicator 'reply': a time limit needs one of seconds, minutes, hours" in str(
+            err.value
+        )
         assert err.value.problems[0].value == "parsecs"
 
     def test_count_needs_a_window(self):
@@ -113,25 +122,41 @@ class TestControlIndicator:
             ControlIndicator("csat", "Satisfied", kind="rating", target=8, scale=5)
 
     def test_unknown_kind(self):
-        with pytest.raises(BlueprintError, match="must be one of 'time_limit', 'count', 'checklist', 'rating'"):
+        with pytest.raises(
+            BlueprintError, match="must be one of 'time_limit', 'count', 'checklist', 'rating'"
+        ):
             ControlIndicator("x", "X", kind="speed")
 
 
 class TestLoyalty:
     def tiers(self):
-        return [LoyaltyTier("member", 0), LoyaltyTier("silver", 5000, discount=0.05), LoyaltyTier("gold", 20000, discount=0.1)]
+        return [
+            LoyaltyTier("member", 0),
+            LoyaltyTier("silver", 5000, discount=0.05),
+            LoyaltyTier("gold", 20000, discount=0.1),
+        ]
 
     def test_tier_for_spend(self):
         programme = LoyaltyProgramme(self.tiers())
-        assert [programme.tier_for(x).name for x in (0, 4999.99, 5000, 25000)] == ["member", "member", "silver", "gold"]
+        assert [programme.tier_for(x).name for x in (0, 4999.99, 5000, 25000)] == [
+            "member",
+            "member",
+            "silver",
+            "gold",
+        ]
         assert str(programme.window) == "12 months"
 
     def test_thresholds_must_increase_and_start_at_zero(self):
         with pytest.raises(BlueprintError) as err:
             LoyaltyProgramme([LoyaltyTier("silver", 100), LoyaltyTier("gold", 50)])
         text = str(err.value)
-        assert "tiers[0].threshold: loyalty programme: the first tier starts at 0 (value: 100)" in text
-        assert "tiers[1].threshold: loyalty programme: thresholds must increase tier by tier (value: 50)" in text
+        assert (
+            "tiers[0].threshold: loyalty programme: the first tier starts at 0 (value: 100)" in text
+        )
+        assert (
+            "tiers[1].threshold: loyalty programme: thresholds must increase tier by tier (value: 50)"
+            in text
+        )
 
     def test_discount_is_a_fraction(self):
         with pytest.raises(BlueprintError, match=r"tier 'gold': must be <= 0.99 \(value: 10\)"):
@@ -144,10 +169,19 @@ class TestLoyalty:
 
 class TestCareRules:
     def test_offsets_read_like_people_write_them(self):
-        rule = CareRule("warranty", "Reminder before the warranty ends", touchpoint="RE-W", anchor="warranty_end",
-                        offset="-30 days", channels=["sms"])
+        rule = CareRule(
+            "warranty",
+            "Reminder before the warranty ends",
+            touchpoint="RE-W",
+            anchor="warranty_end",
+            offset="-30 days",
+            channels=["sms"],
+        )
         assert rule.offset == Offset(-30, "days") and rule.anchor_kind is not None
-        assert CareRule("x", "X", touchpoint="T", anchor="contract_date", channels=["sms"]).anchor_kind is None
+        assert (
+            CareRule("x", "X", touchpoint="T", anchor="contract_date", channels=["sms"]).anchor_kind
+            is None
+        )
 
     def test_rule_needs_a_channel(self):
         with pytest.raises(BlueprintError, match="care rule 'x': needs at least one channel"):
@@ -164,14 +198,23 @@ class TestCareRules:
         assert Offset.parse("2 weeks").add_to(dt.date(2026, 12, 25)) == dt.date(2027, 1, 8)
 
     def test_bad_recurrence(self):
-        with pytest.raises(BlueprintError, match="must be one of 'none', 'monthly', 'quarterly', 'yearly'"):
-            CareRule("x", "X", touchpoint="T", anchor="birthday", channels=["sms"], recurrence="weekly")
+        with pytest.raises(
+            BlueprintError, match="must be one of 'none', 'monthly', 'quarterly', 'yearly'"
+        ):
+            CareRule(
+                "x", "X", touchpoint="T", anchor="birthday", channels=["sms"], recurrence="weekly"
+            )
 
 
 class TestCustomer:
     def test_personal_values_never_reach_the_repr(self):
-        c = Customer("C1", name="Zhang Wei", email="zhang.wei@example.com", phone="+86 138 0013 8000",
-                     address="1 Road, Beijing")
+        c = Customer(
+            "C1",
+            name="Zhang Wei",
+            email="zhang.wei@example.com",
+            phone="+86 138 0013 8000",
+            address="1 Road, Beijing",
+        )
         text = repr(c)
         for secret in ("Zhang Wei", "zhang.wei@example.com", "138 0013 8000", "1 Road"):
             assert secret not in text
@@ -180,7 +223,10 @@ class TestCustomer:
         c = Customer("C1", consents=[{"channel": "sms", "purpose": "marketing"}][:0])
         assert not c.allows("sms", "service")
         from touchpoint import Consent
-        c = Customer("C1", consents=[Consent("sms", "marketing"), Consent("sms", "marketing", granted=False)])
+
+        c = Customer(
+            "C1", consents=[Consent("sms", "marketing"), Consent("sms", "marketing", granted=False)]
+        )
         assert not c.allows("sms", "marketing"), "the latest consent wins"
         c = Customer("C1", consents=[Consent("sms", "service")], do_not_contact=True)
         assert not c.allows("sms", "service")
@@ -204,14 +250,23 @@ class TestInteraction:
 
     def test_negative_amount_and_nan_rating_are_named(self):
         with pytest.raises(ValidationError) as err:
-            Interaction("e1", "C1", "A102", time=dt.datetime(2026, 3, 1), amount=-5, rating=float("nan"))
+            Interaction(
+                "e1", "C1", "A102", time=dt.datetime(2026, 3, 1), amount=-5, rating=float("nan")
+            )
         assert {p.path for p in err.value.problems} == {"amount", "rating"}
         assert "interaction 'e1': must be a finite number >= 0 (value: -5)" in str(err.value)
 
 
 class TestPromisesAndComplaints:
     def test_promise_over_the_bottom_line_says_why(self):
-        p = Promise("P1", "C1", "Free service", made_at=dt.datetime(2026, 3, 1), due=dt.datetime(2026, 6, 1), value=900)
+        p = Promise(
+            "P1",
+            "C1",
+            "Free service",
+            made_at=dt.datetime(2026, 3, 1),
+            due=dt.datetime(2026, 6, 1),
+            value=900,
+        )
         problems = PromisePolicy(max_value=500, max_days=30).problems(p)
         assert [x.path for x in problems] == ["value", "due"]
         assert "exceeds the bottom line of 500" in str(problems[0])
@@ -225,10 +280,17 @@ class TestPromisesAndComplaints:
         assert p.is_overdue(dt.datetime(2026, 3, 6)) and not p.is_overdue(dt.datetime(2026, 3, 4))
 
     def test_complaint_times(self):
-        c = Complaint("K1", "C1", opened_at=dt.datetime(2026, 3, 1, 9), resolved_at=dt.datetime(2026, 3, 2, 9))
+        c = Complaint(
+            "K1", "C1", opened_at=dt.datetime(2026, 3, 1, 9), resolved_at=dt.datetime(2026, 3, 2, 9)
+        )
         assert c.resolution_time == dt.timedelta(days=1) and c.first_response_time is None
         with pytest.raises(ValidationError, match="is before the complaint was opened"):
-            Complaint("K2", "C1", opened_at=dt.datetime(2026, 3, 1, 9), first_response_at=dt.datetime(2026, 3, 1, 8))
+            Complaint(
+                "K2",
+                "C1",
+                opened_at=dt.datetime(2026, 3, 1, 9),
+                first_response_at=dt.datetime(2026, 3, 1, 8),
+            )
 
 
 def test_channel_codes_have_no_spaces():

@@ -9,7 +9,13 @@ def test_customer_stages_map_onto_enterprise_stages_in_order():
 
 
 def test_order_is_the_customer_journey_not_the_alphabet():
-    assert Stage.AWARENESS < Stage.CONSULTATION < Stage.EXPERIENCE < Stage.TRANSACTION < Stage.COOPERATION
+    assert (
+        Stage.AWARENESS
+        < Stage.CONSULTATION
+        < Stage.EXPERIENCE
+        < Stage.TRANSACTION
+        < Stage.COOPERATION
+    )
     assert max(Stage) is Stage.COOPERATION
     assert EnterpriseStage.PRE_SALE < EnterpriseStage.POST_SALE
 

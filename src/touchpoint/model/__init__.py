@@ -17,7 +17,12 @@ from touchpoint.model.customer import Consent, Customer
 from touchpoint.model.duration import Offset, parse_timedelta
 from touchpoint.model.indicator import Comparison, ControlIndicator, IndicatorKind
 from touchpoint.model.interaction import Interaction
-from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, LoyaltyTier, QualificationBasis
+from touchpoint.model.loyalty import (
+    DowngradeRule,
+    LoyaltyProgramme,
+    LoyaltyTier,
+    QualificationBasis,
+)
 from touchpoint.model.promise import (
     ChurnKind,
     Complaint,

@@ -31,9 +31,7 @@ def to_enum(enum_cls: type[E], field: str) -> Callable[[Any], E]:
             return enum_cls(value)
         except ValueError:
             allowed = ", ".join(repr(m.value) for m in enum_cls)
-            raise BlueprintError(
-                [Problem(field, f"must be one of {allowed}", value)]
-            ) from None
+            raise BlueprintError([Problem(field, f"must be one of {allowed}", value)]) from None
 
     return convert
 
@@ -101,7 +99,9 @@ def reroot(prefix: str, problems: Iterable[Problem]) -> list[Problem]:
     """Prefix every problem's path: ``weight`` under ``touchpoints[3]`` is ``touchpoints[3].weight``."""
     out = []
     for p in problems:
-        path = f"{prefix}.{p.path}" if p.path and not p.path.startswith("[") else f"{prefix}{p.path}"
+        path = (
+            f"{prefix}.{p.path}" if p.path and not p.path.startswith("[") else f"{prefix}{p.path}"
+        )
         out.append(Problem(path, p.message, p.value) if p.has_value else Problem(path, p.message))
     return out
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 import attrs
 
 from touchpoint.errors import BlueprintError, Problem
-from touchpoint.model._checks import check_code, check_text, nested, reroot, to_enum, to_tuple
+from touchpoint.model._checks import check_code, check_text, reroot, to_enum, to_tuple
 from touchpoint.model.care import CareRule
 from touchpoint.model.classification import BUILTIN_CHANNELS, Category, Channel, Line
 from touchpoint.model.indicator import ControlIndicator
@@ -100,7 +100,6 @@ class MatrixReport:
         ]
 
 
-
 def _stages(value: object) -> tuple[Stage, ...]:
     return tuple(to_enum(Stage, "stages")(s) for s in to_tuple(value))
 
@@ -163,20 +162,43 @@ class Blueprint:
             at = f"touchpoints[{i}]"
             for j, ch in enumerate(tp.channels):
                 if ch not in known_channels:
-                    found.append(Problem(f"{at}.channels[{j}]", f"touchpoint {tp.code!r}: unknown channel", ch))
+                    found.append(
+                        Problem(
+                            f"{at}.channels[{j}]", f"touchpoint {tp.code!r}: unknown channel", ch
+                        )
+                    )
             if tp.key and not tp.indicators:
                 found.append(
-                    Problem(f"{at}.indicators", f"touchpoint {tp.code!r}: key touchpoints need at least one control indicator")
+                    Problem(
+                        f"{at}.indicators",
+                        f"touchpoint {tp.code!r}: key touchpoints need at least one control indicator",
+                    )
                 )
             if tp.stage not in self.stages:
-                found.append(Problem(f"{at}.stage", f"touchpoint {tp.code!r}: stage is not one of the blueprint's stages", tp.stage.value))
+                found.append(
+                    Problem(
+                        f"{at}.stage",
+                        f"touchpoint {tp.code!r}: stage is not one of the blueprint's stages",
+                        tp.stage.value,
+                    )
+                )
             if tp.process is not None and tp.process not in processes:
-                found.append(Problem(f"{at}.process", f"touchpoint {tp.code!r}: no such process in the matrix", tp.process))
+                found.append(
+                    Problem(
+                        f"{at}.process",
+                        f"touchpoint {tp.code!r}: no such process in the matrix",
+                        tp.process,
+                    )
+                )
             for k, ind in enumerate(tp.indicators):
                 for m, counted in enumerate(ind.counts):
                     if counted not in codes:
                         found.append(
-                            Problem(f"{at}.indicators[{k}].counts[{m}]", f"indicator {ind.code!r}: unknown touchpoint", counted)
+                            Problem(
+                                f"{at}.indicators[{k}].counts[{m}]",
+                                f"indicator {ind.code!r}: unknown touchpoint",
+                                counted,
+                            )
                         )
         covered = {tp.stage for tp in self.touchpoints}
         for i, stage in enumerate(self.stages):
@@ -200,7 +222,9 @@ class Blueprint:
     def _matrix_problems(self, known_channels: set[str]) -> list[Problem]:
         if self.matrix is None:
             return []
-        found = self._duplicates("matrix.processes", [p.code for p in self.matrix.processes], "code")
+        found = self._duplicates(
+            "matrix.processes", [p.code for p in self.matrix.processes], "code"
+        )
         process_codes = {p.code for p in self.matrix.processes}
         for i, (ch, letter) in enumerate(self.matrix.columns):
             if ch not in known_channels:
@@ -209,9 +233,17 @@ class Blueprint:
                 found.append(Problem(f"matrix.columns[{i}]", "needs a column letter", letter))
         for i, cell in enumerate(self.matrix.empty):
             if cell.process not in process_codes:
-                found.append(Problem(f"matrix.empty[{i}].process", "no such process in the matrix", cell.process))
+                found.append(
+                    Problem(
+                        f"matrix.empty[{i}].process", "no such process in the matrix", cell.process
+                    )
+                )
             if cell.channel not in self.matrix.channels:
-                found.append(Problem(f"matrix.empty[{i}].channel", "not a column of the matrix", cell.channel))
+                found.append(
+                    Problem(
+                        f"matrix.empty[{i}].channel", "not a column of the matrix", cell.channel
+                    )
+                )
         return found
 
     def _care_problems(self, codes: set[str], known_channels: set[str]) -> list[Problem]:
@@ -220,19 +252,45 @@ class Blueprint:
         for i, rule in enumerate(self.care_rules):
             at = f"care_rules[{i}]"
             if rule.touchpoint not in codes:
-                found.append(Problem(f"{at}.touchpoint", f"care rule {rule.code!r}: unknown touchpoint", rule.touchpoint))
+                found.append(
+                    Problem(
+                        f"{at}.touchpoint",
+                        f"care rule {rule.code!r}: unknown touchpoint",
+                        rule.touchpoint,
+                    )
+                )
             for j, ch in enumerate(rule.channels):
                 if ch not in known_channels:
-                    found.append(Problem(f"{at}.channels[{j}]", f"care rule {rule.code!r}: unknown channel", ch))
+                    found.append(
+                        Problem(
+                            f"{at}.channels[{j}]", f"care rule {rule.code!r}: unknown channel", ch
+                        )
+                    )
             for j, tier in enumerate(rule.tiers):
                 if tier not in tiers:
-                    found.append(Problem(f"{at}.tiers[{j}]", f"care rule {rule.code!r}: unknown loyalty tier", tier))
+                    found.append(
+                        Problem(
+                            f"{at}.tiers[{j}]",
+                            f"care rule {rule.code!r}: unknown loyalty tier",
+                            tier,
+                        )
+                    )
             for j, stage in enumerate(rule.stages):
                 if stage not in {s.value for s in Stage}:
-                    found.append(Problem(f"{at}.stages[{j}]", f"care rule {rule.code!r}: unknown stage", stage))
+                    found.append(
+                        Problem(
+                            f"{at}.stages[{j}]", f"care rule {rule.code!r}: unknown stage", stage
+                        )
+                    )
             for j, step in enumerate(rule.follow_ups):
                 if step.channel not in known_channels:
-                    found.append(Problem(f"{at}.follow_ups[{j}].channel", f"care rule {rule.code!r}: unknown channel", step.channel))
+                    found.append(
+                        Problem(
+                            f"{at}.follow_ups[{j}].channel",
+                            f"care rule {rule.code!r}: unknown channel",
+                            step.channel,
+                        )
+                    )
         return found
 
     # ------------------------------------------------------------------- lookups
@@ -290,7 +348,9 @@ class Blueprint:
     def layout(self) -> dict[tuple[Stage, Line], tuple[Touchpoint, ...]]:
         """Touchpoints laid out by stage × line (the grid `touchpoint show` prints)."""
         return {
-            (stage, line): tuple(tp for tp in self.touchpoints if tp.stage is stage and tp.line is line)
+            (stage, line): tuple(
+                tp for tp in self.touchpoints if tp.stage is stage and tp.line is line
+            )
             for stage in self.stages
             for line in Line
         }

@@ -100,7 +100,11 @@ class FollowUp:
         raise_if(self.problems(), f"follow-up {self.code!r}")
 
     def problems(self) -> list[Problem]:
-        found = check_code(self.code) + check_text(self.name, "name") + check_code(self.channel, "channel")
+        found = (
+            check_code(self.code)
+            + check_text(self.name, "name")
+            + check_code(self.channel, "channel")
+        )
         if self.offset.amount < 0:
             found.append(Problem("offset", "a follow-up comes after its contact", str(self.offset)))
         return found

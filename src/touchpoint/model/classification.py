@@ -43,9 +43,12 @@ class Line(enum.StrEnum):
 
     @property
     def chinese(self) -> str:
-        return {"promotion": "推广线", "display": "展示线", "product": "产品线", "service": "服务线"}[
-            self.value
-        ]
+        return {
+            "promotion": "推广线",
+            "display": "展示线",
+            "product": "产品线",
+            "service": "服务线",
+        }[self.value]
 
 
 class Category(enum.StrEnum):

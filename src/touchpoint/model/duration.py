@@ -31,7 +31,13 @@ from touchpoint.errors import BlueprintError, Problem
 __all__ = ["OFFSET_UNITS", "TIME_UNITS", "Offset", "format_timedelta", "parse_timedelta"]
 
 #: Seconds in each fixed time unit.
-TIME_UNITS: dict[str, int] = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+TIME_UNITS: dict[str, int] = {
+    "seconds": 1,
+    "minutes": 60,
+    "hours": 3600,
+    "days": 86400,
+    "weeks": 604800,
+}
 #: Calendar units an `Offset` may use.
 OFFSET_UNITS = ("days", "weeks", "months", "years")
 

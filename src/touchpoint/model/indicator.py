@@ -168,13 +168,20 @@ class ControlIndicator:
         if self.kind is IndicatorKind.COUNT:
             if self.within is None or self.within <= dt.timedelta(0):
                 found.append(
-                    Problem("within", "a count needs a positive window such as '7 days'", self.within)
+                    Problem(
+                        "within", "a count needs a positive window such as '7 days'", self.within
+                    )
                 )
             found += [p for i, c in enumerate(self.counts) for p in check_code(c, f"counts[{i}]")]
-        if self.kind is IndicatorKind.RATING and self.scale is not None and isinstance(
-            self.target, int | float
-        ) and self.target > self.scale:
-            found.append(Problem("target", f"is above the rating scale of {self.scale:g}", self.target))
+        if (
+            self.kind is IndicatorKind.RATING
+            and self.scale is not None
+            and isinstance(self.target, int | float)
+            and self.target > self.scale
+        ):
+            found.append(
+                Problem("target", f"is above the rating scale of {self.scale:g}", self.target)
+            )
         return found
 
     @property

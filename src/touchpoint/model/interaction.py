@@ -108,5 +108,8 @@ class Interaction:
             problems.append(Problem("rating", "must be a finite number", self.rating))
         if problems:
             raise ValidationError(
-                [Problem(p.path, f"interaction {self.event_id!r}: {p.message}", p.value) for p in problems]
+                [
+                    Problem(p.path, f"interaction {self.event_id!r}: {p.message}", p.value)
+                    for p in problems
+                ]
             )

@@ -140,13 +140,17 @@ class LoyaltyProgramme:
         if self.window.amount <= 0:
             found.append(Problem("window", "must be a positive period", str(self.window)))
         if self.points_expire is not None and self.points_expire.amount <= 0:
-            found.append(Problem("points_expire", "must be a positive period", str(self.points_expire)))
+            found.append(
+                Problem("points_expire", "must be a positive period", str(self.points_expire))
+            )
         if not self.tiers:
             found.append(Problem("tiers", "needs at least one tier"))
             return found
         found += nested("tiers", self.tiers)
         if self.tiers[0].threshold != 0:
-            found.append(Problem("tiers[0].threshold", "the first tier starts at 0", self.tiers[0].threshold))
+            found.append(
+                Problem("tiers[0].threshold", "the first tier starts at 0", self.tiers[0].threshold)
+            )
         names: set[str] = set()
         for i, tier in enumerate(self.tiers):
             if tier.name in names:
@@ -154,7 +158,11 @@ class LoyaltyProgramme:
             names.add(tier.name)
             if i and not tier.threshold > self.tiers[i - 1].threshold:
                 found.append(
-                    Problem(f"tiers[{i}].threshold", "thresholds must increase tier by tier", tier.threshold)
+                    Problem(
+                        f"tiers[{i}].threshold",
+                        "thresholds must increase tier by tier",
+                        tier.threshold,
+                    )
                 )
         return found
 

@@ -63,9 +63,15 @@ class PromisePolicy:
             found.append(
                 Problem("value", f"exceeds the bottom line of {self.max_value:g}", promise.value)
             )
-        if self.max_days is not None and promise.due - promise.made_at > dt.timedelta(days=self.max_days):
+        if self.max_days is not None and promise.due - promise.made_at > dt.timedelta(
+            days=self.max_days
+        ):
             found.append(
-                Problem("due", f"is more than {self.max_days} days after the promise", promise.due.isoformat())
+                Problem(
+                    "due",
+                    f"is more than {self.max_days} days after the promise",
+                    promise.due.isoformat(),
+                )
             )
         return found
 
@@ -81,15 +87,23 @@ class Promise:
     due: dt.datetime = attrs.field(converter=_utc)
     value: float = 0.0
     made_by: str | None = None
-    status: PromiseStatus = attrs.field(default=PromiseStatus.OPEN, converter=to_enum(PromiseStatus, "status"))
+    status: PromiseStatus = attrs.field(
+        default=PromiseStatus.OPEN, converter=to_enum(PromiseStatus, "status")
+    )
     fulfilled_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
 
     def __attrs_post_init__(self) -> None:
         problems = check_code(self.id, "id") + check_number(self.value, "value", minimum=0)
-        if isinstance(self.due, dt.datetime) and isinstance(self.made_at, dt.datetime) and self.due < self.made_at:
+        if (
+            isinstance(self.due, dt.datetime)
+            and isinstance(self.made_at, dt.datetime)
+            and self.due < self.made_at
+        ):
             problems.append(Problem("due", "is before the promise was made", self.due.isoformat()))
         if problems:
-            raise ValidationError([Problem(p.path, f"promise {self.id!r}: {p.message}", p.value) for p in problems])
+            raise ValidationError(
+                [Problem(p.path, f"promise {self.id!r}: {p.message}", p.value) for p in problems]
+            )
 
     def is_overdue(self, now: dt.datetime) -> bool:
         return self.status is PromiseStatus.OPEN and as_utc(now) > self.due
@@ -121,7 +135,9 @@ class Complaint:
     id: str
     customer: str
     opened_at: dt.datetime = attrs.field(converter=_utc)
-    type: ComplaintType = attrs.field(default=ComplaintType.OTHER, converter=to_enum(ComplaintType, "type"))
+    type: ComplaintType = attrs.field(
+        default=ComplaintType.OTHER, converter=to_enum(ComplaintType, "type")
+    )
     cause: str = ""
     touchpoint: str | None = None
     channel: str | None = None
@@ -133,9 +149,13 @@ class Complaint:
         for name in ("first_response_at", "resolved_at"):
             value = getattr(self, name)
             if value is not None and value < self.opened_at:
-                problems.append(Problem(name, "is before the complaint was opened", value.isoformat()))
+                problems.append(
+                    Problem(name, "is before the complaint was opened", value.isoformat())
+                )
         if problems:
-            raise ValidationError([Problem(p.path, f"complaint {self.id!r}: {p.message}", p.value) for p in problems])
+            raise ValidationError(
+                [Problem(p.path, f"complaint {self.id!r}: {p.message}", p.value) for p in problems]
+            )
 
     @property
     def first_response_time(self) -> dt.timedelta | None:

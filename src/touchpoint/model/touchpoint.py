@@ -104,7 +104,9 @@ class Touchpoint:
                 found.append(Problem(f"indicators[{i}].code", "duplicate indicator code", ind.code))
             else:
                 seen.add(ind.code)
-        found += nested("indicators", [i for i in self.indicators if isinstance(i, ControlIndicator)])
+        found += nested(
+            "indicators", [i for i in self.indicators if isinstance(i, ControlIndicator)]
+        )
         return found
 
     def indicator(self, code: str) -> ControlIndicator:

@@ -1,0 +1,263 @@
+"""The care agenda: which scheduled care contacts fall due, vectorised over customers.
+
+For each care rule (a small loop), every customer's anchor date is shifted by the rule's
+offset and recurrence with numpy date arithmetic; no Python work per customer.
+
+Occurrences and keys
+--------------------
+Occurrence ``n`` of a rule for a customer is due on
+``offset(anchor + n × period)`` where the period is 0 (``none``), 1 (``monthly``),
+3 (``quarterly``) or 12 (``yearly``) months, ``n >= 0`` and below ``occurrences`` when
+the rule caps them. Months keep the day of month, clamped to the month's end: a
+29 February birthday is greeted on 28 February in other years. Every due contact has an
+idempotency key naming the rule, the customer and the occurrence: ``birthday/C1/2026``
+(yearly: the year), ``newsletter/C1/2026-03`` (monthly, quarterly: the month),
+``visit-3m/C1/2026-01-15`` (one-off: the anchor date). The same rule, customer and
+anchor occurrence always give the same key, so the agenda can be computed as often as
+you like: dispatch sends each key once.
+
+Examples
+--------
+>>> import datetime as dt
+>>> from touchpoint.model import CareRule
+>>> rules = [CareRule("birthday", "Birthday greetings", touchpoint="BDAY",
+...                   anchor="birthday", recurrence="yearly", channels=["sms"])]
+>>> customers = {"customer": ["C1", "C2"],
+...              "birthday": np.array(["1990-03-02", "1985-07-01"], dtype="datetime64[D]")}
+>>> due = agenda(rules, customers, on=dt.date(2026, 3, 2))
+>>> due.key.tolist(), due.due.astype(str).tolist()
+(['birthday/C1/2026'], ['2026-03-02'])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from touchpoint.care._calendar import add_months, months_between
+from touchpoint.errors import Problem, ValidationError
+from touchpoint.model.blueprint import Blueprint
+from touchpoint.model.care import CareRule, Recurrence
+from touchpoint.model.duration import Offset
+
+__all__ = ["DueContacts", "agenda"]
+
+_PERIOD_MONTHS = {
+    Recurrence.NONE: 0,
+    Recurrence.MONTHLY: 1,
+    Recurrence.QUARTERLY: 3,
+    Recurrence.YEARLY: 12,
+}
+
+
+@attrs.frozen(eq=False)
+class DueContacts:
+    """The agenda: one row per due contact, as numpy columns sorted by due date, rule, customer.
+
+    Columns: ``customer`` (original ids), ``rule`` (rule codes), ``occurrence`` (n),
+    ``anchor`` (the anchor occurrence, ``datetime64[D]``), ``due`` (``datetime64[D]``),
+    ``key`` (the idempotency key).
+    """
+
+    customer: np.ndarray
+    rule: np.ndarray
+    occurrence: np.ndarray
+    anchor: np.ndarray
+    due: np.ndarray
+    key: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns by name."""
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))}
+
+    def to_pandas(self) -> Any:
+        from touchpoint._extras import require
+
+        pd = require("pandas", extra="dataframes", feature="DueContacts.to_pandas")
+        return pd.DataFrame(
+            {k: (v.astype(object) if v.dtype.kind == "T" else v) for k, v in self.columns().items()}
+        )
+
+
+def _as_day(value: Any, name: str) -> np.datetime64:
+    try:
+        day = np.datetime64(value, "D")
+    except (TypeError, ValueError):
+        raise ValidationError([Problem(name, "must be a date", value)]) from None
+    if np.isnat(day):
+        raise ValidationError([Problem(name, "must be a date", value)])
+    return day
+
+
+def _rules(rules: Blueprint | Iterable[CareRule]) -> list[CareRule]:
+    return list(rules.care_rules if isinstance(rules, Blueprint) else rules)
+
+
+def agenda(
+    rules: Blueprint | Iterable[CareRule],
+    customers: Any,
+    *,
+    on: dt.date | str | np.datetime64,
+    since: dt.date | str | np.datetime64 | None = None,
+    customer: str = "customer",
+    anchors: Mapping[str, str] | None = None,
+    segment: str = "segment",
+    tier: str = "tier",
+    stage: str = "stage",
+) -> DueContacts:
+    """Care contacts due from ``since`` to ``on`` (both included; ``since`` defaults to ``on``).
+
+    Parameters
+    ----------
+    rules:
+        A `Blueprint` (its care rules) or care rules.
+    customers:
+        One row per customer: an id column and a date column per anchor the rules use
+        (missing dates are NaT), plus segment / tier / stage columns where rules restrict
+        eligibility. A dict of arrays, a pandas or polars DataFrame, or an Arrow table.
+    on, since:
+        The last and first day of the agenda.
+    customer:
+        The id column.
+    anchors:
+        Column names for anchors whose column is not named like the anchor
+        (``{"move_in": "handover_date"}``).
+    segment, tier, stage:
+        Columns read for rules that restrict eligibility.
+    """
+    from touchpoint.frame._input import read_columns
+
+    rules = _rules(rules)
+    end = _as_day(on, "on")
+    start = end if since is None else _as_day(since, "since")
+    if start > end:
+        raise ValidationError([Problem("since", f"is after on ({end})", str(start))])
+    anchors = dict(anchors or {})
+    names: dict[str, str | None] = {"customer": customer}
+    for rule in rules:
+        names[f"anchor:{rule.anchor}"] = anchors.get(rule.anchor, rule.anchor)
+        for field, column in (("segments", segment), ("tiers", tier), ("stages", stage)):
+            if getattr(rule, field):
+                names[field] = column
+    cols = read_columns(
+        customers,
+        {k: v for k, v in names.items() if not k.startswith("anchor:")},
+        required=[k for k in names if not k.startswith("anchor:")],
+    )
+    dates = {
+        k: _read_dates(customers, v, k.split(":", 1)[1])
+        for k, v in names.items()
+        if k.startswith("anchor:")
+    }
+    ids = np.asarray(cols["customer"])
+
+    parts: list[tuple[np.ndarray, ...]] = []
+    for rule in rules:
+        anchor = dates[f"anchor:{rule.anchor}"]
+        eligible = ~np.isnat(anchor)
+        for field in ("segments", "tiers", "stages"):
+            allowed = getattr(rule, field)
+            if allowed:
+                eligible &= np.isin(np.asarray(cols[field]).astype(str), list(allowed))
+        index = np.flatnonzero(eligible)
+        parts.extend(_occurrences(rule, index, anchor[index], start, end))
+
+    if not parts:
+        empty = np.array([], dtype=object)
+        days = np.array([], dtype="datetime64[D]")
+        return DueContacts(empty, empty, np.array([], dtype=np.int64), days, days, empty)
+    who, rule_codes, occurrence, anchor_on, due, labels = (
+        np.concatenate(c) for c in zip(*parts, strict=True)
+    )
+    order = np.lexsort((who, rule_codes, due))
+    who, rule_codes, occurrence, anchor_on, due, labels = (
+        a[order] for a in (who, rule_codes, occurrence, anchor_on, due, labels)
+    )
+    customer_ids = ids[who]
+    key = np.strings.add(
+        np.strings.add(
+            np.strings.add(rule_codes.astype(np.dtypes.StringDType()), "/"),
+            np.strings.add(customer_ids.astype(str).astype(np.dtypes.StringDType()), "/"),
+        ),
+        labels,
+    )
+    return DueContacts(
+        customer_ids, rule_codes.astype(object), occurrence, anchor_on, due, key.astype(object)
+    )
+
+
+def _read_dates(customers: Any, column: str, anchor: str) -> np.ndarray:
+    from touchpoint.frame._input import read_columns
+
+    try:
+        values = read_columns(customers, {"date": column}, required=["date"])["date"]
+    except ValidationError as exc:
+        raise ValidationError(
+            [
+                Problem(
+                    column,
+                    f"care rules anchored on {anchor!r} need this date column; "
+                    f"map another column with anchors={{{anchor!r}: ...}}",
+                )
+            ]
+        ) from exc
+    try:
+        return np.asarray(values).astype("datetime64[D]")
+    except (TypeError, ValueError):
+        sample = next((v for v in np.asarray(values, dtype=object) if v is not None), None)
+        raise ValidationError([Problem(column, "must hold dates", sample)]) from None
+
+
+def _occurrences(
+    rule: CareRule, index: np.ndarray, anchor: np.ndarray, start: np.datetime64, end: np.datetime64
+) -> list[tuple[np.ndarray, ...]]:
+    """The rule's occurrences due in [start, end] for the customers at ``index``."""
+    period = _PERIOD_MONTHS[rule.recurrence]
+    if period == 0:
+        candidates = [np.zeros(len(index), dtype=np.int64)]
+    else:
+        # The first n whose anchor occurrence could be due on ``start``, with slack for the
+        # offset (at most its months plus one month per 28 days) and month clamping.
+        slack = abs(rule.offset.months) + abs(rule.offset.days) // 28 + 2
+        first = np.maximum((months_between(anchor, start) - slack) // period, 0)
+        span = int(months_between(np.array([start]), end)[0]) + 2 * slack
+        candidates = [first + k for k in range(span // period + 2)]
+    found = []
+    for n in candidates:
+        occurrence = add_months(anchor, n * period) if period else anchor
+        due = _shift(occurrence, rule.offset)
+        hit = (due >= start) & (due <= end)
+        if rule.occurrences is not None:
+            hit &= n < rule.occurrences
+        if not hit.any():
+            continue
+        found.append(
+            (
+                index[hit],
+                np.full(int(hit.sum()), rule.code, dtype=object),
+                n[hit],
+                occurrence[hit],
+                due[hit],
+                _labels(rule.recurrence, occurrence[hit]),
+            )
+        )
+    return found
+
+
+def _shift(days: np.ndarray, offset: Offset) -> np.ndarray:
+    """Apply a calendar offset to every date (months clamped to the month's end)."""
+    if offset.months:
+        return add_months(days, offset.months)
+    return days + np.timedelta64(offset.days, "D")
+
+
+def _labels(recurrence: Recurrence, occurrence: np.ndarray) -> np.ndarray:
+    unit = {"yearly": "Y", "monthly": "M", "quarterly": "M"}.get(recurrence.value, "D")
+    return np.datetime_as_string(occurrence, unit=unit).astype(np.dtypes.StringDType())
