@@ -1,5 +1,20 @@
-"""Care: scheduled care contacts (the agenda); contact policy and dispatch come next."""
+"""Care: the agenda of scheduled care contacts and the contact policy that gates them."""
 
 from touchpoint.care.agenda import DueContacts, agenda
+from touchpoint.care.policy import (
+    ContactPlan,
+    ContactPolicy,
+    FrequencyCap,
+    QuietHours,
+    plan_contacts,
+)
 
-__all__ = ["DueContacts", "agenda"]
+__all__ = [
+    "ContactPlan",
+    "ContactPolicy",
+    "DueContacts",
+    "FrequencyCap",
+    "QuietHours",
+    "agenda",
+    "plan_contacts",
+]

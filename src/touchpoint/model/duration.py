@@ -15,6 +15,8 @@ Offset(amount=3, unit='months')
 datetime.date(2026, 2, 28)
 >>> parse_timedelta("24 hours")
 datetime.timedelta(days=1)
+>>> format_timedelta(parse_timedelta("24 hours")), format_timedelta(parse_timedelta("90 minutes"))
+('1 day', '90 minutes')
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ def parse_timedelta(value: Any) -> dt.timedelta:
 def format_timedelta(value: dt.timedelta) -> str:
     """The inverse of `parse_timedelta`, in the largest unit that divides it exactly."""
     seconds = int(value.total_seconds())
-    for unit in ("weeks", "days", "hours", "minutes"):
-        if seconds and seconds % TIME_UNITS[unit] == 0:
-            return f"{seconds // TIME_UNITS[unit]} {unit}"
-    return f"{seconds} seconds"
+    for unit in ("weeks", "days", "hours", "minutes", "seconds"):
+        if (seconds and seconds % TIME_UNITS[unit] == 0) or unit == "seconds":
+            count = seconds // TIME_UNITS[unit]
+            return f"{count} {unit[:-1] if abs(count) == 1 else unit}"
+    raise AssertionError("unreachable")

@@ -1,0 +1,212 @@
+"""The contact policy: each rule of it is proven by a case that would be sent without it."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from touchpoint import CareRule, ValidationError
+from touchpoint.care import ContactPolicy, FrequencyCap, QuietHours, agenda, plan_contacts
+
+UTC = dt.UTC
+NOON_UTC = dt.datetime(2026, 5, 5, 12, 0, tzinfo=UTC)
+NO_QUIET = ContactPolicy(quiet_hours=None)
+
+
+def rule(code="bday", purpose="service", channels=("sms", "email"), on_cap="defer"):
+    return CareRule(
+        code,
+        code,
+        touchpoint="T",
+        anchor="birthday",
+        recurrence="yearly",
+        channels=list(channels),
+        purpose=purpose,
+        on_cap=on_cap,
+    )
+
+
+def customers(n=1, tz="UTC", **extra):
+    cols = {
+        "customer": [f"C{i}" for i in range(n)],
+        "timezone": [tz] * n,
+        "birthday": np.array(["1990-05-05"] * n, dtype="datetime64[D]"),
+    }
+    cols.update(extra)
+    return cols
+
+
+def consents(*records):
+    keys = ("customer", "channel", "purpose", "granted", "time")
+    cols = (
+        {k: [r[i] for r in records] for i, k in enumerate(keys[: len(records[0])])}
+        if records
+        else {k: [] for k in keys[:4]}
+    )
+    return cols
+
+
+def plan(rules, cust, cons, now=NOON_UTC, **kw):
+    due = agenda(rules, cust, on=now.date())
+    return plan_contacts(due, rules, customers=cust, consents=cons, now=now, **kw)
+
+
+class TestConsent:
+    def test_without_consent_nothing_is_sent(self):
+        p = plan([rule()], customers(), consents(("C0", "phone", "service", True)), policy=NO_QUIET)
+        assert p.status.tolist() == ["blocked"] and p.reason.tolist() == [
+            "no service consent on sms, email"
+        ]
+
+    def test_service_consent_does_not_cover_marketing(self):
+        cons = consents(("C0", "sms", "service", True))
+        assert plan(
+            [rule(purpose="service")], customers(), cons, policy=NO_QUIET
+        ).status.tolist() == ["send"]
+        assert plan(
+            [rule(purpose="marketing")], customers(), cons, policy=NO_QUIET
+        ).status.tolist() == ["blocked"]
+
+    def test_the_latest_consent_wins_whatever_the_row_order(self):
+        cons = consents(
+            ("C0", "sms", "service", False, np.datetime64("2026-03-01")),
+            ("C0", "sms", "service", True, np.datetime64("2026-01-01")),
+        )
+        cons["time"] = np.array(cons["time"], dtype="datetime64[us]")
+        p = plan([rule(channels=["sms"])], customers(), cons, policy=NO_QUIET)
+        assert p.status.tolist() == ["blocked"], "consent withdrawn in March overrides January's"
+
+    def test_preferred_channel_first_then_fallback_in_rule_order(self):
+        cust = customers(3, preferred_channel=["email", "email", "phone"])
+        cons = consents(
+            ("C0", "sms", "service", True),
+            ("C0", "email", "service", True),  # prefers e-mail: gets it
+            ("C1", "sms", "service", True),  # prefers e-mail, no consent there: falls back to sms
+            ("C2", "email", "service", True),
+            ("C2", "phone", "service", True),  # phone not in the rule
+        )
+        p = plan([rule()], cust, cons, policy=NO_QUIET)
+        assert dict(zip(p.customer, p.channel, strict=True)) == {
+            "C0": "email",
+            "C1": "sms",
+            "C2": "email",
+        }
+
+    def test_do_not_contact_blocks_everything(self):
+        cust = customers(2, do_not_contact=[True, False])
+        cons = consents(("C0", "sms", "service", True), ("C1", "sms", "service", True))
+        p = plan([rule()], cust, cons, policy=NO_QUIET)
+        assert p.status.tolist() == ["blocked", "send"] and p.reason[0] == "do not contact"
+        assert p.channel[0] is None and np.isnat(p.send_at[0])
+
+
+class TestQuietHours:
+    def test_a_contact_in_quiet_hours_waits_for_morning_local_time(self):
+        cons = consents(("C0", "sms", "service", True))
+        # 14:30 UTC is 22:30 in Shanghai (UTC+8): deferred to 08:00 local = 00:00 UTC next day.
+        p = plan(
+            [rule()],
+            customers(tz="Asia/Shanghai"),
+            cons,
+            now=dt.datetime(2026, 5, 5, 14, 30, tzinfo=UTC),
+        )
+        assert p.status.tolist() == ["deferred"]
+        assert p.send_at[0] == np.datetime64("2026-05-06T00:00")
+        # The same moment is 14:30 in London-in-UTC: sent now.
+        p = plan(
+            [rule()], customers(tz="UTC"), cons, now=dt.datetime(2026, 5, 5, 14, 30, tzinfo=UTC)
+        )
+        assert p.status.tolist() == ["send"]
+
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [
+            # 2026-03-08 02:00 New York springs forward: 00:30 EST (UTC-5) -> 08:00 EDT (UTC-4) = 12:00 UTC.
+            (dt.datetime(2026, 3, 8, 5, 30, tzinfo=UTC), "2026-03-08T12:00"),
+            # 2026-11-01 02:00 New York falls back: 01:30 EDT (UTC-4) -> 08:00 EST (UTC-5) = 13:00 UTC.
+            (dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC), "2026-11-01T13:00"),
+        ],
+    )
+    def test_quiet_hours_hold_across_daylight_saving_changes(self, now, expected):
+        cust = customers(tz="America/New_York")
+        cust["birthday"] = np.array([now.date().replace(year=1990)], dtype="datetime64[D]")
+        p = plan([rule()], cust, consents(("C0", "sms", "service", True)), now=now)
+        assert p.status.tolist() == ["deferred"] and p.send_at[0] == np.datetime64(expected)
+
+    def test_daytime_quiet_window(self):
+        quiet = QuietHours("12:00", "14:00")
+        assert (
+            quiet.is_quiet(dt.time(13))
+            and not quiet.is_quiet(dt.time(14))
+            and not quiet.is_quiet(dt.time(11))
+        )
+
+
+class TestCaps:
+    history = {
+        "customer": ["C0", "C0", "C0"],
+        "channel": ["sms", "sms", "email"],
+        "time": np.array(
+            ["2026-05-01T09:00", "2026-05-03T09:00", "2026-05-04T09:00"], dtype="datetime64[us]"
+        ),
+    }
+    cons = consents(("C0", "sms", "service", True))
+
+    @pytest.mark.parametrize(
+        ("on_cap", "status", "send_at"),
+        [
+            ("drop", "blocked", None),
+            ("defer", "deferred", "2026-05-08T09:00"),
+            ("exempt", "send", "2026-05-05T12:00"),
+        ],
+    )
+    def test_over_the_cap_the_rule_decides(self, on_cap, status, send_at):
+        cap = FrequencyCap(2, "7 days", channel="sms")
+        p = plan(
+            [rule(on_cap=on_cap)],
+            customers(),
+            self.cons,
+            history=self.history,
+            policy=ContactPolicy(quiet_hours=None, caps=[cap]),
+        )
+        assert p.status.tolist() == [status]
+        if send_at is None:
+            assert p.reason[0] == "over the cap of 2 per 1 week on sms"
+        else:
+            # Deferred to when the 1 May contact leaves the 7-day window.
+            assert p.send_at[0] == np.datetime64(send_at)
+
+    def test_without_the_cap_it_would_be_sent(self):
+        p = plan(
+            [rule(on_cap="drop")], customers(), self.cons, history=self.history, policy=NO_QUIET
+        )
+        assert p.status.tolist() == ["send"]
+
+    def test_overall_cap_counts_every_channel_and_contacts_planned_together(self):
+        rules = [rule("a", on_cap="drop"), rule("b", on_cap="drop")]
+        cap = FrequencyCap(1, "1 day")
+        p = plan(rules, customers(), self.cons, policy=ContactPolicy(quiet_hours=None, caps=[cap]))
+        assert sorted(p.status.tolist()) == ["blocked", "send"], (
+            "two contacts planned at once, cap of one"
+        )
+        cap = FrequencyCap(3, "7 days")  # history holds 3 (sms + email) within 7 days
+        p = plan(
+            [rule(on_cap="drop")],
+            customers(),
+            self.cons,
+            history=self.history,
+            policy=ContactPolicy(quiet_hours=None, caps=[cap]),
+        )
+        assert p.status.tolist() == ["blocked"]
+
+
+def test_a_due_contact_for_an_unknown_customer_is_an_error():
+    due = agenda([rule()], customers(), on=NOON_UTC.date())
+    with pytest.raises(ValidationError, match="customer: is not in the customers table"):
+        plan_contacts(
+            due,
+            [rule()],
+            customers={"customer": ["X"], "timezone": ["UTC"]},
+            consents=consents(),
+            now=NOON_UTC,
+        )
