@@ -51,7 +51,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        shown = f" (value: {self.value!r})" if self.has_value else ""
+        value = self.value
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()  # show 'late', not np.str_('late')
+        shown = f" (value: {value!r})" if self.has_value else ""
         return f"{where}{self.message}{shown}"
 
 

@@ -1,6 +1,8 @@
-"""Care: the agenda of scheduled care contacts and the contact policy that gates them."""
+"""Care: the agenda of scheduled care contacts, the contact policy that gates them, and the
+follow-through on promises and complaints."""
 
 from touchpoint.care.agenda import DueContacts, agenda
+from touchpoint.care.complaints import complaint_stats
 from touchpoint.care.policy import (
     ContactPlan,
     ContactPolicy,
@@ -8,6 +10,7 @@ from touchpoint.care.policy import (
     QuietHours,
     plan_contacts,
 )
+from touchpoint.care.promises import overdue_promises
 
 __all__ = [
     "ContactPlan",
@@ -16,5 +19,7 @@ __all__ = [
     "FrequencyCap",
     "QuietHours",
     "agenda",
+    "complaint_stats",
+    "overdue_promises",
     "plan_contacts",
 ]

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -38,7 +39,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from touchpoint.care._calendar import add_months, months_between
+from touchpoint.care._calendar import add_months, civil, from_civil, month_index
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.model.blueprint import Blueprint
 from touchpoint.model.care import CareRule, Recurrence
@@ -218,37 +219,87 @@ def _read_dates(customers: Any, column: str, anchor: str) -> np.ndarray:
 def _occurrences(
     rule: CareRule, index: np.ndarray, anchor: np.ndarray, start: np.datetime64, end: np.datetime64
 ) -> list[tuple[np.ndarray, ...]]:
-    """The rule's occurrences due in [start, end] for the customers at ``index``."""
+    """The rule's occurrences due in [start, end] for the customers at ``index``.
+
+    The offset is monotone, so the anchor occurrences due in the window form one date
+    range [lo, hi], found by inverting the offset on a handful of dates. A one-off rule
+    is then two comparisons per customer. A recurring rule loops over the calendar months
+    of [lo, hi] (a small dimension): occurrence n of an anchor falls in month ``mo`` when
+    ``mo`` is ``n`` periods after the anchor's month, on the anchor's day clamped to the
+    month's length. Dates are only built for the customers that are due.
+    """
+    lo, hi = _inverse_range(rule.offset, start, end)
+    if lo > hi:
+        return []
     period = _PERIOD_MONTHS[rule.recurrence]
+    valid = ~np.isnat(anchor)
     if period == 0:
-        candidates = [np.zeros(len(index), dtype=np.int64)]
+        hit = valid & (anchor >= lo) & (anchor <= hi)
+        if rule.occurrences is not None and rule.occurrences < 1:
+            hit[:] = False
+        parts = [(hit, np.zeros(int(hit.sum()), dtype=np.int64), anchor[hit])]
     else:
-        # The first n whose anchor occurrence could be due on ``start``, with slack for the
-        # offset (at most its months plus one month per 28 days) and month clamping.
-        slack = abs(rule.offset.months) + abs(rule.offset.days) // 28 + 2
-        first = np.maximum((months_between(anchor, start) - slack) // period, 0)
-        span = int(months_between(np.array([start]), end)[0]) + 2 * slack
-        candidates = [first + k for k in range(span // period + 2)]
+        year, month, day = civil(anchor)
+        anchor_month = year * 12 + month - 1
+        lo_month, hi_month = (int(m) for m in month_index(np.array([lo, hi])))
+        parts = []
+        for mo in range(lo_month, hi_month + 1):
+            y2, m2 = divmod(mo, 12)
+            length = calendar.monthrange(y2, m2 + 1)[1]
+            first_day = int(civil(np.array([lo]))[2][0]) if mo == lo_month else 1
+            last_day = int(civil(np.array([hi]))[2][0]) if mo == hi_month else length
+            steps = mo - anchor_month
+            on_day = np.minimum(day, length)
+            hit = (
+                valid
+                & (steps >= 0)
+                & (steps % period == 0)
+                & (on_day >= first_day)
+                & (on_day <= last_day)
+            )
+            n = steps[hit] // period
+            if rule.occurrences is not None:
+                keep = n < rule.occurrences
+                hit[np.flatnonzero(hit)[~keep]] = False
+                n = n[keep]
+            occurrence = from_civil(np.full(len(n), y2), np.full(len(n), m2 + 1), on_day[hit])
+            parts.append((hit, n, occurrence))
     found = []
-    for n in candidates:
-        occurrence = add_months(anchor, n * period) if period else anchor
-        due = _shift(occurrence, rule.offset)
-        hit = (due >= start) & (due <= end)
-        if rule.occurrences is not None:
-            hit &= n < rule.occurrences
-        if not hit.any():
+    for hit, n, occurrence in parts:
+        if not len(n):
             continue
         found.append(
             (
                 index[hit],
-                np.full(int(hit.sum()), rule.code, dtype=object),
-                n[hit],
-                occurrence[hit],
-                due[hit],
-                _labels(rule.recurrence, occurrence[hit]),
+                np.full(len(n), rule.code, dtype=object),
+                n,
+                occurrence,
+                _shift(occurrence, rule.offset),
+                _labels(rule.recurrence, occurrence),
             )
         )
     return found
+
+
+def _inverse_range(
+    offset: Offset, start: np.datetime64, end: np.datetime64
+) -> tuple[np.datetime64, np.datetime64]:
+    """The dates ``d`` with ``start <= offset(d) <= end`` (a range, the offset being monotone)."""
+    if not offset.months:
+        step = np.timedelta64(offset.days, "D")
+        return start - step, end - step
+
+    def shifted(day: np.datetime64) -> np.datetime64:
+        return add_months(np.array([day]), offset.months)[0]
+
+    # Month clamping moves a date by at most 3 days: scan a few days around the inverse.
+    lo = add_months(np.array([start]), -offset.months)[0] - np.timedelta64(4, "D")
+    while shifted(lo) < start:
+        lo += np.timedelta64(1, "D")
+    hi = add_months(np.array([end]), -offset.months)[0] + np.timedelta64(4, "D")
+    while shifted(hi) > end:
+        hi -= np.timedelta64(1, "D")
+    return lo, hi
 
 
 def _shift(days: np.ndarray, offset: Offset) -> np.ndarray:
