@@ -220,3 +220,31 @@ def test_matches_the_reference(anchors, recurrence, offset, occurrences, start, 
     end = start + dt.timedelta(days=length)
     due = agenda([rule], as_columns(customers, ["purchase"]), since=start, on=end)
     assert rows(due) == reference([rule], customers, start, end)
+
+
+def test_follow_ups_are_due_after_the_contact_with_keys_of_their_own():
+    from touchpoint import FollowUp
+
+    letter = CareRule(
+        "letter",
+        "Letter after signing",
+        touchpoint="LETTER",
+        anchor="purchase",
+        offset="7 days",
+        channels=["letter"],
+        follow_ups=[
+            FollowUp("announce", "Announce", offset="0 days"),
+            FollowUp("confirm", "Confirm receipt", offset="3 days"),
+            FollowUp("feedback", "Collect feedback", offset="10 days"),
+        ],
+    )
+    cols = as_columns({"customer": ["a"], "purchase": [dt.date(2026, 3, 1)]}, ["purchase"])
+    due = agenda([letter], cols, since="2026-03-01", on="2026-03-31")
+    assert list(zip(due.step, due.due.astype(str), due.key, strict=True)) == [
+        ("", "2026-03-08", "letter/a/2026-03-01"),
+        ("announce", "2026-03-08", "letter/a/2026-03-01/announce"),
+        ("confirm", "2026-03-11", "letter/a/2026-03-01/confirm"),
+        ("feedback", "2026-03-18", "letter/a/2026-03-01/feedback"),
+    ]
+    # Each day's agenda holds exactly that day's steps.
+    assert agenda([letter], cols, on="2026-03-11").key.tolist() == ["letter/a/2026-03-01/confirm"]

@@ -210,3 +210,24 @@ def test_a_due_contact_for_an_unknown_customer_is_an_error():
             consents=consents(),
             now=NOON_UTC,
         )
+
+
+def test_follow_up_calls_go_by_phone_whatever_the_rule_channels():
+    from touchpoint import FollowUp
+
+    letter = CareRule(
+        "letter",
+        "Letter",
+        touchpoint="L",
+        anchor="birthday",
+        recurrence="yearly",
+        channels=["letter"],
+        follow_ups=[FollowUp("call", "Call", offset="0 days", channel="phone")],
+    )
+    cons = consents(("C0", "letter", "service", True))
+    p = plan([letter], customers(), cons, policy=NO_QUIET)
+    assert dict(zip(p.step, p.status, strict=True)) == {"": "send", "call": "blocked"}
+    assert p.reason[p.step == "call"][0] == "no service consent on phone"
+    cons = consents(("C0", "letter", "service", True), ("C0", "phone", "service", True))
+    p = plan([letter], customers(), cons, policy=NO_QUIET)
+    assert dict(zip(p.step, p.channel, strict=True)) == {"": "letter", "call": "phone"}

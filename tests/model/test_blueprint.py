@@ -162,3 +162,25 @@ def test_matrix_columns_must_be_known_channels():
                 columns={"store": "A", "telegraph": "B"},
             )
         )
+
+
+def test_follow_up_touchpoints_must_resolve():
+    from touchpoint import FollowUp
+
+    rule = CareRule(
+        "letter",
+        "Letter",
+        touchpoint="T1",
+        anchor="purchase",
+        channels=["letter"],
+        follow_ups=[FollowUp("call", "Call", offset="1 day", touchpoint="CALL")],
+    )
+    with pytest.raises(
+        BlueprintError,
+        match=r"care_rules\[0\].follow_ups\[0\].touchpoint: care rule 'letter': unknown touchpoint \(value: 'CALL'\)",
+    ):
+        Blueprint(name="b2b", stages=["cooperation"], touchpoints=[tp("T1")], care_rules=[rule])
+    ok = Blueprint(
+        name="b2b", stages=["cooperation"], touchpoints=[tp("T1"), tp("CALL")], care_rules=[rule]
+    )
+    assert ok.care_rules[0].follow_ups[0].touchpoint == "CALL"

@@ -16,6 +16,9 @@ idempotency key naming the rule, the customer and the occurrence: ``birthday/C1/
 anchor occurrence always give the same key, so the agenda can be computed as often as
 you like: dispatch sends each key once.
 
+Follow-ups (the letter followed by three calls) are due at their offset after the
+rule's own contact and carry its key plus their code: ``letter/C1/2026-03-02/confirm``.
+
 Examples
 --------
 >>> import datetime as dt
@@ -59,13 +62,15 @@ _PERIOD_MONTHS = {
 class DueContacts:
     """The agenda: one row per due contact, as numpy columns sorted by due date, rule, customer.
 
-    Columns: ``customer`` (original ids), ``rule`` (rule codes), ``occurrence`` (n),
+    Columns: ``customer`` (original ids), ``rule`` (rule codes), ``step`` (``""`` for the
+    rule's own contact, the follow-up's code for a follow-up), ``occurrence`` (n),
     ``anchor`` (the anchor occurrence, ``datetime64[D]``), ``due`` (``datetime64[D]``),
     ``key`` (the idempotency key).
     """
 
     customer: np.ndarray
     rule: np.ndarray
+    step: np.ndarray
     occurrence: np.ndarray
     anchor: np.ndarray
     due: np.ndarray
@@ -168,29 +173,40 @@ def agenda(
             if allowed:
                 eligible &= np.isin(np.asarray(cols[field]).astype(str), list(allowed))
         index = np.flatnonzero(eligible)
-        parts.extend(_occurrences(rule, index, anchor[index], start, end))
+        for found in _occurrences(rule, index, anchor[index], start, end):
+            parts.append((*found, np.full(len(found[0]), "", dtype=object)))
+        for step in rule.follow_ups:  # the letter's three calls: due after the contact itself
+            lo, hi = _inverse_range(step.offset, start, end)
+            for who, codes, n, occ, due, labels in _occurrences(rule, index, anchor[index], lo, hi):
+                steps = np.full(len(who), step.code, dtype=object)
+                parts.append((who, codes, n, occ, _shift(due, step.offset), labels, steps))
 
     if not parts:
         empty = np.array([], dtype=object)
         days = np.array([], dtype="datetime64[D]")
-        return DueContacts(empty, empty, np.array([], dtype=np.int64), days, days, empty)
-    who, rule_codes, occurrence, anchor_on, due, labels = (
+        return DueContacts(empty, empty, empty, np.array([], dtype=np.int64), days, days, empty)
+    who, rule_codes, occurrence, anchor_on, due, labels, steps = (
         np.concatenate(c) for c in zip(*parts, strict=True)
     )
-    order = np.lexsort((who, rule_codes, due))
-    who, rule_codes, occurrence, anchor_on, due, labels = (
-        a[order] for a in (who, rule_codes, occurrence, anchor_on, due, labels)
+    order = np.lexsort((steps, who, rule_codes, due))
+    who, rule_codes, occurrence, anchor_on, due, labels, steps = (
+        a[order] for a in (who, rule_codes, occurrence, anchor_on, due, labels, steps)
     )
     customer_ids = ids[who]
-    key = np.strings.add(
-        np.strings.add(
-            np.strings.add(rule_codes.astype(np.dtypes.StringDType()), "/"),
-            np.strings.add(customer_ids.astype(str).astype(np.dtypes.StringDType()), "/"),
-        ),
-        labels,
-    )
+    text = np.dtypes.StringDType()
+    key = np.strings.add(rule_codes.astype(text), "/")
+    key = np.strings.add(key, np.strings.add(customer_ids.astype(str).astype(text), "/"))
+    key = np.strings.add(key, labels)
+    follow = steps != ""
+    key[follow] = np.strings.add(np.strings.add(key[follow], "/"), steps[follow].astype(text))
     return DueContacts(
-        customer_ids, rule_codes.astype(object), occurrence, anchor_on, due, key.astype(object)
+        customer_ids,
+        rule_codes.astype(object),
+        steps,
+        occurrence,
+        anchor_on,
+        due,
+        key.astype(object),
     )
 
 

@@ -130,6 +130,7 @@ class ContactPlan:
 
     customer: np.ndarray
     rule: np.ndarray
+    step: np.ndarray
     key: np.ndarray
     channel: np.ndarray
     status: np.ndarray
@@ -223,7 +224,13 @@ def plan_contacts(
         raise ValidationError([Problem("rule", "is not one of the care rules given", unknown[0])])
 
     # Channels get integer codes; consent keys are (customer row, channel, purpose).
-    channel_names = sorted({ch for r in rules_by_code.values() for ch in r.channels})
+    channel_names = sorted(
+        {
+            ch
+            for r in rules_by_code.values()
+            for ch in (*r.channels, *(f.channel for f in r.follow_ups))
+        }
+    )
     channel_code = {name: i for i, name in enumerate(channel_names)}
     consent_ok = _consent_lookup(consents, cust["customer"], channel_code)
 
@@ -238,24 +245,29 @@ def plan_contacts(
         else np.full(n, -1, dtype=np.int64)
     )
 
+    steps = due.step.astype(str)
     for code, rule in rules_by_code.items():
-        mine = due.rule == code
-        if not mine.any():
-            continue
-        purpose[mine] = rule.purpose.value
-        on_cap[mine] = rule.on_cap.value
-        p = 0 if rule.purpose.value == "service" else 1
-        allowed = [channel_code[ch] for ch in rule.channels]
-        # The customer's preferred channel first, when the rule allows it; then the rule's order.
-        candidates = [np.where(np.isin(preferred, allowed), preferred, -1)]
-        candidates += [np.full(n, c, dtype=np.int64) for c in allowed]
-        for cand in candidates:
-            todo = np.flatnonzero(mine & (chosen < 0) & (cand >= 0))
-            ok = consent_ok(row[todo], cand[todo], p)
-            chosen[todo[ok]] = cand[todo[ok]]
-        missing = mine & (chosen < 0)
-        status[missing] = BLOCKED
-        reason[missing] = f"no {rule.purpose.value} consent on {', '.join(rule.channels)}"
+        # The rule's own contact and each follow-up (which has one channel of its own).
+        for step, channels in [("", rule.channels)] + [
+            (f.code, (f.channel,)) for f in rule.follow_ups
+        ]:
+            mine = (due.rule == code) & (steps == step)
+            if not mine.any():
+                continue
+            purpose[mine] = rule.purpose.value
+            on_cap[mine] = rule.on_cap.value
+            p = 0 if rule.purpose.value == "service" else 1
+            allowed = [channel_code[ch] for ch in channels]
+            # The customer's preferred channel first, when allowed; then the given order.
+            candidates = [np.where(np.isin(preferred, allowed), preferred, -1)]
+            candidates += [np.full(n, c, dtype=np.int64) for c in allowed]
+            for cand in candidates:
+                todo = np.flatnonzero(mine & (chosen < 0) & (cand >= 0))
+                ok = consent_ok(row[todo], cand[todo], p)
+                chosen[todo[ok]] = cand[todo[ok]]
+            missing = mine & (chosen < 0)
+            status[missing] = BLOCKED
+            reason[missing] = f"no {rule.purpose.value} consent on {', '.join(channels)}"
 
     if "dnc" in cust:
         dnc = np.asarray(cust["dnc"]).astype(bool)[row]
@@ -274,7 +286,7 @@ def plan_contacts(
         )
     status[(status == SEND) & (send_at > now64)] = DEFERRED
     send_at[status == BLOCKED] = np.datetime64("NaT")
-    return ContactPlan(due.customer, due.rule, due.key, channel, status, send_at, reason)
+    return ContactPlan(due.customer, due.rule, due.step, due.key, channel, status, send_at, reason)
 
 
 def _codes(values: np.ndarray, mapping: dict[str, int]) -> np.ndarray:

@@ -283,6 +283,14 @@ class Blueprint:
                         )
                     )
             for j, step in enumerate(rule.follow_ups):
+                if step.touchpoint is not None and step.touchpoint not in codes:
+                    found.append(
+                        Problem(
+                            f"{at}.follow_ups[{j}].touchpoint",
+                            f"care rule {rule.code!r}: unknown touchpoint",
+                            step.touchpoint,
+                        )
+                    )
                 if step.channel not in known_channels:
                     found.append(
                         Problem(

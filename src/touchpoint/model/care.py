@@ -86,6 +86,9 @@ def _offset(value: object) -> Offset:
 class FollowUp:
     """A contact chained after a care rule's contact (e.g. the calls after a letter).
 
+    ``touchpoint`` is where the contact is recorded (None: the rule's own touchpoint), so
+    that a count indicator such as "three calls after a letter" sees the calls.
+
     >>> FollowUp("announce", "Call to announce the letter", offset="1 day", channel="phone").channel
     'phone'
     """
@@ -95,6 +98,7 @@ class FollowUp:
     offset: Offset = attrs.field(converter=_offset)
     channel: str = "phone"
     message: str = ""
+    touchpoint: str | None = None
 
     def __attrs_post_init__(self) -> None:
         raise_if(self.problems(), f"follow-up {self.code!r}")
