@@ -1,0 +1,27 @@
+"""``touchpoint show NAME|FILE``: lay a blueprint out by stage × line."""
+
+from __future__ import annotations
+
+import argparse
+
+from touchpoint.cli._source import blueprint_from_argument
+from touchpoint.cli.render import render_blueprint
+
+NAME = "show"
+HELP = "lay a blueprint out by stage × line (a template name or a .toml/.json file)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Print a blueprint: its touchpoints by stage × line with key touchpoints marked * "
+        "and their control indicators, the MCP matrix and its blind spots, the loyalty "
+        "programme and the care rules."
+    )
+    parser.add_argument(
+        "blueprint", metavar="NAME|FILE", help="a built-in template name or a blueprint file"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    print(render_blueprint(blueprint_from_argument(args.blueprint)), end="")
+    return 0

@@ -1,0 +1,34 @@
+"""``touchpoint validate FILE``: check a blueprint file, listing every problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from touchpoint.cli._source import blueprint_from_argument
+from touchpoint.errors import BlueprintError
+
+NAME = "validate"
+HELP = "check a blueprint file; exit code 1 and every problem listed if it has any"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Check a blueprint file (.toml or .json) or a built-in template. Prints one OK line "
+        "and exits 0, or lists every problem with its path and value and exits 1."
+    )
+    parser.add_argument("blueprint", metavar="FILE", help="a blueprint file (or a template name)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        bp = blueprint_from_argument(args.blueprint)
+    except BlueprintError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    indicators = sum(1 for _ in bp.indicators())
+    print(
+        f"OK {args.blueprint}: blueprint {bp.name!r}, {len(bp)} touchpoints "
+        f"({len(bp.key_touchpoints)} key), {indicators} control indicators"
+    )
+    return 0

@@ -1,0 +1,45 @@
+"""Blueprint files: TOML and JSON through pydantic models, into the attrs domain model.
+
+pydantic is used here, at the boundary only: it checks the shape of a file, then the
+domain classes of `touchpoint.model` check its meaning. Every problem is reported at
+once in a `touchpoint.errors.BlueprintError` naming the file, the path inside it and
+the bad value.
+
+Examples
+--------
+>>> bp = loads_blueprint('''
+... name = "mini"
+... stages = ["awareness"]
+... [[touchpoints]]
+... code = "AD"
+... name = "Billboard"
+... category = "communication"
+... stage = "awareness"
+... line = "promotion"
+... channels = ["advertising"]
+... ''')
+>>> loads_blueprint(dump_blueprint(bp, format="toml")) == bp
+True
+"""
+
+from touchpoint.schema.build import blueprint_from_dict
+from touchpoint.schema.dump import blueprint_to_dict
+from touchpoint.schema.files import (
+    blueprint_json_schema,
+    dump_blueprint,
+    load_blueprint,
+    loads_blueprint,
+    save_blueprint,
+)
+from touchpoint.schema.models import FORMAT_VERSION
+
+__all__ = [
+    "FORMAT_VERSION",
+    "blueprint_from_dict",
+    "blueprint_json_schema",
+    "blueprint_to_dict",
+    "dump_blueprint",
+    "load_blueprint",
+    "loads_blueprint",
+    "save_blueprint",
+]
