@@ -1,0 +1,311 @@
+"""RFM: recency, frequency and monetary value per customer (最近一次消费, 消费频率, 消费金额).
+
+- `rfm`: the raw features per customer as of a date.
+- `rfm_scores`: quantile scores 1..k per dimension, with a deterministic tie rule.
+- `rfm_segments`: named segments (champions, loyal, at risk, hibernating...) from the
+  recency and frequency scores through a configurable mapping.
+
+Examples
+--------
+>>> events = {"customer": ["A", "B", "A"], "amount": [10.0, 5.0, 30.0],
+...           "time": ["2026-01-01", "2026-01-10", "2026-01-20"]}
+>>> r = rfm(events, asof="2026-01-31")
+>>> r["customer"].tolist(), r["recency"].tolist(), r["frequency"].tolist(), r["monetary"].tolist()
+(['A', 'B'], [11.0, 21.0], [2, 1], [40.0, 5.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame, read_coded, read_columns
+from touchpoint.scoring._columns import (
+    DAY_US,
+    Progress,
+    as_time,
+    check_codes,
+    check_nonnegative,
+    check_times,
+    group_max,
+    group_sum,
+    rank_cut,
+    report,
+)
+
+__all__ = ["DEFAULT_SEGMENTS", "quantile_scores", "rfm", "rfm_scores", "rfm_segments"]
+
+_NONE = np.iinfo(np.int64).min
+
+
+def rfm(
+    data: Any,
+    *,
+    customer: str = "customer",
+    time: str = "time",
+    amount: str = "amount",
+    asof: Any = None,
+    progress: Progress = None,
+) -> ScoreFrame:
+    """Recency, frequency, monetary total and average per customer, as of a date.
+
+    Parameters
+    ----------
+    data:
+        Events: an `EventFrame`, a pandas/polars DataFrame, an Arrow table or a dict.
+    customer, time, amount:
+        The columns holding the customer id, the event time and the amount spent.
+    asof:
+        The date the scores are taken at (date, datetime, ``datetime64`` or ISO text);
+        events after it are ignored. Default: the latest event time in ``data``.
+    progress:
+        Optional callback ``progress(step, fraction_done)``.
+
+    Returns
+    -------
+    ScoreFrame
+        One row per customer, keyed by the original ids. Row order: the frame's
+        category order for an `EventFrame`; for raw ids ascending numeric ids, string
+        ids in order of first appearance (see `touchpoint.frame.factorize`). Columns:
+
+        - ``recency``: whole days (float64) from the customer's last event to ``asof``,
+          rounded down; NaN for a customer with no event on or before ``asof``;
+        - ``frequency``: number of events (int64);
+        - ``monetary``: sum of amounts; missing (NaN) amounts add 0;
+        - ``average``: ``monetary / frequency`` (NaN when frequency is 0);
+        - ``last``: time of the last event (``datetime64[us]``, NaT if none);
+        - ``amount_missing``: number of events whose amount was missing.
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        A missing customer or time, a negative amount, columns of different lengths.
+
+    Examples
+    --------
+    >>> r = rfm({"customer": [7, 7, 9], "time": ["2026-05-01", "2026-05-03", "2026-04-01"],
+    ...          "amount": [1.5, float("nan"), 4.0]}, asof="2026-05-04")
+    >>> r["average"].tolist(), r["amount_missing"].tolist()
+    ([0.75, 4.0], [1, 0])
+    """
+    report(progress, "read", 0.0)
+    cols, cats = read_coded(
+        data,
+        {"customer": customer, "time": time, "amount": amount},
+        required=("customer", "time", "amount"),
+        categorical=("customer",),
+    )
+    codes, ids = cols["customer"], cats["customer"]
+    times, amounts = cols["time"], cols["amount"]
+    t = times.view(np.int64)
+    n = len(t)
+    # one min/max pass per column finds missing codes, NaT (the smallest int64), negative
+    # or missing amounts; the detailed checks run only when something is wrong
+    if n and codes.min() < 0:
+        check_codes(codes, customer)
+    t_min, t_max = (int(t.min()), int(t.max())) if n else (0, 0)
+    if t_min == _NONE:
+        check_times(times, time)
+    low = float(amounts.min()) if n else 0.0
+    has_nan = low != low
+    if has_nan or low < 0:
+        check_nonnegative(amounts, amount)
+    report(progress, "reduce", 0.3)
+    at = t_max if asof is None else int(as_time(asof).view(np.int64))
+    if t_max > at:
+        keep = t <= at
+        codes, t, amounts = codes[keep], t[keep], amounts[keep]
+    k = len(ids)
+    frequency = group_sum(codes, None, k).astype(np.int64)
+    if has_nan:
+        nan = np.isnan(amounts)
+        missing = group_sum(codes[nan], None, k).astype(np.int64)
+        amounts = np.where(nan, 0.0, amounts)
+    else:
+        missing = np.zeros(k, dtype=np.int64)
+    monetary = group_sum(codes, amounts, k)
+    report(progress, "reduce", 0.7)
+    last = group_max(codes, t, k, _NONE)
+    empty = frequency == 0
+    recency = ((at - last) // DAY_US).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = monetary / frequency
+    if empty.any():
+        recency[empty] = np.nan
+        average[empty] = np.nan
+    report(progress, "done", 1.0)
+    return ScoreFrame(
+        {
+            "customer": ids,
+            "recency": recency,
+            "frequency": frequency,
+            "monetary": monetary,
+            "average": average,
+            "last": last.view("datetime64[us]"),
+            "amount_missing": missing,
+        }
+    )
+
+
+def quantile_scores(values: np.ndarray, k: int = 5, *, higher_is_better: bool = True) -> np.ndarray:
+    """Scores 1..k by rank: ``1 + floor(k * below / n)``; NaN values score 0.
+
+    ``below`` is the number of (non-NaN) values that are worse than this one, so equal
+    values always get the same score (ties take the score of the first of them) and the
+    result does not depend on row order. ``n`` counts the non-NaN values.
+
+    >>> quantile_scores(np.array([10., 20., 20., 30., np.nan]), 4).tolist()
+    [1, 2, 2, 4, 0]
+    >>> quantile_scores(np.array([1., 5., 9.]), 3, higher_is_better=False).tolist()
+    [3, 2, 1]
+    """
+    if k < 1:
+        raise ValidationError([Problem("k", "must be at least 1", k)])
+    values = np.asarray(values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    n = int(valid.sum())
+    out = np.zeros(len(values), dtype=np.int64)
+    if n == 0:
+        return out
+    v = values[valid] if n < len(values) else values
+    # score >= j + 1  <=>  worse >= ceil(j * n / k): k - 1 order statistics, no full sort
+    cuts = -((-np.arange(1, k, dtype=np.int64) * n) // k)
+    out[valid] = 1 + rank_cut(v, cuts, higher_is_better=higher_is_better)
+    return out
+
+
+#: Default segments over (recency score, frequency score) for k = 5, first match wins:
+#: name -> ((r_min, r_max), (f_min, f_max)).
+DEFAULT_SEGMENTS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "champions": ((5, 5), (4, 5)),
+    "loyal": ((3, 4), (4, 5)),
+    "potential_loyalists": ((4, 5), (2, 3)),
+    "new": ((5, 5), (1, 1)),
+    "promising": ((4, 4), (1, 1)),
+    "need_attention": ((3, 3), (3, 3)),
+    "about_to_sleep": ((3, 3), (1, 2)),
+    "cannot_lose": ((1, 2), (5, 5)),
+    "at_risk": ((1, 2), (3, 4)),
+    "hibernating": ((1, 2), (1, 2)),
+}
+
+
+def rfm_scores(
+    data: Any,
+    *,
+    customer: str = "customer",
+    recency: str = "recency",
+    frequency: str = "frequency",
+    monetary: str = "monetary",
+    k: int = 5,
+    segments: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] | None = None,
+) -> ScoreFrame:
+    """Quantile scores 1..k for recency, frequency and monetary, and a named segment.
+
+    Takes per-customer features (the output of `rfm`, or any table with those columns).
+    A lower recency scores higher; see `quantile_scores` for the tie rule. Customers
+    with no events (NaN recency) score 0 on every dimension and fall in segment
+    ``"none"``.
+
+    Returns a `ScoreFrame` with ``r_score``, ``f_score``, ``m_score``, ``rfm`` (the three
+    digits, e.g. 545, for k <= 9) and ``segment`` (categorical; see `rfm_segments`).
+
+    Examples
+    --------
+    >>> feats = {"customer": ["a", "b", "c", "d", "e"], "recency": [1., 5., 9., 30., 60.],
+    ...          "frequency": [9, 7, 5, 3, 1], "monetary": [90., 70., 50., 30., 10.]}
+    >>> s = rfm_scores(feats)
+    >>> s["r_score"].tolist(), s["segment"].tolist()
+    ([5, 4, 3, 2, 1], ['champions', 'loyal', 'need_attention', 'hibernating', 'hibernating'])
+    """
+    cols = read_columns(
+        data,
+        {"customer": customer, "recency": recency, "frequency": frequency, "monetary": monetary},
+        required=("customer", "recency", "frequency", "monetary"),
+    )
+    rec = cols["recency"].astype(np.float64)
+    freq = cols["frequency"].astype(np.float64)
+    mon = cols["monetary"].astype(np.float64)
+    freq = np.where(np.isnan(rec), np.nan, freq)
+    mon = np.where(np.isnan(rec), np.nan, mon)
+    r = quantile_scores(rec, k, higher_is_better=False)
+    f = quantile_scores(freq, k)
+    m = quantile_scores(mon, k)
+    seg_codes, seg_names = _segment_codes(r, f, k, segments)
+    out = {"customer": cols["customer"], "r_score": r, "f_score": f, "m_score": m}
+    if k <= 9:
+        out["rfm"] = r * 100 + f * 10 + m
+    out["segment"] = seg_codes
+    return ScoreFrame(out, {"segment": seg_names})
+
+
+def rfm_segments(
+    data: Any,
+    *,
+    customer: str = "customer",
+    r_score: str = "r_score",
+    f_score: str = "f_score",
+    k: int = 5,
+    segments: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] | None = None,
+) -> ScoreFrame:
+    """Named segments from recency and frequency scores through a mapping.
+
+    ``segments`` maps a name to ``((r_min, r_max), (f_min, f_max))`` (inclusive); rules
+    are tried in order and the first match wins; scores no rule covers (and score 0,
+    customers without events) get ``"other"`` / ``"none"``. The default,
+    `DEFAULT_SEGMENTS`, is the common 5 x 5 RFM grid and needs ``k = 5``.
+
+    >>> rfm_segments({"customer": [1, 2], "r_score": [5, 1], "f_score": [5, 1]})["segment"].tolist()
+    ['champions', 'hibernating']
+    """
+    cols = read_columns(
+        data, {"customer": customer, "r": r_score, "f": f_score}, required=("customer", "r", "f")
+    )
+    codes, names = _segment_codes(
+        cols["r"].astype(np.int64), cols["f"].astype(np.int64), k, segments
+    )
+    return ScoreFrame({"customer": cols["customer"], "segment": codes}, {"segment": names})
+
+
+def _segment_codes(
+    r: np.ndarray, f: np.ndarray, k: int, segments: Mapping[str, Any] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    if segments is None:
+        if k != 5:
+            raise ValidationError(
+                [
+                    Problem(
+                        "segments",
+                        "the default segments are for k = 5; pass a mapping for other k",
+                        k,
+                    )
+                ]
+            )
+        segments = DEFAULT_SEGMENTS
+    rules: Sequence[tuple[str, Any]] = list(segments.items())
+    names = [name for name, _ in rules] + ["other", "none"]
+    other, none = len(rules), len(rules) + 1
+    # a (k+1) x (k+1) lookup table: a loop over the small grid of scores, not customers
+    table = np.full((k + 1, k + 1), other, dtype=np.int64)
+    table[0, :] = none
+    table[:, 0] = none
+    for i in range(1, k + 1):
+        for j in range(1, k + 1):
+            for code, (_, ((r0, r1), (f0, f1))) in enumerate(rules):
+                if r0 <= i <= r1 and f0 <= j <= f1:
+                    table[i, j] = code
+                    break
+    bad = (r < 0) | (r > k) | (f < 0) | (f > k)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValidationError(
+            [
+                Problem(
+                    f"r_score/f_score[{row}]", f"scores must be 0..{k}", (int(r[row]), int(f[row]))
+                )
+            ]
+        )
+    return table[r, f], np.array(names, dtype=object)

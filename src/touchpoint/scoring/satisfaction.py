@@ -1,0 +1,241 @@
+"""Satisfaction: CSAT per touchpoint or stage, and the Net Promoter Score, with intervals.
+
+- `csat`: share of ratings at or above "satisfied" (4 of 5 by default) per group, with a
+  Wilson score interval, and the mean rating.
+- `nps`: promoters (9-10) minus detractors (0-6) out of 100 on a 0-10 scale, with a
+  normal-approximation interval.
+
+Groups are columns of the data (``touchpoint``, ``channel``, ``store``, ``staff``...),
+``period`` (calendar periods of ``time``), or ``stage`` / ``line`` / ``enterprise_stage`` /
+``category`` derived from each event's touchpoint through a blueprint.
+
+Examples
+--------
+>>> s = csat({"touchpoint": ["A", "A", "B"], "rating": [5, 2, 4]})
+>>> s["touchpoint"].tolist(), s["csat"].tolist()
+(['A', 'B'], [0.5, 1.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame, read_coded
+from touchpoint.scoring._groups import DERIVED, Groups, from_blueprint, period_codes
+
+__all__ = ["csat", "nps", "wilson_interval"]
+
+
+def _z(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise ValidationError([Problem("confidence", "must be between 0 and 1", confidence)])
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def wilson_interval(
+    successes: Any, n: Any, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion (NaN where n = 0).
+
+    >>> lo, hi = wilson_interval(np.array([8]), np.array([10]))
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.4902, 0.9433)
+    """
+    z = _z(confidence)
+    s = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = s / n
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def _grouped(
+    data: Any,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+) -> tuple[np.ndarray, Groups, list[str]]:
+    keys = [by] if isinstance(by, str) else list(by or ())
+    from touchpoint.frame._input import column_names
+
+    available = set(column_names(data))
+    derived = [k for k in keys if k in DERIVED and k not in available]
+    names: dict[str, str | None] = {"rating": rating}
+    for k in keys:
+        if k not in derived:
+            names[k] = k
+    if derived:
+        names["__tp"] = touchpoint
+    if period is not None:
+        names["__time"] = time
+    categorical = [k for k in names if k not in ("rating", "__time")]
+    cols, cats = read_coded(data, names, required=list(names), categorical=categorical)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for k in keys:
+        if k in derived:
+            parts.append(from_blueprint(cols["__tp"], cats["__tp"], blueprint, k, touchpoint))
+        else:
+            parts.append((cols[k], cats[k]))
+    labels = list(keys)
+    if period is not None:
+        parts.append(period_codes(cols["__time"], period))
+        labels.append("period")
+    ratings = cols["rating"].astype(np.float64, copy=False)
+    return ratings, Groups.of(parts, len(ratings)), labels
+
+
+def _frame(groups: Groups, labels: list[str], columns: dict[str, np.ndarray]) -> ScoreFrame:
+    out: dict[str, np.ndarray] = {}
+    if labels:
+        for i, name in enumerate(labels):
+            out[name] = groups.labels(i)
+    else:
+        labels = ["group"]
+        out["group"] = np.array(["all"], dtype=object)
+    out.update(columns)
+    return ScoreFrame(out, key=labels[0])
+
+
+def _check_range(r: np.ndarray, lo: float, hi: float, column: str) -> None:
+    bad = (r < lo) | (r > hi)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValidationError(
+            [
+                Problem(
+                    f"{column}[{row}]", f"a rating must be between {lo:g} and {hi:g}", float(r[row])
+                )
+            ]
+        )
+
+
+def csat(
+    data: Any,
+    *,
+    by: str | Sequence[str] | None = "touchpoint",
+    rating: str = "rating",
+    touchpoint: str = "touchpoint",
+    time: str = "time",
+    period: str | None = None,
+    blueprint: Any = None,
+    satisfied: float = 4,
+    scale: tuple[float, float] = (1, 5),
+    confidence: float = 0.95,
+) -> ScoreFrame:
+    """Customer satisfaction (CSAT) per group: the share of ratings that are "satisfied".
+
+    Each event with a rating is one response (missing ratings, NaN, are not responses);
+    it is satisfied when ``rating >= satisfied``. Per group:
+
+    - ``responses``: number of ratings; ``satisfied``: how many are satisfied;
+    - ``csat``: satisfied / responses (NaN with no responses);
+    - ``csat_low``, ``csat_high``: the Wilson score interval at ``confidence``;
+    - ``mean_rating``.
+
+    Parameters
+    ----------
+    by:
+        A column or several (``"touchpoint"``, ``["store", "staff"]``), or ``stage``,
+        ``line``, ``enterprise_stage``, ``category`` taken from ``blueprint`` through each
+        event's ``touchpoint``; None for one overall row.
+    period:
+        Also group by ``day``, ``week``, ``month``, ``quarter`` or ``year`` of ``time``.
+    scale:
+        The lowest and highest allowed rating; ratings outside raise an error.
+
+    Examples
+    --------
+    >>> s = csat({"touchpoint": ["A"] * 10, "rating": [5] * 8 + [1, float("nan")]})
+    >>> int(s["responses"][0]), float(s["csat"][0])
+    (9, 0.8888888888888888)
+    """
+    ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
+    answered = ~np.isnan(ratings)
+    _check_range(np.where(answered, ratings, scale[0]), scale[0], scale[1], rating)
+    k = groups.size
+    g = groups.codes
+    responses = np.bincount(g, weights=answered, minlength=k).astype(np.int64)
+    happy = np.bincount(g, weights=answered & (ratings >= satisfied), minlength=k).astype(np.int64)
+    total = np.bincount(g, weights=np.where(answered, ratings, 0.0), minlength=k)
+    lo, hi = wilson_interval(happy, responses, confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = happy / responses
+        mean = total / responses
+    return _frame(
+        groups,
+        labels,
+        {
+            "responses": responses,
+            "satisfied": happy,
+            "csat": share,
+            "csat_low": lo,
+            "csat_high": hi,
+            "mean_rating": mean,
+        },
+    )
+
+
+def nps(
+    data: Any,
+    *,
+    by: str | Sequence[str] | None = None,
+    rating: str = "rating",
+    touchpoint: str = "touchpoint",
+    time: str = "time",
+    period: str | None = None,
+    blueprint: Any = None,
+    confidence: float = 0.95,
+) -> ScoreFrame:
+    """Net Promoter Score: % promoters (9-10) minus % detractors (0-6), on a 0-10 scale.
+
+    Each event with a rating (0-10; missing ratings are not responses) is one answer to
+    "how likely are you to recommend us". Per group: ``responses``, ``promoters``,
+    ``passives``, ``detractors``, ``nps`` (-100..100) and its interval ``nps_low``,
+    ``nps_high``: each answer scores +1, 0 or -1, so the standard error is
+    ``sqrt((p + d - (p - d)^2) / n)`` with p, d the promoter and detractor shares
+    (normal approximation, x100; clipped to -100..100). ``by`` and ``period`` as in
+    `csat`; with ``by=None`` one overall row keyed ``group = "all"``.
+
+    Examples
+    --------
+    >>> s = nps({"rating": [10, 9, 8, 3, 10]})
+    >>> float(s["nps"][0]), int(s["promoters"][0]), int(s["detractors"][0])
+    (40.0, 3, 1)
+    """
+    ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
+    answered = ~np.isnan(ratings)
+    _check_range(np.where(answered, ratings, 0), 0, 10, rating)
+    k = groups.size
+    g = groups.codes
+    n = np.bincount(g, weights=answered, minlength=k).astype(np.int64)
+    pro = np.bincount(g, weights=answered & (ratings >= 9), minlength=k).astype(np.int64)
+    det = np.bincount(g, weights=answered & (ratings <= 6), minlength=k).astype(np.int64)
+    z = _z(confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p, d = pro / n, det / n
+        score = 100.0 * (p - d)
+        se = 100.0 * np.sqrt(np.maximum(p + d - (p - d) ** 2, 0.0) / n)
+    return _frame(
+        groups,
+        labels,
+        {
+            "responses": n,
+            "promoters": pro,
+            "passives": n - pro - det,
+            "detractors": det,
+            "nps": score,
+            "nps_low": np.clip(score - z * se, -100.0, 100.0),
+            "nps_high": np.clip(score + z * se, -100.0, 100.0),
+        },
+    )

@@ -1,0 +1,264 @@
+"""Value tiers (分级管理): the customer pyramid, the 80/20 curve and simple lifetime value.
+
+- `pyramid`: key / major / ordinary / small customers by value rank (top 1% / next 4% /
+  next 15% / remaining 80% by default).
+- `pyramid_summary`: customers, value and share of value per tier.
+- `pareto`: the 80/20 curve (share of value brought by the top x% of customers), and
+  `top_share` for one point of it.
+- `lifetime_value` / `simple_clv`: average spend x purchase frequency x expected
+  lifespan, optionally discounted.
+
+Examples
+--------
+>>> lifetime_value(40, 52, 30)
+62400.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame, read_columns
+from touchpoint.scoring._columns import check_nonnegative, count_worse, rank_cut
+
+__all__ = ["lifetime_value", "pareto", "pyramid", "pyramid_summary", "simple_clv", "top_share"]
+
+DEFAULT_SHARES = (0.01, 0.04, 0.15, 0.80)
+DEFAULT_TIERS = ("key", "major", "ordinary", "small")
+
+
+def _values(data: Any, customer: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+    cols = read_columns(
+        data, {"customer": customer, "value": value}, required=("customer", "value")
+    )
+    v = cols["value"].astype(np.float64, copy=False)
+    return cols["customer"], v
+
+
+def pyramid(
+    data: Any,
+    *,
+    customer: str = "customer",
+    value: str = "monetary",
+    shares: Sequence[float] = DEFAULT_SHARES,
+    tiers: Sequence[str] = DEFAULT_TIERS,
+    ranks: bool = False,
+) -> ScoreFrame:
+    """The customer pyramid: each customer's tier by rank of value.
+
+    Customers are ranked by ``value`` (highest first). With ``n`` ranked customers the
+    first ``round(n * shares[0])`` ranks are the first tier, up to
+    ``round(n * (shares[0] + shares[1]))`` the second, and so on (round half up); the
+    last tier takes the rest. **Ties:** customers with equal value share a tier, that of
+    the best-ranked of them (so a tie straddling a boundary moves up), and the result
+    never depends on row order. Customers with a missing value (NaN) get tier
+    ``"none"`` and rank 0.
+
+    Parameters
+    ----------
+    data:
+        One row per customer (e.g. the output of `touchpoint.scoring.rfm`).
+    customer, value:
+        The id column and the value column (default ``monetary``).
+    shares, tiers:
+        Share of customers per tier from the top (must sum to 1) and the tier names.
+    ranks:
+        Also return each customer's ``rank`` (a full sort; the tiers alone need only a
+        few order statistics, O(n)).
+
+    Returns
+    -------
+    ScoreFrame
+        ``customer``, ``value``, ``rank`` if asked (1 = highest; equal values share the
+        best rank; 0 for NaN) and ``tier`` (categorical, in the order of ``tiers`` then
+        ``"none"``).
+
+    Examples
+    --------
+    >>> p = pyramid({"customer": list("abcdefghij"), "monetary": [100, 50, 50, 9, 8, 7, 6, 5, 4, 3]},
+    ...             shares=[0.1, 0.2, 0.7], tiers=["top", "mid", "rest"])
+    >>> p["tier"].tolist()
+    ['top', 'mid', 'mid', 'rest', 'rest', 'rest', 'rest', 'rest', 'rest', 'rest']
+    """
+    ids, v = _values(data, customer, value)
+    shares_arr = np.asarray(shares, dtype=np.float64)
+    if len(shares_arr) != len(tiers) or len(tiers) == 0:
+        raise ValidationError([Problem("tiers", "needs one name per share", list(tiers))])
+    if (shares_arr < 0).any() or abs(shares_arr.sum() - 1.0) > 1e-9:
+        raise ValidationError([Problem("shares", "must be >= 0 and sum to 1", list(shares))])
+    valid = ~np.isnan(v)
+    n = int(valid.sum())
+    vv = v[valid] if n < len(v) else v
+    bounds = np.floor(n * np.cumsum(shares_arr)[:-1] + 0.5).astype(np.int64)
+    # tier = number of boundaries b with (values strictly greater) >= b
+    live = bounds[(bounds >= 1) & (bounds <= n)]
+    tier = np.full(len(v), len(tiers), dtype=np.int64)
+    tier[valid] = rank_cut(vv, live, higher_is_better=False) + int((bounds < 1).sum())
+    out = {"customer": ids, "value": v}
+    if ranks:
+        rank = np.zeros(len(v), dtype=np.int64)
+        rank[valid] = count_worse(vv, higher_is_better=False) + 1
+        out["rank"] = rank
+    out["tier"] = tier
+    return ScoreFrame(out, {"tier": np.array([*tiers, "none"], dtype=object)})
+
+
+def pyramid_summary(data: Any, *, tier: str = "tier", value: str = "value") -> ScoreFrame:
+    """Customers, total value, share of customers and share of value per tier.
+
+    Takes the output of `pyramid`. Returns a `ScoreFrame` keyed by ``tier``.
+
+    >>> p = pyramid({"customer": [1, 2, 3, 4], "monetary": [70.0, 20, 5, 5]},
+    ...             shares=[0.25, 0.75], tiers=["top", "rest"])
+    >>> s = pyramid_summary(p)
+    >>> s["tier"].tolist(), s["customers"].tolist(), s["value_share"].tolist()
+    (['top', 'rest', 'none'], [1, 3, 0], [0.7, 0.3, 0.0])
+    """
+    from touchpoint.frame import read_coded
+
+    cols, cats = read_coded(
+        data, {"tier": tier, "value": value}, required=("tier", "value"), categorical=("tier",)
+    )
+    names = cats["tier"]
+    codes = cols["tier"]
+    v = np.nan_to_num(cols["value"].astype(np.float64), nan=0.0)
+    k = len(names)
+    counts = np.bincount(codes, minlength=k).astype(np.int64)
+    totals = np.bincount(codes, weights=v, minlength=k)
+    n, total = counts.sum(), totals.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ScoreFrame(
+            {
+                "tier": names,
+                "customers": counts,
+                "value": totals,
+                "customer_share": counts / n if n else np.zeros(k),
+                "value_share": totals / total if total else np.zeros(k),
+            },
+            key="tier",
+        )
+
+
+def pareto(
+    data: Any, *, customer: str = "customer", value: str = "monetary", points: int = 101
+) -> ScoreFrame:
+    """The 80/20 curve: share of total value brought by the top share of customers.
+
+    Customers are sorted by value, highest first; the curve joins the points
+    ``(i / n, sum of the top i values / total)`` for i = 0..n with straight lines and is
+    read at ``points`` evenly spaced customer shares from 0 to 1. Missing values (NaN)
+    are left out; negative values are refused.
+
+    Returns a `ScoreFrame` keyed by ``customer_share`` with column ``value_share``.
+
+    >>> c = pareto({"customer": [1, 2, 3, 4, 5], "monetary": [80, 5, 5, 5, 5]}, points=6)
+    >>> c["value_share"].round(3).tolist()
+    [0.0, 0.8, 0.85, 0.9, 0.95, 1.0]
+    """
+    _, v = _values(data, customer, value)
+    check_nonnegative(v, value)
+    x = np.linspace(0.0, 1.0, points)
+    return ScoreFrame({"customer_share": x, "value_share": _curve(v, x)}, key="customer_share")
+
+
+def _curve(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    v = v[~np.isnan(v)]
+    n = len(v)
+    total = v.sum()
+    if n == 0 or total == 0:
+        return np.where(x > 0, np.nan, 0.0) if n == 0 else x.copy()
+    cum = np.concatenate(([0.0], np.cumsum(-np.sort(-v)))) / total
+    return np.interp(x, np.arange(n + 1) / n, cum)
+
+
+def top_share(
+    data: Any, *, customer: str = "customer", value: str = "monetary", top: float = 0.2
+) -> float:
+    """Share of total value brought by the top ``top`` share of customers (the "80" of 80/20).
+
+    >>> top_share({"customer": list("abcde"), "monetary": [80, 5, 5, 5, 5]}, top=0.2)
+    0.8
+    """
+    if not 0.0 <= top <= 1.0:
+        raise ValidationError([Problem("top", "must be a share between 0 and 1", top)])
+    _, v = _values(data, customer, value)
+    check_nonnegative(v, value)
+    return float(_curve(v, np.array([top]))[0])
+
+
+def lifetime_value(spend: Any, frequency: Any, lifespan: Any, *, discount_rate: float = 0.0) -> Any:
+    """Simple lifetime value: average spend x purchases per year x years, optionally discounted.
+
+    Without discounting it is the plain product, so the material's shopper spending 40 a
+    week, 52 weeks a year, for 30 more years is worth 40 x 52 x 30 = 62,400 exactly.
+    With an annual ``discount_rate`` d, each year's value ``a = spend x frequency`` is
+    received at the end of the year and discounted:
+    ``a x (1 - (1 + d) ** -lifespan) / d`` (fractional years follow the same formula).
+
+    ``frequency`` is purchases per year (52 for a weekly shopper). Works on scalars and
+    numpy arrays.
+
+    Examples
+    --------
+    >>> lifetime_value(40, 52, 30)
+    62400.0
+    >>> round(lifetime_value(40, 52, 30, discount_rate=0.05), 2)
+    31974.7
+    """
+    spend_a = np.asarray(spend, dtype=np.float64)
+    freq_a = np.asarray(frequency, dtype=np.float64)
+    life_a = np.asarray(lifespan, dtype=np.float64)
+    for name, arr in (("spend", spend_a), ("frequency", freq_a), ("lifespan", life_a)):
+        if np.any(arr < 0):
+            raise ValidationError([Problem(name, "must not be negative", float(np.min(arr)))])
+    if discount_rate < 0 or discount_rate != discount_rate:
+        raise ValidationError([Problem("discount_rate", "must be >= 0", discount_rate)])
+    annual = spend_a * freq_a
+    if discount_rate == 0:
+        out = annual * life_a
+    else:
+        out = annual * (1.0 - (1.0 + discount_rate) ** (-life_a)) / discount_rate
+    return float(out) if out.ndim == 0 else out
+
+
+def simple_clv(
+    data: Any,
+    *,
+    customer: str = "customer",
+    spend: str = "average",
+    frequency: str = "frequency",
+    lifespan: float | str = 1.0,
+    years_observed: float = 1.0,
+    discount_rate: float = 0.0,
+) -> ScoreFrame:
+    """`lifetime_value` per customer from per-customer spend and purchase counts.
+
+    ``frequency`` is read as the number of purchases over ``years_observed`` years (so
+    the output of `touchpoint.scoring.rfm` over one year of history works as is);
+    ``lifespan`` is a number of years or the name of a per-customer column.
+
+    Returns a `ScoreFrame` with ``annual_value`` and ``clv``. Customers with a missing
+    spend (NaN) get NaN.
+
+    >>> simple_clv({"customer": ["shopper"], "average": [40.0], "frequency": [52]}, lifespan=30)["clv"].tolist()
+    [62400.0]
+    """
+    names: dict[str, str | None] = {"customer": customer, "spend": spend, "frequency": frequency}
+    if isinstance(lifespan, str):
+        names["lifespan"] = lifespan
+    cols = read_columns(data, names, required=list(names))
+    if years_observed <= 0:
+        raise ValidationError([Problem("years_observed", "must be > 0", years_observed)])
+    spend_a = cols["spend"].astype(np.float64)
+    freq_a = cols["frequency"].astype(np.float64) / years_observed
+    check_nonnegative(spend_a, spend)
+    check_nonnegative(freq_a, frequency)
+    life = cols["lifespan"].astype(np.float64) if "lifespan" in cols else float(lifespan)
+    clv = lifetime_value(spend_a, freq_a, life, discount_rate=discount_rate)
+    return ScoreFrame(
+        {"customer": cols["customer"], "annual_value": spend_a * freq_a, "clv": np.asarray(clv)}
+    )

@@ -1,0 +1,156 @@
+"""Indicator compliance against a straightforward pandas / Python reference."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from touchpoint.errors import ValidationError
+from touchpoint.frame import EventFrame
+from touchpoint.scoring import compliance
+
+T0 = np.datetime64("2026-01-01", "us")
+
+
+@st.composite
+def interactions(draw):
+    n = draw(st.integers(1, 40))
+
+    def col(strategy):
+        return draw(st.lists(strategy, min_size=n, max_size=n))
+
+    hours = col(st.integers(0, 24 * 30))
+    return pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "customer": pd.Series(col(st.sampled_from(["c1", "c2", "c3"])), dtype=object),
+            "touchpoint": pd.Series(col(st.sampled_from(["MAIL", "CALL", "SHOP"])), dtype=object),
+            "time": T0 + np.array(hours, dtype="timedelta64[h]"),
+            "response_time": np.array(
+                col(st.one_of(st.none(), st.sampled_from([600.0, 86400.0]), st.floats(0, 2e5))),
+                dtype=float,
+            ),
+            "rating": np.array(col(st.one_of(st.none(), st.integers(1, 5))), dtype=float),
+            "indicator": pd.Series(col(st.sampled_from([None, "smile", "other"])), dtype=object),
+            "outcome": pd.Series(col(st.sampled_from([None, "pass", "fail", "n/a"])), dtype=object),
+            "store": pd.Series(col(st.sampled_from(["s1", "s2"])), dtype=object),
+        }
+    )
+
+
+def reference(df, bp):
+    """Per (indicator, store): (cases, met) and the set of breached event ids, row by row."""
+    asof = df["time"].max()
+    out, breaches = {}, set()
+    for tp, ind in bp.indicators():
+        for _, ev in df[df["touchpoint"] == tp.code].iterrows():
+            if ind.kind == "time_limit":
+                if np.isnan(ev["response_time"]):
+                    continue
+                ok = ind.meets(ev["response_time"])
+            elif ind.kind == "rating":
+                if np.isnan(ev["rating"]):
+                    continue
+                ok = ev["rating"] >= ind.target
+            elif ind.kind == "checklist":
+                if ev["indicator"] != ind.code or ev["outcome"] not in ("pass", "fail"):
+                    continue
+                ok = ev["outcome"] == "pass"
+            else:
+                end = ev["time"] + pd.Timedelta(ind.within)
+                if end > asof:
+                    continue
+                later = df[
+                    (df["customer"] == ev["customer"])
+                    & df["touchpoint"].isin(ind.counts)
+                    & (df["time"] > ev["time"])
+                    & (df["time"] <= end)
+                ]
+                ok = len(later) >= ind.target
+            key = (ind.code, ev["store"])
+            cases, met = out.get(key, (0, 0))
+            out[key] = (cases + 1, met + int(ok))
+            if not ok:
+                breaches.add((ind.code, ev["event_id"]))
+    return out, breaches
+
+
+@given(interactions())
+def test_compliance_by_store_matches_reference(blueprint, df):
+    report = compliance(df, blueprint, by="store")
+    ref, ref_breaches = reference(df, blueprint)
+    s = report.summary
+    got = {}
+    for code, store, cases, met, share in zip(
+        s["indicator"], s["store"], s["cases"], s["met"], s["compliance"], strict=True
+    ):
+        if cases:
+            got[(code, store)] = (int(cases), int(met))
+            assert share == pytest.approx(met / cases)
+        else:
+            assert np.isnan(share)
+    assert got == ref
+    b = report.breaches
+    assert set(zip(b["indicator"].tolist(), b["event_id"].tolist(), strict=True)) == ref_breaches
+    assert len(b) == len(ref_breaches)
+
+
+def test_hand_worked_three_follow_up_calls(blueprint):
+    t = lambda s: np.datetime64(s, "us")  # noqa: E731
+    df = {
+        "customer": ["a", "a", "a", "a", "b", "b", "a"],
+        "touchpoint": ["MAIL", "CALL", "CALL", "CALL", "MAIL", "CALL", "MAIL"],
+        "time": np.array(
+            [
+                t("2026-01-01"),
+                t("2026-01-02"),
+                t("2026-01-05"),
+                t("2026-01-08"),
+                t("2026-01-01"),
+                t("2026-01-03"),
+                t("2026-01-20"),
+            ]
+        ),
+        "response_time": [3600.0, np.nan, np.nan, np.nan, 100_000.0, np.nan, np.nan],
+    }
+    r = compliance(EventFrame.from_data(df), blueprint)
+    calls = r.summary.to_pandas().set_index("indicator").loc["calls"]
+    # a's letter: 3 calls by Jan 8 (exactly 7 days is within); b's: 1 call; a's Jan 20 letter still open
+    assert (calls["events"], calls["cases"], calls["met"]) == (3, 2, 1)
+    reply = r.summary.to_pandas().set_index("indicator").loc["reply-24h"]
+    assert (reply["cases"], reply["met"]) == (2, 1)
+    b = r.breaches.to_pandas()
+    assert sorted(b["indicator"].astype(str)) == ["calls", "reply-24h"]
+    assert b.set_index("indicator").loc["calls", "measured"] == 1.0
+
+
+def test_strict_touchpoints_and_periods(blueprint):
+    df = {
+        "touchpoint": ["SHOP", "NOPE"],
+        "rating": [5.0, 2.0],
+        "time": ["2026-01-01", "2026-02-01"],
+        "customer": ["a", "b"],
+    }
+    with pytest.raises(ValidationError, match=r"touchpoint.*unknown touchpoint code.*'NOPE'"):
+        compliance(df, blueprint)
+    r = compliance(df, blueprint, strict=False, period="month")
+    csat = r.summary.to_pandas().query("indicator == 'csat'")
+    assert csat["period"].tolist() == ["2026-01"] and csat["met"].tolist() == [1]
+    with pytest.raises(ValidationError, match=r"response_time\[0\].*-5"):
+        compliance(
+            {
+                "touchpoint": ["MAIL"],
+                "response_time": [-5.0],
+                "customer": ["a"],
+                "time": ["2026-01-01"],
+            },
+            blueprint,
+        )
+
+
+def test_each_indicator_has_a_row_without_grouping(blueprint):
+    r = compliance({"touchpoint": ["CALL"], "customer": ["a"], "time": ["2026-01-01"]}, blueprint)
+    assert r.summary["indicator"].tolist() == [ind.code for _, ind in blueprint.indicators()]
+    assert r.summary["stage"].tolist()[:2] == ["awareness", "awareness"]
+    assert (r.summary["cases"] == 0).all() and np.isnan(r.summary["compliance"]).all()

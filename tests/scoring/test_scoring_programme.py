@@ -1,0 +1,222 @@
+"""The loyalty programme against a plain Python simulation (FIFO point batches, monthly tiers)."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from touchpoint.errors import ValidationError
+from touchpoint.model import LoyaltyProgramme, LoyaltyTier, Offset
+from touchpoint.scoring import loyalty_programme
+
+START = dt.datetime(2025, 1, 1)
+TIERS = [LoyaltyTier("member", 0), LoyaltyTier("silver", 100), LoyaltyTier("gold", 300)]
+
+
+def month_starts_after(first, asof):
+    y, m = first.year, first.month
+    out = []
+    while True:
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+        d = dt.datetime(y, m, 1)
+        if d >= asof:
+            return [*out, asof]
+        out.append(d)
+
+
+def simulate(events, prog, asof):
+    """events: list of (customer, time, amount, is_redeem, points)."""
+    out = {}
+    for c in sorted({e[0] for e in events}):
+        mine = sorted(
+            (e for e in events if e[0] == c and e[1] <= asof), key=lambda e: (e[1], not e[3])
+        )
+        batches, expired, earned, used = [], 0.0, 0.0, 0.0  # batches: [expiry, remaining]
+        timeline = [
+            (t, 1 if is_redeem else 0, amount, points) for _, t, amount, is_redeem, points in mine
+        ]
+        expiry_times = []
+        for _, t, amount, is_redeem, _ in mine:
+            if not is_redeem and amount > 0 and prog.points_expire is not None:
+                expiry_times.append(
+                    dt.datetime.combine(prog.points_expire.add_to(t.date()), t.time())
+                )
+        # at one instant: purchases, then redemptions, then expiries
+        steps = sorted(
+            [(t, 0, r, a, p) for (t, r, a, p) in timeline] + [(e, 1, 0, 0, 0) for e in expiry_times]
+        )
+        for t, kind, is_redeem, amount, points in steps:
+            if t > asof:
+                continue
+            if kind == 1:
+                for b in batches:
+                    if b[0] <= t:
+                        expired += b[1]
+                        b[1] = 0.0
+                continue
+            if is_redeem:
+                need = points
+                if need > sum(b[1] for b in batches) + 1e-9:
+                    return None  # redeems more than the balance at that time
+                used += need
+                for b in sorted(batches, key=lambda b: b[0]):
+                    take = min(b[1], need)
+                    b[1] -= take
+                    need -= take
+            elif amount > 0:
+                pts = amount * prog.earn_rate
+                earned += pts
+                exp = (
+                    dt.datetime.combine(prog.points_expire.add_to(t.date()), t.time())
+                    if prog.points_expire is not None
+                    else dt.datetime.max
+                )
+                batches.append([exp, pts])
+        # tiers
+        tier, trans = 0, []
+        buys = [(t, a) for (_, t, a, r, _) in mine if not r and a > 0]
+        first = min(e[1] for e in mine) if mine else None
+        if first is not None:
+            for d in month_starts_after(first, asof):
+                start = dt.datetime.combine(_minus(prog.window, d), d.time())
+                q = sum(a for (t, a) in buys if start < t <= d)
+                reached = max(i for i, tr in enumerate(prog.tiers) if q >= tr.threshold)
+                new = {
+                    "never": max(tier, reached),
+                    "requalify": reached,
+                    "one_step": max(reached, tier - 1),
+                }[prog.downgrade.value]
+                if new != tier:
+                    trans.append((d, tier, new))
+                tier = new
+        out[c] = {
+            "earned": earned,
+            "redeemed": used,
+            "expired": expired,
+            "balance": sum(b[1] for b in batches),
+            "tier": tier,
+            "transitions": trans,
+        }
+    return out
+
+
+def _minus(offset, d):
+    neg = Offset(-offset.amount, offset.unit)
+    return neg.add_to(d.date())
+
+
+@st.composite
+def histories(draw):
+    n = draw(st.integers(1, 25))
+    rows = []
+    for _ in range(n):
+        c = draw(st.sampled_from(["a", "b", "c"]))
+        t = START + dt.timedelta(days=draw(st.integers(0, 700)), hours=draw(st.integers(0, 23)))
+        if draw(st.integers(0, 4)) == 0:
+            rows.append((c, t, 0.0, True, float(draw(st.integers(1, 40)))))
+        else:
+            rows.append((c, t, float(draw(st.sampled_from([0, 20, 50, 120, 250]))), False, 0.0))
+    return rows
+
+
+def _feasible(rows):
+    """Drop redemptions of more than the points earned (earn_rate 1) before them.
+
+    Expiry is left out on purpose, so some histories still redeem expired points.
+    """
+    out, earned, used = [], {}, {}
+    for r in sorted(rows, key=lambda r: (r[1], r[3])):
+        c = r[0]
+        if r[3]:
+            if used.get(c, 0) + r[4] > earned.get(c, 0):
+                continue
+            used[c] = used.get(c, 0) + r[4]
+        else:
+            earned[c] = earned.get(c, 0) + r[2]
+        out.append(r)
+    return out
+
+
+@given(
+    histories(),
+    st.sampled_from(["never", "requalify", "one_step"]),
+    st.sampled_from([None, "6 months", "90 days"]),
+    st.sampled_from(["12 months", "60 days"]),
+)
+def test_programme_matches_simulation(rows, downgrade, expire, window):
+    rows = _feasible(rows)
+    prog = LoyaltyProgramme(
+        tiers=TIERS,
+        earn_rate=1.0,
+        downgrade=downgrade,
+        points_expire=expire,
+        window=window,
+        point_value=0.1,
+    )
+    asof = START + dt.timedelta(days=720)
+    data = {
+        "customer": [r[0] for r in rows],
+        "time": [r[1] for r in rows],
+        "amount": [r[2] for r in rows],
+        "outcome": [("redeem" if r[3] else None) for r in rows],
+        "points": [r[4] if r[3] else np.nan for r in rows],
+    }
+    ref = simulate(rows, prog, asof)
+    if ref is None:
+        with pytest.raises(ValidationError, match="redeems more points than the balance"):
+            loyalty_programme(data, prog, asof=asof)
+        return
+    got = loyalty_programme(data, prog, asof=asof)
+    b = got.balances
+    for i, c in enumerate(b["customer"]):
+        for name in ("earned", "redeemed", "expired", "balance"):
+            assert b[name][i] == pytest.approx(ref[c][name], abs=1e-6), (c, name)
+        assert b["tier"][i] == TIERS[ref[c]["tier"]].name
+    tr = got.transitions
+    got_tr = sorted(
+        (c, t.astype("datetime64[us]").item(), f, to)
+        for c, t, f, to in zip(
+            tr["customer"], tr["time"], tr.columns["from_tier"], tr.columns["to_tier"], strict=True
+        )
+    )
+    ref_tr = sorted((c, d, f, to) for c, v in ref.items() for (d, f, to) in v["transitions"])
+    assert got_tr == ref_tr
+    when = START + dt.timedelta(days=400)
+    at = got.tier_at(when)
+    for c, tier in zip(at["customer"], at["tier"], strict=True):
+        expected = [to for (d, _, to) in ref[c]["transitions"] if d <= when]
+        assert tier == TIERS[expected[-1] if expected else 0].name
+
+
+def test_redeeming_more_than_earned_names_row_and_customer():
+    prog = LoyaltyProgramme(tiers=TIERS, point_value=1.0)
+    data = {
+        "customer": ["a", "a"],
+        "time": ["2026-01-02", "2026-01-01"],
+        "amount": [50.0, 20.0],
+        "outcome": [None, "redeem"],
+    }
+    with pytest.raises(ValidationError, match=r"amount\[1\].*'a' redeems more points"):
+        loyalty_programme(data, prog)
+
+
+def test_redemption_valued_by_amount_and_discount():
+    prog = LoyaltyProgramme(
+        tiers=[LoyaltyTier("member", 0), LoyaltyTier("vip", 50, discount=0.1)],
+        earn_rate=2.0,
+        point_value=0.5,
+    )
+    data = {
+        "customer": ["a", "a"],
+        "time": ["2026-01-01", "2026-01-02"],
+        "amount": [100.0, 10.0],
+        "outcome": ["purchase", "redeem"],
+    }
+    b = loyalty_programme(data, prog, asof="2026-02-01").balances
+    assert b["earned"].tolist() == [200.0] and b["redeemed"].tolist() == [20.0]
+    assert b["balance"].tolist() == [180.0] and b["balance_value"].tolist() == [90.0]
+    assert b["tier"].tolist() == ["vip"] and b["discount"].tolist() == [0.1]

@@ -1,0 +1,199 @@
+"""rfm / rfm_scores / rfm_segments against a straightforward pandas reference."""
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from touchpoint.errors import ValidationError
+from touchpoint.frame import EventFrame
+from touchpoint.scoring import DEFAULT_SEGMENTS, quantile_scores, rfm, rfm_scores, rfm_segments
+
+BASE = np.datetime64("2026-01-01T00:00", "us")
+
+
+@st.composite
+def events(draw):
+    n = draw(st.integers(0, 40))
+    cust = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=n, max_size=n))
+    minutes = draw(st.lists(st.integers(0, 60 * 24 * 60), min_size=n, max_size=n))
+    amounts = draw(
+        st.lists(
+            st.one_of(st.just(float("nan")), st.sampled_from([0.0, 5.0, 10.0]), st.floats(0, 1e4)),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    return pd.DataFrame(
+        {
+            "cust": pd.Series(cust, dtype=object),
+            "ts": BASE + np.array(minutes, dtype="timedelta64[m]"),
+            "paid": np.array(amounts, dtype=float),
+        }
+    )
+
+
+def reference_rfm(df, asof):
+    df = df[df["ts"] <= asof]
+    g = df.groupby("cust")
+    out = pd.DataFrame(
+        {
+            "frequency": g.size(),
+            "monetary": g["paid"].apply(lambda s: s.fillna(0).sum()),
+            "last": g["ts"].max(),
+            "amount_missing": g["paid"].apply(lambda s: s.isna().sum()),
+        }
+    )
+    out["recency"] = [float((asof - t).days) for t in out["last"]]
+    out["average"] = out["monetary"] / out["frequency"]
+    return out
+
+
+@given(events(), st.integers(0, 70))
+def test_rfm_matches_pandas(df, asof_day):
+    asof = pd.Timestamp("2026-01-01") + pd.Timedelta(days=asof_day, hours=7)
+    got = rfm(df, customer="cust", time="ts", amount="paid", asof=asof.to_pydatetime()).to_pandas()
+    got = got.set_index("customer")
+    ref = reference_rfm(df, asof)
+    # every customer of the input appears; those with no event before asof are empty
+    assert sorted(got.index) == sorted(df["cust"].unique())
+    empty = got.loc[~got.index.isin(ref.index)]
+    assert (
+        (empty["frequency"] == 0).all()
+        and empty["recency"].isna().all()
+        and (empty["monetary"] == 0).all()
+    )
+    got = got.loc[ref.index]
+    np.testing.assert_array_equal(got["frequency"], ref["frequency"])
+    np.testing.assert_array_equal(got["recency"], ref["recency"])
+    np.testing.assert_allclose(got["monetary"], ref["monetary"], rtol=1e-12)
+    np.testing.assert_allclose(got["average"], ref["average"], rtol=1e-12)
+    np.testing.assert_array_equal(got["amount_missing"], ref["amount_missing"])
+    np.testing.assert_array_equal(got["last"].to_numpy(), ref["last"].to_numpy())
+
+
+def test_hand_worked_single_customer_and_default_asof():
+    r = rfm(
+        {
+            "customer": ["only"] * 3,
+            "time": ["2026-03-01", "2026-03-05T23:00", "2026-03-02"],
+            "amount": [10, 20, 30],
+        }
+    )
+    assert r.row("only")["recency"] == 0.0
+    assert r.row("only")["frequency"] == 3 and r.row("only")["monetary"] == 60.0
+    assert r.row("only")["average"] == 20.0
+
+
+def test_coded_frame_and_polars_give_the_same_result():
+    df = pd.DataFrame(
+        {
+            "customer": ["x", "y", "x"],
+            "time": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    a = rfm(df, asof="2026-01-10")
+    b = rfm(EventFrame.from_data(df), asof="2026-01-10")
+    c = rfm(pl.from_pandas(df), asof=np.datetime64("2026-01-10"))
+    assert a == b == c
+
+
+def test_empty_groups_from_frame_categories():
+    frame = EventFrame(
+        {
+            "customer": np.array([1, 1]),
+            "time": np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[us]"),
+            "amount": np.array([1.0, 2.0]),
+        },
+        {"customer": np.array(["never", "twice"], dtype=object)},
+    )
+    r = rfm(frame, asof="2026-01-03")
+    assert r.row("never")["frequency"] == 0 and np.isnan(r.row("never")["recency"])
+    assert r.row("twice")["recency"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (
+            {"customer": ["a", "b"], "time": ["2026-01-01"] * 2, "amount": [1.0, -2.0]},
+            r"amount\[1\].*-2",
+        ),
+        (
+            {"customer": ["a", None], "time": ["2026-01-01"] * 2, "amount": [1.0, 2.0]},
+            r"customer\[1\]",
+        ),
+        (
+            {"customer": ["a", "b"], "time": ["2026-01-01", "NaT"], "amount": [1.0, 2.0]},
+            r"time\[1\]",
+        ),
+        (
+            {"customer": ["a", "b", "c"], "time": ["2026-01-01"] * 2, "amount": [1.0, 2.0]},
+            "differ in length",
+        ),
+    ],
+)
+def test_bad_input_names_column_and_value(data, match):
+    with pytest.raises(ValidationError, match=match):
+        rfm(data, asof="2026-02-01")
+
+
+def reference_scores(values, k, higher_is_better):
+    s = pd.Series(values)
+    ranks = (s if higher_is_better else -s).rank(method="min")  # 1 + number of worse values
+    n = s.notna().sum()
+    return np.where(s.isna(), 0, 1 + np.floor((ranks - 1) * k / max(n, 1))).astype(int)
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.integers(0, 6)), max_size=50), st.integers(1, 7), st.booleans()
+)
+def test_quantile_scores_match_pandas_rank(values, k, higher):
+    arr = np.array([np.nan if v is None else v for v in values], dtype=float)
+    got = quantile_scores(arr, k, higher_is_better=higher)
+    np.testing.assert_array_equal(got, reference_scores(arr, k, higher))
+    if len(arr):
+        assert got.min() >= 0 and got.max() <= k
+
+
+def test_quantile_scores_ignore_row_order():
+    rng = np.random.default_rng(1)
+    v = rng.integers(0, 10, 200).astype(float)
+    perm = rng.permutation(200)
+    np.testing.assert_array_equal(quantile_scores(v)[perm], quantile_scores(v[perm]))
+
+
+@given(events())
+def test_scores_and_segments_follow_the_mapping(df):
+    feats = rfm(df, customer="cust", time="ts", amount="paid", asof="2026-03-15")
+    s = rfm_scores(feats)
+    r, f, seg = s["r_score"], s["f_score"], s["segment"]
+    for ri, fi, name in zip(r, f, seg, strict=True):
+        expected = next(
+            (
+                n
+                for n, ((r0, r1), (f0, f1)) in DEFAULT_SEGMENTS.items()
+                if r0 <= ri <= r1 and f0 <= fi <= f1
+            ),
+            "other",
+        )
+        assert name == expected
+    np.testing.assert_array_equal(s["m_score"], reference_scores(feats["monetary"], 5, True))
+    assert rfm_segments(s)["segment"].tolist() == seg.tolist()
+
+
+def test_custom_segment_mapping_and_k():
+    feats = {
+        "customer": [1, 2, 3],
+        "recency": [1.0, 2.0, np.nan],
+        "frequency": [5, 1, 0],
+        "monetary": [9.0, 1.0, 0.0],
+    }
+    s = rfm_scores(feats, k=2, segments={"best": ((2, 2), (2, 2)), "rest": ((1, 2), (1, 2))})
+    assert s["segment"].tolist() == ["best", "rest", "none"]
+    assert s["rfm"].tolist() == [222, 111, 0]
+    with pytest.raises(ValidationError, match="k = 5"):
+        rfm_scores(feats, k=3)
