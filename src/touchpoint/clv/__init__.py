@@ -1,0 +1,23 @@
+"""Probabilistic customer lifetime value: BG/NBD purchases and Gamma-Gamma spend.
+
+`customer_summary` turns transactions into the per-customer frequency, recency, age and
+average spend the models need; `BetaGeo` predicts purchases and the probability a
+customer is still active; `GammaGamma` predicts average spend and, with a `BetaGeo`,
+discounted lifetime value. Fitting needs scipy (``pip install 'touchpoint[clv]'``).
+
+Examples
+--------
+>>> from touchpoint.clv import BetaGeo, GammaGamma, customer_summary
+>>> data = {"customer": [1, 1, 2, 3, 3, 3],
+...         "time": ["2024-01-02", "2024-02-10", "2024-01-05", "2024-01-03", "2024-01-20", "2024-03-01"],
+...         "amount": [20.0, 35.0, 12.0, 50.0, 40.0, 45.0]}
+>>> summary = customer_summary(data, observation_end="2024-03-31")
+>>> summary["frequency"].tolist()
+[1, 0, 2]
+"""
+
+from touchpoint.clv._bgnbd import BetaGeo
+from touchpoint.clv._gammagamma import GammaGamma
+from touchpoint.clv._summary import UNITS, customer_summary
+
+__all__ = ["UNITS", "BetaGeo", "GammaGamma", "customer_summary"]
