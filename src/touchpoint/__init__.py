@@ -18,6 +18,7 @@ from touchpoint.errors import (
     TouchpointError,
     ValidationError,
 )
+from touchpoint.frame import EventFrame, ScoreFrame
 from touchpoint.model import (
     BUILTIN_CHANNELS,
     Anchor,
@@ -81,6 +82,7 @@ __all__ = [
     "DowngradeRule",
     "EmptyCell",
     "EnterpriseStage",
+    "EventFrame",
     "FollowUp",
     "IndicatorKind",
     "Interaction",
@@ -99,6 +101,7 @@ __all__ = [
     "Purpose",
     "QualificationBasis",
     "Recurrence",
+    "ScoreFrame",
     "Stage",
     "StorageError",
     "Touchpoint",

@@ -184,3 +184,15 @@ def test_follow_up_touchpoints_must_resolve():
         name="b2b", stages=["cooperation"], touchpoints=[tp("T1"), tp("CALL")], care_rules=[rule]
     )
     assert ok.care_rules[0].follow_ups[0].touchpoint == "CALL"
+
+
+def test_two_channels_cannot_share_a_column_letter():
+    with pytest.raises(
+        BlueprintError, match=r"matrix.columns\[1\]: duplicate column letter \(value: 'A'\)"
+    ):
+        hall(
+            matrix=Matrix(
+                processes=[Process("102", "SIM change"), Process("201", "x")],
+                columns={"store": "A", "phone": "A"},
+            )
+        )

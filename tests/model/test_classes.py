@@ -296,3 +296,23 @@ class TestPromisesAndComplaints:
 def test_channel_codes_have_no_spaces():
     with pytest.raises(BlueprintError, match="channel 'we chat'"):
         Channel("we chat", "WeChat")
+
+
+def test_absurd_durations_are_blueprint_errors_not_overflows():
+    from touchpoint.model.duration import parse_timedelta
+
+    with pytest.raises(BlueprintError, match="is too long"):
+        parse_timedelta("99999999999 days")
+    with pytest.raises(BlueprintError):
+        Offset.parse("9" * 5000 + " days")
+
+
+def test_matrix_parts_check_themselves():
+    from touchpoint import EmptyCell, Process
+
+    with pytest.raises(BlueprintError, match="process '1 0 2'"):
+        Process("1 0 2", "SIM change")
+    with pytest.raises(BlueprintError, match="must be non-empty text"):
+        EmptyCell("102", "website", reason=" ")
+    with pytest.raises(BlueprintError, match="promise policy: must be >= 0"):
+        PromisePolicy(max_value=-5)

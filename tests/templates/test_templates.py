@@ -384,3 +384,10 @@ def test_budget_hotel_brand_touchpoints(blueprints):
     zero = bp.touchpoint("HOT-STAY").indicator("zero-complaints")
     assert zero.kind is IndicatorKind.COUNT and zero.counts == ("HOT-COMPLAINT",)
     assert zero.meets(0) and not zero.meets(1)
+
+
+def test_b2b_letter_calls_are_recorded_where_the_three_calls_indicator_counts_them():
+    bp = templates.load("b2b-marketing")
+    (rule,) = [r for r in bp.care_rules if len(r.follow_ups) == 3]
+    counted = {c for tp, i in bp.indicators() if i.kind.value == "count" for c in i.counts}
+    assert {step.touchpoint for step in rule.follow_ups} == {"B2B-LETTER-CALL"} <= counted

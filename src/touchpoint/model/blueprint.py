@@ -29,7 +29,7 @@ from collections.abc import Iterator
 import attrs
 
 from touchpoint.errors import BlueprintError, Problem
-from touchpoint.model._checks import check_code, check_text, reroot, to_enum, to_tuple
+from touchpoint.model._checks import check_code, check_text, raise_if, reroot, to_enum, to_tuple
 from touchpoint.model.care import CareRule
 from touchpoint.model.classification import BUILTIN_CHANNELS, Category, Channel, Line
 from touchpoint.model.indicator import ControlIndicator
@@ -48,6 +48,12 @@ class Process:
     code: str
     name: str
 
+    def __attrs_post_init__(self) -> None:
+        raise_if(self.problems(), f"process {self.code!r}")
+
+    def problems(self) -> list[Problem]:
+        return check_code(self.code) + check_text(self.name, "name")
+
 
 @attrs.frozen
 class EmptyCell:
@@ -56,6 +62,12 @@ class EmptyCell:
     process: str
     channel: str
     reason: str
+
+    def __attrs_post_init__(self) -> None:
+        raise_if(self.problems(), f"empty cell {self.process!r} x {self.channel!r}")
+
+    def problems(self) -> list[Problem]:
+        return check_text(self.reason, "reason")
 
 
 @attrs.frozen
@@ -226,7 +238,11 @@ class Blueprint:
             "matrix.processes", [p.code for p in self.matrix.processes], "code"
         )
         process_codes = {p.code for p in self.matrix.processes}
+        letters: set[str] = set()
         for i, (ch, letter) in enumerate(self.matrix.columns):
+            if letter and letter in letters:
+                found.append(Problem(f"matrix.columns[{i}]", "duplicate column letter", letter))
+            letters.add(letter)
             if ch not in known_channels:
                 found.append(Problem(f"matrix.columns[{i}]", "unknown channel", ch))
             if not letter:

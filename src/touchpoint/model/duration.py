@@ -43,7 +43,7 @@ TIME_UNITS: dict[str, int] = {
 #: Calendar units an `Offset` may use.
 OFFSET_UNITS = ("days", "weeks", "months", "years")
 
-_TEXT = re.compile(r"^\s*([+-]?\d+)\s*([a-zA-Z]+)\s*$")
+_TEXT = re.compile(r"^\s*([+-]?\d{1,12})\s*([a-zA-Z]+)\s*$")
 
 
 def _unit(word: str, allowed: tuple[str, ...] | list[str]) -> str | None:
@@ -83,7 +83,10 @@ class Offset:
             raise BlueprintError(
                 [Problem("", "must read like '3 months', '-30 days', '2 weeks' or '1 year'", value)]
             )
-        return cls(int(match.group(1)), unit)
+        amount = match.group(1)
+        if len(amount.lstrip("+-")) > 9:
+            raise BlueprintError([Problem("", "is too long (at most 9 digits)", value)])
+        return cls(int(amount), unit)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}"
@@ -118,7 +121,10 @@ def parse_timedelta(value: Any) -> dt.timedelta:
         raise BlueprintError(
             [Problem("", "must read like '24 hours', '15 minutes' or '7 days'", value)]
         )
-    return dt.timedelta(seconds=int(match.group(1)) * TIME_UNITS[unit])
+    try:
+        return dt.timedelta(seconds=int(match.group(1)) * TIME_UNITS[unit])
+    except (OverflowError, ValueError):
+        raise BlueprintError([Problem("", "is too long (at most 999999999 days)", value)]) from None
 
 
 def format_timedelta(value: dt.timedelta) -> str:

@@ -25,7 +25,7 @@ import enum
 
 import attrs
 
-from touchpoint.errors import Problem, ValidationError
+from touchpoint.errors import BlueprintError, Problem, ValidationError
 from touchpoint.model._checks import check_code, check_number, to_enum
 from touchpoint.model.interaction import as_utc
 
@@ -55,6 +55,14 @@ class PromisePolicy:
 
     max_value: float | None = None
     max_days: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = check_number(self.max_value, "max_value", minimum=0, allow_none=True)
+        problems += check_number(self.max_days, "max_days", minimum=0, allow_none=True)
+        if problems:
+            raise BlueprintError(
+                [Problem(p.path, f"promise policy: {p.message}", p.value) for p in problems]
+            )
 
     def problems(self, promise: Promise) -> list[Problem]:
         """Why ``promise`` breaks the bottom line (empty if it does not)."""

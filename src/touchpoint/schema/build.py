@@ -76,6 +76,7 @@ _FOLLOW_ONS = [
     (re.compile(r"matrix\.columns(\..+|\[.+\])"), "channel"),
     (re.compile(r"touchpoints\[\d+\]\.indicators\[\d+\]\.counts\[\d+\]"), "touchpoint"),
     (re.compile(r"care_rules\[\d+\]\.touchpoint"), "touchpoint"),
+    (re.compile(r"care_rules\[\d+\]\.follow_ups\[\d+\]\.touchpoint"), "touchpoint"),
     (re.compile(r"touchpoints\[\d+\]\.process"), "process"),
     (re.compile(r"matrix\.empty\[\d+\]\.process"), "process"),
     (re.compile(r"care_rules\[\d+\]\.tiers\[\d+\]"), "tier"),

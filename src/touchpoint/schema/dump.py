@@ -146,6 +146,7 @@ def _follow_up(step: FollowUp) -> dict[str, Any]:
         "channel": step.channel,
     }
     _put(data, "message", step.message, "")
+    _put(data, "touchpoint", step.touchpoint, None)
     return data
 
 

@@ -299,6 +299,12 @@ class FollowUpFile(_Record):
     )
     channel: str = _code("Channel of the follow-up.", default="phone")
     message: str = Field("", description="The message template.")
+    touchpoint: str | None = Field(
+        None,
+        description="Code of the touchpoint the contact is recorded at (default: the rule's own), "
+        "so that a count indicator such as 'three calls after a letter' sees it.",
+        json_schema_extra=_CODE,
+    )
 
     _offset = field_validator("offset")(_check_offset)
 
