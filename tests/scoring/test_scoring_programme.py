@@ -16,8 +16,9 @@ TIERS = [LoyaltyTier("member", 0), LoyaltyTier("silver", 100), LoyaltyTier("gold
 
 
 def month_starts_after(first, asof):
+    """Month starts from the first event on (a first event at 00:00 on the 1st counts), then asof."""
     y, m = first.year, first.month
-    out = []
+    out = [first] if first == dt.datetime(y, m, 1) and first < asof else []
     while True:
         m += 1
         if m == 13:

@@ -12,8 +12,8 @@ Rules (with `touchpoint.model.LoyaltyProgramme`):
   (calendar months clamp to month ends); redemptions use the oldest points first, so
   the points expired by a date are ``max(0, max over expiry instants e of
   (points expiring by e - points redeemed by e))``.
-- **Tiers.** Evaluated at the start of every calendar month after a customer's history
-  begins, and at ``asof``: the qualifying amount is the spend (or points earned, per
+- **Tiers.** Evaluated at the start of every calendar month (00:00) from a customer's
+  first event on, and at ``asof``: the qualifying amount is the spend (or points earned, per
   ``basis``) in the window ``(d - window, d]``; the tier reached is the highest whose
   threshold it meets; the downgrade rule (``never`` / ``requalify`` / ``one_step``)
   decides the tier from the one before. Every change is a dated transition.
@@ -282,10 +282,13 @@ def _check_redemptions(
 
 
 def _evaluation_dates(t: np.ndarray, at: np.datetime64) -> np.ndarray:
-    """Month starts after the first event, up to ``asof``, then ``asof`` itself."""
+    """Month starts from the first event on, up to ``asof``, then ``asof`` itself."""
     if not len(t):
         return np.array([at], dtype="datetime64[us]")
-    first = t.min().astype("datetime64[M]") + np.timedelta64(1, "M")
+    earliest = t.min()
+    first = earliest.astype("datetime64[M]")
+    if first.astype("datetime64[us]") < earliest:  # a first event at 00:00 on the 1st counts
+        first += np.timedelta64(1, "M")
     last = at.astype("datetime64[M]")
     months = np.arange(first, last + np.timedelta64(1, "M"), dtype="datetime64[M]").astype(
         "datetime64[us]"
