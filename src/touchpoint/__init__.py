@@ -57,6 +57,11 @@ from touchpoint.model import (
     Stage,
     Touchpoint,
 )
+from touchpoint.plugins import hookimpl
+from touchpoint.workspace import IngestReport, Workspace, open_workspace
+
+#: ``touchpoint.open(url, blueprint=...)``: the workspace an application holds.
+open = open_workspace
 
 __version__ = "0.1.0"
 
@@ -85,6 +90,7 @@ __all__ = [
     "EventFrame",
     "FollowUp",
     "IndicatorKind",
+    "IngestReport",
     "Interaction",
     "Line",
     "LoyaltyProgramme",
@@ -107,5 +113,9 @@ __all__ = [
     "Touchpoint",
     "TouchpointError",
     "ValidationError",
+    "Workspace",
     "__version__",
+    "hookimpl",
+    "open",
+    "open_workspace",
 ]

@@ -1,0 +1,178 @@
+"""Every hook `touchpoint` calls, with the documentation of each.
+
+Plugins implement hooks with `hookimpl` and are found through the ``touchpoint``
+entry-point group (see `touchpoint.plugins.manager`). The built-in channels, storages,
+blueprint templates and scorers are registered through these same hooks.
+
+Two kinds of hook:
+
+- **Registration hooks** take a ``register`` callback, so one plugin can register several
+  things and the host keeps them (``register_channels``, ``register_storage``,
+  ``register_blueprints``, ``register_scorers``). A name registered twice is an error that
+  names both plugins.
+- **Notification hooks** tell a plugin that something happened (``interactions_recorded``,
+  ``indicator_breached``, ``tier_changed``, ``promise_overdue``, ``contact_sent``,
+  ``contact_failed``). They run after the data is committed; the workspace calls each
+  plugin's implementation separately, so a plugin that raises never loses the data and
+  never stops the other plugins: its error is logged and returned with its name.
+
+Examples
+--------
+>>> from touchpoint.plugins import hookimpl
+>>> class Greeter:
+...     @hookimpl
+...     def interactions_recorded(self, workspace, report):
+...         print(f"{report.accepted} new")
+>>> REGISTRATION_HOOKS
+('register_channels', 'register_storage', 'register_blueprints', 'register_scorers')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+__all__ = [
+    "GROUP",
+    "NOTIFICATION_HOOKS",
+    "REGISTRATION_HOOKS",
+    "contact_failed",
+    "contact_sent",
+    "hookimpl",
+    "hookspec",
+    "indicator_breached",
+    "interactions_recorded",
+    "promise_overdue",
+    "register_blueprints",
+    "register_channels",
+    "register_scorers",
+    "register_storage",
+    "tier_changed",
+]
+
+#: The pluggy project name and the entry-point group plugins declare.
+GROUP = "touchpoint"
+
+hookspec = pluggy.HookspecMarker(GROUP)
+#: Decorate a plugin's hook implementations with this marker.
+hookimpl = pluggy.HookimplMarker(GROUP)
+
+REGISTRATION_HOOKS = (
+    "register_channels",
+    "register_storage",
+    "register_blueprints",
+    "register_scorers",
+)
+NOTIFICATION_HOOKS = (
+    "interactions_recorded",
+    "indicator_breached",
+    "tier_changed",
+    "promise_overdue",
+    "contact_sent",
+    "contact_failed",
+)
+
+# --------------------------------------------------------------------------- registration
+
+
+@hookspec
+def register_channels(register: Any) -> None:
+    """Register channel kinds: ways to send a rendered message to a customer.
+
+    Call ``register(kind, factory)`` once per kind. ``kind`` is the name configurations
+    and `Workspace.channel` use (``"smtp"``, ``"sms-gateway"``); ``factory`` is a class or
+    callable that takes the channel's settings as keyword arguments and returns an object
+    following `touchpoint.plugins.channels.ChannelBackend` (a ``name``, ``capabilities``
+    and ``send(message) -> Delivery``). A kind whose factory needs no arguments can be
+    used by name alone.
+
+    .. code-block:: python
+
+        @hookimpl
+        def register_channels(register):
+            register("sms-gateway", SmsGatewayChannel)
+    """
+
+
+@hookspec
+def register_storage(register: Any) -> None:
+    """Register storage backends by URL scheme.
+
+    Call ``register(scheme, factory)``; ``touchpoint.open("scheme://...")`` then calls
+    ``factory(url)`` with the whole URL and expects a `touchpoint.plugins.storage.Storage`.
+    The built-ins register ``memory`` and ``sqlite``.
+
+    .. code-block:: python
+
+        @hookimpl
+        def register_storage(register):
+            register("postgresql", PostgresStorage.from_url)
+    """
+
+
+@hookspec
+def register_blueprints(register: Any) -> None:
+    """Register blueprint templates by name.
+
+    Call ``register(name, loader)``; ``loader()`` returns a `touchpoint.Blueprint`. It is
+    called only when the template is used, so registering is cheap. The built-in
+    templates (car dealership, telecom business hall, ...) come through this hook.
+    """
+
+
+@hookspec
+def register_scorers(register: Any) -> None:
+    """Register extra scoring functions by name.
+
+    Call ``register(name, function)``. A scorer follows the scoring convention: it takes
+    ``data`` (an `EventFrame`, a DataFrame or a dict of arrays) and keyword arguments,
+    and returns columns keyed by customer. It must be a pure function (no I/O).
+    """
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@hookspec
+def interactions_recorded(workspace: Any, report: Any) -> None:
+    """A batch of interactions was committed.
+
+    ``report`` is the `touchpoint.workspace.IngestReport` of the batch (counts, the row
+    indices accepted, duplicate and rejected, and the reasons). Called only when at least
+    one interaction landed. The batch is already stored: raising here does not undo it.
+    """
+
+
+@hookspec
+def indicator_breached(workspace: Any, breach: Any) -> None:
+    """A control indicator was not met.
+
+    ``breach`` describes it: the touchpoint, the indicator, the customer or group, the
+    observed value and the target. Called by whoever evaluates compliance.
+    """
+
+
+@hookspec
+def tier_changed(workspace: Any, customer: str, old: str | None, new: str | None) -> None:
+    """A customer moved from loyalty tier ``old`` to ``new`` (``None``: no tier)."""
+
+
+@hookspec
+def promise_overdue(workspace: Any, promise: Any) -> None:
+    """An open `touchpoint.Promise` passed its due date without being fulfilled."""
+
+
+@hookspec
+def contact_sent(workspace: Any, message: Any, delivery: Any) -> None:
+    """A channel delivered ``message``; ``delivery`` is its `Delivery` (status ``sent``)."""
+
+
+@hookspec
+def contact_failed(workspace: Any, message: Any, delivery: Any) -> None:
+    """A channel failed to deliver ``message``.
+
+    ``delivery.status`` is ``failed``; ``delivery.retryable`` says whether trying again may
+    help (timeouts, server errors) and ``delivery.detail`` says why, without credentials
+    or personal values.
+    """

@@ -1,0 +1,79 @@
+"""Packing numpy columns into one byte string and back, without a Python object per row.
+
+Layout: 4-byte little-endian header length, a JSON header ``[[name, dtype, length,
+offset], ...]``, then each column's raw bytes. Unpacking returns read-only views into
+the bytes (``numpy.frombuffer``). Text columns are stored as fixed-width UTF-32
+(``<U``); a text column with missing values gets a companion boolean column
+``<name>.__null__``.
+
+Examples
+--------
+>>> import numpy as np
+>>> cols = {"a": np.array([1, 2], dtype=np.int64), "s": np.array(["x", None], dtype=object)}
+>>> out = unpack(pack(cols))
+>>> out["a"].tolist(), out["s"].tolist()
+([1, 2], ['x', None])
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["pack", "unpack"]
+
+_NULL = ".__null__"
+
+
+def pack(columns: Mapping[str, np.ndarray]) -> bytes:
+    """Columns (numeric, bool, datetime, bytes, text) to one byte string."""
+    parts: list[bytes] = []
+    header: list[list[object]] = []
+    offset = 0
+    flat: dict[str, np.ndarray] = {}
+    for name, arr in columns.items():
+        arr = np.asarray(arr)
+        if arr.dtype == object:
+            isnull = (
+                np.array([v is None for v in arr], dtype=bool) if len(arr) else np.zeros(0, bool)
+            )
+            text = np.where(isnull, "", arr).astype(str) if len(arr) else np.zeros(0, "<U1")
+            flat[name] = text
+            if isnull.any():
+                flat[name + _NULL] = isnull
+        else:
+            flat[name] = arr
+    for name, arr in flat.items():
+        data = np.ascontiguousarray(arr).tobytes()
+        header.append([name, arr.dtype.str, len(arr), offset])
+        parts.append(data)
+        offset += len(data)
+    head = json.dumps(header).encode()
+    return struct.pack("<I", len(head)) + head + b"".join(parts)
+
+
+def unpack(blob: bytes, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Columns packed by `pack` (only ``names`` if given); text with nulls back as objects."""
+    (hlen,) = struct.unpack_from("<I", blob, 0)
+    header = json.loads(bytes(blob[4 : 4 + hlen]))
+    base = 4 + hlen
+    raw: dict[str, np.ndarray] = {}
+    for name, dtype, length, offset in header:
+        root = name[: -len(_NULL)] if name.endswith(_NULL) else name
+        if names is not None and root not in names:
+            continue
+        raw[name] = np.frombuffer(blob, dtype=np.dtype(dtype), count=length, offset=base + offset)
+    out: dict[str, np.ndarray] = {}
+    for name, arr in raw.items():
+        if name.endswith(_NULL):
+            continue
+        isnull = raw.get(name + _NULL)
+        if isnull is not None:
+            obj = arr.astype(object)
+            obj[isnull] = None
+            arr = obj
+        out[name] = arr
+    return out

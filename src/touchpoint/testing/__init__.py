@@ -1,0 +1,11 @@
+"""Test kit for plugin authors: contract suites that a storage or channel plugin runs against itself.
+
+Requires pytest. Subclass `StorageContract` or `ChannelContract` in your tests and
+provide the fixtures they name; the built-in backends and channels pass both (see
+``tests/plugins`` in touchpoint's repository).
+"""
+
+from touchpoint.testing.channel import ChannelContract
+from touchpoint.testing.storage import StorageContract, make_columns
+
+__all__ = ["ChannelContract", "StorageContract", "make_columns"]

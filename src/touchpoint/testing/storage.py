@@ -1,0 +1,281 @@
+"""`StorageContract`: the pytest suite every storage backend must pass.
+
+Subclass it in your plugin's tests and provide a ``storage`` fixture that yields a fresh,
+empty backend; pytest then runs every ``test_*`` method against it::
+
+    import pytest
+    from touchpoint.testing import StorageContract
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def storage(self, tmp_path):
+            store = MyStorage(tmp_path / "db")
+            yield store
+            store.close()
+
+Expected values are computed independently in the tests (plain Python over the input
+rows), never read back from the backend under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from touchpoint.errors import StorageError
+from touchpoint.model import Complaint, Consent, Customer, Promise
+from touchpoint.plugins.channels.base import Delivery, DeliveryStatus, Message
+from touchpoint.plugins.storage.base import AppendStatus, Batch, Storage
+
+__all__ = ["StorageContract", "make_columns"]
+
+T0 = np.datetime64("2026-03-01T00:00:00", "us")
+
+
+def make_columns(
+    n: int, *, seed: int = 0, prefix: str = "e", customers: int = 7
+) -> dict[str, np.ndarray]:
+    """``n`` plausible interactions as a dict of columns (some values missing)."""
+    rng = np.random.default_rng(seed)
+    amount = np.round(rng.gamma(2.0, 150.0, n), 2)
+    amount[rng.random(n) < 0.3] = np.nan
+    rating = rng.integers(1, 6, n).astype(float)
+    rating[rng.random(n) < 0.5] = np.nan
+    channel = rng.choice(np.array(["store", "phone", "email", None], dtype=object), n)
+    referrer = rng.choice(np.array([None, None, None, "C0"], dtype=object), n)
+    return {
+        "event_id": np.array([f"{prefix}{i}" for i in range(n)], dtype=object),
+        "customer": np.array([f"C{i}" for i in rng.integers(0, customers, n)], dtype=object),
+        "touchpoint": np.array([f"T{i}" for i in rng.integers(0, 5, n)], dtype=object),
+        "channel": channel,
+        "time": T0 + rng.integers(0, 30 * 86_400_000_000, n).astype("timedelta64[us]"),
+        "direction": rng.choice(np.array(["inbound", "outbound"], dtype=object), n),
+        "amount": amount,
+        "rating": rating,
+        "response_time": np.full(n, np.nan),
+        "outcome": rng.choice(np.array(["purchase", None], dtype=object), n),
+        "referrer": referrer,
+    }
+
+
+def _rows(columns: dict[str, np.ndarray]) -> dict[str, tuple]:
+    """Reference: event id -> tuple of comparable values, in plain Python."""
+    names = [k for k in columns if k != "event_id"]
+    out = {}
+    for i, eid in enumerate(columns["event_id"]):
+        values = []
+        for k in names:
+            v = columns[k][i]
+            if isinstance(v, float) and v != v:
+                v = None
+            if isinstance(v, np.datetime64):
+                v = int(v.astype("datetime64[us]").astype(np.int64))
+            values.append(v.item() if isinstance(v, np.generic) else v)
+        out[str(eid)] = tuple(values)
+    return out
+
+
+def _frame_rows(frame, names) -> dict[str, tuple]:
+    return _rows({"event_id": frame["event_id"], **{k: frame[k] for k in names}})
+
+
+class StorageContract:
+    """The storage contract as pytest tests; provide a ``storage`` fixture."""
+
+    @pytest.fixture
+    def storage(self) -> Storage:  # pragma: no cover - replaced by the subclass
+        raise NotImplementedError("define a `storage` fixture yielding an empty backend")
+
+    # ------------------------------------------------------------------ interactions
+
+    def test_is_a_storage(self, storage):
+        assert isinstance(storage, Storage)
+        assert storage.count() == 0 and len(storage.scan()) == 0
+
+    def test_append_then_scan_returns_the_same_values(self, storage):
+        cols = make_columns(300)
+        result = storage.append(Batch.from_columns(cols))
+        assert result.committed and (result.status == AppendStatus.ACCEPTED).all()
+        frame = storage.scan()
+        names = [k for k in cols if k != "event_id"]
+        assert _frame_rows(frame, names) == _rows(cols)
+        assert frame["time"].dtype == np.dtype("datetime64[us]")
+        assert frame.codes("customer").dtype.kind == "i"  # coded, not strings
+
+    def test_append_is_idempotent_on_the_event_id(self, storage):
+        batch = Batch.from_columns(make_columns(200))
+        storage.append(batch)
+        again = storage.append(batch)
+        assert again.committed and (again.status == AppendStatus.DUPLICATE).all()
+        assert storage.count() == 200
+
+    def test_overlapping_batches_store_each_event_once(self, storage):
+        cols = make_columns(100)
+        first = {k: v[:60] for k, v in cols.items()}
+        second = {k: v[40:] for k, v in cols.items()}
+        storage.append(Batch.from_columns(first))
+        status = storage.append(Batch.from_columns(second)).status
+        assert (status[:20] == AppendStatus.DUPLICATE).all() and (
+            status[20:] == AppendStatus.ACCEPTED
+        ).all()
+        names = [k for k in cols if k != "event_id"]
+        assert _frame_rows(storage.scan(), names) == _rows(cols)
+
+    def test_repeats_within_a_batch(self, storage):
+        cols = make_columns(3)
+        cols = {k: np.concatenate([v, v[:1], v[1:2]]) for k, v in cols.items()}
+        cols["amount"][4] = 999.0 if cols["amount"][1] != 999.0 else 1.0  # row 4 differs from row 1
+        result = storage.append(Batch.from_columns(cols), refuse=False)
+        assert result.status.tolist() == [0, 0, 0, AppendStatus.DUPLICATE, AppendStatus.CONFLICT]
+        assert storage.count() == 3
+
+    def test_a_conflict_is_reported_never_overwritten(self, storage):
+        cols = make_columns(10)
+        storage.append(Batch.from_columns(cols))
+        extra = make_columns(2, prefix="new")
+        changed = {k: np.concatenate([cols[k], extra[k]]) for k in cols}
+        changed["amount"][3] = 12345.0
+        # refused whole: nothing of the batch lands
+        refused = storage.append(Batch.from_columns(changed))
+        assert not refused.committed and refused.status[3] == AppendStatus.CONFLICT
+        [rejection] = refused.rejections
+        assert rejection.row == 3 and "amount" in rejection.reason
+        assert storage.count() == 10
+        # quarantine mode: the others land, the conflict is kept with its reason
+        landed = storage.append(Batch.from_columns(changed), refuse=False)
+        assert landed.committed and storage.count() == 12
+        stored = storage.scan(customers=None)
+        i = list(stored["event_id"]).index("e3")
+        assert stored["amount"][i] == cols["amount"][3] or (
+            np.isnan(cols["amount"][3]) and np.isnan(stored["amount"][i])
+        )
+        [q] = storage.quarantined()
+        assert q["row"] == 3 and q["record"]["amount"] == 12345.0
+        assert "conflicts" in q["reasons"][0]["message"]
+
+    def test_scan_filters(self, storage):
+        cols = make_columns(400, seed=3)
+        storage.append(Batch.from_columns(cols))
+        start, end = T0 + np.timedelta64(5, "D"), T0 + np.timedelta64(12, "D")
+        want = {
+            str(e)
+            for e, t, c, tp in zip(
+                cols["event_id"], cols["time"], cols["customer"], cols["touchpoint"], strict=True
+            )
+            if start <= t < end and c in ("C1", "C2") and tp != "T4"
+        }
+        frame = storage.scan(
+            start=start.astype(dt.datetime).replace(tzinfo=dt.UTC),
+            end=str(end),
+            customers=["C1", "C2", "nobody"],
+            touchpoints=["T0", "T1", "T2", "T3"],
+        )
+        assert set(frame["event_id"].tolist()) == want and len(frame) == len(want)
+
+    # ------------------------------------------------------------------ other records
+
+    def test_customers_promises_complaints_round_trip(self, storage):
+        c = Customer(
+            "C1",
+            name="Li Na",
+            email="li.na@example.com",
+            consents=[Consent("email", "marketing", granted=False), Consent("sms", "service")],
+            dates={"birthday": dt.date(1990, 5, 1)},
+            tier="gold",
+        )
+        storage.upsert_customers([c, Customer("C2")])
+        assert storage.customer("C1") == c and storage.customer("nobody") is None
+        storage.upsert_customers([Customer("C1", tier="silver")])
+        assert storage.customer("C1").tier == "silver" and len(storage.customers()) == 2
+        p = Promise(
+            "P1",
+            "C1",
+            "free service",
+            made_at=dt.datetime(2026, 3, 1),
+            due=dt.datetime(2026, 3, 20),
+            value=300,
+        )
+        k = Complaint("K1", "C1", opened_at=dt.datetime(2026, 3, 2), type="service")
+        storage.add_promises([p])
+        storage.add_complaints([k])
+        assert storage.promises("C1") == [p] and storage.promises("C2") == []
+        assert storage.complaints() == [k]
+
+    def test_contact_log_keeps_the_latest_attempt(self, storage):
+        msg = Message("k1", "C1", "li.na@example.com", "Your car is ready", subject="Service")
+        storage.log_contact(
+            msg, Delivery("k1", "smtp", DeliveryStatus.FAILED, "timeout", retryable=True)
+        )
+        storage.log_contact(msg, Delivery("k1", "smtp", DeliveryStatus.SENT))
+        [row] = storage.contacts(customer="C1")
+        assert (
+            row["status"] == "sent" and row["attempts"] == 2 and row["body"] == "Your car is ready"
+        )
+        assert storage.contacts(status="failed") == []
+
+    def test_scores_round_trip(self, storage):
+        storage.save_scores(
+            "rfm",
+            ["C1", "C2"],
+            {"r": np.array([3, 5]), "tier": np.array(["gold", None], dtype=object)},
+        )
+        got = storage.load_scores("rfm")
+        assert got["customer"].tolist() == ["C1", "C2"] and got["r"].tolist() == [3, 5]
+        assert got["tier"].tolist() == ["gold", None]
+        with pytest.raises(StorageError, match="no saved score set"):
+            storage.load_scores("clv")
+
+    # ------------------------------------------------------------------ privacy
+
+    def _fill(self, storage):
+        cols = make_columns(200, seed=5)
+        storage.append(Batch.from_columns(cols))
+        storage.upsert_customers(
+            [Customer("C0", email="zero@example.com"), Customer("C1", email="one@example.com")]
+        )
+        storage.add_promises(
+            [Promise("P0", "C0", "x", made_at=dt.datetime(2026, 3, 1), due=dt.datetime(2026, 3, 2))]
+        )
+        storage.log_contact(
+            Message("k0", "C0", "zero@example.com", "hi"), Delivery("k0", "smtp", "sent")
+        )
+        storage.save_scores("value", ["C0", "C1"], {"v": np.array([1.0, 2.0])})
+        return cols
+
+    def test_forget_removes_everything_and_suppresses(self, storage):
+        cols = self._fill(storage)
+        keep = cols["customer"] != "C0"
+        removed = storage.forget("C0")
+        assert removed["interactions"] == int((~keep).sum())
+        frame = storage.scan()
+        assert len(frame) == int(keep.sum()) and "C0" not in set(frame["customer"].tolist())
+        assert "C0" not in set(frame["referrer"].tolist())  # not even as a referrer
+        assert storage.customer("C0") is None and storage.customer("C1") is not None
+        assert storage.promises("C0") == [] and storage.contacts(customer="C0") == []
+        assert storage.load_scores("value")["customer"].tolist() == ["C1"]
+        assert storage.is_suppressed("C0") and not storage.is_suppressed("C1")
+        # a later batch with the forgotten customer: that row is rejected with the reason
+        later = make_columns(2, prefix="late")
+        later["customer"][:] = ["C0", "C1"]
+        later["referrer"][:] = [None, None]
+        result = storage.append(Batch.from_columns(later), refuse=False)
+        assert result.status.tolist() == [AppendStatus.SUPPRESSED, AppendStatus.ACCEPTED]
+        assert "forgotten" in result.rejections[0].reason
+        assert all(q["record"] is None for q in storage.quarantined())  # values not kept
+        with pytest.raises(StorageError, match="forgotten"):
+            storage.upsert_customers([Customer("C0")])
+
+    def test_export_returns_everything_as_json(self, storage):
+        cols = self._fill(storage)
+        doc = json.loads(storage.export("C0"))
+        assert doc["customer"]["email"] == "zero@example.com"
+        assert len(doc["interactions"]) == int((cols["customer"] == "C0").sum())
+        assert {i["event_id"] for i in doc["interactions"]} == {
+            str(e) for e, c in zip(cols["event_id"], cols["customer"], strict=True) if c == "C0"
+        }
+        assert [p["id"] for p in doc["promises"]] == ["P0"]
+        assert [c["contact_id"] for c in doc["contacts"]] == ["k0"]
+        assert doc["scores"] == {"value": {"v": 1.0}}

@@ -1,0 +1,339 @@
+"""`Workspace`: what an application holds: a blueprint, a storage, channels and the plugins.
+
+`open_workspace` (re-exported as ``touchpoint.open``) picks the storage by URL, records
+interactions one by one or in batches, reads them back as columns, sends messages through
+channels, and fires the notification hooks with fault isolation.
+
+Every record of a batch ends accepted, duplicate (already stored, same values) or
+rejected (with a reason naming the record, the field and the value), and the
+`IngestReport` says which: ``accepted + duplicates + rejected == total`` always. With
+``on_reject="refuse"`` (the default) a batch with any rejected record stores nothing;
+with ``on_reject="quarantine"`` the good records land and the rejected ones are kept in
+the storage's quarantine with their reasons.
+
+Examples
+--------
+>>> import touchpoint.workspace as tw
+>>> ws = tw.open_workspace("memory://")
+>>> report = ws.record_batch({"event_id": ["e1", "e2"], "customer": ["C1", "C2"],
+...                           "touchpoint": ["T1", "T1"], "time": ["2026-03-01", "2026-03-02"],
+...                           "amount": [120.0, -5.0]}, on_reject="quarantine")
+>>> report.accepted, report.duplicates, report.rejected
+(1, 0, 1)
+>>> print(report.rejections[0].reason)
+records[1].amount: must be a finite number >= 0 (value: -5.0)
+>>> ws.record({"event_id": "e1", "customer": "C1", "touchpoint": "T1",
+...            "time": "2026-03-01", "amount": 120.0}).duplicates
+1
+>>> len(ws.interactions())
+1
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+
+from touchpoint.errors import ChannelError, Problem, ValidationError
+from touchpoint.plugins.channels.base import Delivery, Message, deliver
+from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
+from touchpoint.plugins.storage import AppendStatus, Rejection, Storage, open_storage
+
+__all__ = ["IngestReport", "Workspace", "open_workspace"]
+
+log = logging.getLogger("touchpoint.workspace")
+
+OnReject = Literal["refuse", "quarantine"]
+
+
+@attrs.frozen(eq=False)
+class IngestReport:
+    """What became of each record of a batch.
+
+    Attributes
+    ----------
+    total:
+        Records given.
+    accepted_rows, duplicate_rows:
+        Positions (in the input) of the records stored now, and of those stored already.
+    rejections:
+        One `Rejection` per rejected record (position, problems, values), by position.
+    committed:
+        Whether anything was written (False when the batch was refused).
+    hook_failures:
+        Plugins that raised in ``interactions_recorded`` (the batch is stored regardless).
+    """
+
+    total: int
+    accepted_rows: np.ndarray
+    duplicate_rows: np.ndarray
+    rejections: tuple[Rejection, ...]
+    committed: bool
+    batch_id: int | None = None
+    hook_failures: tuple[HookFailure, ...] = ()
+
+    @property
+    def accepted(self) -> int:
+        return len(self.accepted_rows)
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.duplicate_rows)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections)
+
+    @property
+    def ok(self) -> bool:
+        """No record rejected."""
+        return not self.rejections
+
+    def raise_for_rejected(self) -> None:
+        """Raise a `ValidationError` listing every rejected record's problems, if any."""
+        if self.rejections:
+            raise ValidationError([p for r in self.rejections for p in r.problems])
+
+    def __repr__(self) -> str:
+        state = "committed" if self.committed else "refused"
+        return (
+            f"IngestReport(total={self.total}, accepted={self.accepted}, duplicates={self.duplicates}, "
+            f"rejected={self.rejected}, {state})"
+        )
+
+
+class Workspace:
+    """The object an application holds; build it with `open_workspace`."""
+
+    def __init__(
+        self, storage: Storage, *, blueprint: Any = None, plugins: Plugins | None = None
+    ) -> None:
+        self.storage = storage
+        self.blueprint = blueprint
+        self.plugins = plugins if plugins is not None else default_plugins()
+        self._channels: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        bp = getattr(self.blueprint, "name", None)
+        return f"Workspace(storage={self.storage!r}, blueprint={bp!r})"
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.storage.close()
+
+    # ------------------------------------------------------------------ interactions
+
+    def record_batch(
+        self,
+        data: Any,
+        *,
+        on_reject: OnReject = "refuse",
+        names: Mapping[str, str] | None = None,
+    ) -> IngestReport:
+        """Validate and store a batch given as columns or as a list of records.
+
+        Parameters
+        ----------
+        data:
+            A pandas or polars DataFrame, an Arrow table, a dict of arrays (validated
+            column-wise with numpy), or a list of dicts / `touchpoint.Interaction`.
+        on_reject:
+            ``"refuse"`` (default): if any record is rejected, store nothing (every other
+            record is reported rejected too, with the reason "refused with the batch").
+            ``"quarantine"``: store the good records, keep the rejected ones in quarantine.
+        names:
+            Field name -> column name, for columns named differently.
+        """
+        from touchpoint.schema.records import validate_columns, validate_records
+
+        if on_reject not in ("refuse", "quarantine"):
+            raise ValueError(f"on_reject must be 'refuse' or 'quarantine', not {on_reject!r}")
+        if isinstance(data, list | tuple):
+            batch, rejections = validate_records(data, blueprint=self.blueprint)
+            total = len(data)
+        else:
+            batch, rejections = validate_columns(data, names=names, blueprint=self.blueprint)
+            total = len(batch) + len(rejections)
+        refuse = on_reject == "refuse"
+        if refuse and rejections:
+            return self._refused(total, rejections, None)
+        result = self.storage.append(batch, refuse=refuse, quarantine=rejections)
+        status = result.status
+        if not result.committed:
+            return self._refused(total, [*rejections, *result.rejections], None)
+        all_rejections = tuple(sorted([*rejections, *result.rejections], key=lambda r: r.row))
+        report = IngestReport(
+            total,
+            batch.row[status == AppendStatus.ACCEPTED],
+            batch.row[status == AppendStatus.DUPLICATE],
+            all_rejections,
+            committed=True,
+            batch_id=result.batch_id,
+        )
+        if report.accepted:
+            failures = self.notify("interactions_recorded", report=report)
+            if failures:
+                report = attrs.evolve(report, hook_failures=tuple(failures))
+        return report
+
+    def _refused(
+        self, total: int, rejections: list[Rejection], batch_id: int | None
+    ) -> IngestReport:
+        bad = {r.row for r in rejections}
+        n_bad = len(bad)
+        refused = [
+            Rejection(
+                i,
+                [
+                    Problem(
+                        f"records[{i}]",
+                        f"not stored: the batch was refused because {n_bad} record(s) were rejected; fix them or use on_reject='quarantine'",
+                    )
+                ],
+            )
+            for i in range(total)
+            if i not in bad
+        ]
+        merged = tuple(sorted([*rejections, *refused], key=lambda r: r.row))
+        empty = np.empty(0, dtype=np.int64)
+        return IngestReport(total, empty, empty, merged, committed=False, batch_id=batch_id)
+
+    def record(self, interaction: Any = None, /, **fields: Any) -> IngestReport:
+        """Store one interaction (an `Interaction`, a dict, or keyword fields).
+
+        Raises `touchpoint.errors.ValidationError` if it is rejected; a duplicate is fine.
+        """
+        item = interaction if interaction is not None else fields
+        report = self.record_batch([item])
+        report.raise_for_rejected()
+        return report
+
+    def interactions(
+        self,
+        *,
+        start: Any = None,
+        end: Any = None,
+        customers: Iterable[str] | None = None,
+        touchpoints: Iterable[str] | None = None,
+    ) -> Any:
+        """Stored interactions as a `touchpoint.frame.EventFrame` (see `Storage.scan`)."""
+        return self.storage.scan(start=start, end=end, customers=customers, touchpoints=touchpoints)
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Rejected records kept in quarantine, with their reasons."""
+        return self.storage.quarantined()
+
+    # ------------------------------------------------------------------ privacy
+
+    def forget(self, customer: str) -> dict[str, int]:
+        """Erase a customer everywhere the storage keeps data; later data for them is refused."""
+        return self.storage.forget(customer)
+
+    def export(self, customer: str) -> str:
+        """Everything stored about a customer, as JSON."""
+        return self.storage.export(customer)
+
+    # ------------------------------------------------------------------ channels
+
+    def add_channel(
+        self, name: str, channel: Any = None, /, *, kind: str | None = None, **settings: Any
+    ) -> Any:
+        """Configure a channel under ``name``: an object, or a registered ``kind`` with settings.
+
+        >>> ws = open_workspace("memory://")
+        >>> ws.add_channel("mail", kind="smtp", host="localhost", sender="shop@example.com").name
+        'mail'
+        """
+        if channel is None:
+            channel = self._build(kind or name, name=name, **settings)
+        attach = getattr(channel, "attach", None)
+        if callable(attach):
+            attach(self.storage)
+        self._channels[name] = channel
+        return channel
+
+    def _build(self, kind: str, *, name: str, **settings: Any) -> Any:
+        kinds = self.plugins.channels()
+        if kind not in kinds:
+            raise ChannelError(
+                f"no channel kind {kind!r} (registered: {', '.join(sorted(kinds)) or 'none'})"
+            )
+        channel = kinds[kind].obj(**settings)
+        if name != kind:
+            channel.name = name
+        return channel
+
+    def channel(self, name: str) -> Any:
+        """The channel configured as ``name``, or a registered kind that needs no settings."""
+        if name not in self._channels:
+            self.add_channel(name, kind=name)
+        return self._channels[name]
+
+    def send(self, message: Message, *, channel: str) -> Delivery:
+        """Send a message through a channel, log the contact, and fire ``contact_sent``/``contact_failed``.
+
+        A channel that raises or times out leaves the contact logged as failed and
+        retryable; hook failures are logged with the plugin's name.
+        """
+        backend = self.channel(channel)
+        delivery = deliver(backend, message)
+        if not (getattr(backend, "logs_contacts", False) and delivery.ok):
+            self.storage.log_contact(message, delivery)
+        hook = "contact_failed" if not delivery.ok else "contact_sent"
+        self.notify(hook, message=message, delivery=delivery)
+        return delivery
+
+    @staticmethod
+    def new_contact_id() -> str:
+        return uuid.uuid4().hex
+
+    # ------------------------------------------------------------------ hooks
+
+    def notify(self, hook: str, **kwargs: Any) -> list[HookFailure]:
+        """Fire a notification hook; each plugin isolated, failures logged and returned."""
+        return self.plugins.notify(hook, workspace=self, **kwargs)
+
+
+def open_workspace(
+    url: str = "memory://",
+    *,
+    blueprint: Any = None,
+    disable_plugins: Iterable[str] = (),
+    plugins: Plugins | None = None,
+) -> Workspace:
+    """Open a workspace on the storage at ``url`` (``memory://``, ``sqlite:///file.db``, a plugin's).
+
+    Parameters
+    ----------
+    blueprint:
+        A `touchpoint.Blueprint`, or the name of a registered template; interactions are
+        then checked against its touchpoints and channels.
+    disable_plugins:
+        Plugin names to leave out (also read from ``TOUCHPOINT_DISABLE_PLUGINS``).
+    """
+    if plugins is None:
+        plugins = default_plugins(disable_plugins) if disable_plugins else default_plugins()
+    if isinstance(blueprint, str):
+        templates = plugins.blueprints()
+        if blueprint not in templates:
+            raise ValidationError(
+                [
+                    Problem(
+                        "blueprint",
+                        f"no blueprint template of that name (known: {', '.join(sorted(templates))})",
+                        blueprint,
+                    )
+                ]
+            )
+        blueprint = templates[blueprint].obj()
+    return Workspace(open_storage(url, plugins=plugins), blueprint=blueprint, plugins=plugins)

@@ -1,0 +1,423 @@
+"""Channels against real servers on loopback: aiosmtpd for SMTP, http.server for webhooks.
+
+TLS uses the throwaway certificate in ``tests/plugins/data`` (see its README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from touchpoint.plugins.channels import DeliveryStatus, Message, deliver
+from touchpoint.plugins.channels.console import ConsoleChannel
+from touchpoint.plugins.channels.outbox import OutboxChannel
+from touchpoint.plugins.channels.smtp import SmtpChannel
+from touchpoint.plugins.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookChannel
+from touchpoint.plugins.storage import open_storage
+from touchpoint.testing import ChannelContract
+
+DATA = Path(__file__).parent / "data"
+CERT, KEY = DATA / "loopback-cert.pem", DATA / "loopback-key.pem"
+USER, PASSWORD = "shop", "pa55-w0rd-never-shown"
+SECRET = "hmac-secret-never-shown"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_for_loopback(monkeypatch):
+    """A proxy configured in the environment must not intercept the loopback servers."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(CERT))
+
+
+def server_context() -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(CERT), str(KEY))
+    return ctx
+
+
+# --------------------------------------------------------------------------- SMTP
+
+
+class Inbox:
+    """aiosmtpd handler keeping every accepted message; can refuse recipients."""
+
+    def __init__(self, rcpt_answer: str | None = None):
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.rcpt_answer = rcpt_answer
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_answer:
+            return self.rcpt_answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+def start_smtp(inbox: Inbox, security: str) -> tuple[Controller, int]:
+    port = free_port()
+    # with implicit TLS aiosmtpd does not know the session is encrypted: allow AUTH there
+    kwargs = {"authenticator": authenticator, "auth_require_tls": security == "starttls"}
+    if security == "starttls":
+        kwargs.update(tls_context=server_context(), require_starttls=True)
+    elif security == "ssl":
+        kwargs.update(ssl_context=server_context())
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    return controller, port
+
+
+@pytest.fixture(params=["starttls", "ssl", "none"])
+def smtp_server(request):
+    inbox = Inbox()
+    controller, port = start_smtp(inbox, request.param)
+    yield request.param, port, inbox
+    controller.stop()
+
+
+def smtp_channel(port: int, security: str, password: str = PASSWORD) -> SmtpChannel:
+    return SmtpChannel(
+        host="127.0.0.1",
+        port=port,
+        security=security,
+        sender="shop@example.com",
+        username=USER,
+        password=password,
+        timeout=5,
+        ssl_context=client_context(),
+    )
+
+
+def test_smtp_delivers_over_each_security_mode(smtp_server):
+    security, port, inbox = smtp_server
+    msg = Message(
+        "k-1",
+        "C001",
+        "li.na@example.com",
+        "Your car is ready.\nSee you soon.",
+        subject="Service done",
+    )
+    delivery = smtp_channel(port, security).send(msg)
+    assert delivery.status is DeliveryStatus.SENT, delivery.detail
+    [(sender, rcpts, raw)] = inbox.messages
+    assert sender == "shop@example.com" and rcpts == ["li.na@example.com"]
+    email = message_from_bytes(raw)
+    assert email["Subject"] == "Service done" and email["X-Touchpoint-Contact"] == "k-1"
+    assert (
+        email.get_payload(decode=True).decode().replace("\r\n", "\n").strip()
+        == "Your car is ready.\nSee you soon."
+    )
+    assert "li.na@example.com" not in delivery.detail  # address masked in the detail
+
+
+def test_smtp_wrong_password_fails_for_good_and_never_shows_the_password(caplog):
+    inbox = Inbox()
+    controller, port = start_smtp(inbox, "starttls")
+    try:
+        channel = smtp_channel(port, "starttls", password="wrong-" + PASSWORD)
+        with caplog.at_level(logging.DEBUG):
+            delivery = channel.send(Message("k-2", "C001", "li.na@example.com", "hi"))
+    finally:
+        controller.stop()
+    assert delivery.status is DeliveryStatus.FAILED and not delivery.retryable
+    assert "login refused" in delivery.detail
+    for text in (
+        delivery.detail,
+        repr(channel),
+        repr(channel.settings),
+        str(channel.settings.model_dump()),
+        caplog.text,
+    ):
+        assert PASSWORD not in text
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "retryable"), [("550 no such user", False), ("451 try again later", True)]
+)
+def test_smtp_refusals_permanent_and_temporary(answer, retryable):
+    inbox = Inbox(rcpt_answer=answer)
+    controller, port = start_smtp(inbox, "starttls")
+    try:
+        delivery = smtp_channel(port, "starttls").send(
+            Message("k-3", "C001", "li.na@example.com", "hi")
+        )
+    finally:
+        controller.stop()
+    assert delivery.status is DeliveryStatus.FAILED and delivery.retryable is retryable
+
+
+def test_smtp_no_server_is_retryable():
+    delivery = smtp_channel(free_port(), "starttls").send(Message("k-4", "C001", "a@b.cn", "hi"))
+    assert delivery.status is DeliveryStatus.FAILED and delivery.retryable
+    assert "could not reach 127.0.0.1" in delivery.detail
+
+
+class TestSmtpContract(ChannelContract):
+    @pytest.fixture
+    def server(self):
+        inbox = Inbox()
+        controller, port = start_smtp(inbox, "starttls")
+        yield port, inbox
+        controller.stop()
+
+    @pytest.fixture
+    def channel(self, server):
+        return smtp_channel(server[0], "starttls")
+
+    @pytest.fixture
+    def received(self, server):
+        inbox = server[1]
+        return lambda: [
+            (r[0], message_from_bytes(raw).get_payload(decode=True).decode())
+            for _, r, raw in inbox.messages
+        ]
+
+    @pytest.fixture
+    def unreachable(self):
+        return smtp_channel(free_port(), "starttls")
+
+    @pytest.fixture
+    def secrets(self):
+        return [PASSWORD]
+
+
+# --------------------------------------------------------------------------- webhook
+
+
+class Hook:
+    """A loopback HTTP server that checks the HMAC signature independently."""
+
+    def __init__(self, answers=(), delay=0.0):
+        self.answers = list(answers)  # status codes to answer first, then 200
+        self.delay = delay
+        self.received: list[dict] = []
+        self.bad_signatures = 0
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                stamp = self.headers[TIMESTAMP_HEADER]
+                expected = (
+                    "sha256="
+                    + hmac.new(
+                        SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256
+                    ).hexdigest()
+                )
+                if (
+                    self.headers[SIGNATURE_HEADER] != expected
+                    or abs(time.time() - int(stamp)) > 300
+                ):
+                    hook.bad_signatures += 1
+                    code = 401
+                else:
+                    code = hook.answers.pop(0) if hook.answers else 200
+                    if code == 200:
+                        hook.received.append(json.loads(body))
+                time.sleep(hook.delay)
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    h = Hook()
+    yield h
+    h.close()
+
+
+def webhook(url, secret=SECRET, **kw):
+    return WebhookChannel(
+        url=url, secret=secret, timeout=kw.pop("timeout", 2), backoff=kw.pop("backoff", 0.01), **kw
+    )
+
+
+def test_webhook_posts_signed_json(hook):
+    msg = Message("k-10", "C001", "li.na@example.com", "Hello", subject="Hi", touchpoint="T1")
+    delivery = webhook(hook.url).send(msg)
+    assert delivery.status is DeliveryStatus.SENT and delivery.attempts == 1
+    assert hook.bad_signatures == 0
+    [payload] = hook.received
+    assert (
+        payload["contact_id"] == "k-10"
+        and payload["body"] == "Hello"
+        and payload["touchpoint"] == "T1"
+    )
+
+
+def test_webhook_wrong_secret_is_refused_by_the_receiver(hook):
+    delivery = webhook(hook.url, secret="not-the-secret").send(
+        Message("k-11", "C001", "a@b.cn", "x")
+    )
+    assert (
+        delivery.status is DeliveryStatus.FAILED
+        and not delivery.retryable
+        and delivery.detail == "HTTP 401"
+    )
+    assert hook.bad_signatures == 1 and hook.received == []
+
+
+def test_webhook_retries_server_errors_with_backoff():
+    h = Hook(answers=[503, 500])
+    try:
+        delivery = webhook(h.url, retries=3).send(Message("k-12", "C001", "a@b.cn", "x"))
+    finally:
+        h.close()
+    assert delivery.status is DeliveryStatus.SENT and delivery.attempts == 3
+    assert len(h.received) == 1
+
+
+def test_webhook_gives_up_retryable_after_timeouts():
+    h = Hook(delay=0.5)
+    try:
+        delivery = webhook(h.url, timeout=0.1, retries=1).send(
+            Message("k-13", "C001", "a@b.cn", "x")
+        )
+    finally:
+        h.close()
+    assert (
+        delivery.status is DeliveryStatus.FAILED and delivery.retryable and delivery.attempts == 2
+    )
+
+
+def test_webhook_client_errors_are_not_retried():
+    h = Hook(answers=[422])
+    try:
+        delivery = webhook(h.url, retries=3).send(Message("k-14", "C001", "a@b.cn", "x"))
+    finally:
+        h.close()
+    assert (
+        delivery.status is DeliveryStatus.FAILED
+        and not delivery.retryable
+        and delivery.attempts == 1
+    )
+
+
+class TestWebhookContract(ChannelContract):
+    @pytest.fixture
+    def server(self):
+        h = Hook()
+        yield h
+        h.close()
+
+    @pytest.fixture
+    def channel(self, server):
+        return webhook(server.url, max_length=500)
+
+    @pytest.fixture
+    def received(self, server):
+        return lambda: [(p["address"], p["body"]) for p in server.received]
+
+    @pytest.fixture
+    def unreachable(self):
+        return webhook(f"http://127.0.0.1:{free_port()}/hook", retries=1)
+
+    @pytest.fixture
+    def secrets(self):
+        return [SECRET]
+
+
+# --------------------------------------------------------------------------- console, outbox
+
+
+class TestConsoleContract(ChannelContract):
+    @pytest.fixture
+    def stream(self):
+        return io.StringIO()
+
+    @pytest.fixture
+    def channel(self, stream):
+        return ConsoleChannel(stream=stream, max_length=160)
+
+    @pytest.fixture
+    def received(self, stream):
+        return lambda: [("", line) for line in stream.getvalue().splitlines()]
+
+    @pytest.fixture
+    def unreachable(self):
+        closed = io.StringIO()
+        closed.close()
+        return ConsoleChannel(stream=closed)
+
+
+class TestOutboxContract(ChannelContract):
+    @pytest.fixture
+    def storage(self):
+        store = open_storage("memory://")
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def channel(self, storage):
+        return OutboxChannel(storage=storage)
+
+    @pytest.fixture
+    def received(self, storage):
+        return lambda: [(c["address"], c["body"]) for c in storage.contacts(status="queued")]
+
+    @pytest.fixture
+    def unreachable(self):
+        return OutboxChannel()  # no storage to write to
+
+
+def test_deliver_turns_a_raising_channel_into_a_retryable_failure():
+    class Raises:
+        name = "raises"
+
+        def send(self, message):
+            raise ConnectionResetError("peer went away")
+
+    d = deliver(Raises(), Message("k-20", "C1", "a@b.cn", "x"))
+    assert d.status is DeliveryStatus.FAILED and d.retryable and "ConnectionResetError" in d.detail

@@ -1,0 +1,173 @@
+"""The plugin manager: built-ins as plugins, entry points, disabling, conflicts, isolation."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import textwrap
+
+import pytest
+
+from touchpoint import templates
+from touchpoint.errors import PluginError
+from touchpoint.plugins import DISABLE_ENV, Plugins, hookimpl
+from touchpoint.plugins.hookspecs import NOTIFICATION_HOOKS, REGISTRATION_HOOKS
+
+
+def test_builtins_are_plugins_registering_through_the_hooks():
+    p = Plugins(entry_points=False)
+    info = {i.name: i for i in p.info()}
+    assert info["touchpoint.storage.sqlite"].registers == {"storage": ("sqlite",)}
+    assert info["touchpoint.storage.memory"].registers == {"storage": ("memory",)}
+    assert info["touchpoint.channels.smtp"].hooks == ("register_channels",)
+    assert info["touchpoint.templates"].registers["blueprints"] == tuple(sorted(templates.names()))
+    assert all(i.builtin and i.version for i in info.values())
+    channels = p.channels()
+    assert {"console", "outbox", "smtp", "webhook"} <= set(channels)
+    assert channels["webhook"].plugin == "touchpoint.channels.webhook"
+    # a registered template loads into the same blueprint as the registry
+    name = templates.names()[0]
+    assert p.blueprints()[name].obj() == templates.load(name)
+
+
+def test_every_hookspec_is_documented():
+    from touchpoint.plugins import hookspecs
+
+    for name in (*REGISTRATION_HOOKS, *NOTIFICATION_HOOKS):
+        doc = getattr(hookspecs, name).__doc__
+        assert doc and len(doc.split()) > 8, name
+
+
+def test_the_hooks_page_documents_every_hook():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "plugins" / "hooks.md").read_text()
+    assert "::: touchpoint.plugins.hookspecs" in page  # rendered from the docstrings
+    for name in (*REGISTRATION_HOOKS, *NOTIFICATION_HOOKS):
+        assert f"        - {name}\n" in page, name
+
+
+def test_disable_by_argument_and_environment(monkeypatch):
+    p = Plugins(disable=["touchpoint.channels.smtp"], entry_points=False)
+    assert "smtp" not in p.channels() and "webhook" in p.channels()
+    monkeypatch.setenv(DISABLE_ENV, " touchpoint.channels.webhook , touchpoint.storage.memory")
+    p = Plugins(disable=["touchpoint.channels.smtp"], entry_points=False)
+    assert "webhook" not in p.channels() and "smtp" not in p.channels()
+    assert set(p.storages()) == {"sqlite"}
+    assert "touchpoint.storage.memory" not in {i.name for i in p.info()}
+
+
+class _Dup:
+    @hookimpl
+    def register_storage(self, register):
+        register("sqlite", lambda url: None)
+
+
+class _RaisesOnRegister:
+    @hookimpl
+    def register_channels(self, register):
+        raise RuntimeError("no config file")
+
+
+def test_a_name_registered_twice_names_both_plugins():
+    p = Plugins(entry_points=False, extra=[_Dup()])
+    with pytest.raises(PluginError, match=r"'touchpoint.storage.sqlite' and plugin '_Dup'"):
+        p.storages()
+
+
+def test_a_plugin_raising_while_registering_is_named():
+    p = Plugins(entry_points=False, extra=[_RaisesOnRegister()])
+    with pytest.raises(
+        PluginError, match=r"plugin '_RaisesOnRegister' raised in register_channels: RuntimeError"
+    ):
+        p.channels()
+
+
+def _install_fake_distribution(tmp_path, monkeypatch, name, module_source, entry_value):
+    """A real distribution on sys.path: a module plus a .dist-info with an entry point."""
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(module_source))
+    info = tmp_path / f"{name}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(f"[touchpoint]\n{name} = {entry_value}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_entry_point_plugins_are_discovered_listed_and_disabled(tmp_path, monkeypatch):
+    _install_fake_distribution(
+        tmp_path,
+        monkeypatch,
+        "tp_fax",
+        """
+        from touchpoint.plugins import hookimpl
+        from touchpoint.plugins.channels import ChannelBackend, Delivery
+
+        class Fax(ChannelBackend):
+            name = "fax"
+            def send(self, message):
+                return Delivery.sent(message, self.name)
+
+        @hookimpl
+        def register_channels(register):
+            register("fax", Fax)
+        """,
+        "tp_fax",
+    )
+    p = Plugins()
+    info = {i.name: i for i in p.info()}
+    assert info["tp_fax"].version == "1.2.3" and not info["tp_fax"].builtin
+    assert info["tp_fax"].registers == {"channels": ("fax",)}
+    assert p.channels()["fax"].plugin == "tp_fax"
+    assert "fax" not in Plugins(disable=["tp_fax"]).channels()
+    monkeypatch.setenv(DISABLE_ENV, "tp_fax")
+    assert "fax" not in Plugins().channels()
+
+
+def test_a_broken_entry_point_is_reported_not_fatal(tmp_path, monkeypatch, caplog):
+    _install_fake_distribution(
+        tmp_path, monkeypatch, "tp_broken", "raise ImportError('needs libfoo')\n", "tp_broken"
+    )
+    with caplog.at_level(logging.WARNING, logger="touchpoint.plugins"):
+        p = Plugins()
+    assert "sqlite" in p.storages()
+    [err] = [e for e in p.load_errors if "tp_broken" in str(e)]
+    assert "needs libfoo" in str(err) and DISABLE_ENV in str(err)
+    assert "tp_broken" in caplog.text
+
+
+class _Recorder:
+    def __init__(self, name, calls, fail=False):
+        self.__name__ = name
+        self.calls, self.fail = calls, fail
+
+    @hookimpl
+    def tier_changed(self, workspace, customer, old, new):
+        self.calls.append(self.__name__)
+        if self.fail:
+            raise ValueError(f"{self.__name__} cannot handle {new}")
+
+
+def test_notify_isolates_a_failing_plugin_and_names_it(caplog):
+    calls: list[str] = []
+    plugins = [
+        _Recorder("first", calls),
+        _Recorder("broken", calls, fail=True),
+        _Recorder("last", calls),
+    ]
+    p = Plugins(entry_points=False, extra=plugins)
+    with caplog.at_level(logging.ERROR, logger="touchpoint.plugins"):
+        failures = p.notify("tier_changed", workspace=None, customer="C1", old="silver", new="gold")
+    assert sorted(calls) == ["broken", "first", "last"]  # every plugin ran
+    [failure] = failures
+    assert failure.plugin == "broken" and failure.hook == "tier_changed"
+    assert isinstance(failure.error, ValueError)
+    assert (
+        "plugin 'broken' failed in tier_changed: ValueError: broken cannot handle gold"
+        in caplog.text
+    )
+
+
+def test_notify_refuses_registration_hooks():
+    with pytest.raises(PluginError, match="not a notification hook"):
+        Plugins(entry_points=False).notify("register_channels", register=print)
