@@ -171,3 +171,22 @@ def test_notify_isolates_a_failing_plugin_and_names_it(caplog):
 def test_notify_refuses_registration_hooks():
     with pytest.raises(PluginError, match="not a notification hook"):
         Plugins(entry_points=False).notify("register_channels", register=print)
+
+
+def test_builtin_scores_are_registered_through_the_same_hook_as_plugins():
+    import numpy as np
+
+    from touchpoint import scoring
+    from touchpoint.plugins import Plugins
+
+    scorers = Plugins(entry_points=False).scorers()
+    assert scorers["rfm"].plugin == "touchpoint.scorers" and scorers["rfm"].obj is scoring.rfm
+    data = {
+        "customer": ["a", "a", "b"],
+        "time": np.array(["2026-01-01", "2026-02-01", "2026-01-15"], dtype="datetime64[us]"),
+        "amount": [10.0, 20.0, 5.0],
+    }
+    got = scorers["rfm"].obj(data, asof="2026-03-01")
+    assert dict(zip(got["customer"], got["monetary"], strict=True)) == {"a": 30.0, "b": 5.0}
+    disabled = Plugins(entry_points=False, disable=["touchpoint.scorers"]).scorers()
+    assert "rfm" not in disabled

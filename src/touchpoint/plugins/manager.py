@@ -61,6 +61,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("touchpoint.channels.smtp", "touchpoint.plugins.channels.smtp"),
     ("touchpoint.channels.webhook", "touchpoint.plugins.channels.webhook"),
     ("touchpoint.templates", "touchpoint.plugins.templates"),
+    ("touchpoint.scorers", "touchpoint.plugins.scorers"),
 )
 
 _KINDS = {
