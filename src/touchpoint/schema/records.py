@@ -36,25 +36,13 @@ import numpy as np
 
 from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame._frame import STANDARD
 from touchpoint.plugins.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
 __all__ = ["FIELDS", "REQUIRED", "validate_columns", "validate_records"]
 
-#: The interaction fields a batch may carry.
-FIELDS = (
-    "event_id",
-    "customer",
-    "touchpoint",
-    "channel",
-    "time",
-    "direction",
-    *FLOATS,
-    "outcome",
-    "staff",
-    "store",
-    "referrer",
-    "indicator",
-)
+#: The interaction fields a batch may carry: the standard event columns.
+FIELDS = STANDARD
 #: Fields every interaction must have.
 REQUIRED = ("event_id", "customer", "touchpoint", "time")
 

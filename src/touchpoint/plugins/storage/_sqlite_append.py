@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from touchpoint.errors import Problem
+from touchpoint.frame._frame import STANDARD
 from touchpoint.plugins.storage._pack import pack, unpack
 from touchpoint.plugins.storage.base import (
     CATEGORICAL,
@@ -434,18 +435,4 @@ def scan(
     categories["direction"] = DIRECTIONS.copy()
     for name in FLOATS:
         columns[name] = cols[name]
-    order = (
-        "event_id",
-        "customer",
-        "touchpoint",
-        "channel",
-        "time",
-        "direction",
-        *FLOATS,
-        "outcome",
-        "staff",
-        "store",
-        "referrer",
-        "indicator",
-    )
-    return EventFrame({k: columns[k] for k in order}, categories)
+    return EventFrame({k: columns[k] for k in STANDARD}, categories)
