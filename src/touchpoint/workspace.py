@@ -39,7 +39,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from touchpoint.errors import ChannelError, Problem, ValidationError
+from touchpoint.errors import ChannelError, Problem, TouchpointError, ValidationError
 from touchpoint.plugins.channels.base import Delivery, Message, deliver
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
 from touchpoint.plugins.storage import AppendStatus, Rejection, Storage, open_storage
@@ -299,6 +299,63 @@ class Workspace:
 
     # ------------------------------------------------------------------ hooks
 
+    # ------------------------------------------------------------------ checks
+    def check_promises(self, now: Any) -> list[Any]:
+        """Open promises past their due date at ``now``; fires ``promise_overdue`` for each.
+
+        Promises are few, so this goes through the stored `Promise` objects one by one.
+        Every call reports every promise that is overdue then; a host that wants one
+        alert per promise keeps track of the ones it has seen.
+        """
+        late = [p for p in self.storage.promises() if p.is_overdue(now)]
+        for promise in late:
+            self.notify("promise_overdue", promise=promise)
+        return late
+
+    def check_compliance(
+        self, *, start: Any = None, end: Any = None, notify: bool = True, **options: Any
+    ) -> Any:
+        """Compliance of the stored interactions with the blueprint's control indicators.
+
+        Returns `touchpoint.scoring.ComplianceReport`; with ``notify``, fires
+        ``indicator_breached`` once per breach with the breach row as a dict (``event_id``,
+        ``touchpoint``, ``indicator``, ``customer``, ``time``, ``measured``, ``target``).
+        ``options`` go to `touchpoint.scoring.compliance` (``by``, ``period``...).
+        """
+        from touchpoint.scoring import compliance
+
+        if self.blueprint is None:
+            raise TouchpointError("check_compliance needs a workspace opened with a blueprint")
+        report = compliance(self.interactions(start=start, end=end), self.blueprint, **options)
+        if notify and len(report.breaches):
+            rows = report.breaches
+            columns = {name: rows[name] for name in rows.column_names}
+            for i in range(len(rows)):  # one notification per breach: hosts act on each
+                self.notify(
+                    "indicator_breached", breach={k: _plain(v[i]) for k, v in columns.items()}
+                )
+        return report
+
+    def check_tiers(self, *, since: Any, asof: Any = None, notify: bool = True) -> Any:
+        """Run the blueprint's loyalty programme over the stored interactions.
+
+        Returns `touchpoint.scoring.LoyaltyReport`; with ``notify``, fires ``tier_changed``
+        for every transition at or after ``since`` (so a daily job passes the last run's
+        time and each change is announced once).
+        """
+        from touchpoint.scoring import loyalty_programme
+
+        if self.blueprint is None or self.blueprint.loyalty is None:
+            raise TouchpointError("check_tiers needs a blueprint with a loyalty programme")
+        report = loyalty_programme(self.interactions(), self.blueprint.loyalty, asof=asof)
+        if notify:
+            moves = report.transitions
+            recent = np.flatnonzero(moves["time"] >= np.datetime64(since, "us"))
+            old, new, who = moves["from_tier"], moves["to_tier"], moves["customer"]
+            for i in recent:  # one notification per tier change
+                self.notify("tier_changed", customer=who[i], old=old[i], new=new[i])
+        return report
+
     def notify(self, hook: str, **kwargs: Any) -> list[HookFailure]:
         """Fire a notification hook; each plugin isolated, failures logged and returned."""
         return self.plugins.notify(hook, workspace=self, **kwargs)
@@ -337,3 +394,8 @@ def open_workspace(
             )
         blueprint = templates[blueprint].obj()
     return Workspace(open_storage(url, plugins=plugins), blueprint=blueprint, plugins=plugins)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value a host expects (``np.float64(2.0)`` -> ``2.0``)."""
+    return value.item() if hasattr(value, "item") and type(value).__module__ == "numpy" else value
