@@ -227,6 +227,7 @@ class Hook:
         self.answers = list(answers)  # status codes to answer first, then 200
         self.delay = delay
         self.received: list[dict] = []
+        self.keys: list[str | None] = []  # Idempotency-Key headers of accepted requests
         self.bad_signatures = 0
         hook = self
 
@@ -250,6 +251,7 @@ class Hook:
                     code = hook.answers.pop(0) if hook.answers else 200
                     if code == 200:
                         hook.received.append(json.loads(body))
+                        hook.keys.append(self.headers["Idempotency-Key"])
                 time.sleep(hook.delay)
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
@@ -295,6 +297,14 @@ def test_webhook_posts_signed_json(hook):
         and payload["body"] == "Hello"
         and payload["touchpoint"] == "T1"
     )
+
+
+def test_webhook_sends_the_contact_id_as_idempotency_key(hook):
+    channel = webhook(hook.url)
+    for key in ("birthday/C1/2026", "birthday/C2/2026", "birthday/C1/2026"):
+        assert channel.send(Message(key, "C1", "a@example.com", "Hi")).ok
+    assert hook.keys == ["birthday/C1/2026", "birthday/C2/2026", "birthday/C1/2026"]
+    assert hook.keys == [p["contact_id"] for p in hook.received]
 
 
 def test_webhook_wrong_secret_is_refused_by_the_receiver(hook):

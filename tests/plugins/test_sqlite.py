@@ -101,8 +101,22 @@ def test_forget_leaves_no_trace_in_the_file(path):
             Message("k1", "C3", email, "Dear Wang Fang"), Delivery("k1", "smtp", "sent")
         )
         store.save_scores("value", ["C3", "C4"], {"v": np.array([1.0, 2.0])})
+        store.enqueue(  # a queued contact holds the address and a personal body too
+            [
+                {
+                    "key": "bday/C3/2026",
+                    "customer": "C3",
+                    "channel": "smtp",
+                    "address": email,
+                    "subject": "Happy birthday",
+                    "body": "Dear Wang Fang",
+                }
+            ],
+            now=0,
+        )
         assert email.encode() in _file_bytes(path)
-        store.forget("C3")
+        assert store.forget("C3")["outbox"] == 1
+        assert store.outbox() == []
         raw = _file_bytes(path)
         assert email.encode() not in raw and b"Wang Fang" not in raw
         assert b"keep@example.com" in raw  # other customers untouched
@@ -154,3 +168,28 @@ def test_random_batches_store_the_first_version_of_each_event(batches):
     got = dict(zip(frame["event_id"].tolist(), frame["customer"].tolist(), strict=True))
     assert got == {e: f"C{v}" for e, v in reference.items()}
     assert store.count() == len(reference)
+
+
+def test_a_version_1_database_migrates_to_the_outbox(tmp_path):
+    """A database written before the outbox existed gains it on open, data intact."""
+    from touchpoint.plugins.storage import _sqlite_schema
+
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    saved = _sqlite_schema.MIGRATIONS
+    try:
+        _sqlite_schema.MIGRATIONS = saved[:1]
+        _sqlite_schema.migrate(con, str(path))
+    finally:
+        _sqlite_schema.MIGRATIONS = saved
+    con.execute("INSERT INTO suppression VALUES ('h', '2026-01-01')")
+    assert not con.execute("SELECT name FROM sqlite_master WHERE name = 'outbox'").fetchall()
+    con.close()
+    store = SqliteStorage(str(path))
+    try:
+        assert store.enqueue([{"key": "k/C1/1", "customer": "C1", "channel": "c"}], now=5) == []
+        assert [r["state"] for r in store.outbox()] == ["pending"]
+        assert store._read("SELECT hash FROM suppression") == [("h",)]
+        assert store._read("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
+    finally:
+        store.close()

@@ -3,6 +3,7 @@ follow-through on promises and complaints."""
 
 from touchpoint.care.agenda import DueContacts, agenda
 from touchpoint.care.complaints import complaint_stats
+from touchpoint.care.dispatch import Dispatcher, DispatchReport, EnqueueReport, dispatch
 from touchpoint.care.policy import (
     ContactPlan,
     ContactPolicy,
@@ -15,11 +16,15 @@ from touchpoint.care.promises import overdue_promises
 __all__ = [
     "ContactPlan",
     "ContactPolicy",
+    "DispatchReport",
+    "Dispatcher",
     "DueContacts",
+    "EnqueueReport",
     "FrequencyCap",
     "QuietHours",
     "agenda",
     "complaint_stats",
+    "dispatch",
     "overdue_promises",
     "plan_contacts",
 ]

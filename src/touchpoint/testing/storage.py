@@ -279,3 +279,57 @@ class StorageContract:
         assert [p["id"] for p in doc["promises"]] == ["P0"]
         assert [c["contact_id"] for c in doc["contacts"]] == ["k0"]
         assert doc["scores"] == {"value": {"v": 1.0}}
+
+    # ------------------------------------------------------------------ outbox
+
+    @staticmethod
+    def _outbox_row(key: str, send_at: int = 100) -> dict:
+        return {
+            "key": key,
+            "customer": key.split("/")[1],
+            "channel": "hook",
+            "touchpoint": "RE-BDAY",
+            "purpose": "service",
+            "address": "c@example.com",
+            "subject": "",
+            "body": "Hello",
+            "send_at": send_at,
+        }
+
+    def test_outbox_enqueue_is_idempotent_on_the_key(self, storage):
+        rows = [self._outbox_row("b/C1/2026"), self._outbox_row("b/C2/2026")]
+        assert storage.enqueue(rows, now=50) == []
+        again = [self._outbox_row("b/C2/2026", send_at=999), self._outbox_row("b/C3/2026")]
+        assert storage.enqueue(again, now=60) == ["b/C2/2026"]
+        got = {r["key"]: r for r in storage.outbox()}
+        assert sorted(got) == ["b/C1/2026", "b/C2/2026", "b/C3/2026"]
+        assert got["b/C2/2026"]["next_attempt_at"] == 100  # the first one is left alone
+        assert {r["state"] for r in got.values()} == {"pending"}
+        assert {r["attempts"] for r in got.values()} == {0}
+
+    def test_outbox_due_rows_and_state_transitions(self, storage):
+        storage.enqueue(
+            [self._outbox_row("b/C1/2026", 100), self._outbox_row("b/C2/2026", 200)], now=0
+        )
+        assert [r["key"] for r in storage.due_outbox(150)] == ["b/C1/2026"]
+        assert len(storage.due_outbox(250, limit=1)) == 1
+        storage.outbox_failed("b/C1/2026", error="HTTP 500", next_attempt_at=300)
+        assert [r["key"] for r in storage.due_outbox(250)] == ["b/C2/2026"]
+        due = storage.due_outbox(300)
+        assert [r["key"] for r in due] == ["b/C2/2026", "b/C1/2026"]  # earliest first
+        row = due[1]
+        assert (row["key"], row["state"], row["attempts"], row["last_error"]) == (
+            "b/C1/2026",
+            "retry",
+            1,
+            "HTTP 500",
+        )
+        storage.outbox_sent("b/C1/2026", at=310)
+        storage.outbox_failed("b/C2/2026", error="HTTP 400", next_attempt_at=None)
+        states = {r["key"]: (r["state"], r["attempts"]) for r in storage.outbox()}
+        assert states == {"b/C1/2026": ("sent", 2), "b/C2/2026": ("dead", 1)}
+        assert storage.due_outbox(10**15) == []
+        # a finished row does not move again (a late duplicate outcome is ignored)
+        storage.outbox_failed("b/C1/2026", error="late", next_attempt_at=None)
+        assert storage.outbox("sent")[0]["key"] == "b/C1/2026"
+        assert [r["key"] for r in storage.outbox("dead")] == ["b/C2/2026"]

@@ -3,7 +3,8 @@
 Each request carries two headers: ``X-Touchpoint-Timestamp`` (Unix seconds) and
 ``X-Touchpoint-Signature: sha256=<hex>``, the HMAC-SHA256 with the shared secret of
 ``<timestamp>.<body>``. A receiver recomputes it with `verify_signature` and rejects
-old timestamps to stop replays. The secret is a pydantic ``SecretStr``.
+old timestamps to stop replays. ``Idempotency-Key`` carries the message's
+``contact_id`` so a receiver can drop a repeated delivery. The secret is a pydantic ``SecretStr``.
 
 A 2xx answer is ``sent``. Timeouts, connection errors, 408, 429 and 5xx are retried
 with exponential backoff (``backoff``, ``2 × backoff``, ...) up to ``retries`` more
@@ -38,6 +39,9 @@ __all__ = ["WebhookChannel", "WebhookSettings", "sign", "verify_signature"]
 
 SIGNATURE_HEADER = "X-Touchpoint-Signature"
 TIMESTAMP_HEADER = "X-Touchpoint-Timestamp"
+#: Carries the message's ``contact_id`` (the dispatch idempotency key) so a receiver can
+#: drop a repeated delivery.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def sign(secret: str | bytes, timestamp: str, body: bytes) -> str:
@@ -83,7 +87,7 @@ class WebhookChannel(ChannelBackend):
     def __repr__(self) -> str:
         return f"WebhookChannel(url={str(self.settings.url)!r}, secret=**********)"
 
-    def _post(self, body: bytes) -> int:
+    def _post(self, body: bytes, key: str = "") -> int:
         stamp = str(int(time.time()))
         request = urllib.request.Request(
             str(self.settings.url),
@@ -94,6 +98,7 @@ class WebhookChannel(ChannelBackend):
                 "User-Agent": "touchpoint-webhook",
                 TIMESTAMP_HEADER: stamp,
                 SIGNATURE_HEADER: sign(self.settings.secret.get_secret_value(), stamp, body),
+                IDEMPOTENCY_HEADER: key,
             },
         )
         with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:
@@ -115,7 +120,7 @@ class WebhookChannel(ChannelBackend):
         detail = ""
         for attempt in range(1, s.retries + 2):
             try:
-                status = self._post(body)
+                status = self._post(body, message.contact_id)
                 return Delivery.sent(message, self.name, detail=f"HTTP {status}", attempts=attempt)
             except urllib.error.HTTPError as exc:
                 detail = f"HTTP {exc.code}"

@@ -44,6 +44,7 @@ class PrivacyMixin:
             "referrals": 0,
             "documents": 0,
             "contacts": 0,
+            "outbox": 0,
             "quarantined": 0,
             "scores": 0,
         }
@@ -89,6 +90,9 @@ class PrivacyMixin:
             ).rowcount
             removed["contacts"] = con.execute(
                 "DELETE FROM contact WHERE customer = ?", (customer,)
+            ).rowcount
+            removed["outbox"] = con.execute(
+                "DELETE FROM outbox WHERE customer = ?", (customer,)
             ).rowcount
             removed["quarantined"] = con.execute(
                 "DELETE FROM quarantine WHERE customer = ?", (customer,)
@@ -161,6 +165,7 @@ class PrivacyMixin:
             "promises": by_kind["promise"],
             "complaints": by_kind["complaint"],
             "contacts": self.contacts(customer=customer),  # type: ignore[attr-defined]
+            "outbox": [r for r in self.outbox() if r["customer"] == customer],  # type: ignore[attr-defined]
             "scores": scores,
             "quarantined": quarantined,
         }

@@ -62,8 +62,19 @@ _V1 = [
     "CREATE TABLE suppression (hash TEXT PRIMARY KEY, at TEXT NOT NULL)",
 ]
 
+#: Version 2: the durable dispatch outbox (`touchpoint.care.dispatch`), one row per
+#: idempotency key with its state (pending, sent, retry, dead), attempts and next attempt.
+_V2 = [
+    """CREATE TABLE outbox (
+        key TEXT PRIMARY KEY, customer TEXT NOT NULL, channel TEXT NOT NULL,
+        touchpoint TEXT, purpose TEXT NOT NULL, address TEXT, subject TEXT, body TEXT,
+        state TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+        last_error TEXT, created_at INTEGER NOT NULL, sent_at INTEGER)""",
+    "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
+]
+
 #: (version, statements) in order; append new versions, never edit old ones.
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1)]
+MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

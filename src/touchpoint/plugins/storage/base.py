@@ -301,6 +301,31 @@ class Storage(abc.ABC):
     def is_suppressed(self, customer: str) -> bool:
         """Whether ``customer`` was forgotten."""
 
+    # ----------------------------------------------------------------- outbox
+    # Optional: backends without a durable outbox cannot run `touchpoint.care.dispatch`.
+    # Times are integer microseconds since the Unix epoch (UTC).
+
+    def enqueue(self, rows: Iterable[Mapping[str, Any]], *, now: int) -> list[str]:
+        """Add outbox rows (``key``, ``customer``, ``channel``, ``send_at``, message fields)
+        as ``pending``; a key already present is left alone. Returns the duplicate keys."""
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def due_outbox(self, now: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Pending and retry rows whose next attempt time is at or before ``now``."""
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def outbox_sent(self, key: str, *, at: int) -> None:
+        """Move a pending/retry row to ``sent`` (one transaction)."""
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def outbox_failed(self, key: str, *, error: str, next_attempt_at: int | None) -> None:
+        """Move a pending/retry row to ``retry`` at ``next_attempt_at``, or ``dead`` if None."""
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def outbox(self, state: str | None = None) -> list[dict[str, Any]]:
+        """All outbox rows, optionally of one state."""
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release resources (connections, files)."""
 

@@ -43,7 +43,12 @@ import numpy as np
 
 from touchpoint.errors import StorageError
 from touchpoint.plugins.hookspecs import hookimpl
-from touchpoint.plugins.storage import _sqlite_append, _sqlite_privacy, _sqlite_records
+from touchpoint.plugins.storage import (
+    _sqlite_append,
+    _sqlite_outbox,
+    _sqlite_privacy,
+    _sqlite_records,
+)
 from touchpoint.plugins.storage._sqlite_schema import migrate
 from touchpoint.plugins.storage.base import AppendResult, Batch, Rejection, Storage
 
@@ -67,7 +72,12 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
     return unquote(parts.path[1:]), options
 
 
-class SqliteStorage(_sqlite_records.RecordsMixin, _sqlite_privacy.PrivacyMixin, Storage):
+class SqliteStorage(
+    _sqlite_records.RecordsMixin,
+    _sqlite_privacy.PrivacyMixin,
+    _sqlite_outbox.OutboxMixin,
+    Storage,
+):
     """Storage in one SQLite file (or in memory with ``path=":memory:"``).
 
     Parameters
