@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from touchpoint.cli.commands import plugins, schema, show, templates, validate
+from touchpoint.cli.commands import demo, plugins, schema, show, templates, validate
 
 __all__ = ["COMMANDS"]
 
 #: Every subcommand, in the order ``touchpoint --help`` lists them.
-COMMANDS: tuple[ModuleType, ...] = (templates, show, validate, schema, plugins)
+COMMANDS: tuple[ModuleType, ...] = (templates, show, validate, schema, plugins, demo)
