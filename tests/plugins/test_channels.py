@@ -431,3 +431,42 @@ def test_deliver_turns_a_raising_channel_into_a_retryable_failure():
 
     d = deliver(Raises(), Message("k-20", "C1", "a@b.cn", "x"))
     assert d.status is DeliveryStatus.FAILED and d.retryable and "ConnectionResetError" in d.detail
+
+
+def test_marketing_email_carries_an_unsubscribe_link_and_headers():
+    from touchpoint.plugins.channels.smtp import unsubscribe_token
+
+    inbox = Inbox()
+    controller, port = start_smtp(inbox, "none")
+    try:
+        channel = SmtpChannel(
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            sender="shop@example.com",
+            timeout=5,
+            unsubscribe_url="https://shop.example.com/unsubscribe?c={customer}&t={token}",
+            unsubscribe_secret="k3y",
+        )
+        offer = Message(
+            "k-m", "C 7", "li.na@example.com", "20% off this week.", purpose="marketing"
+        )
+        assert channel.send(offer).status is DeliveryStatus.SENT
+        notice = Message("k-s", "C 7", "li.na@example.com", "Your car is ready.")
+        assert channel.send(notice).status is DeliveryStatus.SENT
+        marketing, service = (message_from_bytes(raw) for _, _, raw in inbox.messages)
+        link = f"https://shop.example.com/unsubscribe?c=C%207&t={unsubscribe_token('k3y', 'C 7')}"
+        assert marketing["List-Unsubscribe"] == f"<{link}>"
+        assert marketing["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert link in marketing.get_payload(decode=True).decode()
+        assert service["List-Unsubscribe"] is None, "service notices are not marketing"
+        assert "k3y" not in repr(channel)
+
+        bare = SmtpChannel(
+            host="127.0.0.1", port=port, security="none", sender="shop@example.com", timeout=5
+        )
+        refused = bare.send(offer)
+        assert refused.status is not DeliveryStatus.SENT and not refused.retryable
+        assert "unsubscribe_url" in refused.detail and len(inbox.messages) == 2
+    finally:
+        controller.stop()

@@ -18,11 +18,15 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import smtplib
 import ssl
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, Literal
+from urllib.parse import quote
 
 import pydantic
 
@@ -48,6 +52,11 @@ class SmtpSettings(pydantic.BaseModel):
     password: pydantic.SecretStr | None = None
     timeout: float = pydantic.Field(default=10.0, gt=0)
     rate_limit: float | None = None
+    #: Where a customer unsubscribes from marketing e-mail: a URL template with
+    #: ``{customer}`` and ``{token}`` (see `unsubscribe_token`). Required for marketing.
+    unsubscribe_url: str | None = None
+    #: The key of the unsubscribe tokens (secret, masked everywhere).
+    unsubscribe_secret: pydantic.SecretStr | None = None
 
     @pydantic.model_validator(mode="before")
     @classmethod
@@ -55,6 +64,22 @@ class SmtpSettings(pydantic.BaseModel):
         if isinstance(data, dict) and data.get("port") is None:
             data = {**data, "port": _PORTS.get(data.get("security", "starttls"), 587)}
         return data
+
+
+_POLICY = email_policy.SMTP.clone(max_line_length=998)
+
+
+def unsubscribe_token(secret: str, customer: str) -> str:
+    """The token that proves an unsubscribe link was made for ``customer``.
+
+    A host's unsubscribe endpoint recomputes it with the same secret to check the link.
+
+    >>> unsubscribe_token("s3cret", "C001") == unsubscribe_token("s3cret", "C001")
+    True
+    >>> len(unsubscribe_token("s3cret", "C001"))
+    32
+    """
+    return hmac.new(secret.encode(), customer.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class SmtpChannel(ChannelBackend):
@@ -96,13 +121,33 @@ class SmtpChannel(ChannelBackend):
 
     def send(self, message: Message) -> Delivery:
         s = self.settings
-        email = EmailMessage()
+        # Long headers (List-Unsubscribe URLs) must stay plain, not RFC 2047-encoded when folded.
+        email = EmailMessage(policy=_POLICY)
         email["From"] = s.sender
         email["To"] = message.address
         email["Subject"] = message.subject or ""
         email["Message-ID"] = make_msgid(idstring=message.contact_id)
         email["X-Touchpoint-Contact"] = message.contact_id
-        email.set_content(message.body)
+        body = message.body
+        if message.purpose == "marketing":
+            # Marketing e-mail always carries an unsubscribe link and the RFC 2369 / 8058
+            # headers that let mail clients offer one-click unsubscribe.
+            if not s.unsubscribe_url:
+                return Delivery.failed(
+                    message,
+                    self.name,
+                    "marketing e-mail needs an unsubscribe link: set the channel's unsubscribe_url",
+                    retryable=False,
+                )
+            secret = s.unsubscribe_secret.get_secret_value() if s.unsubscribe_secret else ""
+            link = s.unsubscribe_url.format(
+                customer=quote(message.customer, safe=""),
+                token=unsubscribe_token(secret, message.customer),
+            )
+            email["List-Unsubscribe"] = f"<{link}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            body = f"{body}\n\nTo stop receiving these e-mails: {link}\n"
+        email.set_content(body)
         to = mask_email(message.address)
         try:
             client = self._connect()
