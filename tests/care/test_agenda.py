@@ -248,3 +248,35 @@ def test_follow_ups_are_due_after_the_contact_with_keys_of_their_own():
     ]
     # Each day's agenda holds exactly that day's steps.
     assert agenda([letter], cols, on="2026-03-11").key.tolist() == ["letter/a/2026-03-01/confirm"]
+
+
+def test_each_customer_is_due_on_their_own_local_date():
+    import zoneinfo
+
+    rule = CareRule(
+        "birthday",
+        "Birthday",
+        touchpoint="BDAY",
+        anchor="birthday",
+        recurrence="yearly",
+        channels=["sms"],
+    )
+    zones = ["Asia/Shanghai", "Europe/London", "America/New_York", "Pacific/Kiritimati"]
+    customers = {"customer": ["sh", "ld", "ny", "ki"], "birthday": [dt.date(1990, 3, 2)] * 4}
+    cols = as_columns(customers, ["birthday"])
+    cols["timezone"] = np.array(zones, dtype=object)
+    now = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC)
+    got = set(agenda([rule], cols, now=now).customer)
+    # Reference: each customer's local date of `now`, then the plain-date agenda for them.
+    want = {
+        c
+        for c, z in zip(customers["customer"], zones, strict=True)
+        if now.astimezone(zoneinfo.ZoneInfo(z)).date() == dt.date(2026, 3, 2)
+    }
+    assert got == want == {"sh", "ki"}
+    # Hours later it is 2 March in London and New York too; Shanghai's greeting is not repeated
+    # within its own day's key.
+    later = agenda([rule], cols, now=dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC))
+    assert set(later.customer) == {"sh", "ld", "ny"} and len(set(later.key)) == 3
+    with pytest.raises(ValidationError, match="give either on"):
+        agenda([rule], cols)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -110,8 +111,10 @@ def agenda(
     rules: Blueprint | Iterable[CareRule],
     customers: Any,
     *,
-    on: dt.date | str | np.datetime64,
+    on: dt.date | str | np.datetime64 | None = None,
     since: dt.date | str | np.datetime64 | None = None,
+    now: dt.datetime | None = None,
+    timezone: str = "timezone",
     customer: str = "customer",
     anchors: Mapping[str, str] | None = None,
     segment: str = "segment",
@@ -130,6 +133,11 @@ def agenda(
         eligibility. A dict of arrays, a pandas or polars DataFrame, or an Arrow table.
     on, since:
         The last and first day of the agenda.
+    now, timezone:
+        Instead of ``on``: the moment of the run (aware; naive is UTC). Each customer's
+        ``on`` is then the local date of ``now`` in the zone of the ``timezone`` column
+        (IANA names): at 20:00 UTC on 1 March it is already 2 March in Shanghai, and a
+        birthday on 2 March is due there but not yet in London.
     customer:
         The id column.
     anchors:
@@ -141,12 +149,12 @@ def agenda(
     from touchpoint.frame._input import read_columns
 
     rules = _rules(rules)
-    end = _as_day(on, "on")
-    start = end if since is None else _as_day(since, "since")
-    if start > end:
-        raise ValidationError([Problem("since", f"is after on ({end})", str(start))])
+    if (on is None) == (now is None):
+        raise ValidationError([Problem("on", "give either on (a date) or now (a moment)", on)])
     anchors = dict(anchors or {})
     names: dict[str, str | None] = {"customer": customer}
+    if now is not None:
+        names["timezone"] = timezone
     for rule in rules:
         names[f"anchor:{rule.anchor}"] = anchors.get(rule.anchor, rule.anchor)
         for field, column in (("segments", segment), ("tiers", tier), ("stages", stage)):
@@ -163,6 +171,7 @@ def agenda(
         if k.startswith("anchor:")
     }
     ids = np.asarray(cols["customer"])
+    windows = _windows(on, since, now, cols.get("timezone"), len(ids))
 
     parts: list[tuple[np.ndarray, ...]] = []
     for rule in rules:
@@ -172,14 +181,17 @@ def agenda(
             allowed = getattr(rule, field)
             if allowed:
                 eligible &= np.isin(np.asarray(cols[field]).astype(str), list(allowed))
-        index = np.flatnonzero(eligible)
-        for found in _occurrences(rule, index, anchor[index], start, end):
-            parts.append((*found, np.full(len(found[0]), "", dtype=object)))
-        for step in rule.follow_ups:  # the letter's three calls: due after the contact itself
-            lo, hi = _inverse_range(step.offset, start, end)
-            for who, codes, n, occ, due, labels in _occurrences(rule, index, anchor[index], lo, hi):
-                steps = np.full(len(who), step.code, dtype=object)
-                parts.append((who, codes, n, occ, _shift(due, step.offset), labels, steps))
+        for members, start, end in windows:  # one window, or one per local date
+            index = np.flatnonzero(eligible if members is None else eligible & members)
+            for found in _occurrences(rule, index, anchor[index], start, end):
+                parts.append((*found, np.full(len(found[0]), "", dtype=object)))
+            for step in rule.follow_ups:  # the letter's calls: due after the contact itself
+                lo, hi = _inverse_range(step.offset, start, end)
+                for who, codes, n, occ, due, labels in _occurrences(
+                    rule, index, anchor[index], lo, hi
+                ):
+                    steps = np.full(len(who), step.code, dtype=object)
+                    parts.append((who, codes, n, occ, _shift(due, step.offset), labels, steps))
 
     if not parts:
         empty = np.array([], dtype=object)
@@ -208,6 +220,38 @@ def agenda(
         due,
         key.astype(object),
     )
+
+
+def _windows(
+    on: Any, since: Any, now: dt.datetime | None, zones: np.ndarray | None, n: int
+) -> list[tuple[np.ndarray | None, np.datetime64, np.datetime64]]:
+    """(customers, first day, last day) groups: one for ``on``, or one per local date of ``now``."""
+    if now is None:
+        end = _as_day(on, "on")
+        start = end if since is None else _as_day(since, "since")
+        if start > end:
+            raise ValidationError([Problem("since", f"is after on ({end})", str(start))])
+        return [(None, start, end)]
+    moment = now if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)
+    names = np.asarray(zones).astype(str)
+    local: dict[np.datetime64, np.ndarray] = {}
+    for zone in np.unique(names):  # a small loop over time zones
+        try:
+            day = np.datetime64(moment.astimezone(zoneinfo.ZoneInfo(zone)).date(), "D")
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise ValidationError(
+                [Problem("timezone", "is not a known IANA time zone", zone)]
+            ) from None
+        local[day] = local.get(day, np.zeros(n, bool)) | (names == zone)
+    windows = []
+    for end, members in sorted(local.items()):
+        start = end if since is None else _as_day(since, "since")
+        if start > end:
+            raise ValidationError(
+                [Problem("since", f"is after the local date ({end})", str(start))]
+            )
+        windows.append((members, start, end))
+    return windows
 
 
 def _read_dates(customers: Any, column: str, anchor: str) -> np.ndarray:
