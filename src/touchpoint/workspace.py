@@ -299,6 +299,38 @@ class Workspace:
 
     # ------------------------------------------------------------------ hooks
 
+    # ------------------------------------------------------------------ promises
+    def record_promise(self, promise: Any) -> Any:
+        """Store a `touchpoint.Promise` if it keeps to the blueprint's bottom line.
+
+        A promise beyond ``blueprint.promise_policy`` (too costly, too far ahead) is
+        refused with a `ValidationError` that says why, and nothing is stored.
+
+        >>> import datetime as dt
+        >>> from touchpoint import Blueprint, Promise, PromisePolicy, Touchpoint
+        >>> bp = Blueprint("shop", stages=["transaction"], promise_policy=PromisePolicy(max_value=500),
+        ...     touchpoints=[Touchpoint("T", "Till", category="channel", stage="transaction",
+        ...                             line="service", channels=["store"])])
+        >>> ws = open_workspace("memory://", blueprint=bp)
+        >>> day = dt.datetime(2026, 3, 1)
+        >>> ws.record_promise(Promise("P1", "C1", "Free wash", made_at=day, due=day, value=900))
+        Traceback (most recent call last):
+        ...
+        touchpoint.errors.ValidationError: 1 problem in the records:
+          - promises['P1'].value: exceeds the bottom line of 500 (value: 900)
+        """
+        policy = getattr(self.blueprint, "promise_policy", None)
+        problems = policy.problems(promise) if policy is not None else []
+        if problems:
+            raise ValidationError(
+                [
+                    Problem(f"promises[{promise.id!r}].{p.path}", p.message, p.value)
+                    for p in problems
+                ]
+            )
+        self.storage.add_promises([promise])
+        return promise
+
     # ------------------------------------------------------------------ checks
     def check_promises(self, now: Any) -> list[Any]:
         """Open promises past their due date at ``now``; fires ``promise_overdue`` for each.

@@ -161,3 +161,33 @@ def test_tier_changes_since_the_last_run_fire_the_hook(tmp_path):
         assert watch.seen == [("C2", "member", "gold")], (
             "C1's February upgrade was announced before"
         )
+
+
+def test_a_promise_beyond_the_bottom_line_is_refused_and_not_stored(tmp_path):
+    import attrs
+
+    from touchpoint import PromisePolicy, ValidationError
+
+    bp = attrs.evolve(blueprint(), promise_policy=PromisePolicy(max_value=500, max_days=30))
+    made = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    with open_workspace(f"sqlite:///{tmp_path / 'p.db'}", blueprint=bp) as ws:
+        ok = Promise(
+            "P1", "C1", "Free wash", made_at=made, due=made + dt.timedelta(days=7), value=100
+        )
+        ws.record_promise(ok)
+        too_much = Promise(
+            "P2",
+            "C1",
+            "Free service for a year",
+            made_at=made,
+            due=made + dt.timedelta(days=90),
+            value=900,
+        )
+        with pytest.raises(ValidationError) as err:
+            ws.record_promise(too_much)
+        assert [p.path for p in err.value.problems] == [
+            "promises['P2'].value",
+            "promises['P2'].due",
+        ]
+        assert "exceeds the bottom line of 500" in str(err.value)
+        assert [p.id for p in ws.storage.promises()] == ["P1"]
