@@ -23,6 +23,7 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, read_coded, read_columns
+from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import (
     DAY_US,
     Progress,
@@ -62,14 +63,16 @@ def rfm(
         The date the scores are taken at (date, datetime, ``datetime64`` or ISO text);
         events after it are ignored. Default: the latest event time in ``data``.
     progress:
-        Optional callback ``progress(step, fraction_done)``.
+        Optional callback ``progress(step, fraction_done)`` (in memory only).
 
     Returns
     -------
     ScoreFrame
         One row per customer, keyed by the original ids. Row order: the frame's
         category order for an `EventFrame`; for raw ids ascending numeric ids, string
-        ids in order of first appearance (see `touchpoint.frame.factorize`). Columns:
+        ids in order of first appearance (see `touchpoint.frame.factorize`). With a Dask
+        DataFrame as ``data``: a lazy Dask DataFrame of the same columns, one row per
+        customer (see `touchpoint.scale`). Columns:
 
         - ``recency``: whole days (float64) from the customer's last event to ``asof``,
           rounded down; NaN for a customer with no event on or before ``asof``;
@@ -91,6 +94,17 @@ def rfm(
     >>> r["average"].tolist(), r["amount_missing"].tolist()
     ([0.75, 4.0], [1, 0])
     """
+    if is_dask(data):
+        from touchpoint.scale._dask import default_asof, per_customer
+
+        return per_customer(
+            rfm,
+            data,
+            customer=customer,
+            time=time,
+            amount=amount,
+            asof=default_asof(data, time, asof),
+        )
     report(progress, "read", 0.0)
     cols, cats = read_coded(
         data,

@@ -1,0 +1,35 @@
+"""Scoring past one machine: the same scores on Dask, and event sources past SQLite.
+
+The public scoring functions (`touchpoint.scoring.rfm`, `pyramid`, `csat`...) accept a
+Dask DataFrame as ``data`` with the same column keywords; per-customer scores return a
+lazy Dask DataFrame with one row per customer whose ``.compute()`` equals the in-memory
+result (row order aside). Nothing here imports Dask until it is used; without the
+``dask`` extra, using it raises `touchpoint.errors.MissingExtraError` naming the extra.
+
+- `by_customer`: events partitioned by customer (a hash shuffle), the layout every
+  per-customer score runs on, one pandas partition at a time.
+- `order_statistics`: exact order statistics of a distributed column in three passes
+  over small per-partition summaries (the global step behind value tiers).
+
+See the "Scaling out" page of the docs.
+"""
+
+from touchpoint.scale._detect import is_dask
+
+__all__ = ["by_customer", "is_dask", "order_statistics", "read_parquet"]
+
+
+def __getattr__(name: str):  # lazy: importing touchpoint.scale imports no Dask
+    if name == "by_customer":
+        from touchpoint.scale._dask import by_customer
+
+        return by_customer
+    if name == "order_statistics":
+        from touchpoint.scale._order import order_statistics
+
+        return order_statistics
+    if name == "read_parquet":
+        from touchpoint.scale.parquet import read_parquet
+
+        return read_parquet
+    raise AttributeError(f"module 'touchpoint.scale' has no attribute {name!r}")
