@@ -128,26 +128,3 @@ def count_worse(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndar
     first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
     out[order] = first
     return out
-
-
-def rank_cut(values: np.ndarray, cuts: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
-    """How many of ``cuts`` each value's count of worse values reaches, in O(n).
-
-    For ``m`` in ``cuts`` (counts, ascending, 1..n), a value has at least ``m`` strictly
-    worse values exactly when it is better than the ``m``-th worst value, so a few order
-    statistics (``np.partition``) and a comparison give the answer without a full sort.
-    Equal values always get the same result. NaN must be removed first.
-
-    >>> v = np.array([10.0, 20.0, 20.0, 30.0])
-    >>> rank_cut(v, np.array([1, 2, 3])).tolist()  # worse counts are 0, 1, 1, 3
-    [0, 1, 1, 3]
-    """
-    n = len(values)
-    if n == 0 or len(cuts) == 0:
-        return np.zeros(n, dtype=np.int64)
-    key = values if higher_is_better else -values
-    positions = np.asarray(cuts, dtype=np.int64) - 1
-    if positions.min() < 0 or positions.max() >= n:
-        raise ValueError("cuts must lie in 1..n")
-    order_stats = np.partition(key, np.unique(positions))[positions]
-    return np.searchsorted(order_stats, key, side="left").astype(np.int64)

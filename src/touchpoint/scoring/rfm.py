@@ -33,7 +33,6 @@ from touchpoint.scoring._columns import (
     check_times,
     group_max,
     group_sum,
-    rank_cut,
     report,
 )
 
@@ -176,18 +175,45 @@ def quantile_scores(values: np.ndarray, k: int = 5, *, higher_is_better: bool = 
     >>> quantile_scores(np.array([1., 5., 9.]), 3, higher_is_better=False).tolist()
     [3, 2, 1]
     """
-    if k < 1:
-        raise ValidationError([Problem("k", "must be at least 1", k)])
     values = np.asarray(values, dtype=np.float64)
-    valid = ~np.isnan(values)
-    n = int(valid.sum())
-    out = np.zeros(len(values), dtype=np.int64)
+    key = values if higher_is_better else -values
+    return scores_from(key, score_thresholds(key, k))
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise ValidationError([Problem("k", "must be a whole number, at least 1", k)])
+
+
+def score_positions(n: int, k: int) -> np.ndarray:
+    """0-based positions, among ``n`` ascending keys, of the values that start scores 2..k.
+
+    Score ``>= j + 1`` exactly when at least ``ceil(j * n / k)`` values are worse, i.e.
+    when the key reaches the value at position ``ceil(j * n / k) - 1``.
+
+    >>> score_positions(10, 5).tolist()
+    [1, 3, 5, 7]
+    """
+    _check_k(k)
     if n == 0:
-        return out
-    v = values[valid] if n < len(values) else values
-    # score >= j + 1  <=>  worse >= ceil(j * n / k): k - 1 order statistics, no full sort
-    cuts = -((-np.arange(1, k, dtype=np.int64) * n) // k)
-    out[valid] = 1 + rank_cut(v, cuts, higher_is_better=higher_is_better)
+        return np.empty(0, dtype=np.int64)
+    return -((-np.arange(1, k, dtype=np.int64) * n) // k) - 1
+
+
+def score_thresholds(key: np.ndarray, k: int) -> np.ndarray:
+    """The keys at `score_positions` (NaN left out): k - 1 order statistics, no full sort."""
+    valid = key[~np.isnan(key)]
+    positions = score_positions(len(valid), k)
+    if len(positions) == 0:
+        return positions.astype(np.float64)
+    return np.partition(valid, np.unique(positions))[positions]
+
+
+def scores_from(key: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Scores 1..k from the thresholds of `score_thresholds` (higher key, higher score); NaN 0."""
+    out = np.zeros(len(key), dtype=np.int64)
+    valid = ~np.isnan(key)
+    out[valid] = 1 + np.searchsorted(thresholds, key[valid], side="left")
     return out
 
 
@@ -235,21 +261,51 @@ def rfm_scores(
     >>> s["r_score"].tolist(), s["segment"].tolist()
     ([5, 4, 3, 2, 1], ['champions', 'loyal', 'need_attention', 'hibernating', 'hibernating'])
     """
+    _check_k(k)
+    if is_dask(data):
+        from touchpoint.scale._value import rfm_scores_on_dask
+
+        return rfm_scores_on_dask(
+            data,
+            customer=customer,
+            recency=recency,
+            frequency=frequency,
+            monetary=monetary,
+            k=k,
+            segments=segments,
+        )
+    ids, keys = score_keys(data, customer, recency, frequency, monetary)
+    thresholds = {dim: score_thresholds(key, k) for dim, key in keys.items()}
+    return scores_frame(ids, keys, thresholds, k, segments)
+
+
+def score_keys(
+    data: Any, customer: str, recency: str, frequency: str, monetary: str
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The ids and, per dimension, a key where higher is better (NaN: no events)."""
     cols = read_columns(
         data,
         {"customer": customer, "recency": recency, "frequency": frequency, "monetary": monetary},
         required=("customer", "recency", "frequency", "monetary"),
     )
     rec = cols["recency"].astype(np.float64)
-    freq = cols["frequency"].astype(np.float64)
-    mon = cols["monetary"].astype(np.float64)
-    freq = np.where(np.isnan(rec), np.nan, freq)
-    mon = np.where(np.isnan(rec), np.nan, mon)
-    r = quantile_scores(rec, k, higher_is_better=False)
-    f = quantile_scores(freq, k)
-    m = quantile_scores(mon, k)
+    none = np.isnan(rec)
+    freq = np.where(none, np.nan, cols["frequency"].astype(np.float64))
+    mon = np.where(none, np.nan, cols["monetary"].astype(np.float64))
+    return cols["customer"], {"r": -rec, "f": freq, "m": mon}
+
+
+def scores_frame(
+    ids: np.ndarray,
+    keys: Mapping[str, np.ndarray],
+    thresholds: Mapping[str, np.ndarray],
+    k: int,
+    segments: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] | None,
+) -> ScoreFrame:
+    """`rfm_scores`' result from the keys of `score_keys` and each one's thresholds."""
+    r, f, m = (scores_from(keys[d], thresholds[d]) for d in ("r", "f", "m"))
     seg_codes, seg_names = _segment_codes(r, f, k, segments)
-    out = {"customer": cols["customer"], "r_score": r, "f_score": f, "m_score": m}
+    out = {"customer": ids, "r_score": r, "f_score": f, "m_score": m}
     if k <= 9:
         out["rfm"] = r * 100 + f * 10 + m
     out["segment"] = seg_codes

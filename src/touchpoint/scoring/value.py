@@ -23,7 +23,8 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, read_columns
-from touchpoint.scoring._columns import check_nonnegative, count_worse, rank_cut
+from touchpoint.scale._detect import is_dask
+from touchpoint.scoring._columns import check_nonnegative, count_worse
 
 __all__ = ["lifetime_value", "pareto", "pyramid", "pyramid_summary", "simple_clv", "top_share"]
 
@@ -84,24 +85,64 @@ def pyramid(
     >>> p["tier"].tolist()
     ['top', 'mid', 'mid', 'rest', 'rest', 'rest', 'rest', 'rest', 'rest', 'rest']
     """
+    if is_dask(data):
+        from touchpoint.scale._value import pyramid_on_dask
+
+        return pyramid_on_dask(
+            data, customer=customer, value=value, shares=shares, tiers=tiers, ranks=ranks
+        )
     ids, v = _values(data, customer, value)
+    valid = ~np.isnan(v)
+    vv = v[valid] if not valid.all() else v
+    positions, skipped = tier_positions(len(vv), shares, tiers)
+    # the values at the boundaries: a few order statistics of -value (highest first)
+    thresholds = np.partition(-vv, np.unique(positions))[positions] if len(positions) else positions
+    rank = None
+    if ranks:
+        rank = np.zeros(len(v), dtype=np.int64)
+        rank[valid] = count_worse(vv, higher_is_better=False) + 1
+    return pyramid_frame(ids, v, thresholds, skipped, tiers, rank)
+
+
+def tier_positions(n: int, shares: Sequence[float], tiers: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Where the tier boundaries fall among ``n`` ranked values, and tiers skipped at the top.
+
+    Returns the 0-based positions, in the ascending order of ``-value``, of the values
+    whose betters count the boundaries (``round(n * cumulative share)``), and how many
+    boundaries fall before the first rank (tiers no customer can reach).
+
+    >>> tier_positions(10, [0.1, 0.2, 0.7], ["top", "mid", "rest"])
+    (array([0, 2]), 0)
+    """
     shares_arr = np.asarray(shares, dtype=np.float64)
     if len(shares_arr) != len(tiers) or len(tiers) == 0:
         raise ValidationError([Problem("tiers", "needs one name per share", list(tiers))])
     if (shares_arr < 0).any() or abs(shares_arr.sum() - 1.0) > 1e-9:
         raise ValidationError([Problem("shares", "must be >= 0 and sum to 1", list(shares))])
-    valid = ~np.isnan(v)
-    n = int(valid.sum())
-    vv = v[valid] if n < len(v) else v
     bounds = np.floor(n * np.cumsum(shares_arr)[:-1] + 0.5).astype(np.int64)
-    # tier = number of boundaries b with (values strictly greater) >= b
     live = bounds[(bounds >= 1) & (bounds <= n)]
+    return live - 1, int((bounds < 1).sum())
+
+
+def pyramid_frame(
+    ids: np.ndarray,
+    v: np.ndarray,
+    thresholds: np.ndarray,
+    skipped: int,
+    tiers: Sequence[str],
+    rank: np.ndarray | None = None,
+) -> ScoreFrame:
+    """The pyramid's result from the boundary values (see `tier_positions`).
+
+    A customer's tier is the number of boundaries their count of strictly better values
+    reaches: the boundary values of ``-value`` below ``-v`` (a binary search), plus the
+    tiers skipped. NaN values get ``"none"``.
+    """
+    valid = ~np.isnan(v)
     tier = np.full(len(v), len(tiers), dtype=np.int64)
-    tier[valid] = rank_cut(vv, live, higher_is_better=False) + int((bounds < 1).sum())
+    tier[valid] = np.searchsorted(thresholds, -v[valid], side="left") + skipped
     out = {"customer": ids, "value": v}
-    if ranks:
-        rank = np.zeros(len(v), dtype=np.int64)
-        rank[valid] = count_worse(vv, higher_is_better=False) + 1
+    if rank is not None:
         out["rank"] = rank
     out["tier"] = tier
     return ScoreFrame(out, {"tier": np.array([*tiers, "none"], dtype=object)})
@@ -159,20 +200,44 @@ def pareto(
     >>> c["value_share"].round(3).tolist()
     [0.0, 0.8, 0.85, 0.9, 0.95, 1.0]
     """
-    _, v = _values(data, customer, value)
-    check_nonnegative(v, value)
     x = np.linspace(0.0, 1.0, points)
-    return ScoreFrame({"customer_share": x, "value_share": _curve(v, x)}, key="customer_share")
+    if is_dask(data):
+        from touchpoint.scale._value import curve_on_dask
+
+        y = curve_on_dask(data, customer=customer, value=value, x=x)
+    else:
+        _, v = _values(data, customer, value)
+        check_nonnegative(v, value)
+        y = _curve(v, x)
+    return ScoreFrame({"customer_share": x, "value_share": y}, key="customer_share")
 
 
 def _curve(v: np.ndarray, x: np.ndarray) -> np.ndarray:
     v = v[~np.isnan(v)]
-    n = len(v)
-    total = v.sum()
+    top = np.concatenate(([0.0], np.cumsum(-np.sort(-v))))
+    return read_curve(x, len(v), top[-1], lambda i: top[i])
+
+
+def read_curve(x: np.ndarray, n: int, total: float, top_sums: Any) -> np.ndarray:
+    """The Pareto curve at customer shares ``x``, from sums of the top ``i`` values.
+
+    ``top_sums(i)`` gives the sum of the ``i`` highest values for an array of counts
+    ``i`` (0..n); the curve joins ``(i / n, top_sums(i) / total)`` with straight lines.
+
+    >>> top = np.array([0.0, 80.0, 85.0, 90.0, 95.0, 100.0])
+    >>> read_curve(np.array([0.0, 0.1, 1.0]), 5, 100.0, lambda i: top[i]).tolist()
+    [0.0, 0.4, 1.0]
+    """
     if n == 0 or total == 0:
         return np.where(x > 0, np.nan, 0.0) if n == 0 else x.copy()
-    cum = np.concatenate(([0.0], np.cumsum(-np.sort(-v)))) / total
-    return np.interp(x, np.arange(n + 1) / n, cum)
+    t = x * n
+    i0 = np.clip(np.floor(t).astype(np.int64), 0, n)
+    i1 = np.minimum(i0 + 1, n)
+    needed = np.unique(np.concatenate((i0, i1)))
+    sums = np.asarray(top_sums(needed), dtype=np.float64)
+    s0 = sums[np.searchsorted(needed, i0)]
+    s1 = sums[np.searchsorted(needed, i1)]
+    return (s0 + (t - i0) * (s1 - s0)) / total
 
 
 def top_share(
@@ -185,6 +250,10 @@ def top_share(
     """
     if not 0.0 <= top <= 1.0:
         raise ValidationError([Problem("top", "must be a share between 0 and 1", top)])
+    if is_dask(data):
+        from touchpoint.scale._value import curve_on_dask
+
+        return float(curve_on_dask(data, customer=customer, value=value, x=np.array([top]))[0])
     _, v = _values(data, customer, value)
     check_nonnegative(v, value)
     return float(_curve(v, np.array([top]))[0])
