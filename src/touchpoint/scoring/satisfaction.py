@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from statistics import NormalDist
 from typing import Any
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, read_coded
+from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._groups import DERIVED, Groups, from_blueprint, period_codes
 
 __all__ = ["csat", "nps", "wilson_interval"]
@@ -160,30 +162,79 @@ def csat(
     >>> int(s["responses"][0]), float(s["csat"][0])
     (9, 0.8888888888888888)
     """
+    sums = partial(
+        _csat_sums,
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        satisfied=satisfied,
+        scale=scale,
+    )
+    finish = partial(_finish, _csat_finish, confidence=confidence)
+    if is_dask(data):
+        from touchpoint.scale._groups import grouped_on_dask
+
+        return grouped_on_dask(data, sums, finish, _labels(by, period))
+    return finish(sums(data))
+
+
+def _csat_sums(
+    data: Any, *, by, rating, touchpoint, time, period, blueprint, satisfied, scale
+) -> ScoreFrame:
+    """Per group: responses, satisfied responses and the sum of ratings."""
     ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
     answered = ~np.isnan(ratings)
     _check_range(np.where(answered, ratings, scale[0]), scale[0], scale[1], rating)
     k = groups.size
     g = groups.codes
-    responses = np.bincount(g, weights=answered, minlength=k).astype(np.int64)
-    happy = np.bincount(g, weights=answered & (ratings >= satisfied), minlength=k).astype(np.int64)
-    total = np.bincount(g, weights=np.where(answered, ratings, 0.0), minlength=k)
+    sums = {
+        "responses": np.bincount(g, weights=answered, minlength=k).astype(np.int64),
+        "satisfied": np.bincount(g, weights=answered & (ratings >= satisfied), minlength=k).astype(
+            np.int64
+        ),
+        "rating_sum": np.bincount(g, weights=np.where(answered, ratings, 0.0), minlength=k),
+    }
+    return _frame(groups, labels, sums)
+
+
+#: Sums that only feed a score's columns and are not shown themselves.
+_HIDDEN_SUMS = frozenset({"rating_sum"})
+
+
+def _finish(finish: Any, sums: Any, *, confidence: float) -> ScoreFrame:
+    """The score from a table of per-group sums: the group columns, then ``finish``'s."""
+    from touchpoint.frame._input import column_names
+
+    names = column_names(sums)
+    columns = finish(sums, confidence)
+    out = {
+        name: np.asarray(sums[name])
+        for name in names
+        if name not in columns and name not in _HIDDEN_SUMS
+    }
+    out.update(columns)
+    return ScoreFrame(out, key=names[0])
+
+
+def _csat_finish(sums: Any, confidence: float) -> dict[str, np.ndarray]:
+    """CSAT's columns from the per-group sums (in memory, or added up over partitions)."""
+    responses = np.asarray(sums["responses"], dtype=np.int64)
+    happy = np.asarray(sums["satisfied"], dtype=np.int64)
     lo, hi = wilson_interval(happy, responses, confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = happy / responses
-        mean = total / responses
-    return _frame(
-        groups,
-        labels,
-        {
-            "responses": responses,
-            "satisfied": happy,
-            "csat": share,
-            "csat_low": lo,
-            "csat_high": hi,
-            "mean_rating": mean,
-        },
-    )
+        mean = np.asarray(sums["rating_sum"], dtype=np.float64) / responses
+    return {
+        "responses": responses,
+        "satisfied": happy,
+        "csat": share,
+        "csat_low": lo,
+        "csat_high": hi,
+        "mean_rating": mean,
+    }
 
 
 def nps(
@@ -213,29 +264,66 @@ def nps(
     >>> float(s["nps"][0]), int(s["promoters"][0]), int(s["detractors"][0])
     (40.0, 3, 1)
     """
+    sums = partial(
+        _nps_sums,
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+    )
+    finish = partial(_finish, _nps_finish, confidence=confidence)
+    if is_dask(data):
+        from touchpoint.scale._groups import grouped_on_dask
+
+        return grouped_on_dask(data, sums, finish, _labels(by, period))
+    return finish(sums(data))
+
+
+def _nps_sums(data: Any, *, by, rating, touchpoint, time, period, blueprint) -> ScoreFrame:
+    """Per group: responses, promoters and detractors."""
     ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
     answered = ~np.isnan(ratings)
     _check_range(np.where(answered, ratings, 0), 0, 10, rating)
     k = groups.size
     g = groups.codes
-    n = np.bincount(g, weights=answered, minlength=k).astype(np.int64)
-    pro = np.bincount(g, weights=answered & (ratings >= 9), minlength=k).astype(np.int64)
-    det = np.bincount(g, weights=answered & (ratings <= 6), minlength=k).astype(np.int64)
+    sums = {
+        "responses": np.bincount(g, weights=answered, minlength=k).astype(np.int64),
+        "promoters": np.bincount(g, weights=answered & (ratings >= 9), minlength=k).astype(
+            np.int64
+        ),
+        "detractors": np.bincount(g, weights=answered & (ratings <= 6), minlength=k).astype(
+            np.int64
+        ),
+    }
+    return _frame(groups, labels, sums)
+
+
+def _nps_finish(sums: Any, confidence: float) -> dict[str, np.ndarray]:
+    """NPS's columns from the per-group counts (in memory, or added up over partitions)."""
+    n = np.asarray(sums["responses"], dtype=np.int64)
+    pro = np.asarray(sums["promoters"], dtype=np.int64)
+    det = np.asarray(sums["detractors"], dtype=np.int64)
     z = _z(confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         p, d = pro / n, det / n
         score = 100.0 * (p - d)
         se = 100.0 * np.sqrt(np.maximum(p + d - (p - d) ** 2, 0.0) / n)
-    return _frame(
-        groups,
-        labels,
-        {
-            "responses": n,
-            "promoters": pro,
-            "passives": n - pro - det,
-            "detractors": det,
-            "nps": score,
-            "nps_low": np.clip(score - z * se, -100.0, 100.0),
-            "nps_high": np.clip(score + z * se, -100.0, 100.0),
-        },
-    )
+    return {
+        "responses": n,
+        "promoters": pro,
+        "passives": n - pro - det,
+        "detractors": det,
+        "nps": score,
+        "nps_low": np.clip(score - z * se, -100.0, 100.0),
+        "nps_high": np.clip(score + z * se, -100.0, 100.0),
+    }
+
+
+def _labels(by: str | Sequence[str] | None, period: str | None) -> list[str]:
+    """The group columns of the result (``group`` for one overall row)."""
+    labels = [by] if isinstance(by, str) else list(by or ())
+    if period is not None:
+        labels.append("period")
+    return labels or ["group"]

@@ -1,0 +1,52 @@
+"""Group scores on Dask: sums per partition, added up per group, finished once.
+
+CSAT and NPS are sums per group (responses, satisfied, promoters...) turned into shares
+and intervals. On Dask each partition gives its sums with the in-memory code, a
+groupby adds them up (a tree reduction: no shuffle by customer is needed), and the
+in-memory finishing step turns the totals into the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from touchpoint.errors import ValidationError
+from touchpoint.scale._dask import require_dask, to_pandas
+
+__all__ = ["grouped_on_dask"]
+
+
+def _sums_of(part: Any, sums: Callable[[Any], Any], meta: Any) -> Any:
+    if len(part) == 0:
+        return meta
+    out = to_pandas(sums(part))
+    return out.astype({c: meta.dtypes[c] for c in meta.columns if out.dtypes[c] != meta.dtypes[c]})
+
+
+def _finished(totals: Any, finish: Callable[[Any], Any]) -> Any:
+    return to_pandas(finish(totals))
+
+
+def grouped_on_dask(
+    data: Any, sums: Callable[[Any], Any], finish: Callable[[Any], Any], labels: list[str]
+) -> Any:
+    """A lazy Dask DataFrame: ``finish`` of the per-group totals of ``sums`` over partitions.
+
+    ``sums(table)`` gives a table of the group columns ``labels`` and additive columns;
+    ``finish(table)`` turns such a table (summed) into the score.
+    """
+    require_dask("group scores on a Dask DataFrame")
+    try:  # the result's columns and types, from Dask's one-row stand-in
+        sample = to_pandas(sums(data._meta_nonempty.iloc[:1]))
+    except ValidationError:
+        sample = to_pandas(sums(data._meta))
+    meta = sample.iloc[:0]
+    partials = data.map_partitions(_sums_of, sums, meta, meta=meta)
+    totals = (
+        partials.groupby(labels, dropna=False, sort=False)
+        .sum(split_out=1)
+        .reset_index()
+        .astype({c: meta.dtypes[c] for c in labels})
+    )
+    return totals.map_partitions(_finished, finish, meta=_finished(meta, finish))
