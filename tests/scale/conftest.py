@@ -1,59 +1,30 @@
-"""A real ``distributed.LocalCluster`` (two worker processes) and ways to partition data.
+"""A real ``distributed.LocalCluster`` (two worker processes) for every Dask test.
 
 Every Dask test runs on the cluster, not the synchronous scheduler: scores are pickled
-to worker processes and shuffled peer to peer, as they are for a user.
+to worker processes and shuffled peer to peer, as they are for a user. Ways to cut data
+into partitions are in ``daskdata.py`` (import them with ``from daskdata import ...``).
 """
 
 from __future__ import annotations
 
-import itertools
+import logging
 
-import numpy as np
-import pandas as pd
+import distributed
 import pytest
-from hypothesis import strategies as st
-
-dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="session")
 def client():
     """A client on a LocalCluster of 2 worker processes, one thread each, for the session."""
+    # the scheduler (in this process) logs every peer-to-peer shuffle's start and end
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         memory_limit="2GiB",
     )
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
-
-
-def partitioned(df: pd.DataFrame, cuts: list[int] | None = None, npartitions: int = 3):
-    """``df`` as a Dask DataFrame cut at the given row positions (empty partitions allowed).
-
-    Rows keep their order, so a customer's events may start in one partition and end in
-    another, as they do in files written by month.
-    """
-    if cuts is None:
-        cuts = list(np.linspace(0, len(df), npartitions + 1).astype(int)[1:-1])
-    bounds = [0, *sorted(cuts), len(df)]
-    parts = [df.iloc[a:b].reset_index(drop=True) for a, b in itertools.pairwise(bounds)]
-    return dd.from_map(lambda p: p, parts, meta=df.iloc[:0], enforce_metadata=False)
-
-
-@st.composite
-def cut_points(draw, n_rows: int, max_parts: int = 6) -> list[int]:
-    """Row positions to cut at: repeated positions and 0 / n make empty partitions."""
-    k = draw(st.integers(0, max_parts - 1))
-    return sorted(draw(st.lists(st.integers(0, n_rows), min_size=k, max_size=k)))
-
-
-def same_rows(got: pd.DataFrame, want: pd.DataFrame, key: str = "customer", **kw) -> None:
-    """Assert two per-customer tables are equal whatever their row order."""
-    got = got.sort_values(key, kind="stable").reset_index(drop=True)
-    want = want.sort_values(key, kind="stable").reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, want, **kw)

@@ -98,7 +98,8 @@ def to_pandas(result: Any) -> Any:
 def _meta_of(score: Callable[..., Any], data: Any, kwargs: dict[str, Any]) -> Any:
     """The result's empty pandas frame, from the score on Dask's stand-in partition."""
     try:  # one row of Dask's made-up values (its second row holds missing values)
-        sample = to_pandas(score(data._meta_nonempty.iloc[:1], **kwargs))
+        stand_in = _own_customers(data._meta_nonempty.iloc[:1], kwargs["customer"])
+        sample = to_pandas(score(stand_in, **kwargs))
     except ValidationError:
         sample = to_pandas(score(data._meta, **kwargs))
     return sample.iloc[:0]
@@ -113,11 +114,25 @@ def _conform(out: Any, meta: Any) -> Any:
     return out
 
 
+def _own_customers(part: Any, customer: str) -> Any:
+    """The partition with a categorical customer column cut down to its own customers.
+
+    Every partition of a categorical column carries all the categories; a score would
+    give each partition a row for every one of them, so customers without events would
+    appear once per partition. They are left out instead (see `per_customer`).
+    """
+    col = part[customer]
+    if getattr(col.dtype, "name", "") == "category":
+        part = part.assign(**{customer: col.cat.remove_unused_categories()})
+    return part
+
+
 def _score_partition(
     part: Any, score: Callable[..., Any], kwargs: dict[str, Any], meta: Any
 ) -> Any:
     if len(part) == 0:
         return meta
+    part = _own_customers(part, kwargs["customer"])
     return _conform(to_pandas(score(part, **kwargs)), meta)
 
 
@@ -127,8 +142,12 @@ def per_customer(score: Callable[..., Any], data: Any, *, customer: str, **kwarg
     Returns a lazy Dask DataFrame with one row per customer (index: per partition, not
     meaningful); empty partitions give no rows. ``score`` must be a per-customer score
     whose other inputs are fixed (pass ``asof`` and the like explicitly).
+
+    One difference from memory: with a pandas categorical customer column, categories
+    that have no event at all get no row (in memory they get an empty one).
     """
     require_dask(getattr(score, "__name__", "scoring") + " on a Dask DataFrame")
+    _check_column(data, customer, "customer")
     kwargs = {"customer": customer, **kwargs}
     meta = _meta_of(score, data, kwargs)
     return by_customer(data, customer).map_partitions(

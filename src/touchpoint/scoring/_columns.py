@@ -86,8 +86,15 @@ def check_times(times: np.ndarray, column: str) -> None:
 
 
 def group_sum(codes: np.ndarray, weights: np.ndarray | None, k: int) -> np.ndarray:
-    """Per-group sums (counts without weights) over dense codes 0..k-1."""
-    return np.bincount(codes, weights=weights, minlength=k)
+    """Per-group sums (counts without weights) over dense codes 0..k-1.
+
+    Sums of weights are float64 even with no rows (``np.bincount`` gives int64 then).
+
+    >>> group_sum(np.array([], dtype=np.int64), np.array([]), 2).tolist()
+    [0.0, 0.0]
+    """
+    out = np.bincount(codes, weights=weights, minlength=k)
+    return out if weights is None else out.astype(np.float64, copy=False)
 
 
 def group_max(codes: np.ndarray, values: np.ndarray, k: int, empty: Any) -> np.ndarray:
