@@ -92,3 +92,11 @@ def test_referrers_are_earlier_customers(base):
     referred = np.flatnonzero(cust["referrer"] != None)  # noqa: E711 - elementwise
     position = {c: i for i, c in enumerate(cust["customer"])}
     assert all(position[cust["referrer"][i]] < i for i in referred)
+
+
+def test_categories_are_distinct_so_the_events_convert_to_pandas(base) -> None:
+    for name, cats in base.events.categories.items():
+        assert len(set(cats.tolist())) == len(cats), name
+    df = base.events.to_pandas()
+    assert len(df) == len(base.events)
+    assert df["indicator"].dropna().isin([i.code for _, i in base.blueprint.indicators()]).all()

@@ -208,6 +208,12 @@ def synthetic_base(
     order = np.argsort(events["time"], kind="stable")
     events = {k: v[order] for k, v in events.items()}
     events["event_id"] = np.arange(1, len(order) + 1, dtype=np.int64)
+    # indicator codes are unique within a touchpoint only: categories must be distinct
+    indicator_names, indicator_code = np.unique(
+        np.array([i.code for _, i in checklist], dtype=object), return_inverse=True
+    )
+    ind = events["indicator"]
+    events["indicator"] = np.where(ind >= 0, indicator_code[np.maximum(ind, 0)], -1)
     categories = {
         "customer": np.concatenate(
             [ids, np.strings.add("MS-", store_ids.astype(str)).astype(object)]
@@ -219,7 +225,7 @@ def synthetic_base(
         "staff": staff_ids,
         "store": store_ids,
         "referrer": ids,
-        "indicator": np.array([i.code for _, i in checklist], dtype=object),
+        "indicator": indicator_names,
     }
     frame = EventFrame(events, categories)
 
