@@ -31,6 +31,7 @@ import numpy as np
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, read_coded
 from touchpoint.frame._input import column_names
+from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import DAY_US, as_time, check_codes, check_nonnegative, check_times
 from touchpoint.scoring.referral import _map_ids, first_referrer
 
@@ -139,7 +140,23 @@ def churn_risk(
     ...                amount=None, asof="2026-02-15")
     >>> r["level"].tolist()
     ['active', 'new']
+
+    With a Dask DataFrame as ``data`` (see `touchpoint.scale`): a lazy Dask DataFrame of
+    the same columns, one row per customer, in no particular order; ``asof`` defaults to
+    the latest time of all events, computed first.
     """
+    if is_dask(data):
+        from touchpoint.scale._dask import default_asof, per_customer
+
+        return per_customer(
+            churn_risk,
+            data,
+            customer=customer,
+            time=time,
+            amount=amount,
+            asof=default_asof(data, time, asof),
+            levels=levels,
+        )
     cols, cats, bought = _purchases(data, customer, time, amount)
     ids = cats["customer"]
     k = len(ids)

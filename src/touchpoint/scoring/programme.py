@@ -46,6 +46,7 @@ from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, read_coded
 from touchpoint.frame._input import column_names
 from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, QualificationBasis
+from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import (
     Progress,
     as_time,
@@ -82,18 +83,24 @@ class LoyaltyReport:
         ``from_tier``, ``to_tier`` and ``change`` (``upgrade`` / ``downgrade``).
     tier_names:
         The programme's tiers, lowest first.
+
+    With a Dask DataFrame as data, ``balances`` and ``transitions`` are lazy Dask
+    DataFrames (see `loyalty_programme`).
     """
 
-    balances: ScoreFrame
-    transitions: ScoreFrame
+    balances: Any
+    transitions: Any
     tier_names: np.ndarray
 
-    def tier_at(self, when: Any) -> ScoreFrame:
+    def tier_at(self, when: Any) -> Any:
         """Every customer's tier at a date, replayed from the transitions.
 
         The first tier before any transition; the ``to_tier`` of the last transition
-        at or before ``when`` otherwise.
+        at or before ``when`` otherwise. A lazy Dask DataFrame of ``customer`` and
+        ``tier`` for a report computed on Dask.
         """
+        if is_dask(self.balances):
+            return _tier_at_on_dask(self, np.datetime64(as_time(when, name="when"), "us"))
         t = int(as_time(when, name="when").view(np.int64))
         ids = self.balances["customer"]
         k = len(ids)
@@ -125,12 +132,42 @@ def loyalty_programme(
     redemptions; redemptions valued by amount). Events after ``asof`` (default: the
     latest event) are ignored.
 
+    Returns
+    -------
+    LoyaltyReport
+        With a Dask DataFrame as ``data`` (see `touchpoint.scale`), ``balances`` and
+        ``transitions`` are lazy Dask DataFrames, as every per-customer score on Dask
+        is: both are a row (or rows) per customer, as large as the customer base, so
+        they stay distributed until asked for. Compute them together
+        (``dask.compute(r.balances, r.transitions)``) to score each partition once. The
+        events are numbered in input order, partitioned by customer and put back in
+        that order, then this function runs on each partition with ``asof`` defaulting
+        to the latest time of all events (computed first); nothing else is global (the
+        monthly evaluation calendar matters from each customer's own first event on).
+        Rows come in no particular order; ``transitions["customer"]`` holds the ids
+        themselves, as ``balances["customer"]`` does, not a categorical. A failing check
+        names the row by its position in the whole input. ``progress`` is not reported.
+
     Raises
     ------
     touchpoint.errors.ValidationError
         Missing customer or time, negative amounts or points, a redemption of more
         points than the customer had earned by then (naming the row, customer and values).
     """
+    if is_dask(data):
+        return _on_dask(
+            data,
+            programme,
+            dict(
+                customer=customer,
+                time=time,
+                amount=amount,
+                outcome=outcome,
+                points=points,
+                redeem=redeem,
+                asof=asof,
+            ),
+        )
     available = set(column_names(data))
     names: dict[str, str | None] = {"customer": customer, "time": time, "amount": amount}
     required = ["customer", "time", "amount"]
@@ -173,8 +210,9 @@ def loyalty_programme(
     report(progress, "points", 0.1)
 
     red = np.flatnonzero(is_redeem)
-    total_earned = np.bincount(cust, weights=earned, minlength=k)
-    total_used = np.bincount(cust, weights=used, minlength=k)
+    # float64 even without events (np.bincount of nothing is int64)
+    total_earned = np.bincount(cust, weights=earned, minlength=k).astype(np.float64)
+    total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
     expired = np.zeros(k)
     earn_rows = np.flatnonzero(earned > 0)
     c_exp = e_exp = v_exp = None
@@ -210,7 +248,7 @@ def loyalty_programme(
     balances = ScoreFrame(
         {
             "customer": ids,
-            "spend": np.bincount(cust, weights=spend, minlength=k),
+            "spend": np.bincount(cust, weights=spend, minlength=k).astype(np.float64),
             "earned": total_earned,
             "redeemed": total_used,
             "expired": expired,
@@ -316,14 +354,14 @@ def _tiers(
     first_seen = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(first_seen, cust, t.view(np.int64))
     tier = np.zeros(k, dtype=np.int64)
-    qualifying = np.zeros(k)
+    qualifying = np.zeros(k)  # float64, as every evaluation's
     out_c, out_t, out_f, out_to = [], [], [], []
     # a loop over evaluation dates (months), each a vector step over customers
     for i, (d, s) in enumerate(zip(dates, starts, strict=True)):
         report(progress, "tiers", 0.4 + 0.6 * i / len(dates))
         lo = np.searchsorted(ts, s, side="right")
         hi = np.searchsorted(ts, d, side="right")
-        qualifying = np.bincount(cs[lo:hi], weights=bs[lo:hi], minlength=k)
+        qualifying = np.bincount(cs[lo:hi], weights=bs[lo:hi], minlength=k).astype(np.float64)
         reached = (
             np.searchsorted(
                 thresholds, qualifying + _EPS * np.maximum(qualifying, 1.0), side="right"
@@ -350,3 +388,86 @@ def _tiers(
         return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
 
     return tier, qualifying, (cat(out_c), cat(out_t), cat(out_f), cat(out_to))
+
+
+# --- Dask: the programme per partition of events by customer --------------------------
+
+
+def _on_dask(data: Any, programme: LoyaltyProgramme, kwargs: dict[str, Any]) -> LoyaltyReport:
+    """`loyalty_programme` on a Dask DataFrame (see its Returns section)."""
+    from touchpoint.scale._reports import frame_of, meta_of, partition_results, positioned
+
+    names = np.array([tier.name for tier in programme.tiers], dtype=object)
+    # the stand-in only gives the tables' columns and dtypes: any asof will do for it
+    probe = {**kwargs, "asof": kwargs["asof"] if kwargs["asof"] is not None else "2000-01-01"}
+    sample = meta_of(lambda ev, rows: _partition(ev, rows, programme, probe, None), data)
+    metas = (sample[0].iloc[:0], sample[1].iloc[:0])
+    numbered, latest = positioned(data, kwargs["time"] if kwargs["asof"] is None else None)
+    if kwargs["asof"] is None:
+        kwargs = {**kwargs, "asof": latest}
+    results = partition_results(
+        numbered, kwargs["customer"], _partition, metas, programme, kwargs, metas
+    )
+    return LoyaltyReport(frame_of(results, 0, metas[0]), frame_of(results, 1, metas[1]), names)
+
+
+def _partition(
+    events: Any,
+    rows: np.ndarray,
+    programme: LoyaltyProgramme,
+    kwargs: dict[str, Any],
+    metas: tuple[Any, Any] | None,
+) -> tuple[Any, Any]:
+    """`loyalty_programme` on one partition: balances and transitions as pandas."""
+    from touchpoint.scale._reports import conform
+
+    report = loyalty_programme(events, programme, **kwargs)
+    balances = report.balances.to_pandas()
+    transitions = report.transitions.to_pandas()
+    codes = report.transitions.columns["customer"]
+    transitions["customer"] = balances["customer"].array.take(codes)
+    if metas is None:
+        return balances, transitions
+    return conform(balances, metas[0]), conform(transitions, metas[1])
+
+
+def _tier_at_on_dask(report: LoyaltyReport, when: np.datetime64) -> Any:
+    """`LoyaltyReport.tier_at` on Dask: balances and transitions come from the same
+    partitions (every customer in one), so each pair of partitions is replayed alone."""
+    import pandas as pd
+
+    from touchpoint.scale._reports import require_dask
+
+    dd = require_dask("tier_at on a Dask DataFrame")
+    meta = pd.DataFrame(
+        {
+            "customer": report.balances._meta["customer"],
+            "tier": pd.Categorical.from_codes([], categories=pd.Index(report.tier_names)),
+        }
+    )
+    return dd.map_partitions(
+        _tier_at_partition,
+        report.balances,
+        report.transitions,
+        when,
+        report.tier_names,
+        meta=meta,
+        align_dataframes=False,
+    )
+
+
+def _tier_at_partition(balances: Any, transitions: Any, when: Any, names: np.ndarray) -> Any:
+    import pandas as pd
+
+    tier = np.zeros(len(balances), dtype=np.int64)
+    done = transitions[transitions["time"] <= when]
+    # transitions are in time order, so the last one per customer wins
+    last = done.drop_duplicates("customer", keep="last")
+    at = pd.Index(balances["customer"]).get_indexer(last["customer"])
+    tier[at] = last["to_tier"].cat.codes.to_numpy()
+    return pd.DataFrame(
+        {
+            "customer": balances["customer"].array,
+            "tier": pd.Categorical.from_codes(tier, categories=pd.Index(names)),
+        }
+    )
