@@ -4,7 +4,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from touchpoint.scoring._timeline import add_months, cumulative_at, running_max_before
+from touchpoint.scoring._timeline import (
+    add_months,
+    cumulative_at,
+    running_max_before,
+    segmented_cumsum,
+)
 
 rows = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 50), st.integers(0, 9)), max_size=30)
 
@@ -35,3 +40,28 @@ def test_add_months_clamps_to_month_end_and_keeps_time_of_day():
         "2023-02-28",
         "2022-03-31",
     ]
+
+
+@given(
+    st.lists(st.floats(0, 1e3, allow_nan=False), min_size=1, max_size=40),
+    st.lists(st.floats(0, 1e15, allow_nan=False), min_size=1, max_size=40),
+)
+def test_a_customers_running_sum_ignores_everyone_else(mine, others):
+    """Huge totals of other customers must not leak rounding into a small customer's sums
+    (on Dask, which customers share a partition depends on the partitioning)."""
+    t_mine = np.arange(len(mine), dtype=np.int64)
+    alone = cumulative_at(
+        np.zeros(len(mine), np.int64), t_mine, np.array(mine), np.zeros(len(mine), np.int64), t_mine
+    )
+    src_c = np.concatenate((np.ones(len(others), np.int64), np.zeros(len(mine), np.int64)))
+    src_t = np.concatenate((np.arange(len(others), dtype=np.int64), t_mine))
+    values = np.concatenate((np.array(others), np.array(mine)))
+    together = cumulative_at(src_c, src_t, values, np.zeros(len(mine), np.int64), t_mine)
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_allclose(alone, np.cumsum(mine), rtol=1e-12)
+
+
+def test_segmented_cumsum_restarts_at_each_segment():
+    v = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    starts = np.array([True, False, False, True, True, False])
+    np.testing.assert_array_equal(segmented_cumsum(v, starts), [1, 3, 6, 4, 5, 11])

@@ -3,7 +3,7 @@
 `cumulative_at` answers "how much had this customer accumulated by this time" for many
 queries at once: source rows and queries are sorted together by exact composite keys
 ``customer x S + time`` (with a dense rank of the times instead when those keys would
-not fit in int64), and one running sum is read at each query.
+not fit in int64), and a running sum per customer is read at each query.
 
 Examples
 --------
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["add_months", "cumulative_at", "running_max_before"]
+__all__ = ["add_months", "cumulative_at", "running_max_before", "segmented_cumsum"]
 
 
 def _composite(customers: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -44,8 +44,9 @@ def cumulative_at(
     Times are int64 (e.g. microseconds). Sources and queries are sorted together by
     (customer, time) (one stable sort; sources first at equal keys), a running sum is
     taken and each query reads it, minus the running sum before its customer's rows.
-    Sums come from one cumulative sum, so the absolute error is bounded by about
-    (number of rows) x eps x (sum of all values).
+    Each customer's running sum adds only that customer's values (`segmented_cumsum`),
+    so the error is relative to the customer's own total, not to everyone's, and the
+    answer does not depend on which other customers are in the data.
     """
     m, q = len(src_time), len(query_time)
     if m == 0 or q == 0:
@@ -55,12 +56,40 @@ def cumulative_at(
     order = np.argsort(key, kind="stable")
     weights = np.zeros(m + q)
     weights[:m] = values
-    cs = np.concatenate(([0.0], np.cumsum(weights[order])))
-    position = np.empty(m + q, dtype=np.int64)
-    position[order] = np.arange(1, m + q + 1)
     counts = np.bincount(cust)
     block_start = np.cumsum(counts) - counts  # merged rows of smaller customers
-    return cs[position[m:]] - cs[block_start[cust[m:]]]
+    starts = np.zeros(m + q, dtype=bool)
+    starts[block_start[counts > 0]] = True
+    cs = segmented_cumsum(weights[order], starts)
+    position = np.empty(m + q, dtype=np.int64)
+    position[order] = np.arange(m + q)
+    return cs[position[m:]]
+
+
+def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Running sums of ``values`` that start again at each True of ``starts``.
+
+    A doubling scan: in pass j every row adds the partial sum ``2**j`` rows back in its
+    own segment, so log2(longest segment) vector passes, and a row's sum only ever adds
+    values of its own segment (error relative to the segment's total).
+
+    >>> segmented_cumsum(np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+    ...                  np.array([True, False, True, False, False])).tolist()
+    [1.0, 3.0, 3.0, 7.0, 12.0]
+    """
+    out = np.array(values, dtype=np.float64)
+    n = len(out)
+    if n == 0:
+        return out
+    index = np.arange(n)
+    offset = index - np.maximum.accumulate(np.where(starts, index, 0))  # place in segment
+    rows = np.flatnonzero(offset >= 1)
+    step = 1
+    while len(rows):
+        out[rows] += out[rows - step]  # right-hand side read in full before the update
+        step *= 2
+        rows = rows[offset[rows] >= step]
+    return out
 
 
 def running_max_before(
