@@ -13,8 +13,12 @@ where ``h_c = M[start, c] / M[c, c]`` is the probability of ever reaching ``c``.
 matrix inverse gives every removal effect. Higher order ``k``: states are the last ``k``
 touches; removing ``c`` removes every state that contains it, one sparse solve per unit.
 
-Transitions are counted without a loop per journey: encoded (from, to) pairs counted
-with ``numpy.bincount`` (first order) or ``numpy.unique`` (higher order).
+Counting and solving are separate steps. `count_transitions` turns journeys into
+`Transitions` (counts of (from, to) pairs, without a loop per journey: encoded pairs
+counted with ``numpy.bincount`` at first order, ``numpy.unique`` at higher order);
+counts of disjoint sets of journeys over the same units add up (`add_transitions`), so
+on a Dask DataFrame each partition of customers is counted on its own and the sums
+are solved by the very code that solves the in-memory counts (`solve_transitions`).
 
 Examples
 --------
@@ -31,18 +35,31 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import attrs
 import numpy as np
 
 from touchpoint._extras import require
 from touchpoint.attribution._journeys import Journeys, journeys
 from touchpoint.clv._columns import keyed_result
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.scale._detect import is_dask
 
-__all__ = ["markov", "removal_effects"]
+__all__ = [
+    "Transitions",
+    "add_transitions",
+    "check_order",
+    "count_transitions",
+    "markov",
+    "removal_effects",
+    "solve_transitions",
+]
 
 _DENSE_LIMIT = 1500  # states up to which higher-order chains are solved densely
+# state keys of the higher-order counts: a real state's key is >= 1 (see _state_keys)
+_START, _CONV, _NULL = 0, -1, -2
 
 
 def markov(
@@ -62,7 +79,9 @@ def markov(
         One row per touch (an EventFrame, a pandas / polars DataFrame, an Arrow table or
         a dict of arrays); each customer's touches form one journey, which converts when
         any of its rows has ``converted`` true. Or a `Journeys` value (e.g. from
-        `journeys` with ``until="conversion"`` or a look-back ``window``).
+        `journeys` with ``until="conversion"`` or a look-back ``window``). Or a Dask
+        DataFrame of touches: the transitions are counted per partition of customers
+        and summed, and the result is computed (see Notes).
     customer, time, touchpoint, converted:
         Column names; ``touchpoint`` may name any unit column (channel, stage, line).
     order:
@@ -84,37 +103,159 @@ def markov(
     -----
     A single touchpoint gets removal effect 1 and all conversions. Repeated touches of
     the same touchpoint (self-loops) do not change first-order removal effects.
+
+    With a Dask DataFrame (any order) the touchpoint values are collected first (a
+    reduction) so that every partition codes them alike; the touches are then shuffled
+    by customer, each partition's journeys are counted with `count_transitions`, and
+    the counts are summed in a tree: no process holds more than one partition of
+    touches. The integer counts equal the in-memory ones, so the result does too.
     """
-    j = journeys(
-        data,
-        customer=customer,
-        time=time,
-        touchpoint=touchpoint,
-        converted=converted,
-        until="customer",
-        with_times=False,
-    )
-    effects = removal_effects(j, order=order)
-    total = float(np.count_nonzero(j.converted))
+    check_order(order)
+    if is_dask(data):
+        from touchpoint.scale._attribution import transitions_on_dask
+
+        counts = transitions_on_dask(
+            data,
+            customer=customer,
+            time=time,
+            touchpoint=touchpoint,
+            converted=converted,
+            order=int(order),
+        )
+    else:
+        j = journeys(
+            data,
+            customer=customer,
+            time=time,
+            touchpoint=touchpoint,
+            converted=converted,
+            until="customer",
+            with_times=False,
+        )
+        _check_converted(int(np.count_nonzero(j.converted)))
+        counts = count_transitions(j, order=int(order))
+    effects = solve_transitions(counts)
     share = effects / effects.sum()
     return keyed_result(
         touchpoint,
-        j.units,
-        {"removal_effect": effects, "share": share, "conversions": share * total},
+        counts.units,
+        {"removal_effect": effects, "share": share, "conversions": share * counts.converted},
     )
 
 
 def removal_effects(j: Journeys, *, order: int = 1) -> np.ndarray:
     """Removal effect of each unit of ``j`` (aligned with ``j.units``)."""
+    check_order(order)
+    _check_converted(int(np.count_nonzero(j.converted)))
+    return solve_transitions(count_transitions(j, order=int(order)))
+
+
+def check_order(order: Any) -> None:
+    """A `ValidationError` unless ``order`` is a whole number >= 1."""
     if not isinstance(order, int | np.integer) or order < 1:
         raise ValidationError([Problem("order", "must be a whole number >= 1", order)])
-    if not j.converted.any():
+
+
+def check_state_bits(n_units: int, order: int) -> None:
+    """A `ValidationError` when states of ``order`` touches over ``n_units`` overflow 64 bits."""
+    if order > 1 and order * np.log2(n_units + 1) > 62:
+        raise ValidationError(
+            [
+                Problem(
+                    "order",
+                    f"too high for {n_units} units (states would not fit in 64 bits)",
+                    order,
+                )
+            ]
+        )
+
+
+def _check_converted(n_converted: int) -> None:
+    if n_converted == 0:
         raise ValidationError(
             [Problem("converted", "no journey converted: there is nothing to attribute", 0)]
         )
+
+
+@attrs.frozen(eq=False)
+class Transitions:
+    """Transition counts of the chain of some journeys, ready to add up or solve.
+
+    Attributes
+    ----------
+    units:
+        The touchpoints, in code order (the result is keyed by them).
+    order:
+        The memory of the chain.
+    counts:
+        First order: the ``(n + 3) x (n + 3)`` int64 matrix of transitions between the
+        ``n`` units, then start, conversion and null. Higher order: ``(src, dst, count)``
+        arrays over state keys (the last ``order`` unit codes + 1 as digits in base
+        ``n + 1``; 0 is start, -1 conversion, -2 null), each pair once, sorted by
+        (src, dst).
+    converted:
+        The number of converted journeys.
+    """
+
+    units: np.ndarray
+    order: int
+    counts: Any
+    converted: int
+
+
+def count_transitions(j: Journeys, *, order: int = 1) -> Transitions:
+    """The transitions of the journeys ``j`` as a chain of the given order."""
+    converted = int(np.count_nonzero(j.converted))
     if order == 1:
-        return _first_order(j)
-    return _higher_order(j, int(order))
+        return Transitions(j.units, 1, _first_order_counts(j), converted)
+    return Transitions(j.units, order, _higher_order_counts(j, order), converted)
+
+
+def empty_transitions(units: np.ndarray, order: int) -> Transitions:
+    """No transitions at all over ``units`` (what a partition without touches counts)."""
+    if order == 1:
+        size = len(units) + 3
+        return Transitions(units, 1, np.zeros((size, size), dtype=np.int64), 0)
+    none = np.zeros(0, dtype=np.int64)
+    return Transitions(units, order, (none, none, none), 0)
+
+
+def add_transitions(parts: Iterable[Transitions]) -> Transitions:
+    """The sum of transition counts over the same units (of disjoint sets of journeys)."""
+    parts = list(parts)
+    first = parts[0]
+    if first.order == 1:
+        total = first.counts.copy()
+        for part in parts[1:]:
+            total += part.counts
+        counts: Any = total
+    else:
+        src = np.concatenate([p.counts[0] for p in parts])
+        dst = np.concatenate([p.counts[1] for p in parts])
+        count = np.concatenate([p.counts[2] for p in parts])
+        counts = _sum_pairs(src, dst, count)
+    return Transitions(first.units, first.order, counts, sum(p.converted for p in parts))
+
+
+def solve_transitions(t: Transitions) -> np.ndarray:
+    """Removal effect of each unit of ``t`` (aligned with ``t.units``)."""
+    _check_converted(t.converted)
+    if t.order == 1:
+        return _first_order(t.counts, len(t.units))
+    return _higher_order(*t.counts, len(t.units), t.order)
+
+
+def _sum_pairs(
+    src: np.ndarray, dst: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts of equal (src, dst) pairs added up; pairs sorted by (src, dst)."""
+    keys, inverse = np.unique(np.r_[src, dst], return_inverse=True)
+    inverse = inverse.reshape(-1)
+    m = len(keys)
+    pairs, where = np.unique(inverse[: len(src)] * m + inverse[len(src) :], return_inverse=True)
+    total = np.zeros(len(pairs), dtype=np.int64)
+    np.add.at(total, where.reshape(-1), count)
+    return keys[pairs // m], keys[pairs % m], total
 
 
 def _transitions(j: Journeys, state: np.ndarray, n_states: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +274,7 @@ def _transitions(j: Journeys, state: np.ndarray, n_states: int) -> tuple[np.ndar
     return src, dst
 
 
-def _first_order(j: Journeys) -> np.ndarray:
+def _first_order_counts(j: Journeys) -> np.ndarray:
     n = len(j.units)
     size = n + 3
     codes = j.codes
@@ -146,6 +287,10 @@ def _first_order(j: Journeys) -> np.ndarray:
     counts[n, :n] += np.bincount(first, minlength=n)  # start -> first touch
     counts[:n, n + 1] += np.bincount(last, weights=j.converted, minlength=n).astype(np.int64)
     counts[:n, n + 2] += np.bincount(last, weights=~j.converted, minlength=n).astype(np.int64)
+    return counts
+
+
+def _first_order(counts: np.ndarray, n: int) -> np.ndarray:
     transient = np.r_[np.arange(n), n]  # units, then start
     rows = counts[transient].astype(np.float64)
     rows /= rows.sum(axis=1, keepdims=True)
@@ -160,13 +305,10 @@ def _first_order(j: Journeys) -> np.ndarray:
     return np.clip(reach * p[:n] / p[s], 0.0, 1.0)
 
 
-def _higher_order(j: Journeys, k: int) -> np.ndarray:
+def _higher_order_counts(j: Journeys, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(j.units)
+    check_state_bits(n, k)
     base = n + 1
-    if k * np.log2(base) > 62:
-        raise ValidationError(
-            [Problem("order", f"too high for {n} units (states would not fit in 64 bits)", k)]
-        )
     codes = j.codes.astype(np.int64) + 1  # 0 is "before the journey started"
     pos = np.arange(len(codes)) - np.repeat(j.starts[:-1], j.lengths)
     key = np.zeros(len(codes), dtype=np.int64)
@@ -180,7 +322,33 @@ def _higher_order(j: Journeys, k: int) -> np.ndarray:
     src, dst = _transitions(j, state.reshape(-1), n_states)
     size = n_states + 3
     pairs, counts = np.unique(src * size + dst, return_counts=True)
-    frm, to = pairs // size, pairs % size
+    # back from state numbers (valid in these journeys only) to keys (valid everywhere)
+    keys = np.r_[state_keys, _START, _CONV, _NULL]
+    src_key, dst_key = keys[pairs // size], keys[pairs % size]
+    by_key = np.lexsort((dst_key, src_key))  # the order `add_transitions` gives
+    return src_key[by_key], dst_key[by_key], counts[by_key].astype(np.int64)
+
+
+def _higher_order(
+    src_key: np.ndarray, dst_key: np.ndarray, count: np.ndarray, n: int, k: int
+) -> np.ndarray:
+    base = n + 1
+    # every state is entered at least once, so the destinations name all the states
+    state_keys = np.unique(dst_key[dst_key > 0])
+    n_states = len(state_keys)
+    size = n_states + 3
+
+    def number(key: np.ndarray) -> np.ndarray:
+        out = np.searchsorted(state_keys, key)
+        out[key == _START] = n_states
+        out[key == _CONV] = n_states + 1
+        out[key == _NULL] = n_states + 2
+        return out
+
+    pair = number(src_key) * size + number(dst_key)
+    order = np.argsort(pair, kind="stable")
+    pair, counts = pair[order], count[order]
+    frm, to = pair // size, pair % size
     out_total = np.bincount(frm, weights=counts, minlength=size)
     prob = counts / out_total[frm]
     # units contained in each state (digits of its key)

@@ -50,6 +50,7 @@ from touchpoint._extras import require
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._mle import dot, maximise, maximise_large, standard_errors
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.scale._detect import is_dask
 
 __all__ = ["BetaGeo"]
 
@@ -154,6 +155,13 @@ class BetaGeo:
     Fit on a customer summary (see `customer_summary`); the fitted ``params_`` are a
     dict with keys ``r``, ``alpha``, ``a``, ``b`` (``alpha`` in the summary's time unit).
 
+    The summary may be a Dask DataFrame (e.g. `customer_summary` of a Dask DataFrame):
+    `fit` computes the three columns it needs into memory (a few numbers per customer)
+    and fits as in memory, so a summary holding the same rows in the same order gives
+    the same parameters; in another row order they agree to the optimiser's tolerance
+    (about 1e-7 relative), not to the last bit. Predictions on a Dask summary are lazy
+    Dask Series computed partition by partition with the in-memory code.
+
     Attributes
     ----------
     params_: dict[str, float]
@@ -197,6 +205,10 @@ class BetaGeo:
             a repeat purchase (dropout cannot be told apart from a low purchase rate),
             or every customer a repeat buyer with recency equal to T.
         """
+        if is_dask(summary):
+            from touchpoint.scale._clv import collect
+
+            summary = collect(summary, self.columns.values(), "BetaGeo.fit on a Dask DataFrame")
         x, t_x, T = self._read(summary)
         if not (x > 0).any():
             raise ValidationError(
@@ -259,8 +271,16 @@ class BetaGeo:
         [1.0, 0.727]
         """
         r, alpha, a, b = self._params()
+        if is_dask(summary):
+            return self._per_partition(self.probability_alive, summary, "probability_alive")
         x, t_x, T = self._read(summary)
         return 1.0 / (1.0 + self._odds_dead(x, t_x, T, r, alpha, a, b))
+
+    def _per_partition(self, predict: Any, summary: Any, name: str, **kwargs: Any) -> Any:
+        """``predict`` on each partition of a Dask summary: a lazy Dask Series."""
+        from touchpoint.scale._clv import per_partition
+
+        return per_partition(predict, summary, name=name, columns=self.columns.values(), **kwargs)
 
     @staticmethod
     def _odds_dead(x, t_x, T, r, alpha, a, b) -> np.ndarray:
@@ -280,6 +300,10 @@ class BetaGeo:
         The conditional expectation E[X(T, T + horizon) | x, t_x, T] of the paper (eq. 10).
         """
         r, alpha, a, b = self._params()
+        if is_dask(summary):
+            return self._per_partition(
+                self.expected_purchases, summary, "expected_purchases", horizon=horizon
+            )
         x, t_x, T = self._read(summary)
         sp = require("scipy.special", extra="clv", feature="BG/NBD prediction")
         h = float(horizon)

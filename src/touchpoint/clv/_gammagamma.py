@@ -31,6 +31,7 @@ from touchpoint.clv._bgnbd import BetaGeo
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._mle import dot, maximise, standard_errors
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.scale._detect import is_dask
 
 __all__ = ["GammaGamma"]
 
@@ -69,6 +70,9 @@ class GammaGamma:
     (``frequency > 0``) inform the fit; the others are ignored by `fit` and get the
     population mean from `expected_average_spend`.
 
+    As `BetaGeo`, it takes a Dask DataFrame summary too: `fit` computes the two columns
+    it needs into memory; predictions are lazy Dask Series computed per partition.
+
     Examples
     --------
     >>> gg = GammaGamma()
@@ -100,6 +104,10 @@ class GammaGamma:
             No repeat buyer, all repeat buyers with the same average spend (the spread
             that ``p`` and ``q`` describe is not there), or bad summary values.
         """
+        if is_dask(summary):
+            from touchpoint.scale._clv import collect
+
+            summary = collect(summary, self.columns.values(), "GammaGamma.fit on a Dask DataFrame")
         x, m = self._read(summary)
         rep = x > 0
         where = f"summary[{self.columns['frequency']!r}]"
@@ -147,6 +155,14 @@ class GammaGamma:
         p = self.params_
         return p["p"], p["q"], p["v"]
 
+    def _spend_params(self) -> tuple[float, float, float]:
+        p, q, v = self._params()
+        if q <= 1:
+            raise ValidationError(
+                [Problem("GammaGamma.params_['q']", "the mean spend is infinite when q <= 1", q)]
+            )
+        return p, q, v
+
     def expected_average_spend(self, summary: Any) -> np.ndarray:
         """Expected average transaction value of each customer, given their history.
 
@@ -154,10 +170,15 @@ class GammaGamma:
         customer's own average; customers without repeat purchases get the population
         mean ``p v / (q - 1)``. Needs ``q > 1``.
         """
-        p, q, v = self._params()
-        if q <= 1:
-            raise ValidationError(
-                [Problem("GammaGamma.params_['q']", "the mean spend is infinite when q <= 1", q)]
+        p, q, v = self._spend_params()
+        if is_dask(summary):
+            from touchpoint.scale._clv import per_partition
+
+            return per_partition(
+                self.expected_average_spend,
+                summary,
+                name="expected_average_spend",
+                columns=self.columns.values(),
             )
         x, m = self._read(summary)
         m = np.where(x > 0, m, 0.0)
@@ -208,6 +229,21 @@ class GammaGamma:
                         (periods, period_length, discount_rate),
                     )
                 ]
+            )
+        if is_dask(summary):
+            from touchpoint.scale._clv import per_partition
+
+            self._spend_params()  # errors now, not when the result is computed
+            transaction_model._params()
+            return per_partition(
+                self.customer_lifetime_value,
+                summary,
+                transaction_model,
+                name="customer_lifetime_value",
+                columns=[*self.columns.values(), *transaction_model.columns.values()],
+                periods=periods,
+                period_length=period_length,
+                discount_rate=discount_rate,
             )
         spend = self.expected_average_spend(summary)
         total = np.zeros(len(spend))

@@ -34,8 +34,9 @@ import numpy as np
 
 from touchpoint.clv._columns import as_float, keyed_result, read, times
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.scale._detect import is_dask
 
-__all__ = ["UNITS", "customer_summary"]
+__all__ = ["UNITS", "customer_summary", "partition_summary"]
 
 #: Length of each supported time unit in days.
 UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
@@ -65,7 +66,7 @@ def customer_summary(
     ----------
     data:
         Transactions: an EventFrame, a pandas or polars DataFrame, an Arrow table or a
-        dict of arrays, one row per purchase.
+        dict of arrays, one row per purchase. Or a Dask DataFrame (see Returns).
     customer, time, amount:
         Column names. ``amount`` may be missing from ``data`` (or None): then
         ``monetary_value`` is 0 for everyone.
@@ -80,6 +81,12 @@ def customer_summary(
     -------
     A per-customer frame (keyed by the original customer ids, in ascending id order)
     with ``frequency`` (int64), ``recency``, ``T`` and ``monetary_value`` (float64).
+    With a Dask DataFrame as ``data``: a lazy Dask DataFrame of the same columns, one
+    row per customer in no particular order. The default ``observation_end`` is then
+    computed first (a reduction over the time column); the purchases are shuffled by
+    customer and each partition is summarised by this same function, so the numbers
+    equal the in-memory ones (``monetary_value`` up to the order in which the amounts
+    of one day are added). Bad values are reported when the result is computed.
 
     Raises
     ------
@@ -96,6 +103,52 @@ def customer_summary(
     """
     if unit not in UNITS:
         raise ValidationError([Problem("unit", f"expected one of {sorted(UNITS)}", unit)])
+    if is_dask(data):
+        from touchpoint.scale._clv import summary_on_dask
+
+        return summary_on_dask(
+            data,
+            customer=customer,
+            time=time,
+            amount=amount,
+            observation_end=observation_end,
+            unit=unit,
+        )
+    return _summary(data, customer, time, amount, observation_end, unit, allow_empty=False)
+
+
+def partition_summary(
+    data: Any,
+    *,
+    customer: str = "customer",
+    time: str = "time",
+    amount: str | None = "amount",
+    observation_end: Any,
+    unit: str = "W",
+) -> Any:
+    """`customer_summary` of one partition of customers, with a given ``observation_end``.
+
+    The same computation, except that a partition without purchases on or before
+    ``observation_end`` gives no rows instead of an error (the whole data has some: the
+    caller checks that once).
+
+    >>> partition_summary({"customer": [1], "time": ["2024-02-01"]},
+    ...                   observation_end="2024-01-31")["customer"].tolist()
+    []
+    """
+    return _summary(data, customer, time, amount, observation_end, unit, allow_empty=True)
+
+
+def _summary(
+    data: Any,
+    customer: str,
+    time: str,
+    amount: str | None,
+    observation_end: Any,
+    unit: str,
+    *,
+    allow_empty: bool,
+) -> Any:
     cols = read(
         data,
         {"customer": customer, "time": time, "amount": amount},
@@ -122,7 +175,7 @@ def customer_summary(
         keep = days <= end
         if not keep.all():
             days, cust, amounts = days[keep], cust[keep], amounts[keep]
-        if len(days) == 0:
+        if len(days) == 0 and not allow_empty:
             raise ValidationError(
                 [Problem("observation_end", "no transaction on or before it", str(end))]
             )
@@ -130,7 +183,13 @@ def customer_summary(
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
         raise ValidationError([Problem(f"data[{customer!r}][{row}]", "missing customer id")])
+    if len(days) == 0:  # only with allow_empty
+        none = np.zeros(0, dtype=np.float64)
+        columns = {"recency": none, "T": none, "monetary_value": none}
+        return keyed_result(customer, ids, {"frequency": np.zeros(0, np.int64), **columns})
     day_num = days.astype(np.int64)
+    # days count from this partition's first day: an offset only, every time below is a
+    # difference of whole days (exact in float64), so the numbers do not depend on it
     lo = day_num.min()
     span = int(day_num.max() - lo) + 1
     key = codes * span + (day_num - lo)

@@ -99,10 +99,19 @@ def _meta_of(score: Callable[..., Any], data: Any, kwargs: dict[str, Any]) -> An
     """The result's empty pandas frame, from the score on Dask's stand-in partition."""
     try:  # one row of Dask's made-up values (its second row holds missing values)
         stand_in = _own_customers(data._meta_nonempty.iloc[:1], kwargs["customer"])
-        sample = to_pandas(score(stand_in, **kwargs))
-    except ValidationError:
+        return to_pandas(score(stand_in, **kwargs)).iloc[:0]
+    except ValidationError:  # made-up values the score refuses (a time of "foo")
         sample = to_pandas(score(data._meta, **kwargs))
-    return sample.iloc[:0]
+    # an empty id column comes back as object; with string ids, give it the type that
+    # pandas gives the partitions' non-empty ones
+    import pandas as pd  # present with Dask's dataframe
+
+    if isinstance(data._meta[kwargs["customer"]].dtype, pd.StringDtype):
+        text = pd.DataFrame({"id": np.array(["id"], dtype=object)})["id"].dtype
+        for key in {kwargs["customer"], "customer"} & set(sample.columns):
+            if sample[key].dtype == object:
+                sample[key] = sample[key].astype(text)
+    return sample
 
 
 def _conform(out: Any, meta: Any) -> Any:
