@@ -173,12 +173,7 @@ def csat(
         satisfied=satisfied,
         scale=scale,
     )
-    finish = partial(_finish, _csat_finish, confidence=confidence)
-    if is_dask(data):
-        from touchpoint.scale._groups import grouped_on_dask
-
-        return grouped_on_dask(data, sums, finish, _labels(by, period))
-    return finish(sums(data))
+    return _score(data, sums, partial(_finish, _csat_finish, confidence=confidence), by, period)
 
 
 def _csat_sums(
@@ -198,6 +193,15 @@ def _csat_sums(
         "rating_sum": np.bincount(g, weights=np.where(answered, ratings, 0.0), minlength=k),
     }
     return _frame(groups, labels, sums)
+
+
+def _score(data: Any, sums: Any, finish: Any, by: Any, period: str | None) -> Any:
+    """``finish(sums(data))`` in memory; on Dask the partitions' sums added up in between."""
+    if is_dask(data):
+        from touchpoint.scale._groups import grouped_on_dask
+
+        return grouped_on_dask(data, sums, finish, _labels(by, period))
+    return finish(sums(data))
 
 
 #: Sums that only feed a score's columns and are not shown themselves.
@@ -273,12 +277,7 @@ def nps(
         period=period,
         blueprint=blueprint,
     )
-    finish = partial(_finish, _nps_finish, confidence=confidence)
-    if is_dask(data):
-        from touchpoint.scale._groups import grouped_on_dask
-
-        return grouped_on_dask(data, sums, finish, _labels(by, period))
-    return finish(sums(data))
+    return _score(data, sums, partial(_finish, _nps_finish, confidence=confidence), by, period)
 
 
 def _nps_sums(data: Any, *, by, rating, touchpoint, time, period, blueprint) -> ScoreFrame:
