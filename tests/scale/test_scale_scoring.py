@@ -20,7 +20,16 @@ from hypothesis import strategies as st
 from touchpoint import templates
 from touchpoint.demo import synthetic_base
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import csat, nps, pareto, pyramid, rfm, rfm_scores, top_share
+from touchpoint.scoring import (
+    csat,
+    nps,
+    pareto,
+    pyramid,
+    pyramid_summary,
+    rfm,
+    rfm_scores,
+    top_share,
+)
 
 ASOF = "2026-11-01"
 CLUSTER = settings(
@@ -185,3 +194,11 @@ def test_without_the_extra_the_error_names_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("MissingExtraError")
     assert "pip install 'touchpoint[dask]'" in out.stdout
+
+
+def test_pyramid_summary_of_a_dask_pyramid(client, events):
+    feats = rfm(events, asof=ASOF).to_pandas()
+    got = pyramid_summary(pyramid(partitioned(feats, npartitions=4))).compute()
+    want = pyramid_summary(pyramid(feats)).to_pandas()
+    assert got["tier"].tolist() == want["tier"].tolist()  # every tier, in tier order
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, rtol=1e-12)

@@ -11,21 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from touchpoint.errors import ValidationError
 from touchpoint.scale._dask import require_dask, to_pandas
 
 __all__ = ["grouped_on_dask"]
 
 
-def _sums_of(part: Any, sums: Callable[[Any], Any], meta: Any) -> Any:
+_FIRST = "__first_seen"  # where a group first appears: partition, then row
+
+
+def _sums_of(part: Any, sums: Callable[[Any], Any], meta: Any, partition_info: Any = None) -> Any:
     if len(part) == 0:
         return meta
     out = to_pandas(sums(part))
-    return out.astype({c: meta.dtypes[c] for c in meta.columns if out.dtypes[c] != meta.dtypes[c]})
+    out = out.astype({c: meta.dtypes[c] for c in meta.columns if out.dtypes[c] != meta.dtypes[c]})
+    number = partition_info["number"] if partition_info else 0
+    return out.assign(**{_FIRST: np.arange(len(out), dtype=np.int64) + (number << 32)})
 
 
 def _finished(totals: Any, finish: Callable[[Any], Any]) -> Any:
-    return to_pandas(finish(totals))
+    totals = totals.sort_values(_FIRST, kind="stable").drop(columns=_FIRST)
+    return to_pandas(finish(totals.reset_index(drop=True)))
 
 
 def grouped_on_dask(
@@ -34,7 +42,8 @@ def grouped_on_dask(
     """A lazy Dask DataFrame: ``finish`` of the per-group totals of ``sums`` over partitions.
 
     ``sums(table)`` gives a table of the group columns ``labels`` and additive columns;
-    ``finish(table)`` turns such a table (summed) into the score.
+    ``finish(table)`` turns such a table (summed) into the score. Groups come in the
+    order they first appear (by partition, then row), as they do in one table.
     """
     require_dask("group scores on a Dask DataFrame")
     try:  # the result's columns and types, from Dask's one-row stand-in
@@ -42,11 +51,13 @@ def grouped_on_dask(
     except ValidationError:
         sample = to_pandas(sums(data._meta))
     meta = sample.iloc[:0]
-    partials = data.map_partitions(_sums_of, sums, meta, meta=meta)
+    with_first = meta.assign(**{_FIRST: np.zeros(0, dtype=np.int64)})
+    partials = data.map_partitions(_sums_of, sums, meta, meta=with_first)
+    added = {c: "sum" for c in meta.columns if c not in labels}
     totals = (
         partials.groupby(labels, dropna=False, sort=False)
-        .sum(split_out=1)
+        .agg({**added, _FIRST: "min"}, split_out=1)
         .reset_index()
         .astype({c: meta.dtypes[c] for c in labels})
     )
-    return totals.map_partitions(_finished, finish, meta=_finished(meta, finish))
+    return totals.map_partitions(_finished, finish, meta=_finished(with_first, finish))

@@ -17,12 +17,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_columns
+from touchpoint.frame import ScoreFrame, read_coded, read_columns
 from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import check_nonnegative, count_worse
 
@@ -151,7 +152,8 @@ def pyramid_frame(
 def pyramid_summary(data: Any, *, tier: str = "tier", value: str = "value") -> ScoreFrame:
     """Customers, total value, share of customers and share of value per tier.
 
-    Takes the output of `pyramid`. Returns a `ScoreFrame` keyed by ``tier``.
+    Takes the output of `pyramid`. Returns a `ScoreFrame` keyed by ``tier``; on Dask
+    (the output of `pyramid` on a Dask DataFrame) a lazy Dask DataFrame of the same rows.
 
     >>> p = pyramid({"customer": [1, 2, 3, 4], "monetary": [70.0, 20, 5, 5]},
     ...             shares=[0.25, 0.75], tiers=["top", "rest"])
@@ -159,22 +161,40 @@ def pyramid_summary(data: Any, *, tier: str = "tier", value: str = "value") -> S
     >>> s["tier"].tolist(), s["customers"].tolist(), s["value_share"].tolist()
     (['top', 'rest', 'none'], [1, 3, 0], [0.7, 0.3, 0.0])
     """
-    from touchpoint.frame import read_coded
+    sums = partial(_tier_sums, tier=tier, value=value)
+    if is_dask(data):
+        from touchpoint.scale._groups import grouped_on_dask
 
+        return grouped_on_dask(data, sums, _tier_shares, ["tier"])
+    return _tier_shares(sums(data))
+
+
+def _tier_sums(data: Any, *, tier: str, value: str) -> ScoreFrame:
+    """Customers and total value per tier (every tier of the categories, even empty)."""
     cols, cats = read_coded(
         data, {"tier": tier, "value": value}, required=("tier", "value"), categorical=("tier",)
     )
-    names = cats["tier"]
-    codes = cols["tier"]
+    k = len(cats["tier"])
     v = np.nan_to_num(cols["value"].astype(np.float64), nan=0.0)
-    k = len(names)
-    counts = np.bincount(codes, minlength=k).astype(np.int64)
-    totals = np.bincount(codes, weights=v, minlength=k)
-    n, total = counts.sum(), totals.sum()
+    return ScoreFrame(
+        {
+            "tier": cats["tier"],
+            "customers": np.bincount(cols["tier"], minlength=k).astype(np.int64),
+            "value": np.bincount(cols["tier"], weights=v, minlength=k).astype(np.float64),
+        },
+        key="tier",
+    )
+
+
+def _tier_shares(sums: Any) -> ScoreFrame:
+    """`pyramid_summary` from the per-tier sums: each tier's share of customers and value."""
+    counts = np.asarray(sums["customers"], dtype=np.int64)
+    totals = np.asarray(sums["value"], dtype=np.float64)
+    k, n, total = len(counts), counts.sum(), totals.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         return ScoreFrame(
             {
-                "tier": names,
+                "tier": np.asarray(sums["tier"], dtype=object),
                 "customers": counts,
                 "value": totals,
                 "customer_share": counts / n if n else np.zeros(k),
