@@ -22,6 +22,15 @@ def test_import_touchpoint_imports_no_extra():
     assert out.stdout.strip() == "", f"import touchpoint imported: {out.stdout.strip()}"
 
 
+def test_scoring_modules_and_the_scale_package_import_no_extra():
+    code = (
+        "import sys, touchpoint.scale, touchpoint.scoring, touchpoint.clv, touchpoint.attribution\n"
+        f"print(' '.join(m for m in {EXTRAS!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"importing the scoring modules imported: {out.stdout.strip()}"
+
+
 def test_public_api_is_reexported():
     import touchpoint
 

@@ -10,26 +10,16 @@ result (row order aside). Nothing here imports Dask until it is used; without th
   per-customer score runs on, one pandas partition at a time.
 - `order_statistics`: exact order statistics of a distributed column in three passes
   over small per-partition summaries (the global step behind value tiers).
+- `read_parquet`: events from a Parquet dataset (a directory of files, e.g. one
+  folder per month), in memory as an `EventFrame` or lazily as a Dask DataFrame.
 
 See the "Scaling out" page of the docs.
 """
 
+from touchpoint.scale._dask import by_customer
 from touchpoint.scale._detect import is_dask
+from touchpoint.scale._order import order_statistics
+from touchpoint.scale.parquet import read_parquet
 
+# none of these modules imports Dask, pandas or pyarrow until a function runs
 __all__ = ["by_customer", "is_dask", "order_statistics", "read_parquet"]
-
-
-def __getattr__(name: str):  # lazy: importing touchpoint.scale imports no Dask
-    if name == "by_customer":
-        from touchpoint.scale._dask import by_customer
-
-        return by_customer
-    if name == "order_statistics":
-        from touchpoint.scale._order import order_statistics
-
-        return order_statistics
-    if name == "read_parquet":
-        from touchpoint.scale.parquet import read_parquet
-
-        return read_parquet
-    raise AttributeError(f"module 'touchpoint.scale' has no attribute {name!r}")
