@@ -202,3 +202,15 @@ def test_pyramid_summary_of_a_dask_pyramid(client, events):
     want = pyramid_summary(pyramid(feats)).to_pandas()
     assert got["tier"].tolist() == want["tier"].tolist()  # every tier, in tier order
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want, rtol=1e-12)
+
+
+@CLUSTER
+@given(data=st.data())
+def test_csat_does_not_depend_on_the_partitioning(client, events, data):
+    n = data.draw(st.integers(1, 400))
+    some = events.iloc[:n]
+    ddf = partitioned(some, data.draw(cut_points(n)))
+    got = csat(ddf, by=["store", "touchpoint"]).compute()
+    want = csat(some, by=["store", "touchpoint"]).to_pandas()
+    keys = ["store", "touchpoint"]
+    pd.testing.assert_frame_equal(_sorted(got, keys), _sorted(want, keys), rtol=1e-12)
