@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -116,13 +117,31 @@ def _rss() -> int:
 
 
 def run_dask(data: Path, out: Path, worker_memory: str) -> dict[str, object]:
+    from touchpoint.scale import read_parquet
+    from touchpoint.scoring import rfm
+
+    def job() -> int:
+        events = read_parquet(data, columns=COLUMNS, dask=True)
+        scores = rfm(events, asof=ASOF)
+        scores.to_parquet(out, write_index=False)
+        return events.npartitions
+
+    stats = on_cluster(job, worker_memory)
+    stats["partitions"] = stats.pop("result")
+    return stats
+
+
+def on_cluster(job: Callable[[], object], worker_memory: str) -> dict[str, object]:
+    """Run ``job()`` on a 2-worker LocalCluster and measure it (see the module's step 2).
+
+    Returns the wall time of ``job()``, the worker limit, the peak RSS of each worker
+    (``VmHWM``), the polled RSS and spill on disk, whether a worker was restarted, the
+    number of pauses, and what ``job()`` returned (``"result"``).
+    """
     import logging
 
     import dask
     import distributed
-
-    from touchpoint.scale import read_parquet
-    from touchpoint.scoring import rfm
 
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)  # each shuffle's start
     spill = Path(tempfile.mkdtemp(prefix="tp-dask-spill-"))
@@ -157,9 +176,7 @@ def run_dask(data: Path, out: Path, worker_memory: str) -> dict[str, object]:
         watcher = threading.Thread(target=poll, daemon=True)
         watcher.start()
         t0 = time.perf_counter()
-        events = read_parquet(data, columns=COLUMNS, dask=True)
-        scores = rfm(events, asof=ASOF)
-        scores.to_parquet(out, write_index=False)
+        result = job()
         seconds = time.perf_counter() - t0
         done.set()
         watcher.join()
@@ -170,13 +187,12 @@ def run_dask(data: Path, out: Path, worker_memory: str) -> dict[str, object]:
             for log in client.get_worker_logs().values()
             for _, message in log
         )
-        partitions = events.npartitions
         client.close()
         cluster.close()
     shutil.rmtree(spill, ignore_errors=True)
     return {
         "seconds": seconds,
-        "partitions": partitions,
+        "result": result,
         "limit_mib": limit / MIB,
         "peak_mib": sorted(v / MIB for v in hwm.values()),
         "polled_mib": sorted(v / MIB for v in peaks.values()),
