@@ -41,7 +41,7 @@ from touchpoint.attribution._markov import (
 )
 from touchpoint.clv._columns import read_coded
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.scale._dask import _check_column, by_customer, require_dask
+from touchpoint.scale._dask import by_customer, check_column, require_dask
 
 __all__ = ["global_units", "transitions_on_dask"]
 
@@ -101,7 +101,7 @@ def transitions_on_dask(
         (converted, "converted"),
     ):
         if column is not None:  # converted=None: nobody converts, as in memory
-            _check_column(data, column, role)
+            check_column(data, column, role)
     units = global_units(data, touchpoint)
     if len(units) == 0:
         raise ValidationError([Problem("data", "no touches")])

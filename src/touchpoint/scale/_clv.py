@@ -32,7 +32,7 @@ import numpy as np
 from touchpoint.clv._columns import times
 from touchpoint.clv._summary import partition_summary
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.scale._dask import _check_column, max_time, per_customer, require_dask
+from touchpoint.scale._dask import check_column, max_time, per_customer, require_dask
 
 __all__ = ["collect", "end_day", "per_partition", "summary_on_dask"]
 
@@ -72,8 +72,8 @@ def summary_on_dask(
 ) -> Any:
     """`customer_summary` of a Dask DataFrame: a lazy Dask DataFrame, one row per customer."""
     require_dask("customer_summary on a Dask DataFrame")
-    _check_column(data, customer, "customer")
-    _check_column(data, time, "time")
+    check_column(data, customer, "customer")
+    check_column(data, time, "time")
     end = end_day(data, time, observation_end)
     return per_customer(
         partition_summary,
@@ -94,7 +94,7 @@ def collect(summary: Any, columns: Iterable[str], feature: str) -> Any:
     require_dask(feature)
     names = list(dict.fromkeys(columns))
     for name in names:
-        _check_column(summary, name, "summary")
+        check_column(summary, name, "summary")
     return summary[names].compute()
 
 
@@ -126,6 +126,6 @@ def per_partition(
     import pandas as pd
 
     for column in dict.fromkeys(columns):
-        _check_column(summary, column, "summary")
+        check_column(summary, column, "summary")
     meta = pd.Series(np.zeros(0), index=summary._meta.index, name=name)
     return summary.map_partitions(_predict, predict, name, args, kwargs, meta=meta)

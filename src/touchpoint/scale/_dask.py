@@ -27,7 +27,18 @@ import numpy as np
 from touchpoint._extras import require
 from touchpoint.errors import Problem, ValidationError
 
-__all__ = ["by_customer", "default_asof", "max_time", "per_customer", "require_dask", "to_pandas"]
+__all__ = [
+    "by_customer",
+    "check_column",
+    "conform",
+    "default_asof",
+    "max_time",
+    "on_stand_in",
+    "own_customers",
+    "per_customer",
+    "require_dask",
+    "to_pandas",
+]
 
 
 def require_dask(feature: str) -> Any:
@@ -36,7 +47,7 @@ def require_dask(feature: str) -> Any:
     return require("dask.dataframe", extra="dask", feature=feature)
 
 
-def _check_column(data: Any, column: str, role: str) -> None:
+def check_column(data: Any, column: str, role: str) -> None:
     if column not in data.columns:
         available = ", ".join(map(repr, data.columns)) or "none"
         raise ValidationError(
@@ -72,13 +83,13 @@ def by_customer(data: Any, customer: str = "customer", *, npartitions: int | Non
     [1, 1]
     """
     require_dask("by_customer")
-    _check_column(data, customer, "customer")
+    check_column(data, customer, "customer")
     return data.shuffle(on=customer, npartitions=npartitions or data.npartitions)
 
 
 def max_time(data: Any, column: str) -> np.datetime64 | None:
     """The latest time in a Dask column as ``datetime64[us]`` (None if there is none)."""
-    _check_column(data, column, "time")
+    check_column(data, column, "time")
     latest = data[column].max().compute()
     if latest is None or latest != latest:  # NaT or no rows
         return None
@@ -95,15 +106,29 @@ def to_pandas(result: Any) -> Any:
     return result.to_pandas() if hasattr(result, "to_pandas") else result
 
 
+def on_stand_in(run: Callable[[Any], Any], data: Any, customer: str | None = None) -> Any:
+    """``run`` on Dask's one-row stand-in for ``data``, to learn the result's columns.
+
+    The stand-in holds made-up values (its second row holds missing ones, so only the
+    first is used); if ``run`` refuses them (a time of "foo", an unknown touchpoint) it
+    runs on the empty frame instead, which also raises the in-memory error for a missing
+    column. With ``customer``, a categorical customer column keeps its own customers.
+    """
+    stand_in = data._meta_nonempty.iloc[:1]
+    if customer is not None:
+        stand_in = own_customers(stand_in, customer)
+    try:
+        return run(stand_in)
+    except ValidationError:
+        return run(data._meta)
+
+
 def _meta_of(score: Callable[..., Any], data: Any, kwargs: dict[str, Any]) -> Any:
     """The result's empty pandas frame, from the score on Dask's stand-in partition."""
-    try:  # one row of Dask's made-up values (its second row holds missing values)
-        stand_in = _own_customers(data._meta_nonempty.iloc[:1], kwargs["customer"])
-        return to_pandas(score(stand_in, **kwargs)).iloc[:0]
-    except ValidationError:  # made-up values the score refuses (a time of "foo")
-        sample = to_pandas(score(data._meta, **kwargs))
-    # an empty id column comes back as object; with string ids, give it the type that
-    # pandas gives the partitions' non-empty ones
+    sample = on_stand_in(lambda part: to_pandas(score(part, **kwargs)), data, kwargs["customer"])
+    sample = sample.iloc[:0]
+    # an empty id column (from the empty frame) comes back as object; with string ids,
+    # give it the type pandas gives the partitions' non-empty ones
     import pandas as pd  # present with Dask's dataframe
 
     if isinstance(data._meta[kwargs["customer"]].dtype, pd.StringDtype):
@@ -114,7 +139,7 @@ def _meta_of(score: Callable[..., Any], data: Any, kwargs: dict[str, Any]) -> An
     return sample
 
 
-def _conform(out: Any, meta: Any) -> Any:
+def conform(out: Any, meta: Any) -> Any:
     """The partition's result with the columns and dtypes of ``meta``."""
     out = out[list(meta.columns)]
     wrong = {c: meta.dtypes[c] for c in meta.columns if out.dtypes[c] != meta.dtypes[c]}
@@ -123,7 +148,7 @@ def _conform(out: Any, meta: Any) -> Any:
     return out
 
 
-def _own_customers(part: Any, customer: str) -> Any:
+def own_customers(part: Any, customer: str) -> Any:
     """The partition with a categorical customer column cut down to its own customers.
 
     Every partition of a categorical column carries all the categories; a score would
@@ -141,8 +166,8 @@ def _score_partition(
 ) -> Any:
     if len(part) == 0:
         return meta
-    part = _own_customers(part, kwargs["customer"])
-    return _conform(to_pandas(score(part, **kwargs)), meta)
+    part = own_customers(part, kwargs["customer"])
+    return conform(to_pandas(score(part, **kwargs)), meta)
 
 
 def per_customer(score: Callable[..., Any], data: Any, *, customer: str, **kwargs: Any) -> Any:
@@ -156,7 +181,7 @@ def per_customer(score: Callable[..., Any], data: Any, *, customer: str, **kwarg
     that have no event at all get no row (in memory they get an empty one).
     """
     require_dask(getattr(score, "__name__", "scoring") + " on a Dask DataFrame")
-    _check_column(data, customer, "customer")
+    check_column(data, customer, "customer")
     kwargs = {"customer": customer, **kwargs}
     meta = _meta_of(score, data, kwargs)
     return by_customer(data, customer).map_partitions(

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.errors import ValidationError
-from touchpoint.scale._dask import require_dask, to_pandas
+from touchpoint.scale._dask import conform, on_stand_in, require_dask, to_pandas
 
 __all__ = ["grouped_on_dask"]
 
@@ -25,8 +24,7 @@ _FIRST = "__first_seen"  # where a group first appears: partition, then row
 def _sums_of(part: Any, sums: Callable[[Any], Any], meta: Any, partition_info: Any = None) -> Any:
     if len(part) == 0:
         return meta
-    out = to_pandas(sums(part))
-    out = out.astype({c: meta.dtypes[c] for c in meta.columns if out.dtypes[c] != meta.dtypes[c]})
+    out = conform(to_pandas(sums(part)), meta)
     number = partition_info["number"] if partition_info else 0
     return out.assign(**{_FIRST: np.arange(len(out), dtype=np.int64) + (number << 32)})
 
@@ -46,11 +44,7 @@ def grouped_on_dask(
     order they first appear (by partition, then row), as they do in one table.
     """
     require_dask("group scores on a Dask DataFrame")
-    try:  # the result's columns and types, from Dask's one-row stand-in
-        sample = to_pandas(sums(data._meta_nonempty.iloc[:1]))
-    except ValidationError:
-        sample = to_pandas(sums(data._meta))
-    meta = sample.iloc[:0]
+    meta = on_stand_in(lambda part: to_pandas(sums(part)), data).iloc[:0]
     with_first = meta.assign(**{_FIRST: np.zeros(0, dtype=np.int64)})
     partials = data.map_partitions(_sums_of, sums, meta, meta=with_first)
     added = {c: "sum" for c in meta.columns if c not in labels}

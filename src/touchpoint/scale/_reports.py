@@ -33,23 +33,21 @@ import numpy as np
 
 from touchpoint.errors import ValidationError
 from touchpoint.scale._dask import (
-    _check_column,
-    _conform,
-    _own_customers,
     by_customer,
+    check_column,
+    on_stand_in,
+    own_customers,
     require_dask,
 )
 
 __all__ = [
     "ROW",
-    "conform",
     "frame_of",
     "meta_of",
     "partition_results",
     "plain",
     "positioned",
     "relocated",
-    "require_dask",
 ]
 
 #: The column holding each event's position in the whole input.
@@ -70,7 +68,7 @@ def positioned(data: Any, time: str | None = None) -> tuple[Any, np.datetime64 |
 
     todo = [data.map_partitions(len)]
     if time is not None:
-        _check_column(data, time, "time")
+        check_column(data, time, "time")
         todo.append(data[time].max())
     got = dask.compute(*todo)
     lengths = np.asarray(got[0], dtype=np.int64)
@@ -106,10 +104,7 @@ def meta_of(run: Callable[[Any, np.ndarray], tuple[Any, ...]], data: Any) -> tup
     frame: that raises the in-memory error for a missing column, naming it. Take
     ``.iloc[:0]`` of a result for the meta of its table.
     """
-    try:
-        return run(data._meta_nonempty.iloc[:1], np.zeros(1, dtype=np.int64))
-    except ValidationError:
-        return run(data._meta, np.zeros(0, dtype=np.int64))
+    return on_stand_in(lambda part: run(part, np.zeros(len(part), dtype=np.int64)), data)
 
 
 def partition_results(
@@ -139,7 +134,7 @@ def _on_partition(
     if len(part) == 0:
         return empty
     # a categorical customer column keeps only the partition's own customers
-    part = _own_customers(part.sort_values(ROW, kind="stable"), customer)
+    part = own_customers(part.sort_values(ROW, kind="stable"), customer)
     rows = part[ROW].to_numpy(dtype=np.int64)
     events = part.drop(columns=ROW).reset_index(drop=True)
     try:
@@ -152,11 +147,6 @@ def frame_of(results: list[tuple[Any, ...]], i: int, meta: Any) -> Any:
     """Table ``i`` of every partition's results as one lazy Dask DataFrame."""
     dd = require_dask("reports on a Dask DataFrame")
     return dd.from_delayed([r[i] for r in results], meta=meta, verify_meta=False)
-
-
-def conform(frame: Any, meta: Any) -> Any:
-    """``frame`` with the columns and dtypes of ``meta``."""
-    return _conform(frame, meta)
 
 
 def plain(column: Any) -> Any:

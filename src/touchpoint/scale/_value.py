@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.scale._dask import _check_column, require_dask, to_pandas
+from touchpoint.scale._dask import check_column, require_dask, to_pandas
 from touchpoint.scale._order import order_statistics, partition_arrays
 
 __all__ = ["curve_on_dask", "pyramid_on_dask", "rfm_scores_on_dask"]
 
 
 def _value_column(data: Any, customer: str, value: str) -> Any:
-    _check_column(data, customer, "customer")
-    _check_column(data, value, "value")
+    check_column(data, customer, "customer")
+    check_column(data, value, "value")
     # the customer table is small next to the events: keep it in the workers' memory
     # for the passes below rather than recomputing what produced it for each pass
     cols = data[[customer, value]].persist()
@@ -99,7 +99,7 @@ def rfm_scores_on_dask(
 
     names = (customer, recency, frequency, monetary)
     for role, column in zip(("customer", "recency", "frequency", "monetary"), names, strict=True):
-        _check_column(data, column, role)
+        check_column(data, column, role)
     cols = data[list(dict.fromkeys(names))].persist()
     # a meta run first: checks k and the segments before any pass over the data
     meta = _scores_partition(cols._meta_nonempty.iloc[:1], names, _NO_CUTS, k, segments)

@@ -529,7 +529,8 @@ def _partition(
     number, ``__pair``) and its breaches, rows as input positions."""
     import pandas as pd
 
-    from touchpoint.scale._reports import conform, plain
+    from touchpoint.scale._dask import conform
+    from touchpoint.scale._reports import plain
 
     report = compliance(events, blueprint, **kwargs)
     summary = dict(report.summary.columns)

@@ -419,7 +419,7 @@ def _partition(
     metas: tuple[Any, Any] | None,
 ) -> tuple[Any, Any]:
     """`loyalty_programme` on one partition: balances and transitions as pandas."""
-    from touchpoint.scale._reports import conform
+    from touchpoint.scale._dask import conform
 
     report = loyalty_programme(events, programme, **kwargs)
     balances = report.balances.to_pandas()
@@ -436,7 +436,7 @@ def _tier_at_on_dask(report: LoyaltyReport, when: np.datetime64) -> Any:
     partitions (every customer in one), so each pair of partitions is replayed alone."""
     import pandas as pd
 
-    from touchpoint.scale._reports import require_dask
+    from touchpoint.scale._dask import require_dask
 
     dd = require_dask("tier_at on a Dask DataFrame")
     meta = pd.DataFrame(
