@@ -23,7 +23,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,12 @@ def _bin_values(
     return np.unique(sel, return_counts=True)
 
 
-def order_statistics(values: Any, positions: Sequence[int], *, probes: int = PROBES) -> np.ndarray:
+def order_statistics(
+    values: Any,
+    positions: Sequence[int] | Callable[[int], Sequence[int]],
+    *,
+    probes: int = PROBES,
+) -> np.ndarray:
     """The values at 0-based ``positions`` of the ascending sort of a Dask Series.
 
     Parameters
@@ -79,7 +84,9 @@ def order_statistics(values: Any, positions: Sequence[int], *, probes: int = PRO
     values:
         A Dask Series of numbers without NaN (drop them first).
     positions:
-        0-based ranks, each in ``0 .. n - 1``.
+        0-based ranks, each in ``0 .. n - 1``; or a function of ``n`` (the number of
+        values, counted in the second pass) that gives them, which saves a counting pass
+        when the ranks depend on ``n`` (tier boundaries, quantile scores).
     probes:
         Values each partition sends in the first pass; the later passes move at most
         about ``len(positions) * n / probes`` values.
@@ -89,12 +96,14 @@ def order_statistics(values: Any, positions: Sequence[int], *, probes: int = PRO
     numpy.ndarray
         float64, one value per position, equal to ``np.sort(all values)[positions]``.
     """
-    pos = np.asarray(positions, dtype=np.int64)
-    if len(pos) == 0:
+    if not callable(positions) and len(positions) == 0:
         return np.empty(0, dtype=np.float64)
     edges = np.unique(np.concatenate(partition_arrays(values, _probes, probes)))
     counts = np.sum(partition_arrays(values, _bin_counts, edges), axis=0)
     n = int(counts.sum())
+    pos = np.asarray(positions(n) if callable(positions) else positions, dtype=np.int64)
+    if len(pos) == 0:
+        return np.empty(0, dtype=np.float64)
     if pos.min() < 0 or pos.max() >= n:
         raise ValidationError([Problem("positions", f"must lie in 0..{n - 1}", pos.tolist())])
     running = np.cumsum(counts)

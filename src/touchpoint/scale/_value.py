@@ -65,9 +65,14 @@ def pyramid_on_dask(
     tiers = list(tiers)
     tier_positions(0, shares, tiers)  # check shares and tiers before any work
     cols, v = _value_column(data, customer, value)
-    n = int(v.count().compute())
-    positions, skipped = tier_positions(n, shares, tiers)
+    found: dict[str, int] = {}
+
+    def positions(n: int) -> np.ndarray:  # once the values are counted
+        at, found["skipped"] = tier_positions(n, shares, tiers)
+        return at
+
     thresholds = order_statistics(-v, positions)
+    skipped = found["skipped"]
     meta = _pyramid_partition(cols._meta_nonempty.iloc[:1], customer, value, thresholds, 0, tiers)
     return cols.map_partitions(
         _pyramid_partition, customer, value, thresholds, skipped, tiers, meta=meta.iloc[:0]
@@ -111,8 +116,7 @@ def rfm_scores_on_dask(
     }
     thresholds = {}
     for dim, key in keys.items():  # three dimensions
-        key = key.dropna()
-        thresholds[dim] = order_statistics(key, score_positions(int(key.count().compute()), k))
+        thresholds[dim] = order_statistics(key.dropna(), lambda n: score_positions(n, k))
     return cols.map_partitions(
         _scores_partition, names, thresholds, k, segments, meta=meta.iloc[:0]
     )
