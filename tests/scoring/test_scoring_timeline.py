@@ -50,13 +50,12 @@ def test_a_customers_running_sum_ignores_everyone_else(mine, others):
     """Huge totals of other customers must not leak rounding into a small customer's sums
     (on Dask, which customers share a partition depends on the partitioning)."""
     t_mine = np.arange(len(mine), dtype=np.int64)
-    alone = cumulative_at(
-        np.zeros(len(mine), np.int64), t_mine, np.array(mine), np.zeros(len(mine), np.int64), t_mine
-    )
-    src_c = np.concatenate((np.ones(len(others), np.int64), np.zeros(len(mine), np.int64)))
+    me = np.ones(len(mine), np.int64)  # customer 1: the others (customer 0) sort first
+    alone = cumulative_at(me, t_mine, np.array(mine), me, t_mine)
+    src_c = np.concatenate((np.zeros(len(others), np.int64), me))
     src_t = np.concatenate((np.arange(len(others), dtype=np.int64), t_mine))
     values = np.concatenate((np.array(others), np.array(mine)))
-    together = cumulative_at(src_c, src_t, values, np.zeros(len(mine), np.int64), t_mine)
+    together = cumulative_at(src_c, src_t, values, me, t_mine)
     np.testing.assert_array_equal(together, alone)
     np.testing.assert_allclose(alone, np.cumsum(mine), rtol=1e-12)
 
