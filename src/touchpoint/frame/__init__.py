@@ -16,13 +16,17 @@ Examples
 from touchpoint.frame._codes import factorize
 from touchpoint.frame._frame import CATEGORICAL, STANDARD, EventFrame, ScoreFrame
 from touchpoint.frame._input import read_coded, read_columns
+from touchpoint.frame._purchases import PURCHASE_OUTCOMES, purchase_columns, purchase_mask
 
 __all__ = [
     "CATEGORICAL",
+    "PURCHASE_OUTCOMES",
     "STANDARD",
     "EventFrame",
     "ScoreFrame",
     "factorize",
+    "purchase_columns",
+    "purchase_mask",
     "read_coded",
     "read_columns",
 ]
