@@ -96,15 +96,78 @@ def test_show_summarises_loyalty_care_rules_and_promises(capsys) -> None:
     assert "PROMISE POLICY: promises worth at most 50 EUR and due within 14 days" in out
 
 
-def test_show_telecom_matrix_has_no_blind_spot(capsys) -> None:
+def test_show_telecom_matrix_lists_the_cells_the_material_does_not_show_as_blind_spots(
+    capsys,
+) -> None:
     code, out, _ = run(capsys, "show", "telecom-hall")
     bp = templates.load("telecom-hall")
-    assert code == 0 and bp.mcp().blind_spots == []
-    assert "Blind spots (管理盲点): none" in out
+    assert code == 0
     section = out[out.index("MCP MATRIX") :]
     for (process, _channel), codes in bp.mcp().cells.items():
         row = next(line for line in section.splitlines() if line.strip().startswith(f"{process} "))
         assert all(c in row for c in codes)
+    blind = bp.mcp().blind_spots
+    assert len(blind) == 28 and f"Blind spots (管理盲点): {len(blind)}" in section
+    names = {p.code: p.name for p in bp.matrix.processes}
+    for process, channel in blind:
+        assert f"    - {process} {names[process]} × {channel}" in section
+
+
+def _indicator_block(out: str, code: str, ind) -> list[str]:
+    """The indicator's line under its touchpoint, and the line after it."""
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if re.match(rf"^\s+[* ] {re.escape(code)}  ", line))
+    mine = next(
+        i for i in range(at + 1, len(lines)) if lines[i].strip().startswith(f"- {ind.code}: ")
+    )
+    return lines[mine : mine + 2]
+
+
+@pytest.mark.parametrize("name", templates.names())
+def test_show_marks_where_every_indicator_of_a_template_comes_from(capsys, name) -> None:
+    _, out, _ = run(capsys, "show", name)
+    bp = templates.load(name)
+    counts = {"material": 0, "example": 0}
+    for tp, ind in bp.indicators():
+        line, below = _indicator_block(out, tp.code, ind)
+        label = {"material": "from the material", "example": "example value"}[ind.source.value]
+        assert line.endswith(f"; {label}]"), line
+        # the note, on one line under the indicator, whitespace as in the file
+        assert below.strip() == f"source: {' '.join(ind.source_note.split())}"
+        counts[ind.source.value] += 1
+    summary = ", ".join(
+        f"{n} {w}"
+        for n, w in [
+            (counts["material"], "from the material"),
+            (counts["example"], "example value" if counts["example"] == 1 else "example values"),
+        ]
+        if n
+    )
+    assert f"Sources of the indicators: {summary}." in out
+    assert "set your own before measuring anyone against it" in " ".join(out.split())
+
+
+def test_show_marks_example_care_rules_loyalty_and_promise_policy(capsys) -> None:
+    _, out, _ = run(capsys, "show", "budget-hotel")
+    assert re.search(r"^LOYALTY PROGRAMME '.*' \(example values\)$", out, re.M)
+    assert "tier table" in out[out.index("LOYALTY PROGRAMME") :].splitlines()[1]
+    _, out, _ = run(capsys, "show", "real-estate")
+    warranty = next(line for line in out.splitlines() if "warranty-reminder:" in line)
+    assert warranty.endswith("; example value]")
+    visit = next(line for line in out.splitlines() if "visit-3m:" in line)
+    assert visit.endswith("; from the material]")
+    _, out, _ = run(capsys, "show", "mother-baby")
+    assert re.search(
+        r"^PROMISE POLICY: promises worth at most 200 CNY .*\(example values\)$", out, re.M
+    )
+    rule = next(line for line in out.splitlines() if "formula-stage-2:" in line)
+    assert "3 months after child_birth; via sms; marketing" in rule
+
+
+def test_show_leaves_a_users_own_standards_unmarked(capsys) -> None:
+    _, out, _ = run(capsys, "show", str(FULL))
+    for mark in ("from the material", "example value", "Sources of the indicators", "source:"):
+        assert mark not in out
 
 
 def test_validate_ok(capsys) -> None:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import attrs
 import pytest
 
 from touchpoint import (
@@ -22,6 +23,7 @@ from touchpoint import (
     Touchpoint,
     ValidationError,
 )
+from touchpoint.model import Provenance
 
 
 def make_touchpoint(**changes):
@@ -126,6 +128,57 @@ class TestControlIndicator:
             BlueprintError, match="must be one of 'time_limit', 'count', 'checklist', 'rating'"
         ):
             ControlIndicator("x", "X", kind="speed")
+
+
+class TestProvenance:
+    """Where a standard's figures come from: every record that holds figures says so."""
+
+    def records(self, **source):
+        return [
+            ControlIndicator("wait", "Served in 5 min", kind="time_limit", target=5,
+                             unit="minutes", **source),
+            CareRule("visit", "Visit", touchpoint="T", anchor="move_in", offset="3 months",
+                     channels=["phone"], **source),
+            LoyaltyProgramme(tiers=[LoyaltyTier("member", 0)], **source),
+            PromisePolicy(max_value=100, **source),
+        ]  # fmt: skip
+
+    def test_the_default_is_the_authors_own_standard_without_a_note(self):
+        for record in self.records():
+            assert record.source is Provenance.OWN and record.source_note == ""
+
+    @pytest.mark.parametrize("value", ["material", "example", Provenance.EXAMPLE])
+    def test_material_and_example_are_kept_with_their_note(self, value):
+        for record in self.records(source=value, source_note="及时: no number"):
+            assert record.source is Provenance(value) and record.source_note == "及时: no number"
+
+    def test_an_unknown_source_names_the_field_and_the_allowed_values(self):
+        for record_with in (
+            lambda **s: ControlIndicator("k", "K", kind="checklist", **s),
+            lambda **s: CareRule("v", "V", touchpoint="T", anchor="birthday",
+                                 channels=["sms"], **s),
+            lambda **s: LoyaltyProgramme(tiers=[LoyaltyTier("member", 0)], **s),
+            lambda **s: PromisePolicy(**s),
+        ):  # fmt: skip
+            with pytest.raises(BlueprintError) as err:
+                record_with(source="guessed")
+            (problem,) = err.value.problems
+            assert problem.path == "source" and problem.value == "guessed"
+            assert "'own', 'material', 'example'" in problem.message
+
+    def test_a_note_must_be_text(self):
+        for record in self.records():
+            with pytest.raises(BlueprintError) as err:
+                attrs.evolve(record, source_note=["not", "text"])
+            assert [p.path for p in err.value.problems] == ["source_note"]
+
+    def test_the_source_does_not_change_how_an_indicator_judges(self):
+        own, example = (
+            ControlIndicator("wait", "W", kind="time_limit", target=5, unit="minutes", source=s)
+            for s in ("own", "example")
+        )
+        assert own != example  # a different claim, so a different blueprint
+        assert own.meets(299) == example.meets(299) and own.meets(301) == example.meets(301)
 
 
 class TestLoyalty:

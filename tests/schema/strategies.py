@@ -34,6 +34,7 @@ from touchpoint.model import (
     Offset,
     Process,
     PromisePolicy,
+    Provenance,
     Purpose,
     QualificationBasis,
     Recurrence,
@@ -59,6 +60,10 @@ non_negative = st.one_of(
 positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False)
 offsets = st.builds(Offset, st.integers(-3000, 3000), st.sampled_from(OFFSET_UNITS))
 positive_offsets = st.builds(Offset, st.integers(1, 3000), st.sampled_from(OFFSET_UNITS))
+#: ``source`` and ``source_note`` of a record: any provenance, with or without a note.
+sources = st.fixed_dictionaries(
+    {"source": st.sampled_from(Provenance), "source_note": free_text}
+) | st.just({})
 durations = st.builds(
     lambda n, unit: dt.timedelta(seconds=n * TIME_UNITS[unit]),
     st.integers(1, 10_000),
@@ -76,6 +81,7 @@ def indicators(draw: st.DrawFn, code: str, all_codes: list[str]) -> ControlIndic
         "comparison": draw(st.none() | st.sampled_from(Comparison)),
         "weight": draw(positive),
         "description": draw(free_text),
+        **draw(sources),
     }
     if kind is IndicatorKind.TIME_LIMIT:
         kwargs["target"] = draw(non_negative)
@@ -169,6 +175,7 @@ def loyalty_programmes(draw: st.DrawFn) -> LoyaltyProgramme:
         min_redeem=draw(non_negative),
         points_expire=draw(st.none() | positive_offsets),
         name=draw(texts),
+        **draw(sources),
     )
 
 
@@ -201,6 +208,7 @@ def care_rules(
             )
             for c in draw(st.lists(codes, unique=True, max_size=3))
         ],
+        **draw(sources),
     )
 
 
@@ -236,6 +244,8 @@ def blueprints(draw: st.DrawFn, max_touchpoints: int = 8) -> Blueprint:
             PromisePolicy,
             max_value=st.none() | non_negative,
             max_days=st.none() | st.integers(0, 3650),
+            source=st.sampled_from(Provenance),
+            source_note=free_text,
         )
     )
     return Blueprint(

@@ -20,13 +20,52 @@ def test_the_documented_example_loads() -> None:
     assert bp.mcp().blind_spots == []
 
 
-def test_the_doc_names_every_key_of_the_format() -> None:
+#: The heading of each record's table in the doc.
+SECTIONS = {
+    "BlueprintFile": "### Top level",
+    "ChannelFile": "### `[[channels]]`",
+    "TouchpointFile": "### `[[touchpoints]]`",
+    "IndicatorFile": "### `[[touchpoints.indicators]]`",
+    "MatrixFile": "### `[matrix]`",
+    "ProcessFile": "### `[[matrix.processes]]`",
+    "EmptyCellFile": "### `[[matrix.empty]]`",
+    "LoyaltyFile": "### `[loyalty]`",
+    "TierFile": "### `[[loyalty.tiers]]`",
+    "CareRuleFile": "### `[[care_rules]]`",
+    "FollowUpFile": "### `[[care_rules.follow_ups]]`",
+    "PromisePolicyFile": "### `[promise_policy]`",
+}
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading + "\n")
+    end = text.find("\n#", start + len(heading))
+    return text[start : end if end > 0 else len(text)]
+
+
+def test_the_doc_names_every_key_of_the_format_in_its_records_table() -> None:
     text = DOC.read_text(encoding="utf-8")
-    models = [BlueprintFile]
+    models, seen = [BlueprintFile], set()
     while models:
         model = models.pop()
-        for name, field in model.model_fields.items():
-            assert f"| `{name}` |" in text, f"{model.__name__}.{name} is not documented"
+        seen.add(model.__name__)
+        table = _section(text, SECTIONS[model.__name__])
+        rows = re.findall(r"^\| `([a-z_]+)` \|", table, re.M)
+        assert rows == list(model.model_fields), f"{model.__name__}: the doc lists {rows}"
+        for field in model.model_fields.values():
             for arg in (*getattr(field.annotation, "__args__", ()), field.annotation):
                 inner = getattr(arg, "__args__", (arg,))
                 models += [t for t in inner if isinstance(t, type) and hasattr(t, "model_fields")]
+    assert seen == set(SECTIONS)
+
+
+def test_the_documented_source_example_loads_as_an_example_value() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    section = _section(text, "## Where the figures come from")
+    snippet = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    head = (
+        'name = "x"\nstages = ["consultation"]\n[[touchpoints]]\ncode = "T"\nname = "T"\n'
+        'category = "people"\nstage = "consultation"\nline = "service"\nchannels = ["store"]\n'
+    )
+    ind = loads_blueprint(head + snippet).touchpoint("T").indicator("greet-time")
+    assert ind.source.value == "example" and "及时迎接" in ind.source_note

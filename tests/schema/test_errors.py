@@ -403,3 +403,40 @@ def test_matrix_columns_are_named_by_their_key_in_the_file() -> None:
         ("matrix.columns.phone", ""),
         ("matrix.empty[0].process", "999"),
     }
+
+
+def test_a_bad_source_names_the_allowed_ones_and_the_record_is_still_checked() -> None:
+    data = {
+        "name": "mini",
+        "stages": ["transaction"],
+        "touchpoints": [
+            {
+                "code": "T1",
+                "name": "Checkout",
+                "category": "channel",
+                "stage": "transaction",
+                "line": "service",
+                "channels": ["store"],
+                "key": True,
+                "indicators": [
+                    {
+                        "code": "wait",
+                        "name": "Served quickly",
+                        "kind": "checklist",
+                        "source": "guessed",
+                        "counts": ["NOPE"],
+                    }
+                ],
+            }
+        ],
+        "promise_policy": {"max_value": 10, "source_note": 5},
+    }
+    err = problems_of(blueprint_from_dict, data, source="mini.json")
+    found = {p.path: (p.message, p.value) for p in err.problems}
+    message, value = found["touchpoints[0].indicators[0].source"]
+    assert value == "guessed" and all(w in message for w in ("own", "material", "example"))
+    assert found["promise_policy.source_note"] == ("must be text", 5)
+    # the indicator with the bad source still counts: its unknown counted touchpoint is
+    # reported, and the key touchpoint is not said to lack an indicator
+    assert "touchpoints[0].indicators[0].counts[0]" in found
+    assert "touchpoints[0].indicators" not in found

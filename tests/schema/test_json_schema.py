@@ -150,6 +150,12 @@ def test_generated_blueprints_validate(bp: Blueprint) -> None:
         (lambda d: d["loyalty"]["tiers"][1].update(discount=1.5), ".loyalty.tiers[1].discount"),
         (lambda d: d["care_rules"][0].update(offset="soon"), ".care_rules[0].offset"),
         (lambda d: d["matrix"].update(columns={"store": 1}), ".matrix.columns.store"),
+        (
+            lambda d: d["touchpoints"][1]["indicators"][0].update(source="guessed"),
+            ".touchpoints[1].indicators[0].source",
+        ),
+        (lambda d: d["care_rules"][0].update(source_note=3), ".care_rules[0].source_note"),
+        (lambda d: d["promise_policy"].update(source="material?"), ".promise_policy.source"),
     ],
 )
 def test_schema_rejects_what_the_loader_rejects(change, where: str) -> None:
@@ -157,3 +163,17 @@ def test_schema_rejects_what_the_loader_rejects(change, where: str) -> None:
     change(data)
     found = validate(data)
     assert found and all(f.startswith(where) for f in found), found
+
+
+def test_the_schema_names_the_three_sources_wherever_a_figure_can_be_marked() -> None:
+    defs = SCHEMA["$defs"]
+    for model in ("IndicatorFile", "CareRuleFile", "LoyaltyFile", "PromisePolicyFile"):
+        source = defs[model]["properties"]["source"]
+        assert source["enum"] == ["own", "material", "example"], model
+        assert source["default"] == "own"  # a user's own blueprint claims nothing more
+        assert "example" in source["description"] and "material" in source["description"]
+        assert defs[model]["properties"]["source_note"]["type"] == "string"
+    # and nowhere else: a touchpoint's weight is always the blueprint's own ranking, and a
+    # tier's figures are marked by its programme
+    assert "source" not in defs["TouchpointFile"]["properties"]
+    assert "source" not in defs["TierFile"]["properties"]

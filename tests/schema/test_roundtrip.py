@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from touchpoint import templates
-from touchpoint.model import Blueprint
+from touchpoint.model import Blueprint, Provenance
 from touchpoint.schema import (
     blueprint_from_dict,
     blueprint_to_dict,
@@ -106,3 +106,88 @@ def test_dump_is_stable(bp: Blueprint) -> None:
             loads_blueprint(dump_blueprint(bp, format=fmt), format=fmt), format=fmt
         )
         assert dump_blueprint(loads_blueprint(text, format=fmt), format=fmt) == text
+
+
+SOURCED = """
+name = "shop"
+stages = ["transaction"]
+
+[[touchpoints]]
+code = "T1"
+name = "Checkout"
+category = "channel"
+stage = "transaction"
+line = "service"
+channels = ["store"]
+key = true
+
+  [[touchpoints.indicators]]
+  code = "wait"
+  name = "Served within 5 minutes"
+  kind = "time_limit"
+  target = 5
+  unit = "minutes"
+  source = "example"
+  source_note = "the material says promptly (及时), no number"
+
+  [[touchpoints.indicators]]
+  code = "smile"
+  name = "Greets with a smile"
+  kind = "checklist"
+  source = "material"
+  source_note = "服务热情度: 是否面带微笑"
+
+  [[touchpoints.indicators]]
+  code = "tidy"
+  name = "Counter is tidy"
+  kind = "checklist"
+
+[loyalty]
+source = "example"
+source_note = "made-up tiers"
+
+  [[loyalty.tiers]]
+  name = "member"
+  threshold = 0
+
+[[care_rules]]
+code = "thanks"
+name = "Thanks"
+touchpoint = "T1"
+anchor = "purchase"
+offset = "3 days"
+channels = ["sms"]
+source = "material"
+source_note = "回访: 及时"
+
+[promise_policy]
+max_value = 50
+source = "example"
+"""
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_source_marks_survive_a_save_and_a_load(fmt: str) -> None:
+    """Read field by field against the text above, then through a file of either format."""
+    bp = loads_blueprint(SOURCED)
+    tp = bp.touchpoint("T1")
+    assert tp.indicator("wait").source is Provenance.EXAMPLE
+    assert tp.indicator("wait").source_note == "the material says promptly (及时), no number"
+    assert tp.indicator("smile").source is Provenance.MATERIAL
+    assert tp.indicator("tidy").source is Provenance.OWN and tp.indicator("tidy").source_note == ""
+    assert bp.loyalty.source is Provenance.EXAMPLE and bp.loyalty.source_note == "made-up tiers"
+    assert bp.care_rule("thanks").source is Provenance.MATERIAL
+    assert bp.promise_policy.source is Provenance.EXAMPLE
+    assert loads_blueprint(dump_blueprint(bp, format=fmt), format=fmt) == bp
+
+
+def test_a_users_own_standards_are_not_marked_and_not_written() -> None:
+    """The default is 'own': nothing claimed, and a saved file does not mention it."""
+    bp = load_blueprint(DATA / "full.toml")  # a user's blueprint without any source key
+    records = [i for _, i in bp.indicators()] + [*bp.care_rules, bp.loyalty, bp.promise_policy]
+    assert all(r.source is Provenance.OWN and r.source_note == "" for r in records)
+    assert "source" not in dump_blueprint(bp, format="json")
+    data = blueprint_to_dict(loads_blueprint(SOURCED))
+    indicators = data["touchpoints"][0]["indicators"]
+    assert [i.get("source") for i in indicators] == ["example", "material", None]
+    assert "source_note" not in indicators[2]

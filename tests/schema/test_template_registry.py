@@ -13,14 +13,21 @@ from touchpoint.errors import TouchpointError
 from touchpoint.schema import blueprint_from_dict
 
 DATA_DIR = Path(touchpoint.__file__).parent / "templates" / "data"
-EXPECTED = {"car-dealership", "telecom-hall", "real-estate", "b2b-marketing", "budget-hotel"}
+EXPECTED = {
+    "car-dealership",
+    "telecom-hall",
+    "real-estate",
+    "b2b-marketing",
+    "budget-hotel",
+    "mother-baby",
+}
 
 
 def test_names_are_the_files_in_the_data_folder() -> None:
     assert templates.names() == sorted(p.stem for p in DATA_DIR.glob("*.toml"))
 
 
-def test_the_five_templates_of_the_source_material_exist() -> None:
+def test_the_six_templates_of_the_source_material_exist() -> None:
     assert set(templates.names()) == EXPECTED
 
 

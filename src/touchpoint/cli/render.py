@@ -6,6 +6,12 @@ matrix with its blind spots, the loyalty programme, the care rules and the promi
 policy. Alignment counts East Asian wide characters as two columns, so Chinese names
 line up.
 
+Where a standard comes from is shown with it: an indicator, care rule, loyalty programme
+or promise policy whose ``source`` is ``material`` or ``example`` says so (``from the
+material``, ``example value``), with its ``source_note`` on the next line, and the header
+counts the indicators of each source. A blueprint's own standards (the default) carry no
+mark.
+
 Examples
 --------
 >>> display_width("接触点 A1")
@@ -19,6 +25,10 @@ Examples
 >>> text = render_blueprint(bp)
 >>> "* T1  Checkout" in text and "wait: Served within 5 minutes" in text
 True
+>>> ind = ControlIndicator("greet", "Greeted within 1 minute", kind="time_limit", target=1,
+...                        unit="minutes", source="example", source_note="the material says 及时")
+>>> print(indicator_text(ind))
+greet: Greeted within 1 minute  [time_limit <= 1 minutes; example value]
 """
 
 from __future__ import annotations
@@ -34,12 +44,14 @@ from touchpoint.model import (
     IndicatorKind,
     Line,
     LoyaltyProgramme,
+    PromisePolicy,
+    Provenance,
     Recurrence,
     Touchpoint,
 )
 from touchpoint.model.duration import format_timedelta
 
-__all__ = ["display_width", "pad", "render_blueprint", "table"]
+__all__ = ["display_width", "pad", "render_blueprint", "source_summary", "table"]
 
 KEY_MARK = "*"
 
@@ -82,6 +94,53 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _marked(source: Provenance) -> list[str]:
+    """The mark of a record's source: none for the blueprint's own standards."""
+    return [] if source is Provenance.OWN else [source.label]
+
+
+def _figures(source: Provenance) -> str:
+    """The mark of a whole table of figures (loyalty programme, promise policy)."""
+    words = {Provenance.MATERIAL: "figures from the material", Provenance.EXAMPLE: "example values"}
+    return f" ({words[source]})" if source in words else ""
+
+
+def _note(record: ControlIndicator | CareRule | LoyaltyProgramme | PromisePolicy) -> str:
+    """The ``source_note`` as a line under the record (empty text: no line)."""
+    if not record.source_note.strip():
+        return ""
+    return f"source: {' '.join(record.source_note.split())}"
+
+
+def source_summary(bp: Blueprint) -> str:
+    """How many control indicators come from each source, e.g. ``30 from the material, 5 example values``.
+
+    Empty when every indicator is the blueprint's own (the default).
+
+    >>> from touchpoint.model import Blueprint, ControlIndicator, Touchpoint
+    >>> def checklist(code, source):
+    ...     return ControlIndicator(code, code, kind="checklist", source=source)
+    >>> bp = Blueprint(name="mini", stages=["transaction"], touchpoints=[
+    ...     Touchpoint("T1", "Checkout", category="channel", stage="transaction",
+    ...                line="service", channels=["store"],
+    ...                indicators=[checklist("a", "material"), checklist("b", "material"),
+    ...                            checklist("c", "example")])])
+    >>> source_summary(bp)
+    '2 from the material, 1 example value'
+    """
+    counts = {source: 0 for source in Provenance}
+    for _, ind in bp.indicators():
+        counts[ind.source] += 1
+    if counts[Provenance.OWN] == sum(counts.values()):
+        return ""
+    words = {
+        Provenance.OWN: ("own standard", "own standards"),
+        Provenance.MATERIAL: ("from the material", "from the material"),
+        Provenance.EXAMPLE: ("example value", "example values"),
+    }
+    return ", ".join(f"{counts[s]} {words[s][counts[s] != 1]}" for s in Provenance if counts[s])
+
+
 def indicator_text(ind: ControlIndicator) -> str:
     """One line describing an indicator: its standard and how it is judged."""
     standard = f"{ind.kind.value} {ind.comparison.value} {_num(ind.target)} {ind.unit}"
@@ -94,6 +153,7 @@ def indicator_text(ind: ControlIndicator) -> str:
         extra.append(f"counting {counted} within {within}")
     if ind.weight != 1:
         extra.append(f"weight {_num(ind.weight)}")
+    extra += _marked(ind.source)
     more = f"; {'; '.join(extra)}" if extra else ""
     return f"{ind.code}: {ind.name}  [{standard}{more}]"
 
@@ -110,7 +170,10 @@ def _touchpoint_lines(tp: Touchpoint, indent: str) -> list[str]:
     lines = [f"{indent}{mark} {tp.code}  {tp.name}  ({'; '.join(facts)})"]
     if tp.message:
         lines.append(f"{indent}      conveys: {tp.message}")
-    lines += [f"{indent}      - {indicator_text(ind)}" for ind in tp.indicators]
+    for ind in tp.indicators:
+        lines.append(f"{indent}      - {indicator_text(ind)}")
+        if note := _note(ind):
+            lines.append(f"{indent}          {note}")
     return lines
 
 
@@ -180,7 +243,9 @@ def _matrix(bp: Blueprint) -> list[str]:
 
 
 def _loyalty(prog: LoyaltyProgramme, currency: str) -> list[str]:
-    out = ["", f"LOYALTY PROGRAMME {prog.name!r}"]
+    out = ["", f"LOYALTY PROGRAMME {prog.name!r}{_figures(prog.source)}"]
+    if note := _note(prog):
+        out.append(f"  {note}")
     out.append(
         f"  earns {_num(prog.earn_rate)} point(s) per {currency}; tiers by {prog.basis.value} "
         f"within {period(prog.window.amount, prog.window.unit)}; downgrade: {prog.downgrade.value}"
@@ -225,9 +290,10 @@ def care_rule_text(rule: CareRule) -> str:
     if rule.stages:
         who.append("stages " + "/".join(rule.stages))
     whom = f"; only {', '.join(who)}" if who else ""
+    mark = "".join(f"; {m}" for m in _marked(rule.source))
     return (
         f"{rule.code}: {rule.name}  [{when}; via {' > '.join(rule.channels)}; "
-        f"{rule.purpose.value}; touchpoint {rule.touchpoint}{whom}]"
+        f"{rule.purpose.value}; touchpoint {rule.touchpoint}{whom}{mark}]"
     )
 
 
@@ -235,6 +301,8 @@ def _care(bp: Blueprint) -> list[str]:
     out = ["", f"CARE RULES ({len(bp.care_rules)})"]
     for rule in bp.care_rules:
         out.append(f"  {care_rule_text(rule)}")
+        if note := _note(rule):
+            out.append(f"      {note}")
         out += [
             f"      then {period(s.offset.amount, s.offset.unit)} later via {s.channel}: {s.name}"
             for s in rule.follow_ups
@@ -253,6 +321,14 @@ def render_blueprint(bp: Blueprint) -> str:
         f"{' · '.join(facts)} · {len(bp)} touchpoints, {len(bp.key_touchpoints)} key ({KEY_MARK}), "
         f"{n_ind} control indicators"
     )
+    if summary := source_summary(bp):
+        out.append(f"Sources of the indicators: {summary}.")
+    if _has_examples(bp):
+        out += textwrap.wrap(
+            "An 'example value' is this blueprint's illustration, not the source material's: "
+            "set your own before measuring anyone against it.",
+            width=88,
+        )
     out += ["", "TOUCHPOINTS BY STAGE × LINE (count, key touchpoints marked *)"]
     out += ["  " + line for line in _overview(bp)]
     out += _details(bp)
@@ -269,5 +345,17 @@ def render_blueprint(bp: Blueprint) -> str:
             limits.append(f"worth at most {_num(pol.max_value)} {bp.currency}")
         if pol.max_days is not None:
             limits.append(f"due within {pol.max_days} days")
-        out += ["", f"PROMISE POLICY: promises {' and '.join(limits) or 'without limits'}"]
+        out += [
+            "",
+            f"PROMISE POLICY: promises {' and '.join(limits) or 'without limits'}"
+            f"{_figures(pol.source)}",
+        ]
+        if note := _note(pol):
+            out.append(f"  {note}")
     return "\n".join(out) + "\n"
+
+
+def _has_examples(bp: Blueprint) -> bool:
+    records = [ind for _, ind in bp.indicators()] + list(bp.care_rules)
+    records += [r for r in (bp.loyalty, bp.promise_policy) if r is not None]
+    return any(r.source is Provenance.EXAMPLE for r in records)

@@ -31,6 +31,7 @@ from touchpoint.model.promise import (
     PromisePolicy,
     PromiseStatus,
 )
+from touchpoint.model.provenance import Provenance
 from touchpoint.model.stage import EnterpriseStage, Stage
 from touchpoint.model.touchpoint import Touchpoint
 
@@ -67,6 +68,7 @@ __all__ = [
     "Promise",
     "PromisePolicy",
     "PromiseStatus",
+    "Provenance",
     "Purpose",
     "QualificationBasis",
     "Recurrence",

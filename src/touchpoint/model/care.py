@@ -37,6 +37,7 @@ from touchpoint.model._checks import (
     to_tuple,
 )
 from touchpoint.model.duration import Offset
+from touchpoint.model.provenance import Provenance, check_source, to_provenance
 
 __all__ = ["Anchor", "CapAction", "CareRule", "FollowUp", "Purpose", "Recurrence"]
 
@@ -142,6 +143,10 @@ class CareRule:
         The message template.
     follow_ups:
         Contacts chained after this one.
+    source, source_note:
+        Where the rule's timing (anchor, offset, recurrence, occurrences and the
+        follow-ups' offsets) comes from: ``own`` (the default), ``material`` or
+        ``example``; see `touchpoint.model.provenance`.
     """
 
     code: str
@@ -161,6 +166,8 @@ class CareRule:
     on_cap: CapAction = attrs.field(default=CapAction.DEFER, converter=to_enum(CapAction, "on_cap"))
     message: str = ""
     follow_ups: tuple[FollowUp, ...] = attrs.field(default=(), converter=to_tuple)
+    source: Provenance = attrs.field(default=Provenance.OWN, converter=to_provenance)
+    source_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         raise_if(self.problems(), f"care rule {self.code!r}")
@@ -178,6 +185,7 @@ class CareRule:
         ):
             found.append(Problem("occurrences", "must be a whole number >= 1", self.occurrences))
         found += nested("follow_ups", self.follow_ups)
+        found += check_source(self.source, self.source_note)
         return found
 
     @property

@@ -51,6 +51,7 @@ from touchpoint.model._checks import (
     to_tuple,
 )
 from touchpoint.model.duration import TIME_UNITS, parse_timedelta
+from touchpoint.model.provenance import Provenance, check_source, to_provenance
 
 __all__ = ["Comparison", "ControlIndicator", "IndicatorKind"]
 
@@ -132,6 +133,23 @@ class ControlIndicator:
     counts, within:
         For counts: which touchpoints' interactions are counted (empty: this one) and in
         what time after the triggering interaction (e.g. ``"7 days"``).
+    source, source_note:
+        Where the standard (what is checked, the target, the window) comes from: ``own``
+        (the default, the author's own standard), ``material`` (the source material, the
+        note quoting where) or ``example`` (a figure made up to illustrate, the note
+        saying what the material does say); see `touchpoint.model.provenance`. The
+        weight is never part of it.
+
+    Examples
+    --------
+    >>> greet = ControlIndicator(
+    ...     "greet-time", "Visitor greeted within 1 minute", kind="time_limit", target=1,
+    ...     unit="minutes", source="example",
+    ...     source_note="the material says 及时迎接 (greet promptly), without a number")
+    >>> greet.source.value, greet.source.label
+    ('example', 'example value')
+    >>> ControlIndicator("smile", "Greets with a smile", kind="checklist").source.value
+    'own'
     """
 
     code: str
@@ -145,6 +163,8 @@ class ControlIndicator:
     scale: float | None = None
     counts: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
     within: dt.timedelta | None = attrs.field(default=None, converter=_within)
+    source: Provenance = attrs.field(default=Provenance.OWN, converter=to_provenance)
+    source_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         if self.comparison is None:
@@ -158,6 +178,7 @@ class ControlIndicator:
         found += check_number(self.target, "target")
         found += check_number(self.weight, "weight", minimum=0, strict_minimum=True)
         found += check_number(self.scale, "scale", minimum=0, strict_minimum=True, allow_none=True)
+        found += check_source(self.source, self.source_note)
         if self.kind is IndicatorKind.TIME_LIMIT:
             if self.unit not in TIME_UNITS:
                 found.append(

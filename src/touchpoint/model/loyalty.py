@@ -39,6 +39,7 @@ from touchpoint.model._checks import (
     to_tuple,
 )
 from touchpoint.model.duration import Offset
+from touchpoint.model.provenance import Provenance, check_source, to_provenance
 
 __all__ = ["DowngradeRule", "LoyaltyProgramme", "LoyaltyTier", "QualificationBasis"]
 
@@ -113,6 +114,12 @@ class LoyaltyProgramme:
         The fewest points that can be redeemed at once.
     points_expire:
         How long earned points live (e.g. ``"24 months"``), None for never.
+    name:
+        What the programme is called.
+    source, source_note:
+        Where the programme's figures (earn rate, window, tiers with their thresholds
+        and discounts, point value, redemption and expiry) come from: ``own`` (the
+        default), ``material`` or ``example``; see `touchpoint.model.provenance`.
     """
 
     tiers: tuple[LoyaltyTier, ...] = attrs.field(converter=to_tuple)
@@ -128,6 +135,8 @@ class LoyaltyProgramme:
     min_redeem: float = 0.0
     points_expire: Offset | None = attrs.field(default=None, converter=_optional_offset)
     name: str = "loyalty"
+    source: Provenance = attrs.field(default=Provenance.OWN, converter=to_provenance)
+    source_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         raise_if(self.problems(), "loyalty programme")
@@ -137,6 +146,7 @@ class LoyaltyProgramme:
         found += check_number(self.earn_rate, "earn_rate", minimum=0)
         found += check_number(self.point_value, "point_value", minimum=0)
         found += check_number(self.min_redeem, "min_redeem", minimum=0)
+        found += check_source(self.source, self.source_note)
         if self.window.amount <= 0:
             found.append(Problem("window", "must be a positive period", str(self.window)))
         if self.points_expire is not None and self.points_expire.amount <= 0:

@@ -28,6 +28,7 @@ import attrs
 from touchpoint.errors import BlueprintError, Problem, ValidationError
 from touchpoint.model._checks import check_code, check_number, to_enum
 from touchpoint.model.interaction import as_utc
+from touchpoint.model.provenance import Provenance, check_source, to_provenance
 
 __all__ = [
     "ChurnKind",
@@ -51,14 +52,24 @@ class PromiseStatus(enum.StrEnum):
 
 @attrs.frozen
 class PromisePolicy:
-    """The company's bottom line for promises: at most ``max_value`` and ``max_days`` ahead."""
+    """The company's bottom line for promises (底线): at most ``max_value``, due within ``max_days``.
+
+    ``source`` and ``source_note`` say where the two figures come from (``own`` by
+    default, ``material`` or ``example``; see `touchpoint.model.provenance`).
+
+    >>> PromisePolicy(max_value=2000, max_days=30, source="example").source.label
+    'example value'
+    """
 
     max_value: float | None = None
     max_days: int | None = None
+    source: Provenance = attrs.field(default=Provenance.OWN, converter=to_provenance)
+    source_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         problems = check_number(self.max_value, "max_value", minimum=0, allow_none=True)
         problems += check_number(self.max_days, "max_days", minimum=0, allow_none=True)
+        problems += check_source(self.source, self.source_note)
         if problems:
             raise BlueprintError(
                 [Problem(p.path, f"promise policy: {p.message}", p.value) for p in problems]

@@ -58,6 +58,12 @@ def _put(data: dict[str, Any], key: str, value: Any, default: Any) -> None:
         data[key] = value
 
 
+def _source(data: dict[str, Any], record: Any) -> None:
+    """``source`` and ``source_note``, left out when they are the defaults (own, no note)."""
+    _put(data, "source", record.source.value, "own")
+    _put(data, "source_note", record.source_note, "")
+
+
 def _channel(ch: Channel) -> dict[str, Any]:
     return {"name": ch.name, "label": ch.label, "approach": ch.approach.value}
 
@@ -77,6 +83,7 @@ def _indicator(ind: ControlIndicator) -> dict[str, Any]:
     _put(data, "counts", list(ind.counts), [])
     if ind.within is not None:
         data["within"] = _duration(ind.within)
+    _source(data, ind)
     return data
 
 
@@ -135,6 +142,7 @@ def _loyalty(prog: LoyaltyProgramme) -> dict[str, Any]:
     if prog.points_expire is not None:
         data["points_expire"] = _offset(prog.points_expire)
     data["tiers"] = [_tier(t) for t in prog.tiers]
+    _source(data, prog)
     return data
 
 
@@ -168,6 +176,7 @@ def _care_rule(rule: CareRule) -> dict[str, Any]:
     data["on_cap"] = rule.on_cap.value
     _put(data, "message", rule.message, "")
     _put(data, "follow_ups", [_follow_up(s) for s in rule.follow_ups], [])
+    _source(data, rule)
     return data
 
 
@@ -175,6 +184,7 @@ def _promise_policy(policy: PromisePolicy) -> dict[str, Any]:
     data: dict[str, Any] = {}
     _put(data, "max_value", policy.max_value, None)
     _put(data, "max_days", policy.max_days, None)
+    _source(data, policy)
     return data
 
 

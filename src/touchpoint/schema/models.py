@@ -37,6 +37,7 @@ from touchpoint.model import (
     IndicatorKind,
     Line,
     Offset,
+    Provenance,
     Purpose,
     QualificationBasis,
     Recurrence,
@@ -85,6 +86,7 @@ DowngradeName = _values(DowngradeRule)
 RecurrenceName = _values(Recurrence)
 PurposeName = _values(Purpose)
 CapActionName = _values(CapAction)
+SourceName = _values(Provenance)
 
 
 def _code(description: str, default: Any = PydanticUndefined, **extra: Any) -> Any:
@@ -96,6 +98,24 @@ def _codes(description: str) -> Any:
         default=[],
         description=description,
         json_schema_extra={"items": {"type": "string", **_CODE}},
+    )
+
+
+def _source(what: str) -> Any:
+    return Field(
+        "own",
+        description=f"Where {what} come from: 'own' (the default: the blueprint author's own "
+        "standard), 'material' (stated by the source material the blueprint is built on; "
+        "quote where in source_note) or 'example' (made up to illustrate; replace it with "
+        "your own before measuring against it).",
+    )
+
+
+def _source_note() -> Any:
+    return Field(
+        "",
+        description="Where the material says it (a quote), or for an example value what "
+        "the material does say and which figures are made up.",
     )
 
 
@@ -173,6 +193,8 @@ class IndicatorFile(_Record):
         description="Count only: the window after the triggering interaction, e.g. '7 days'.",
         json_schema_extra={"pattern": _OFFSET_TEXT},
     )
+    source: SourceName = _source("the standard and its figures (target, window, scale)")
+    source_note: str = _source_note()
 
     _within = field_validator("within")(_check_duration)
 
@@ -284,6 +306,11 @@ class LoyaltyFile(_Record):
         description="How long points live, e.g. '24 months' (default: never).",
         json_schema_extra={"pattern": _OFFSET_TEXT},
     )
+    source: SourceName = _source(
+        "the programme's figures (earn rate, window, tier thresholds and discounts, "
+        "point value, redemption, expiry)"
+    )
+    source_note: str = _source_note()
 
     _window = field_validator("window", "points_expire")(_check_offset)
 
@@ -355,6 +382,10 @@ class CareRuleFile(_Record):
     )
     message: str = Field("", description="The message template.")
     follow_ups: list[FollowUpFile] = Field([], description="Contacts chained after this one.")
+    source: SourceName = _source(
+        "the rule's timing (anchor, offset, recurrence, occurrences, follow-up offsets)"
+    )
+    source_note: str = _source_note()
 
     _offset = field_validator("offset")(_check_offset)
 
@@ -364,6 +395,8 @@ class PromisePolicyFile(_Record):
 
     max_value: float | None = Field(None, description="Most a promise may be worth.")
     max_days: int | None = Field(None, description="Most days between a promise and its due date.")
+    source: SourceName = _source("the two figures")
+    source_note: str = _source_note()
 
 
 def _check_format(value: int) -> int:

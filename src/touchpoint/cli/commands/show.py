@@ -15,7 +15,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Print a blueprint: its touchpoints by stage × line with key touchpoints marked * "
         "and their control indicators, the MCP matrix and its blind spots, the loyalty "
-        "programme and the care rules."
+        "programme, the care rules and the promise policy. Standards whose source is the "
+        "material or an example are marked 'from the material' or 'example value', with "
+        "their source note."
     )
     parser.add_argument(
         "blueprint", metavar="NAME|FILE", help="a built-in template name or a blueprint file"
