@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from hypothesis import given
+from hypothesis import strategies as st
 
 from touchpoint.plugins.channels import DeliveryStatus, Message, deliver
 from touchpoint.plugins.channels.console import ConsoleChannel
@@ -555,3 +557,80 @@ def test_smtp_sender_must_be_one_mailbox():
     for sender in ("a@example.com, b@example.com", "shop@example.com\r\nBcc: x@y.z", "shop"):
         with pytest.raises(SettingsError, match="sender"):
             SmtpChannel(host="h", sender=sender)
+
+
+# --------------------------------------------------------------------------- webhook receivers
+
+
+class Recorder(Hook):
+    """A loopback receiver that keeps each request's raw headers and body."""
+
+    def __init__(self):
+        super().__init__()
+        self.requests: list[tuple[str, str, bytes]] = []
+        handler = self.server.RequestHandlerClass
+        recorder = self
+        original = handler.do_POST
+
+        def do_post(request):
+            body = request.rfile.read(int(request.headers["Content-Length"]))
+            recorder.requests.append(
+                (request.headers[TIMESTAMP_HEADER], request.headers[SIGNATURE_HEADER], body)
+            )
+            request.rfile = io.BytesIO(body)
+            original(request)
+
+        handler.do_POST = do_post
+
+
+def test_verify_signature_accepts_a_real_request_only_while_it_is_fresh():
+    """Defect 14: no freshness window, so a captured request could be replayed forever."""
+    from touchpoint.plugins.channels.webhook import TOLERANCE, verify_signature
+
+    h = Recorder()
+    try:
+        sent_at = time.time()
+        assert webhook(h.url).send(Message("k-v", "C001", "a@b.cn", "hello")).ok
+    finally:
+        h.close()
+    [(stamp, signature, body)] = h.requests
+    assert abs(int(stamp) - sent_at) <= 1
+    assert verify_signature(SECRET, stamp, body, signature)  # now
+    assert verify_signature(SECRET, stamp.encode(), body, signature.encode())  # bytes headers
+    assert not verify_signature("other-secret", stamp, body, signature)
+    assert not verify_signature(SECRET, stamp, body + b" ", signature)
+    assert not verify_signature(SECRET, str(int(stamp) + 1), body, signature)
+    t = int(stamp)
+    assert verify_signature(SECRET, stamp, body, signature, now=t + TOLERANCE)
+    assert not verify_signature(SECRET, stamp, body, signature, now=t + TOLERANCE + 1)  # replay
+    assert not verify_signature(SECRET, stamp, body, signature, now=t - TOLERANCE - 1)  # future
+    assert verify_signature(SECRET, stamp, body, signature, now=t + 60, tolerance=30) is False
+    assert verify_signature(SECRET, stamp, body, signature, now=t + 10**6, tolerance=None)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "signature"),
+    [
+        ("1700000000", "sha256=é" + "0" * 63),  # TypeError from compare_digest before
+        ("1700000000", "sha256=ü"),
+        ("١٧٠٠٠٠٠٠٠٠", None),  # Arabic-Indic digits
+        (None, "sha256=" + "0" * 64),
+        ("17e8", "sha256=" + "0" * 64),
+        (" 1700000000", "sha256=" + "0" * 64),
+        ("1700000000", "sha256=" + "0" * 64 + "\n"),
+        (b"\xff\xfe", b"sha256=\xff"),
+        ("1700000000", ""),
+        ("1700000000", 12345),
+    ],
+)
+def test_verify_signature_malformed_headers_are_false_never_an_exception(stamp, signature):
+    from touchpoint.plugins.channels.webhook import verify_signature
+
+    assert verify_signature(SECRET, stamp, b"{}", signature, now=1700000000) is False
+
+
+@given(st.one_of(st.text(), st.binary(), st.none()), st.one_of(st.text(), st.binary()))
+def test_verify_signature_never_raises_on_any_header(stamp, signature):
+    from touchpoint.plugins.channels.webhook import verify_signature
+
+    assert verify_signature(SECRET, stamp, b"{}", signature) is False
