@@ -262,7 +262,7 @@ READER = textwrap.dedent(
 
 WRITER = textwrap.dedent(
     """
-    import os, sys
+    import os, sys, time
     from touchpoint.model import Customer
     from touchpoint.plugins.storage import AppendStatus, Batch
     from touchpoint.plugins.storage.sqlite import SqliteStorage
@@ -279,6 +279,7 @@ WRITER = textwrap.dedent(
         suppressed += int((result.status == AppendStatus.SUPPRESSED).sum())
         store.upsert_customers([Customer(f"W{batches}", email=f"w{batches}@example.com")])
         batches += 1
+        time.sleep(0.02)  # a steady writer, not a flood: the machine is shared
     print(batches, suppressed)
     store.close()
     """
@@ -347,3 +348,22 @@ def test_the_wait_is_a_url_option(tmp_path):
         open_storage(f"sqlite:///{tmp_path / 'c.db'}?erase_wait=-1")
     with pytest.raises(StorageError, match="not a number"):
         open_storage(f"sqlite:///{tmp_path / 'd.db'}?erase_wait=soon")
+
+
+def test_the_workspace_forwards_the_wait_and_finishes_pending_erasures(path):
+    from touchpoint.workspace import open_workspace
+
+    ws = open_workspace(f"sqlite:///{path}")
+    fill(ws.storage)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM chunk").fetchone()
+    with pytest.raises(ErasureIncomplete, match=r"Workspace\.finish_erasure\(\)"):
+        ws.forget(GONE, wait=0.2)
+    reader.execute("COMMIT")
+    assert ws.finish_erasure(wait=5) is True and ws.finish_erasure() is False
+    assert traces(path) == {}
+    reader.close()
+    ws.close()
+    with open_workspace("memory://") as mem:  # nothing is ever pending in memory
+        assert mem.forget("C1")["interactions"] == 0 and mem.finish_erasure() is False
