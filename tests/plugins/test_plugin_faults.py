@@ -250,6 +250,39 @@ def test_the_hook_timeout_is_configurable(monkeypatch):
         Plugins(entry_points=False, hook_timeout=-1)
 
 
+def test_concurrent_notifications_each_get_their_own_time():
+    class Slow:
+        __name__ = "slow"
+
+        def __init__(self):
+            self.calls = 0
+            self.lock = threading.Lock()
+
+        @hookimpl
+        def tier_changed(self, workspace, customer, old, new):
+            time.sleep(0.2)
+            with self.lock:
+                self.calls += 1
+
+    slow = Slow()
+    plugins = Plugins(entry_points=False, extra=[slow], hook_timeout=2.0)
+    results = []
+
+    def fire(i):
+        results.append(
+            plugins.notify("tier_changed", workspace=None, customer=f"C{i}", old=None, new="g")
+        )
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(4)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[], [], [], []] and slow.calls == 4  # none skipped, none timed out
+    assert time.monotonic() - start < 0.75  # they ran side by side, not one after another
+
+
 def test_a_hook_that_raises_in_its_worker_thread_is_reported_with_its_error():
     class Raises:
         __name__ = "raises"

@@ -44,6 +44,7 @@ import importlib
 import logging
 import math
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterable
 from importlib import metadata
@@ -207,6 +208,87 @@ def _timeout_from_env() -> float | None:
         return DEFAULT_HOOK_TIMEOUT
 
 
+class _Job:
+    """One notification hook call handed to a worker thread."""
+
+    __slots__ = ("args", "context", "done", "error", "function", "hook", "plugin")
+
+    def __init__(self, function: Callable[..., Any], args: dict[str, Any], plugin: str, hook: str):
+        self.function, self.args, self.plugin, self.hook = function, args, plugin, hook
+        self.context = contextvars.copy_context()  # the caller's context variables
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def execute(self) -> None:
+        try:
+            self.context.run(self.function, **self.args)
+        except BaseException as exc:  # reported to the caller, whatever it is
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+class _Worker(threading.Thread):
+    """A daemon thread running hook calls; back to the idle pool after each, gone when idle."""
+
+    IDLE = "touchpoint-hook:idle"
+
+    def __init__(self, pool: _Workers) -> None:
+        super().__init__(name=self.IDLE, daemon=True)
+        self.pool = pool
+        self.inbox: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            try:
+                job = self.inbox.get(timeout=self.pool.idle_seconds)
+            except queue.Empty:
+                if self.pool.retire(self):
+                    return
+                continue  # taken from the pool just now: its job is on the way
+            self.name = f"touchpoint-hook:{job.plugin}:{job.hook}"  # shows in thread dumps
+            job.execute()
+            self.name = self.IDLE
+            self.pool.rest(self)
+
+
+class _Workers:
+    """The pool of worker threads for notification hooks, shared by every `Plugins`.
+
+    A call takes an idle worker (or starts one) and waits for it with a timeout; a worker
+    whose call ran too long is simply not waited for, and rejoins the pool if it ever
+    returns. Idle workers exit after ``idle_seconds``.
+    """
+
+    def __init__(self, idle_seconds: float = 30.0) -> None:
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+
+    def run(self, job: _Job) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker(self)
+            worker.start()
+        worker.inbox.put(job)
+
+    def rest(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def retire(self, worker: _Worker) -> bool:
+        """Whether an idle worker may exit (False: it was just handed a job)."""
+        with self._lock:
+            if worker in self._idle and worker.inbox.empty():
+                self._idle.remove(worker)
+                return True
+            return False
+
+
+_WORKERS = _Workers()
+
+
 class _Taken(Exception):
     """Internal: a plugin registered a name that is taken."""
 
@@ -256,7 +338,7 @@ class Plugins:
         self._versions: dict[str, str] = {}
         self._builtin: set[str] = set()
         self._order: list[str] = []  # registration order: who registered a name first
-        self._hung: dict[str, threading.Thread] = {}  # plugin -> a call still running
+        self._hung: dict[str, _Job] = {}  # plugin -> an abandoned call, maybe still running
         self._hung_lock = threading.Lock()
         for name in self.disabled:
             self.pm.set_blocked(name)
@@ -453,36 +535,16 @@ class Plugins:
             return None
         with self._hung_lock:
             hung = self._hung.get(plugin)
-            if hung is not None and hung.is_alive():
-                return HookTimeout(
-                    f"skipped: an earlier call ({hung.name.rsplit(':', 1)[-1]}) has not "
-                    "returned yet"
-                )
+            if hung is not None and not hung.done.is_set():
+                return HookTimeout(f"skipped: an earlier call to {hung.hook} has not returned yet")
             self._hung.pop(plugin, None)
-        outcome: list[BaseException | None] = []
-
-        def run() -> None:
-            try:
-                impl.function(**args)
-            except BaseException as exc:  # reported to the caller, whatever it is
-                outcome.append(exc)
-            else:
-                outcome.append(None)
-
-        context = contextvars.copy_context()
-        worker = threading.Thread(
-            target=context.run,
-            args=(run,),
-            name=f"touchpoint-hook:{plugin}:{hook_name}",
-            daemon=True,
-        )
-        worker.start()
-        worker.join(limit)
-        if worker.is_alive():
+        job = _Job(impl.function, args, plugin, hook_name)
+        _WORKERS.run(job)
+        if not job.done.wait(limit):
             with self._hung_lock:
-                self._hung[plugin] = worker
+                self._hung[plugin] = job
             return HookTimeout(f"did not return within {limit:g} s (abandoned)")
-        return outcome[0] if outcome else None
+        return job.error
 
     # ------------------------------------------------------------------ listing
 
