@@ -367,3 +367,23 @@ def test_the_workspace_forwards_the_wait_and_finishes_pending_erasures(path):
     ws.close()
     with open_workspace("memory://") as mem:  # nothing is ever pending in memory
         assert mem.forget("C1")["interactions"] == 0 and mem.finish_erasure() is False
+
+
+def test_a_forget_that_cannot_commit_changes_nothing_and_leaves_the_storage_usable(tmp_path):
+    """With a rollback journal a reader blocks the commit: a clear error, nothing half done."""
+    from touchpoint.errors import StorageError
+
+    path = tmp_path / "share.db"
+    store = SqliteStorage(str(path), journal="delete", busy_timeout=200)
+    fill(store)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM document").fetchone()
+    with pytest.raises(StorageError, match="rolled back, nothing changed"):
+        store.forget(GONE)
+    assert store.customer(GONE) is not None and not store.is_suppressed(GONE)
+    reader.execute("COMMIT")
+    store.forget(GONE)  # the connection is not stuck in the failed transaction
+    assert traces(path) == {}
+    reader.close()
+    store.close()

@@ -192,7 +192,13 @@ class SqliteStorage(
                     raise StorageError(f"{self.url}: the write was rolled back: {exc}") from exc
                 raise
             else:
-                con.execute("COMMIT")
+                try:
+                    con.execute("COMMIT")
+                except sqlite3.Error as exc:  # e.g. busy: never leave the transaction open
+                    con.execute("ROLLBACK")
+                    raise StorageError(
+                        f"{self.url}: the write was rolled back, nothing changed: {exc}"
+                    ) from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
