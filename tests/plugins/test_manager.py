@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import textwrap
@@ -238,3 +239,15 @@ def test_builtin_scores_are_registered_through_the_same_hook_as_plugins():
     assert dict(zip(got["customer"], got["monetary"], strict=True)) == {"a": 30.0, "b": 5.0}
     disabled = Plugins(entry_points=False, disable=["touchpoint.scorers"]).scorers()
     assert "rfm" not in disabled
+
+
+def test_a_plugin_swallowing_the_refusal_of_a_taken_name_is_still_disabled():
+    class Sly:
+        @hookimpl
+        def register_storage(self, register):
+            with contextlib.suppress(Exception):
+                register("sqlite", lambda url: None)
+            register("sly", lambda url: None)
+
+    p = Plugins(entry_points=False, extra=[Sly()])
+    assert [f.name for f in p.faulty] == ["Sly"] and set(p.storages()) == {"memory", "sqlite"}

@@ -348,7 +348,8 @@ class Plugins:
             if name in self.disabled:
                 continue
             self._add(name, lambda module=module: importlib.import_module(module), __version__)
-            self._builtin.add(name)
+            if name in self._order:
+                self._builtin.add(name)
         if entry_points:
             self._load_entry_points()
         for plugin in extra:
@@ -443,25 +444,31 @@ class Plugins:
         """Run one plugin's registration hook; its registrations land only if it succeeds."""
         plugin = impl.plugin_name
         staged: dict[str, Registered] = {}
+        refused: list[str] = []  # kept even if the plugin swallows the exception
 
         def register(name: str, obj: Any) -> None:
             if not isinstance(name, str) or not name:
-                raise _Taken(f"{hook_name} needs a non-empty name, got {name!r}")
-            if name in found:
-                raise _Taken(
+                refused.append(f"{hook_name} needs a non-empty name, got {name!r}")
+            elif name in found:
+                refused.append(
                     f"it registers {kind} {name!r}, which plugin {found[name].plugin!r} "
                     "registered first"
                 )
-            if name in staged:
-                raise _Taken(f"it registers {kind} {name!r} twice")
-            staged[name] = Registered(name, obj, plugin)
+            elif name in staged:
+                refused.append(f"it registers {kind} {name!r} twice")
+            else:
+                staged[name] = Registered(name, obj, plugin)
+                return
+            raise _Taken(refused[-1])
 
         try:
             impl.function(register=register)
-        except _Taken as taken:
-            return plugin, str(taken), None
+        except _Taken:
+            pass
         except Exception as exc:
             return plugin, f"raised in {hook_name}: {type(exc).__name__}: {exc}", exc
+        if refused:
+            return plugin, refused[0], None
         found.update(staged)
         return None
 
