@@ -39,10 +39,16 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from touchpoint.errors import ChannelError, Problem, TouchpointError, ValidationError
+from touchpoint.errors import ChannelError, Problem, StorageError, TouchpointError, ValidationError
 from touchpoint.plugins.channels.base import Delivery, Message, deliver
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
-from touchpoint.plugins.storage import AppendStatus, Rejection, Storage, open_storage
+from touchpoint.plugins.storage import (
+    AppendResult,
+    AppendStatus,
+    Rejection,
+    Storage,
+    open_storage,
+)
 
 __all__ = ["IngestReport", "Workspace", "open_workspace"]
 
@@ -111,11 +117,18 @@ class Workspace:
     """The object an application holds; build it with `open_workspace`."""
 
     def __init__(
-        self, storage: Storage, *, blueprint: Any = None, plugins: Plugins | None = None
+        self,
+        storage: Storage,
+        *,
+        blueprint: Any = None,
+        plugins: Plugins | None = None,
+        hook_timeout: float | None = None,
     ) -> None:
         self.storage = storage
         self.blueprint = blueprint
         self.plugins = plugins if plugins is not None else default_plugins()
+        #: Seconds each notification hook call may take (None: the plugins' ``hook_timeout``).
+        self.hook_timeout = hook_timeout
         self._channels: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -167,7 +180,7 @@ class Workspace:
         refuse = on_reject == "refuse"
         if refuse and rejections:
             return self._refused(total, rejections, None)
-        result = self.storage.append(batch, refuse=refuse, quarantine=rejections)
+        result = self._append(batch, refuse=refuse, quarantine=rejections)
         status = result.status
         if not result.committed:
             return self._refused(total, [*rejections, *result.rejections], None)
@@ -227,21 +240,101 @@ class Workspace:
         touchpoints: Iterable[str] | None = None,
     ) -> Any:
         """Stored interactions as a `touchpoint.frame.EventFrame` (see `Storage.scan`)."""
-        return self.storage.scan(start=start, end=end, customers=customers, touchpoints=touchpoints)
+        from touchpoint.frame import EventFrame
+
+        frame = self.storage.scan(
+            start=start, end=end, customers=customers, touchpoints=touchpoints
+        )
+        return self._checked("scan", frame, isinstance(frame, EventFrame), "an EventFrame")
 
     def quarantined(self) -> list[dict[str, Any]]:
         """Rejected records kept in quarantine, with their reasons."""
-        return self.storage.quarantined()
+        rows = self.storage.quarantined()
+        ok = isinstance(rows, list) and all(isinstance(r, dict) for r in rows)
+        return self._checked("quarantined", rows, ok, "a list of dicts")
+
+    # ------------------------------------------------------------------ storage results
+
+    def _storage_plugin(self) -> str:
+        """The plugin that registered this workspace's storage (for error messages)."""
+        scheme = str(getattr(self.storage, "url", "")).split("://", 1)[0].lower()
+        entry = self.plugins.storages().get(scheme)
+        if entry is not None:
+            return entry.plugin
+        kind = type(self.storage)
+        return f"{kind.__module__}.{kind.__qualname__}"
+
+    def _checked(self, method: str, value: Any, ok: bool, expected: str) -> Any:
+        """``value`` if ``ok``; else a `StorageError` naming the plugin, the method and the type."""
+        if ok:
+            return value
+        raise StorageError(
+            f"storage plugin {self._storage_plugin()!r} returned {_shape(value)} from "
+            f"{method}(), not {expected}: the plugin is faulty (check it with "
+            "touchpoint.testing.StorageContract)"
+        )
+
+    def _append(self, batch: Any, **options: Any) -> AppendResult:
+        """`Storage.append`, with its result checked before the workspace relies on it."""
+        result = self.storage.append(batch, **options)
+        if not isinstance(result, AppendResult):
+            self._checked("append", result, False, "an AppendResult")
+        status = result.status
+        ok = (
+            isinstance(status, np.ndarray)
+            and status.ndim == 1
+            and len(status) == len(batch)
+            and status.dtype.kind in "iu"
+            and bool(np.isin(status, list(AppendStatus)).all())
+        )
+        self._checked(
+            "append",
+            status,
+            ok,
+            f"one AppendStatus per row of the batch ({len(batch)} integers from 0 to 3)",
+        )
+        rows = result.rejections
+        ok = isinstance(rows, tuple | list) and all(isinstance(r, Rejection) for r in rows)
+        self._checked("append", rows, ok, "rejections as a tuple of Rejection")
+        return result
 
     # ------------------------------------------------------------------ privacy
 
-    def forget(self, customer: str) -> dict[str, int]:
-        """Erase a customer everywhere the storage keeps data; later data for them is refused."""
-        return self.storage.forget(customer)
+    def forget(self, customer: str, *, wait: float | None = None) -> dict[str, int]:
+        """Erase a customer everywhere the storage keeps data; later data for them is refused.
+
+        When this returns, the customer's data is gone from every file of the storage.
+        ``wait`` bounds, in seconds, how long the SQLite storage waits for other
+        connections' readers (default: its ``erase_wait``); past it, it raises
+        `touchpoint.plugins.storage.sqlite.ErasureIncomplete` saying what is left, and
+        `finish_erasure` completes the erasure later.
+        """
+        if wait is None:
+            removed = self.storage.forget(customer)
+        else:
+            removed = self.storage.forget(customer, wait=wait)  # type: ignore[call-arg]
+        ok = isinstance(removed, dict) and all(
+            isinstance(k, str) and isinstance(v, int) for k, v in removed.items()
+        )
+        return self._checked("forget", removed, ok, "a dict of counts")
+
+    def finish_erasure(self, *, wait: float | None = None) -> bool:
+        """Complete erasures that `forget` left pending (readers held old copies of pages).
+
+        Returns True if erasures were pending and are now complete, False if none was
+        (storages that erase synchronously never leave one). Raises
+        `touchpoint.plugins.storage.sqlite.ErasureIncomplete` if readers still hold on
+        after ``wait`` seconds.
+        """
+        finish = getattr(self.storage, "finish_erasure", None)
+        if finish is None:
+            return False
+        return bool(finish() if wait is None else finish(wait=wait))
 
     def export(self, customer: str) -> str:
         """Everything stored about a customer, as JSON."""
-        return self.storage.export(customer)
+        text = self.storage.export(customer)
+        return self._checked("export", text, isinstance(text, str), "a JSON string")
 
     # ------------------------------------------------------------------ channels
 
@@ -339,7 +432,12 @@ class Workspace:
         Every call reports every promise that is overdue then; a host that wants one
         alert per promise keeps track of the ones it has seen.
         """
-        late = [p for p in self.storage.promises() if p.is_overdue(now)]
+        promises = self.storage.promises()
+        ok = isinstance(promises, list) and all(
+            callable(getattr(p, "is_overdue", None)) for p in promises
+        )
+        self._checked("promises", promises, ok, "a list of touchpoint.Promise")
+        late = [p for p in promises if p.is_overdue(now)]
         for promise in late:
             self.notify("promise_overdue", promise=promise)
         return late
@@ -389,8 +487,12 @@ class Workspace:
         return report
 
     def notify(self, hook: str, **kwargs: Any) -> list[HookFailure]:
-        """Fire a notification hook; each plugin isolated, failures logged and returned."""
-        return self.plugins.notify(hook, workspace=self, **kwargs)
+        """Fire a notification hook; each plugin isolated and given `hook_timeout` seconds.
+
+        Failures (exceptions and calls that ran too long) are logged and returned as
+        `touchpoint.plugins.HookFailure` objects naming the plugin.
+        """
+        return self.plugins.notify(hook, workspace=self, timeout=self.hook_timeout, **kwargs)
 
 
 def open_workspace(
@@ -399,6 +501,7 @@ def open_workspace(
     blueprint: Any = None,
     disable_plugins: Iterable[str] = (),
     plugins: Plugins | None = None,
+    hook_timeout: float | None = None,
 ) -> Workspace:
     """Open a workspace on the storage at ``url`` (``memory://``, ``sqlite:///file.db``, a plugin's).
 
@@ -409,6 +512,10 @@ def open_workspace(
         then checked against its touchpoints and channels.
     disable_plugins:
         Plugin names to leave out (also read from ``TOUCHPOINT_DISABLE_PLUGINS``).
+        Faulty plugins are left out on their own (see `touchpoint.plugins.Plugins.faulty`).
+    hook_timeout:
+        Seconds each notification hook call may take before it is reported as a
+        `touchpoint.plugins.HookFailure` (default: ``TOUCHPOINT_HOOK_TIMEOUT``, else 10).
     """
     if plugins is None:
         plugins = default_plugins(disable_plugins) if disable_plugins else default_plugins()
@@ -425,7 +532,22 @@ def open_workspace(
                 ]
             )
         blueprint = templates[blueprint].obj()
-    return Workspace(open_storage(url, plugins=plugins), blueprint=blueprint, plugins=plugins)
+    return Workspace(
+        open_storage(url, plugins=plugins),
+        blueprint=blueprint,
+        plugins=plugins,
+        hook_timeout=hook_timeout,
+    )
+
+
+def _shape(value: Any) -> str:
+    """What a value is, for an error message, without showing the value (it may be personal)."""
+    kind = type(value).__name__
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype} with shape {value.shape}"
+    if isinstance(value, list | tuple | dict):
+        return f"a {kind} of {len(value)} items"
+    return "None" if value is None else f"a {kind}"
 
 
 def _plain(value: Any) -> Any:

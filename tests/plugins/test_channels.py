@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from hypothesis import given
+from hypothesis import strategies as st
 
 from touchpoint.plugins.channels import DeliveryStatus, Message, deliver
 from touchpoint.plugins.channels.console import ConsoleChannel
@@ -470,3 +472,165 @@ def test_marketing_email_carries_an_unsubscribe_link_and_headers():
         assert "unsubscribe_url" in refused.detail and len(inbox.messages) == 2
     finally:
         controller.stop()
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.fixture
+def plain_smtp():
+    inbox = Inbox()
+    controller, port = start_smtp(inbox, "none")
+    channel = SmtpChannel(
+        host="127.0.0.1", port=port, security="none", sender="shop@example.com", timeout=5
+    )
+    yield channel, inbox
+    controller.stop()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "li.na@example.com, evil@example.net",  # sent to both before
+        '"li.na@example.com" <evil@example.net>',  # sent to evil only before
+        "li.na@example.com; evil@example.net",
+        "Li Na <li.na@example.com>",
+        "li.na@example.com (Li Na)",
+        "li.na@example.com\r\nBcc: evil@example.net",
+        "li.na@example.com\n",
+        " li.na@example.com",
+        "li na@example.com",
+        "李娜@example.com",
+        "li.na@example.com@evil.example.net",
+        "",
+    ],
+)
+def test_smtp_sends_only_to_exactly_one_strictly_parsed_mailbox(plain_smtp, address):
+    """Defect 7: a list or a display name in the address reached other mailboxes."""
+    channel, inbox = plain_smtp
+    delivery = deliver(channel, Message("k-h", "C001", address, "Your car is ready."))
+    assert delivery.status is DeliveryStatus.FAILED and not delivery.retryable
+    assert delivery.detail.startswith("address ") and delivery.detail.endswith("not sent")
+    assert "evil" not in delivery.detail and "li.na@" not in delivery.detail  # masked
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    ("subject", "contact_id", "header"),
+    [
+        ("Hello\r\nBcc: evil@example.net", "k-s1", "Subject"),
+        ("Hello\nX-Spam: no", "k-s2", "Subject"),
+        ("Hello\x00", "k-s3", "Subject"),
+        ("Hello\u2028Bcc: evil@example.net", "k-s4", "Subject"),
+        ("Hello", "k-s5\r\nBcc: evil@example.net", "X-Touchpoint-Contact"),
+    ],
+)
+def test_smtp_control_characters_in_a_header_are_a_permanent_failure(
+    plain_smtp, subject, contact_id, header
+):
+    channel, inbox = plain_smtp
+    msg = Message(contact_id, "C001", "li.na@example.com", "hi", subject=subject)
+    delivery = deliver(channel, msg)
+    assert delivery.status is DeliveryStatus.FAILED and not delivery.retryable
+    assert f"header {header} holds a control character" in delivery.detail
+    assert "evil" not in delivery.detail and "Hello" not in delivery.detail  # masked
+    assert inbox.messages == []
+
+
+def test_smtp_envelope_names_the_one_address_and_idn_domains_go_as_ascii(plain_smtp):
+    channel, inbox = plain_smtp
+    for address in ("li.na+care@example.com", "wang@例子.中国"):
+        delivery = channel.send(Message("k-i", "C001", address, "hi", subject="Service"))
+        assert delivery.status is DeliveryStatus.SENT, delivery.detail
+    assert [rcpts for _, rcpts, _ in inbox.messages] == [
+        ["li.na+care@example.com"],
+        ["wang@xn--fsqu00a.xn--fiqs8s"],
+    ]
+    assert message_from_bytes(inbox.messages[1][2])["To"] == "wang@xn--fsqu00a.xn--fiqs8s"
+
+
+def test_smtp_sender_must_be_one_mailbox():
+    from pydantic import ValidationError as SettingsError
+
+    ok = SmtpChannel(host="h", sender="Shop <shop@example.com>")
+    assert ok.settings.sender_address == "shop@example.com"
+    for sender in ("a@example.com, b@example.com", "shop@example.com\r\nBcc: x@y.z", "shop"):
+        with pytest.raises(SettingsError, match="sender"):
+            SmtpChannel(host="h", sender=sender)
+
+
+# --------------------------------------------------------------------------- webhook receivers
+
+
+class Recorder(Hook):
+    """A loopback receiver that keeps each request's raw headers and body."""
+
+    def __init__(self):
+        super().__init__()
+        self.requests: list[tuple[str, str, bytes]] = []
+        handler = self.server.RequestHandlerClass
+        recorder = self
+        original = handler.do_POST
+
+        def do_post(request):
+            body = request.rfile.read(int(request.headers["Content-Length"]))
+            recorder.requests.append(
+                (request.headers[TIMESTAMP_HEADER], request.headers[SIGNATURE_HEADER], body)
+            )
+            request.rfile = io.BytesIO(body)
+            original(request)
+
+        handler.do_POST = do_post
+
+
+def test_verify_signature_accepts_a_real_request_only_while_it_is_fresh():
+    """Defect 14: no freshness window, so a captured request could be replayed forever."""
+    from touchpoint.plugins.channels.webhook import TOLERANCE, verify_signature
+
+    h = Recorder()
+    try:
+        sent_at = time.time()
+        assert webhook(h.url).send(Message("k-v", "C001", "a@b.cn", "hello")).ok
+    finally:
+        h.close()
+    [(stamp, signature, body)] = h.requests
+    assert abs(int(stamp) - sent_at) <= 1
+    assert verify_signature(SECRET, stamp, body, signature)  # now
+    assert verify_signature(SECRET, stamp.encode(), body, signature.encode())  # bytes headers
+    assert not verify_signature("other-secret", stamp, body, signature)
+    assert not verify_signature(SECRET, stamp, body + b" ", signature)
+    assert not verify_signature(SECRET, str(int(stamp) + 1), body, signature)
+    t = int(stamp)
+    assert verify_signature(SECRET, stamp, body, signature, now=t + TOLERANCE)
+    assert not verify_signature(SECRET, stamp, body, signature, now=t + TOLERANCE + 1)  # replay
+    assert not verify_signature(SECRET, stamp, body, signature, now=t - TOLERANCE - 1)  # future
+    assert verify_signature(SECRET, stamp, body, signature, now=t + 60, tolerance=30) is False
+    assert verify_signature(SECRET, stamp, body, signature, now=t + 10**6, tolerance=None)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "signature"),
+    [
+        ("1700000000", "sha256=é" + "0" * 63),  # TypeError from compare_digest before
+        ("1700000000", "sha256=ü"),
+        ("١٧٠٠٠٠٠٠٠٠", None),  # Arabic-Indic digits
+        (None, "sha256=" + "0" * 64),
+        ("17e8", "sha256=" + "0" * 64),
+        (" 1700000000", "sha256=" + "0" * 64),
+        ("1700000000", "sha256=" + "0" * 64 + "\n"),
+        (b"\xff\xfe", b"sha256=\xff"),
+        ("1700000000", ""),
+        ("1700000000", 12345),
+    ],
+)
+def test_verify_signature_malformed_headers_are_false_never_an_exception(stamp, signature):
+    from touchpoint.plugins.channels.webhook import verify_signature
+
+    assert verify_signature(SECRET, stamp, b"{}", signature, now=1700000000) is False
+
+
+@given(st.one_of(st.text(), st.binary(), st.none()), st.one_of(st.text(), st.binary()))
+def test_verify_signature_never_raises_on_any_header(stamp, signature):
+    from touchpoint.plugins.channels.webhook import verify_signature
+
+    assert verify_signature(SECRET, stamp, b"{}", signature) is False

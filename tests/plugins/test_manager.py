@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import textwrap
@@ -59,28 +60,76 @@ def test_disable_by_argument_and_environment(monkeypatch):
 
 class _Dup:
     @hookimpl
+    def register_channels(self, register):
+        register("dup-fax", object)
+
+    @hookimpl
     def register_storage(self, register):
         register("sqlite", lambda url: None)
 
 
 class _RaisesOnRegister:
     @hookimpl
+    def register_storage(self, register):
+        register("ok-store", lambda url: None)
+
+    @hookimpl
     def register_channels(self, register):
         raise RuntimeError("no config file")
 
+    @hookimpl
+    def tier_changed(self, workspace, customer, old, new):
+        raise AssertionError("a disabled plugin's hooks never run")
 
-def test_a_name_registered_twice_names_both_plugins():
+
+def test_a_plugin_reusing_a_name_is_disabled_and_named():
     p = Plugins(entry_points=False, extra=[_Dup()])
-    with pytest.raises(PluginError, match=r"'touchpoint.storage.sqlite' and plugin '_Dup'"):
-        p.storages()
+    assert p.storages()["sqlite"].plugin == "touchpoint.storage.sqlite"  # the first one keeps it
+    [fault] = p.faulty
+    assert fault.name == "_Dup" and fault.stage == "register"
+    assert "storage 'sqlite', which plugin 'touchpoint.storage.sqlite' registered first" in (
+        fault.reason
+    )
+    assert "dup-fax" not in p.channels()  # nothing of a disabled plugin is used
+    assert "_Dup" not in {i.name for i in p.info()}
+    [err] = p.load_errors
+    assert isinstance(err, PluginError) and "_Dup" in str(err) and DISABLE_ENV in str(err)
 
 
-def test_a_plugin_raising_while_registering_is_named():
+def test_a_plugin_raising_while_registering_is_disabled_not_fatal():
+    from touchpoint.workspace import open_workspace
+
     p = Plugins(entry_points=False, extra=[_RaisesOnRegister()])
-    with pytest.raises(
-        PluginError, match=r"plugin '_RaisesOnRegister' raised in register_channels: RuntimeError"
-    ):
-        p.channels()
+    [fault] = p.faulty
+    assert fault.name == "_RaisesOnRegister"
+    assert fault.reason == "raised in register_channels: RuntimeError: no config file"
+    assert isinstance(fault.error, RuntimeError)
+    assert "ok-store" not in p.storages()  # what it registered before failing is dropped
+    assert {"console", "smtp"} <= set(p.channels()) and set(p.storages()) == {"memory", "sqlite"}
+    assert p.notify("tier_changed", workspace=None, customer="C1", old=None, new="gold") == []
+    with open_workspace("memory://", plugins=p) as ws:
+        assert ws.record(event_id="e1", customer="C1", touchpoint="T1", time="2026-01-01").ok
+
+
+def test_a_name_taken_inside_one_plugin_and_a_bad_name_are_faults_too():
+    class Twice:
+        @hookimpl
+        def register_scorers(self, register):
+            register("mine", len)
+            register("mine", len)
+
+    class Nameless:
+        @hookimpl
+        def register_scorers(self, register):
+            register("", len)
+
+    p = Plugins(entry_points=False, extra=[Twice(), Nameless()])
+    reasons = {f.name: f.reason for f in p.faulty}
+    assert reasons == {
+        "Twice": "it registers scorers 'mine' twice",
+        "Nameless": "register_scorers needs a non-empty name, got ''",
+    }
+    assert "mine" not in p.scorers() and "rfm" in p.scorers()
 
 
 def _install_fake_distribution(tmp_path, monkeypatch, name, module_source, entry_value):
@@ -190,3 +239,15 @@ def test_builtin_scores_are_registered_through_the_same_hook_as_plugins():
     assert dict(zip(got["customer"], got["monetary"], strict=True)) == {"a": 30.0, "b": 5.0}
     disabled = Plugins(entry_points=False, disable=["touchpoint.scorers"]).scorers()
     assert "rfm" not in disabled
+
+
+def test_a_plugin_swallowing_the_refusal_of_a_taken_name_is_still_disabled():
+    class Sly:
+        @hookimpl
+        def register_storage(self, register):
+            with contextlib.suppress(Exception):
+                register("sqlite", lambda url: None)
+            register("sly", lambda url: None)
+
+    p = Plugins(entry_points=False, extra=[Sly()])
+    assert [f.name for f in p.faulty] == ["Sly"] and set(p.storages()) == {"memory", "sqlite"}

@@ -8,13 +8,18 @@ Two kinds of hook:
 
 - **Registration hooks** take a ``register`` callback, so one plugin can register several
   things and the host keeps them (``register_channels``, ``register_storage``,
-  ``register_blueprints``, ``register_scorers``). A name registered twice is an error that
-  names both plugins.
+  ``register_blueprints``, ``register_scorers``). They are called once per plugin when
+  the plugins are loaded. A plugin whose registration hook raises, or that registers a
+  name another plugin registered first, is disabled (nothing it registered is used,
+  none of its hooks runs) and reported with the reason, naming both plugins; the others
+  go on working.
 - **Notification hooks** tell a plugin that something happened (``interactions_recorded``,
   ``indicator_breached``, ``tier_changed``, ``promise_overdue``, ``contact_sent``,
   ``contact_failed``). They run after the data is committed; the workspace calls each
-  plugin's implementation separately, so a plugin that raises never loses the data and
-  never stops the other plugins: its error is logged and returned with its name.
+  plugin's implementation separately, in a worker thread with a bounded time
+  (``hook_timeout``, 10 s by default), so a plugin that raises or hangs never loses the
+  data and never stops the other plugins: its error, or the timeout, is logged and
+  returned with its name. Keep them quick; hand long work to a queue of your own.
 
 Examples
 --------

@@ -268,6 +268,32 @@ class StorageContract:
         with pytest.raises(StorageError, match="forgotten"):
             storage.upsert_customers([Customer("C0")])
 
+    def test_forget_blanks_the_id_in_other_customers_data(self, storage):
+        cols = make_columns(50, seed=9)
+        cols["customer"][:3] = "C0"
+        cols["customer"][3:] = np.where(cols["customer"][3:] == "C0", "C1", cols["customer"][3:])
+        cols["referrer"][:] = None
+        storage.append(Batch.from_columns(cols))
+        storage.upsert_customers(
+            [Customer("C0", email="zero@example.com"), Customer("C2", referrer="C0", tier="gold")]
+        )
+        # quarantined: a conflicting copy of C0's event, and of another customer's event
+        # naming C0 as referrer
+        bad = {k: v[[0, 10]].copy() for k, v in cols.items()}
+        bad["amount"][:] = [1e6, 2e6]
+        bad["referrer"][:] = [None, "C0"]
+        storage.append(Batch.from_columns(bad), refuse=False)
+        other = str(cols["customer"][10])
+        assert [q["record"]["customer"] for q in storage.quarantined()] == ["C0", other]
+
+        storage.forget("C0")
+        referred = storage.customer("C2")
+        assert referred.referrer is None and referred.tier == "gold"  # the rest kept
+        [q] = storage.quarantined()  # theirs is gone, the other's kept without the id
+        assert q["record"]["customer"] == other and q["record"]["amount"] == 2e6
+        assert q["record"]["referrer"] is None
+        assert "C0" not in json.dumps(q)
+
     def test_export_returns_everything_as_json(self, storage):
         cols = self._fill(storage)
         doc = json.loads(storage.export("C0"))

@@ -1,5 +1,9 @@
 """``touchpoint plugins``: every plugin in use, its version, its hooks and what it registers.
 
+A faulty plugin (it fails to import, raises while registering, or registers a name that
+is taken) is disabled, not fatal: it is listed under "disabled" with the reason, and the
+command still exits 0.
+
 Follows the command-module convention of `touchpoint.cli.commands` (``NAME``, ``HELP``,
 ``configure(parser)``, ``run(args)``), so it can be listed in ``COMMANDS``.
 
@@ -27,7 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "List every plugin touchpoint uses: the built-in ones and those installed through "
         "the 'touchpoint' entry-point group, with their version, the hooks they implement "
-        "and the channels, storages, blueprints and scorers they register. Disable a plugin "
+        "and the channels, storages, blueprints and scorers they register, and the faulty "
+        "plugins that were disabled, with the reason. Disable a plugin "
         "with --disable NAME or TOUCHPOINT_DISABLE_PLUGINS=NAME,NAME."
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -57,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "plugins": [i.to_dict() for i in infos],
-            "errors": [str(e) for e in plugins.load_errors],
+            "disabled": [f.to_dict() for f in plugins.faulty],
+            "errors": [str(f) for f in plugins.faulty],
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return 0
@@ -70,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    for err in plugins.load_errors:
-        print(f"warning: {err}", file=sys.stderr)
+    if plugins.faulty:
+        print("\ndisabled (faulty):")
+        for fault in plugins.faulty:
+            version = f" {fault.version}" if fault.version else ""
+            print(f"  {fault.name}{version}: {fault.reason}")
+        for fault in plugins.faulty:
+            print(f"warning: {fault}", file=sys.stderr)
     return 0

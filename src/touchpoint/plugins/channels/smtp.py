@@ -8,35 +8,103 @@ Delivery outcomes: accepted by the server is ``sent``; a refused recipient, a re
 login or any other permanent (5xx) answer is ``failed`` and not retryable; timeouts,
 refused connections and temporary (4xx) answers are ``failed`` and retryable.
 
+Hostile input is refused before anything is sent, as a permanent failure (not
+retryable) whose detail names the problem and masks the value:
+
+- the address must be exactly one mailbox, a bare ``local@domain`` parsed strictly
+  (`strict_address`): a list (``"a@x, evil@y"``), a display name (``'"a@x" <evil@y>'``),
+  comments, quoting, whitespace or a non-ASCII local part (it would need SMTPUTF8) are
+  refused; an internationalised domain is sent in its ASCII (IDNA) form. The SMTP
+  envelope names that one address, whatever the headers say;
+- a CR, LF or other control character in any header value (subject, contact id,
+  unsubscribe link) would let a value add headers: refused, naming the header.
+
 Examples
 --------
 >>> ch = SmtpChannel(host="mail.example.com", sender="shop@example.com",
 ...                  username="shop", password="s3cret")
 >>> "s3cret" in repr(ch), ch.settings.port
 (False, 587)
+>>> strict_address("li.na@example.com")
+'li.na@example.com'
+>>> strict_address("a@example.com, evil@example.net")
+Traceback (most recent call last):
+...
+ValueError: not exactly one mailbox: a list or a display name is not an address
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import smtplib
 import ssl
 from email import policy as email_policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from typing import Any, Literal
 from urllib.parse import quote
 
 import pydantic
 
-from touchpoint._privacy import mask_email
+from touchpoint._privacy import mask_email, mask_name
 from touchpoint.plugins.channels.base import Capabilities, ChannelBackend, Delivery, Message
 from touchpoint.plugins.hookspecs import hookimpl
 
-__all__ = ["SmtpChannel", "SmtpSettings"]
+__all__ = ["SmtpChannel", "SmtpSettings", "strict_address", "unsubscribe_token"]
 
 _PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+
+# RFC 5322 dot-atom local part (ASCII atext) and an RFC 1035 host name.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDR_SPEC = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@({_LABEL}(?:\.{_LABEL})*)", re.ASCII)
+#: Characters no header value may hold: C0 and C1 controls (CR, LF, TAB, NUL...), DEL,
+#: and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def strict_address(value: str) -> str:
+    """``value`` as exactly one bare mailbox (``local@domain``), or `ValueError` saying why.
+
+    No list, display name, comment, quoting, route or whitespace; the local part is
+    ASCII; a non-ASCII domain is returned in its IDNA (``xn--``) form. The error message
+    never repeats the value (it is personal).
+
+    >>> strict_address("wang@例子.中国")
+    'wang@xn--fsqu00a.xn--fiqs8s'
+    >>> strict_address('"a@example.com" <evil@example.net>')
+    Traceback (most recent call last):
+    ...
+    ValueError: not exactly one mailbox: a list or a display name is not an address
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError("no address")
+    if _CONTROL.search(value):
+        raise ValueError("the address holds a control character (CR, LF or another)")
+    if any(c in value for c in ',;<>"()') or value.count("@") != 1 or value != value.strip():
+        raise ValueError("not exactly one mailbox: a list or a display name is not an address")
+    local, _, domain = value.partition("@")
+    if not local.isascii():
+        raise ValueError("the local part is not ASCII (it would need SMTPUTF8)")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError("the domain is not a valid internationalised host name") from None
+    address = f"{local}@{domain}"
+    if not _ADDR_SPEC.fullmatch(address) or len(local) > 64 or len(address) > 254:
+        raise ValueError("not a valid address (local@domain, a dot-atom and a host name)")
+    # the standard library must read it as the same single mailbox
+    try:
+        parsed = Address(addr_spec=address).addr_spec
+    except Exception:
+        parsed = None
+    if parsed != address or parseaddr(address) != ("", address):
+        raise ValueError("not exactly one mailbox as the e-mail parser reads it")
+    return address
 
 
 class SmtpSettings(pydantic.BaseModel):
@@ -57,6 +125,22 @@ class SmtpSettings(pydantic.BaseModel):
     unsubscribe_url: str | None = None
     #: The key of the unsubscribe tokens (secret, masked everywhere).
     unsubscribe_secret: pydantic.SecretStr | None = None
+
+    @pydantic.field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        """One mailbox, bare or with a plain display name (``Shop <shop@example.com>``)."""
+        if _CONTROL.search(value):
+            raise ValueError("the sender holds a control character (CR, LF or another)")
+        match = re.fullmatch(r"([^<>@\",;:()]*?)\s*<([^<>]*)>", value)
+        strict_address(match.group(2) if match else value)
+        return value
+
+    @property
+    def sender_address(self) -> str:
+        """The sender's bare address (the SMTP envelope sender)."""
+        match = re.fullmatch(r"([^<>@\",;:()]*?)\s*<([^<>]*)>", self.sender)
+        return strict_address(match.group(2) if match else self.sender)
 
     @pydantic.model_validator(mode="before")
     @classmethod
@@ -119,15 +203,35 @@ class SmtpChannel(ChannelBackend):
             client.login(s.username, password)
         return client
 
+    def _refuse(self, message: Message, detail: str) -> Delivery:
+        return Delivery.failed(message, self.name, f"{detail}; not sent", retryable=False)
+
     def send(self, message: Message) -> Delivery:
         s = self.settings
+        try:
+            recipient = strict_address(message.address)
+        except ValueError as exc:
+            return self._refuse(message, f"address {mask_email(message.address)} refused: {exc}")
+        headers = {
+            "Subject": message.subject or "",
+            "X-Touchpoint-Contact": message.contact_id,
+        }
+        for header, value in headers.items():
+            if _CONTROL.search(value):
+                return self._refuse(
+                    message,
+                    f"header {header} holds a control character (CR, LF or another), which "
+                    f"could add headers (value: {mask_name(value)!r})",
+                )
         # Long headers (List-Unsubscribe URLs) must stay plain, not RFC 2047-encoded when folded.
         email = EmailMessage(policy=_POLICY)
         email["From"] = s.sender
-        email["To"] = message.address
-        email["Subject"] = message.subject or ""
-        email["Message-ID"] = make_msgid(idstring=message.contact_id)
-        email["X-Touchpoint-Contact"] = message.contact_id
+        email["To"] = recipient
+        email["Subject"] = headers["Subject"]
+        email["Message-ID"] = make_msgid(
+            idstring=re.sub(r"[^A-Za-z0-9._-]", "-", message.contact_id)
+        )
+        email["X-Touchpoint-Contact"] = headers["X-Touchpoint-Contact"]
         body = message.body
         if message.purpose == "marketing":
             # Marketing e-mail always carries an unsubscribe link and the RFC 2369 / 8058
@@ -144,15 +248,20 @@ class SmtpChannel(ChannelBackend):
                 customer=quote(message.customer, safe=""),
                 token=unsubscribe_token(secret, message.customer),
             )
+            if _CONTROL.search(link):
+                return self._refuse(
+                    message, "header List-Unsubscribe holds a control character (CR, LF or another)"
+                )
             email["List-Unsubscribe"] = f"<{link}>"
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             body = f"{body}\n\nTo stop receiving these e-mails: {link}\n"
         email.set_content(body)
-        to = mask_email(message.address)
+        to = mask_email(recipient)
         try:
             client = self._connect()
             try:
-                client.send_message(email)
+                # the envelope names the one checked address, whatever the headers hold
+                client.send_message(email, from_addr=s.sender_address, to_addrs=[recipient])
             finally:
                 try:
                     client.quit()

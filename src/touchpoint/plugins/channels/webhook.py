@@ -2,9 +2,13 @@
 
 Each request carries two headers: ``X-Touchpoint-Timestamp`` (Unix seconds) and
 ``X-Touchpoint-Signature: sha256=<hex>``, the HMAC-SHA256 with the shared secret of
-``<timestamp>.<body>``. A receiver recomputes it with `verify_signature` and rejects
-old timestamps to stop replays. ``Idempotency-Key`` carries the message's
-``contact_id`` so a receiver can drop a repeated delivery. The secret is a pydantic ``SecretStr``.
+``<timestamp>.<body>``. A receiver checks a request with `verify_signature`: the
+signature must match (compared in constant time) and the timestamp must be within
+``tolerance`` seconds (default `TOLERANCE`, 5 minutes) of the receiver's clock, so a
+captured request cannot be replayed later; malformed headers (missing, non-ASCII, not a
+number) are simply not valid, never an exception. Within the window, ``Idempotency-Key``
+(the message's ``contact_id``) lets a receiver drop a repeated delivery. The secret is a
+pydantic ``SecretStr``.
 
 A 2xx answer is ``sent``. Timeouts, connection errors, 408, 429 and 5xx are retried
 with exponential backoff (``backoff``, ``2 × backoff``, ...) up to ``retries`` more
@@ -14,9 +18,13 @@ Examples
 --------
 >>> body = b'{"contact_id": "c1"}'
 >>> sig = sign("s3cret", "1700000000", body)
->>> verify_signature("s3cret", "1700000000", body, sig)
+>>> verify_signature("s3cret", "1700000000", body, sig, now=1700000060)
 True
->>> verify_signature("wrong", "1700000000", body, sig)
+>>> verify_signature("wrong", "1700000000", body, sig, now=1700000060)
+False
+>>> verify_signature("s3cret", "1700000000", body, sig, now=1700000000 + 3600)  # a replay
+False
+>>> verify_signature("s3cret", "1700000000", body, "sha256=é", now=1700000060)
 False
 """
 
@@ -25,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -35,13 +44,18 @@ import pydantic
 from touchpoint.plugins.channels.base import Capabilities, ChannelBackend, Delivery, Message
 from touchpoint.plugins.hookspecs import hookimpl
 
-__all__ = ["WebhookChannel", "WebhookSettings", "sign", "verify_signature"]
+__all__ = ["TOLERANCE", "WebhookChannel", "WebhookSettings", "sign", "verify_signature"]
 
 SIGNATURE_HEADER = "X-Touchpoint-Signature"
 TIMESTAMP_HEADER = "X-Touchpoint-Timestamp"
 #: Carries the message's ``contact_id`` (the dispatch idempotency key) so a receiver can
 #: drop a repeated delivery.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Seconds a signed request stays acceptable, either side of the receiver's clock.
+TOLERANCE = 300.0
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}", re.ASCII)
 
 
 def sign(secret: str | bytes, timestamp: str, body: bytes) -> str:
@@ -51,9 +65,53 @@ def sign(secret: str | bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify_signature(secret: str | bytes, timestamp: str, body: bytes, signature: str) -> bool:
-    """Whether ``signature`` is right for ``body`` and ``timestamp`` (constant-time compare)."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
+def _ascii(value: object) -> str | None:
+    """A header value as text, or None if it is not ASCII text (or ASCII bytes)."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            value = bytes(value).decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return value if isinstance(value, str) and value.isascii() else None
+
+
+def verify_signature(
+    secret: str | bytes,
+    timestamp: str | bytes | None,
+    body: bytes,
+    signature: str | bytes | None,
+    *,
+    tolerance: float | None = TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """Whether a request is authentic and fresh: the receiver's check.
+
+    Parameters
+    ----------
+    secret:
+        The shared secret.
+    timestamp, signature:
+        The ``X-Touchpoint-Timestamp`` and ``X-Touchpoint-Signature`` header values, as
+        received (text or bytes; missing, non-ASCII or malformed values give False).
+    body:
+        The raw request body (bytes).
+    tolerance:
+        Seconds the timestamp may differ from ``now``, either way (None: no freshness
+        check, which lets a captured request be replayed forever).
+    now:
+        The receiver's clock in Unix seconds (default: `time.time`).
+    """
+    stamp, given = _ascii(timestamp), _ascii(signature)
+    if stamp is None or given is None or not isinstance(body, bytes | bytearray | memoryview):
+        return False
+    if not _TIMESTAMP.fullmatch(stamp) or not _SIGNATURE.fullmatch(given):
+        return False
+    expected = sign(secret, stamp, bytes(body)).encode("ascii")
+    valid = hmac.compare_digest(expected, given.lower().encode("ascii"))
+    if tolerance is not None:
+        clock = time.time() if now is None else now
+        valid = valid and abs(clock - int(stamp)) <= tolerance
+    return valid
 
 
 class WebhookSettings(pydantic.BaseModel):

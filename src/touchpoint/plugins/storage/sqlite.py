@@ -12,7 +12,9 @@ network file system (NFS, SMB) use ``?journal=delete``.
 
 URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; options as query
 parameters: ``busy_timeout`` (ms, default 5000), ``synchronous`` (``normal``, the
-default in WAL mode, or ``full``), ``journal`` (``wal`` or ``delete``).
+default in WAL mode, or ``full``), ``journal`` (``wal`` or ``delete``), ``erase_wait``
+(seconds `forget` waits for other connections' readers, default 10; see
+`touchpoint.plugins.storage._sqlite_privacy`).
 
 Examples
 --------
@@ -32,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,10 +52,13 @@ from touchpoint.plugins.storage import (
     _sqlite_privacy,
     _sqlite_records,
 )
+from touchpoint.plugins.storage._sqlite_privacy import ERASE_WAIT, ErasureIncomplete
 from touchpoint.plugins.storage._sqlite_schema import migrate
 from touchpoint.plugins.storage.base import AppendResult, Batch, Rejection, Storage
 
-__all__ = ["SqliteStorage", "parse_url"]
+__all__ = ["ErasureIncomplete", "SqliteStorage", "parse_url"]
+
+log = logging.getLogger("touchpoint.storage")
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
@@ -91,6 +97,10 @@ class SqliteStorage(
         batch, a power cut may lose the last ones) or ``"full"``.
     journal:
         ``"wal"`` (default) or ``"delete"`` (for network file systems).
+    erase_wait:
+        Seconds `forget` waits, at most, for other connections' read transactions to end
+        so that no copy of an erased page stays in the ``-wal`` file (then it raises
+        `ErasureIncomplete`, and the erasure stays pending until `finish_erasure`).
     """
 
     def __init__(
@@ -100,10 +110,16 @@ class SqliteStorage(
         busy_timeout: int = 5000,
         synchronous: str = "normal",
         journal: str = "wal",
+        erase_wait: float = ERASE_WAIT,
         url: str | None = None,
     ) -> None:
         self.path = str(path)
         self.url = url or ("memory://" if self.path == ":memory:" else f"sqlite:///{self.path}")
+        if not erase_wait >= 0:
+            raise StorageError(f"erase_wait must be a number of seconds >= 0, not {erase_wait!r}")
+        self.erase_wait = float(erase_wait)
+        self._busy_timeout = int(busy_timeout)
+        self._wal = False
         self._lock = threading.RLock()
         try:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -120,6 +136,7 @@ class SqliteStorage(
                 raise StorageError(
                     f"{self.path!r}: could not set journal mode {journal!r} (got {mode!r})"
                 )
+            self._wal = mode.lower() == "wal"
         if synchronous.lower() not in ("normal", "full"):
             raise StorageError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
         con.execute(f"PRAGMA synchronous = {synchronous.upper()}")
@@ -132,19 +149,25 @@ class SqliteStorage(
         self._salt = bytes.fromhex(
             con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
         )
+        self._finish_quietly()  # an erasure left pending by an earlier forget
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStorage:
         path, options = parse_url(url)
-        known = {"busy_timeout", "synchronous", "journal"}
+        known = {"busy_timeout", "synchronous", "journal", "erase_wait"}
         unknown = set(options) - known
         if unknown:
             raise StorageError(
                 f"unknown option(s) {sorted(unknown)} in {url!r}; known: {sorted(known)}"
             )
         kwargs: dict[str, Any] = dict(options)
-        if "busy_timeout" in kwargs:
-            kwargs["busy_timeout"] = int(kwargs["busy_timeout"])
+        try:
+            if "busy_timeout" in kwargs:
+                kwargs["busy_timeout"] = int(kwargs["busy_timeout"])
+            if "erase_wait" in kwargs:
+                kwargs["erase_wait"] = float(kwargs["erase_wait"])
+        except ValueError as exc:
+            raise StorageError(f"{url!r}: an option is not a number: {exc}") from None
         return cls(path, url=url, **kwargs)
 
     def __repr__(self) -> str:
@@ -169,7 +192,13 @@ class SqliteStorage(
                     raise StorageError(f"{self.url}: the write was rolled back: {exc}") from exc
                 raise
             else:
-                con.execute("COMMIT")
+                try:
+                    con.execute("COMMIT")
+                except sqlite3.Error as exc:  # e.g. busy: never leave the transaction open
+                    con.execute("ROLLBACK")
+                    raise StorageError(
+                        f"{self.url}: the write was rolled back, nothing changed: {exc}"
+                    ) from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -253,6 +282,10 @@ class SqliteStorage(
     def close(self) -> None:
         with self._lock:
             if self._con is not None:
+                try:
+                    self._finish_quietly()
+                except (sqlite3.Error, StorageError) as exc:
+                    log.warning("%s: pending erasure not finished on close: %s", self.url, exc)
                 self._con.close()
                 self._con = None  # type: ignore[assignment]
 
