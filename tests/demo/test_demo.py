@@ -195,3 +195,32 @@ def test_a_blueprint_with_a_loyalty_programme_reports_its_tiers(tmp_path, capsys
     counts = [int(_number(row[1])) for row in _table_rows(section)]
     pyramid = sum(int(_number(t[1])) for t in _table_rows(_section(out, "VALUE PYRAMID")))
     assert sum(counts) == pyramid, "every customer in the pyramid has a tier"
+
+
+@pytest.mark.parametrize("template", templates.names())
+def test_the_demo_runs_on_every_built_in_template(template, tmp_path, capsys) -> None:
+    # b2b-marketing's care rule is anchored on the day a customer entered their stage and
+    # restricted by stage: the synthetic customers must carry both, or the demo stops
+    db = tmp_path / "t.db"
+    code = main(["demo", "--template", template, "--customers", "300", "--db", str(db), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert all(f"\n{title}\n" in out for title in SECTIONS)
+
+
+def test_synthetic_customers_carry_their_current_stage_and_when_they_entered_it(base) -> None:
+    ev = base.events
+    cust = ev.columns["customer"]
+    day = ev.columns["time"].astype("datetime64[D]")
+    tp_stage = np.array([tp.stage.value for tp in templates.load("car-dealership").touchpoints])
+    stage = tp_stage[ev.columns["touchpoint"]]
+    c = base.customers
+    order = [s.value for s in templates.load("car-dealership").stages]
+    for i in range(0, N, 7):
+        mine = np.flatnonzero(cust == i)
+        # the customer had an event in their stage on the day they entered it, none in
+        # that stage before it, and nothing in a later stage of the journey
+        here = mine[stage[mine] == c["stage"][i]]
+        assert day[here].min() == c["stage_entered"][i]
+        later = order[order.index(c["stage"][i]) + 1 :]
+        assert not np.isin(stage[mine], later).any() or c["stage"][i] == order[-1]

@@ -238,12 +238,33 @@ def synthetic_base(
         np.where(referrer >= 0, ids[referrer], None),
         store_ids[home_store],
     )
+    customers_cols.update(_current_stages(blueprint, events, n))
     consents = _consents(rng, ids, first_seen, blueprint)
     say("complaints and promises")
     complaints, promises = _complaints_and_promises(
         rng, ids, first_seen, end64, store_quality[home_store]
     )
     return SyntheticBase(blueprint, customers_cols, consents, frame, complaints, promises)
+
+
+def _current_stages(blueprint, events, n):
+    """Each customer's current stage (customer view: the furthest stage any of their events
+    reached) and the day they entered it (their first event in that stage)."""
+    order = {s: i for i, s in enumerate(Stage)}
+    rank_of_tp = np.array([order[tp.stage] for tp in blueprint.touchpoints])
+    mine = events["customer"] < n  # not the stores' mystery shoppers
+    cust, rank = events["customer"][mine], rank_of_tp[events["touchpoint"][mine]]
+    t = events["time"][mine].view(np.int64)
+    furthest = np.full(n, -1)
+    np.maximum.at(furthest, cust, rank)
+    entered = np.full(n, np.iinfo(np.int64).max)
+    there = rank == furthest[cust]
+    np.minimum.at(entered, cust[there], t[there])
+    names = np.array([s.value for s in Stage] + [None], dtype=object)
+    none = furthest < 0
+    day = entered.view("datetime64[us]").astype("datetime64[D]")
+    day[none] = np.datetime64("NaT")
+    return {"stage": names[np.where(none, -1, furthest)], "stage_entered": day}
 
 
 def _audits(checklist, index_of, channel_of_tp, rng, store_quality, start64, end64, shoppers_from):
