@@ -6,10 +6,15 @@ channels, and fires the notification hooks with fault isolation.
 
 Every record of a batch ends accepted, duplicate (already stored, same values) or
 rejected (with a reason naming the record, the field and the value), and the
-`IngestReport` says which: ``accepted + duplicates + rejected == total`` always. With
-``on_reject="refuse"`` (the default) a batch with any rejected record stores nothing;
-with ``on_reject="quarantine"`` the good records land and the rejected ones are kept in
-the storage's quarantine with their reasons.
+`IngestReport` says which: ``accepted + duplicates + rejected == total`` always. A value
+that cannot be read (a time of ``"not a date"``), a value out of bounds (a negative
+amount, a rating outside the scale of its touchpoint's rating indicators) or unknown to
+the blueprint is its record's problem, not the batch's. With ``on_reject="refuse"`` (the
+default) a batch with any rejected record stores nothing; with
+``on_reject="quarantine"`` the good records land and the rejected ones are kept in the
+storage's quarantine, as given, with their reasons. Only a batch that is wrong as a
+whole (a required column missing, columns of different lengths) raises a
+`touchpoint.errors.ValidationError`, before anything is written.
 
 Examples
 --------
@@ -166,6 +171,24 @@ class Workspace:
             ``"quarantine"``: store the good records, keep the rejected ones in quarantine.
         names:
             Field name -> column name, for columns named differently.
+
+        Raises
+        ------
+        touchpoint.errors.ValidationError
+            Before anything is written, when the batch is wrong as a whole: a required
+            column (``event_id``, ``customer``, ``touchpoint``, ``time``) or a column
+            named in ``names`` is missing (each one named, with the columns the batch
+            has), or the columns differ in length.
+
+        Examples
+        --------
+        >>> ws = open_workspace("memory://")
+        >>> ws.record_batch({"event_id": ["e1"], "time": ["2026-03-01"]})
+        Traceback (most recent call last):
+        ...
+        touchpoint.errors.ValidationError: 2 problems in the records:
+          - customer: no such column for 'customer' (available: 'event_id', 'time') (value: 'customer')
+          - touchpoint: no such column for 'touchpoint' (available: 'event_id', 'time') (value: 'touchpoint')
         """
         from touchpoint.schema.records import validate_columns, validate_records
 

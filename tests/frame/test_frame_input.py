@@ -9,9 +9,12 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from touchpoint.errors import ValidationError
 from touchpoint.frame import EventFrame, read_coded, read_columns
+from touchpoint.frame._input import parse_numbers, parse_times
 
 NAMES = {"customer": "cust", "time": "ts", "amount": "paid", "touchpoint": "tp"}
 
@@ -148,3 +151,75 @@ def test_pandas_nullable_columns():
     np.testing.assert_array_equal(cols["amount"], [1.0, np.nan, 3.0])
     assert cols["count"].dtype == np.int64 and cols["count"].tolist() == [1, 2, 3]
     np.testing.assert_array_equal(cols["flag"], [1.0, np.nan, 0.0])
+
+
+# ------------------------------------------------------------------ unreadable values
+
+_TEXTS = st.one_of(
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1)).map(
+        lambda d: d.isoformat()
+    ),
+    st.sampled_from(["not a date", "2026-13-01", "2026-02-30", "soon", "12:00", "2026/01/01"]),
+    st.sampled_from(["", "NaT"]),
+)
+
+
+def _reference_time(text):
+    """One value at a time with the standard library: (time or None, readable)."""
+    if text in ("", "NaT"):
+        return None, True
+    try:
+        return np.datetime64(dt.datetime.fromisoformat(text), "us"), True
+    except ValueError:
+        return None, False
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_TEXTS, max_size=60), st.sampled_from(["str", "object"]))
+def test_parse_times_finds_exactly_the_unreadable_values(texts, dtype):
+    arr = np.array(texts, dtype=str if dtype == "str" else object)
+    if dtype == "str" and not len(texts):
+        arr = np.array([], dtype="<U1")
+    got, bad = parse_times(arr)
+    ref = [_reference_time(t) for t in texts]
+    assert bad.tolist() == [i for i, (_, ok) in enumerate(ref) if not ok]
+    want = np.array(
+        [np.datetime64("NaT", "us") if v is None else v for v, _ in ref], dtype="datetime64[us]"
+    )
+    np.testing.assert_array_equal(got, want)
+
+
+def test_parse_times_of_datetimes_with_and_without_zones():
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    values = [dt.datetime(2026, 1, 1, 12, tzinfo=plus2), dt.datetime(2026, 1, 1, 12), None, 7]
+    got, bad = parse_times(np.array(values, dtype=object))
+    assert got[:2].tolist() == [dt.datetime(2026, 1, 1, 10), dt.datetime(2026, 1, 1, 12)]
+    assert np.isnat(got[2]) and bad.tolist() == [3]  # a number is not a time
+
+
+def test_parse_times_refuses_a_column_of_numbers():
+    with pytest.raises(ValidationError, match="must hold times"):
+        parse_times(np.array([1, 2]), "ts")
+
+
+def test_strict_reading_names_the_row_and_value_of_a_bad_time():
+    with pytest.raises(ValidationError) as err:
+        read_columns({"ts": ["2026-01-01", "2026-01-02", "later", "never"]}, {"time": "ts"})
+    (problem,) = err.value.problems
+    assert problem.path == "ts[2]" and problem.value == "later"
+    assert "2 values cannot" in problem.message
+
+
+def test_read_coded_reports_unreadable_values_instead_of_raising():
+    df = pd.DataFrame({"ts": ["2026-01-01", "soon", None], "paid": [1.0, "lots", None]})
+    unreadable = {}
+    cols, _ = read_coded(df, {"time": "ts", "amount": "paid"}, unreadable=unreadable)
+    assert unreadable["time"][0].tolist() == [1] and unreadable["time"][1].tolist() == ["soon"]
+    assert unreadable["amount"][0].tolist() == [1]
+    assert np.isnat(cols["time"][1:]).all() and np.isnan(cols["amount"][1:]).all()
+
+
+def test_parse_numbers():
+    x, bad = parse_numbers(np.array([1, "2", None, "x", 3.5], dtype=object))
+    np.testing.assert_array_equal(x, [1.0, 2.0, np.nan, np.nan, 3.5])
+    assert bad.tolist() == [3]

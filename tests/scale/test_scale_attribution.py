@@ -125,3 +125,17 @@ def test_a_missing_column_is_named_at_the_call(client):
         markov(ddf, touchpoint="channel")
     with pytest.raises(ValidationError, match="'bought'"):
         markov(ddf, converted="bought")
+
+
+@pytest.mark.parametrize("kind", ["int", "float"])
+def test_markov_on_a_numeric_step_column_equals_memory_and_the_times(client, kind):
+    """Issue 12, item 10: journeys logged with step numbers, on Dask as in memory."""
+    data = touches(5, n_customers=150)
+    hours = (data["time"] - data["time"].min()) // pd.Timedelta(hours=1)
+    step = hours.astype("int64") if kind == "int" else hours / 8.0 - 30.0
+    by_step = data.drop(columns="time").assign(step=step)
+    for order in (1, 2):
+        want = markov(data, order=order)  # the same order, as times
+        assert markov(by_step, time="step", order=order) == want
+        got = markov(partitioned(by_step, npartitions=4), time="step", order=order)
+        assert_same(got.to_pandas(), want)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import touchpoint
 from touchpoint.errors import ValidationError
 from touchpoint.model import LoyaltyProgramme, LoyaltyTier, Offset
 from touchpoint.scoring import loyalty_programme
@@ -29,8 +30,20 @@ def month_starts_after(first, asof):
         out.append(d)
 
 
-def simulate(events, prog, asof):
-    """events: list of (customer, time, amount, is_redeem, points)."""
+def earns(event, purchases=("purchase",)):
+    """The purchase rule by hand: a listed outcome, or no outcome and money paid."""
+    _, _, amount, is_redeem, _, *label = event
+    label = label[0] if label else None
+    if is_redeem or not amount > 0:
+        return False
+    return purchases is None or label is None or label in purchases
+
+
+def simulate(events, prog, asof, purchases=("purchase",)):
+    """events: list of (customer, time, amount, is_redeem, points[, outcome])."""
+    events = [
+        (e[0], e[1], e[2] if e[3] or earns(e, purchases) else 0.0, e[3], e[4]) for e in events
+    ]
     out = {}
     for c in sorted({e[0] for e in events}):
         mine = sorted(
@@ -118,13 +131,16 @@ def histories(draw):
         c = draw(st.sampled_from(["a", "b", "c"]))
         t = START + dt.timedelta(days=draw(st.integers(0, 700)), hours=draw(st.integers(0, 23)))
         if draw(st.integers(0, 4)) == 0:
-            rows.append((c, t, 0.0, True, float(draw(st.integers(1, 40)))))
+            rows.append((c, t, 0.0, True, float(draw(st.integers(1, 40))), "redeem"))
         else:
-            rows.append((c, t, float(draw(st.sampled_from([0, 20, 50, 120, 250]))), False, 0.0))
+            amount = float(draw(st.sampled_from([0, 20, 50, 120, 250])))
+            # a purchase, an event without an outcome, or a paid event that is no purchase
+            label = draw(st.sampled_from(["purchase", None, "deposit", "call"]))
+            rows.append((c, t, amount, False, 0.0, label))
     return rows
 
 
-def _feasible(rows):
+def _feasible(rows, purchases):
     """Drop redemptions of more than the points earned (earn_rate 1) before them.
 
     Expiry is left out on purpose, so some histories still redeem expired points.
@@ -136,7 +152,7 @@ def _feasible(rows):
             if used.get(c, 0) + r[4] > earned.get(c, 0):
                 continue
             used[c] = used.get(c, 0) + r[4]
-        else:
+        elif earns(r, purchases):
             earned[c] = earned.get(c, 0) + r[2]
         out.append(r)
     return out
@@ -147,9 +163,10 @@ def _feasible(rows):
     st.sampled_from(["never", "requalify", "one_step"]),
     st.sampled_from([None, "6 months", "90 days"]),
     st.sampled_from(["12 months", "60 days"]),
+    st.sampled_from([("purchase",), ("purchase", "deposit"), None]),
 )
-def test_programme_matches_simulation(rows, downgrade, expire, window):
-    rows = _feasible(rows)
+def test_programme_matches_simulation(rows, downgrade, expire, window, purchases):
+    rows = _feasible(rows, purchases)
     prog = LoyaltyProgramme(
         tiers=TIERS,
         earn_rate=1.0,
@@ -163,15 +180,15 @@ def test_programme_matches_simulation(rows, downgrade, expire, window):
         "customer": [r[0] for r in rows],
         "time": [r[1] for r in rows],
         "amount": [r[2] for r in rows],
-        "outcome": [("redeem" if r[3] else None) for r in rows],
+        "outcome": [r[5] for r in rows],
         "points": [r[4] if r[3] else np.nan for r in rows],
     }
-    ref = simulate(rows, prog, asof)
+    ref = simulate(rows, prog, asof, purchases)
     if ref is None:
         with pytest.raises(ValidationError, match="redeems more points than the balance"):
-            loyalty_programme(data, prog, asof=asof)
+            loyalty_programme(data, prog, asof=asof, purchases=purchases)
         return
-    got = loyalty_programme(data, prog, asof=asof)
+    got = loyalty_programme(data, prog, asof=asof, purchases=purchases)
     b = got.balances
     for i, c in enumerate(b["customer"]):
         for name in ("earned", "redeemed", "expired", "balance"):
@@ -221,3 +238,28 @@ def test_redemption_valued_by_amount_and_discount():
     assert b["earned"].tolist() == [200.0] and b["redeemed"].tolist() == [20.0]
     assert b["balance"].tolist() == [180.0] and b["balance_value"].tolist() == [90.0]
     assert b["tier"].tolist() == ["vip"] and b["discount"].tolist() == [0.1]
+
+
+def test_only_purchases_earn_points_and_count_towards_tiers():
+    """A workspace's interactions: calls and a deposit with an amount earn nothing."""
+    prog = LoyaltyProgramme(
+        tiers=[LoyaltyTier("member", 0), LoyaltyTier("gold", 100)], earn_rate=1.0
+    )
+    ws = touchpoint.open("memory://")
+    ws.record_batch(
+        {
+            "event_id": ["p1", "d1", "c1", "p2"],
+            "customer": ["C1", "C1", "C1", "C2"],
+            "touchpoint": ["T1", "T1", "T2", "T1"],
+            "time": ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08"],
+            "amount": [60.0, 500.0, None, 150.0],
+            "outcome": ["purchase", "deposit", "call", None],
+        }
+    ).raise_for_rejected()
+    b = loyalty_programme(ws.interactions(), prog, asof="2026-02-01").balances
+    assert b["customer"].tolist() == ["C1", "C2"]
+    assert b["earned"].tolist() == [60.0, 150.0] and b["spend"].tolist() == [60.0, 150.0]
+    assert b["tier"].tolist() == ["member", "gold"]
+    every = loyalty_programme(ws.interactions(), prog, asof="2026-02-01", purchases=None)
+    assert every.balances["earned"].tolist() == [560.0, 150.0]
+    assert every.balances["tier"].tolist() == ["gold", "gold"]

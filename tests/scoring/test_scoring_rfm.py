@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import touchpoint
 from touchpoint.errors import ValidationError
 from touchpoint.frame import EventFrame
 from touchpoint.scoring import DEFAULT_SEGMENTS, quantile_scores, rfm, rfm_scores, rfm_segments
@@ -139,6 +140,141 @@ def test_empty_groups_from_frame_categories():
 def test_bad_input_names_column_and_value(data, match):
     with pytest.raises(ValidationError, match=match):
         rfm(data, asof="2026-02-01")
+
+
+# ------------------------------------------------------------------ purchases only
+
+
+def test_rfm_of_a_workspace_counts_purchases_not_calls():
+    """Issue 12, item 9: one 10.00 purchase and two calls is one purchase of 10.00."""
+    ws = touchpoint.open("memory://")
+    ws.record_batch(
+        {
+            "event_id": ["p1", "c1", "c2", "p2"],
+            "customer": ["C1", "C1", "C1", "C2"],
+            "touchpoint": ["T1", "T2", "T2", "T1"],
+            "time": ["2026-03-01", "2026-03-04", "2026-03-11", "2026-03-05"],
+            "amount": [10.0, None, None, 7.5],
+            "outcome": ["purchase", "call", "call", "purchase"],
+        }
+    ).raise_for_rejected()
+    r = rfm(ws.interactions())
+    assert r.row("C1")["frequency"] == 1
+    assert r.row("C1")["monetary"] == 10.0 and r.row("C1")["average"] == 10.0
+    # the default asof is the latest event of any kind (the call of 11 March)
+    assert r.row("C1")["recency"] == 10.0 and r.row("C2")["recency"] == 6.0
+    assert r.row("C1")["last"] == np.datetime64("2026-03-01", "us")
+    every = rfm(ws.interactions(), purchases=None)
+    assert every.row("C1")["frequency"] == 3 and every.row("C1")["amount_missing"] == 2
+
+
+PURCHASE_LABELS = ("purchase", "renewal")
+
+
+@st.composite
+def events_with_outcomes(draw):
+    df = draw(events())
+    n = len(df)
+    outcomes = draw(
+        st.lists(
+            st.sampled_from(["purchase", "renewal", "call", "redeem", None]),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    return df.assign(result=pd.Series(outcomes, dtype=object))
+
+
+def reference_purchases(df, labels):
+    """The rule, written out in pandas: a listed outcome, or no outcome and money paid."""
+    if labels is None:
+        return df
+    listed = df["result"].isin(list(labels))
+    return df[listed | (df["result"].isna() & (df["paid"] > 0))]
+
+
+@given(
+    events_with_outcomes(),
+    st.integers(0, 70),
+    st.sampled_from([("purchase",), PURCHASE_LABELS, None]),
+    st.sampled_from(["pandas", "polars", "frame"]),
+)
+def test_rfm_of_purchases_matches_pandas(df, asof_day, labels, kind):
+    asof = pd.Timestamp("2026-01-01") + pd.Timedelta(days=asof_day, hours=7)
+    data = {
+        "pandas": df,
+        "polars": pl.from_pandas(df),
+        "frame": EventFrame.from_data(
+            df, customer="cust", time="ts", amount="paid", outcome="result"
+        ),
+    }[kind]
+    names = (
+        {"customer": "cust", "time": "ts", "amount": "paid", "outcome": "result"}
+        if kind != "frame"
+        else {}
+    )
+    got = rfm(data, **names, purchases=labels, asof=asof.to_pydatetime()).to_pandas()
+    got = got.set_index("customer")
+    ref = reference_rfm(reference_purchases(df, labels), asof)
+    assert sorted(got.index) == sorted(df["cust"].unique())
+    others = got.loc[~got.index.isin(ref.index)]
+    assert (others["frequency"] == 0).all() and others["recency"].isna().all()
+    got = got.loc[ref.index]
+    np.testing.assert_array_equal(got["frequency"], ref["frequency"])
+    np.testing.assert_array_equal(got["recency"], ref["recency"])
+    np.testing.assert_allclose(got["monetary"], ref["monetary"], rtol=1e-12)
+    np.testing.assert_array_equal(got["amount_missing"], ref["amount_missing"])
+
+
+def test_the_default_asof_is_the_latest_event_of_any_kind():
+    df = pd.DataFrame(
+        {
+            "customer": ["a", "a", "b"],
+            "time": pd.to_datetime(["2026-01-01", "2026-01-21", "2026-01-11"]),
+            "amount": [5.0, np.nan, 3.0],
+            "outcome": ["purchase", "call", "purchase"],
+        }
+    )
+    r = rfm(df)
+    assert r.row("a")["recency"] == 20.0 and r.row("b")["recency"] == 10.0
+
+
+def test_a_bad_row_that_is_not_a_purchase_does_not_matter_and_a_purchase_is_named():
+    data = {
+        "customer": ["a", None, "b", None],
+        "time": ["2026-01-01", "2026-01-02", "NaT", "2026-01-03"],
+        "amount": [1.0, np.nan, np.nan, 2.0],
+        "outcome": ["purchase", "call", "call", "purchase"],
+    }
+    with pytest.raises(ValidationError, match=r"customer\[3\]"):
+        rfm(data, asof="2026-02-01")
+    data["customer"][3] = "c"
+    assert rfm(data, asof="2026-02-01")["frequency"].tolist() == [1, 0, 1]
+
+
+def test_a_frame_whose_rows_are_all_purchases_and_one_with_a_row_without_outcome():
+    labels = np.array(["purchase", "call"], dtype=object)  # "call" is a category no row uses
+    frame = EventFrame(
+        {
+            "customer": np.array([0, 1, 0]),
+            "time": np.array(["2026-01-01", "2026-01-02", "2026-01-03"], dtype="datetime64[us]"),
+            "amount": np.array([1.0, 2.0, 4.0]),
+            "outcome": np.array([0, 0, 0]),
+        },
+        {"customer": np.array(["x", "y"], dtype=object), "outcome": labels},
+    )
+    assert rfm(frame)["monetary"].tolist() == [5.0, 2.0]
+    # a row without an outcome is a purchase when money changed hands, else not
+    frame.columns["outcome"][:] = [0, -1, -1]
+    frame.columns["amount"][:] = [1.0, 0.0, 4.0]
+    r = rfm(frame)
+    assert r["frequency"].tolist() == [2, 0] and r["monetary"].tolist() == [5.0, 0.0]
+
+
+def test_purchases_must_be_labels():
+    data = {"customer": ["a"], "time": ["2026-01-01"], "amount": [1.0], "outcome": ["purchase"]}
+    with pytest.raises(ValidationError, match="purchases"):
+        rfm(data, purchases="purchase")
 
 
 def reference_scores(values, k, higher_is_better):

@@ -43,7 +43,8 @@ def touch_weights(
     the rest evenly over the touches between; a journey of two touches splits
     ``first : last`` (normalised), a journey of one touch gives it everything. Time
     decay halves a touch's weight for every ``half_life`` (days, or a
-    ``numpy.timedelta64``) between it and the journey's last touch.
+    ``numpy.timedelta64``) between it and the journey's last touch; for journeys ordered
+    by a numeric step column, ``half_life`` is a number of steps.
     """
     if model not in MODELS:
         raise ValidationError([Problem("model", f"expected one of {list(MODELS)}", model)])
@@ -61,9 +62,17 @@ def touch_weights(
     elif model == "linear":
         w = 1.0 / length
     elif model == "time_decay":
-        hl = _half_life_us(half_life)
+        if j.times is None:
+            raise ValidationError(
+                [Problem("model", "time decay needs journeys built with their times", model)]
+            )
         end = j.times[j.last_touch()][journey]
-        age = (end - j.times).astype("timedelta64[us]").astype(np.float64)
+        if j.times.dtype.kind == "M":
+            hl = _half_life_us(half_life)
+            age = (end - j.times).astype("timedelta64[us]").astype(np.float64)
+        else:  # numeric steps: the half-life is a number of steps
+            hl = _half_life_steps(half_life)
+            age = (end - j.times).astype(np.float64)
         w = np.exp2(-age / hl)
         w /= np.bincount(journey, weights=w, minlength=j.n_journeys)[journey]
     else:
@@ -98,6 +107,24 @@ def _half_life_us(half_life: Any) -> float:
     return value
 
 
+def _half_life_steps(half_life: Any) -> float:
+    if isinstance(half_life, bool | np.timedelta64) or not isinstance(
+        half_life, int | float | np.number
+    ):
+        raise ValidationError(
+            [
+                Problem(
+                    "half_life",
+                    "with a numeric step column the half-life is a number of steps",
+                    str(half_life),
+                )
+            ]
+        )
+    if not half_life > 0:
+        raise ValidationError([Problem("half_life", "must be positive", str(half_life))])
+    return float(half_life)
+
+
 def heuristic(
     data: Any,
     *,
@@ -123,8 +150,12 @@ def heuristic(
     until:
         How rows form journeys (see `journeys`): ``"customer"`` as `markov` does, or
         ``"conversion"``.
+    customer, time, touchpoint, converted:
+        Column names; ``time`` may be any orderable step column (times, or integer or
+        float step numbers; see `journeys`).
     half_life, first, last:
-        Parameters of time decay and position-based (see `touch_weights`).
+        Parameters of time decay and position-based (see `touch_weights`); with a
+        numeric step column, ``half_life`` is a number of steps.
 
     Returns
     -------

@@ -1,9 +1,14 @@
-"""Customer journeys: each customer's touches in time order, cut at conversions.
+"""Customer journeys: each customer's touches in order, cut at conversions.
 
 A `Journeys` value holds all journeys as flat columns (the touches of journey ``j`` are
 ``units[codes[starts[j]:starts[j + 1]]]``), built from an event frame without a Python
-loop per customer or journey: one sort by (customer, time) (see `group_by_customer`),
+loop per customer or journey: one sort by (customer, step) (see `group_by_customer`),
 then boundaries found with vectorised comparisons.
+
+The step column (``time=``) orders each customer's touches. Any orderable column will
+do: times (``datetime64``, datetimes, and text that reads as ISO times, which stays
+times), or numbers (a step or sequence number, integer or float). Touches at the same
+step keep the order they have in the input.
 
 Examples
 --------
@@ -16,6 +21,9 @@ Examples
 [('ad', 'email', 'store'), ('ad', 'ad')]
 >>> j.converted.tolist()
 [True, False]
+>>> journeys({"customer": [1, 1, 1], "time": [3, 1, 2], "touchpoint": ["store", "ad", "email"],
+...           "converted": [True, False, False]}).paths()
+[('ad', 'email', 'store')]
 """
 
 from __future__ import annotations
@@ -27,8 +35,12 @@ import numpy as np
 
 from touchpoint.clv._columns import read_coded
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame._input import parse_numbers, parse_times
 
-__all__ = ["Journeys", "group_by_customer", "journeys"]
+__all__ = ["Journeys", "group_by_customer", "journeys", "order_key", "steps"]
+
+_US = np.dtype("datetime64[us]")
+_SIGNLESS = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +60,9 @@ class Journeys:
     codes:
         Code of each touch into ``units``, journeys one after the other, each in time order.
     times:
-        Time of each touch (``datetime64[us]``), aligned with ``codes``; None when built
-        with ``with_times=False``.
+        Step of each touch, aligned with ``codes``: its time (``datetime64[us]``) or its
+        number (int64 or float64) when the journeys were ordered by a numeric step
+        column; None when built with ``with_times=False``.
     starts:
         Offsets of the journeys into ``codes``: ``len(starts) == n_journeys + 1``.
     converted:
@@ -115,18 +128,86 @@ def _bits(top: int) -> int:
     return max(int(top).bit_length(), 1)
 
 
+def steps(values: np.ndarray, column: str) -> np.ndarray:
+    """A step column as an orderable array: ``datetime64[us]``, int64 or float64.
+
+    Times stay times (text is read as ISO times); integers and floats are steps as they
+    are; a column of Python numbers (with None for missing) is read as numbers.
+
+    >>> steps(np.array([3, 1]), "step").dtype, steps(np.array(["2024-01-02"]), "t").dtype
+    (dtype('int64'), dtype('<M8[us]'))
+    """
+    arr = np.asarray(values)
+    kind = arr.dtype.kind
+    if kind == "M":
+        return arr.astype(_US, copy=False)
+    if kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if kind == "u":
+        if len(arr) and int(arr.max()) > np.iinfo(np.int64).max:
+            raise ValidationError(
+                [Problem(f"data[{column!r}]", "steps must fit in int64", int(arr.max()))]
+            )
+        return arr.astype(np.int64)
+    if kind == "f":
+        return arr.astype(np.float64, copy=False)
+    if kind in "USTO":
+        times, bad = parse_times(arr, column)
+        if len(bad) and kind == "O":
+            numbers, not_numbers = parse_numbers(arr, column)
+            if not len(not_numbers):
+                return numbers  # Python numbers (None for missing): numeric steps
+        if len(bad):
+            row = int(bad[0])
+            raise ValidationError(
+                [
+                    Problem(
+                        f"data[{column!r}][{row}]",
+                        "a step must be a time (datetime, ISO text) or a number",
+                        arr[row].item() if isinstance(arr[row], np.generic) else arr[row],
+                    )
+                ]
+            )
+        return times
+    raise ValidationError(
+        [
+            Problem(
+                f"data[{column!r}]",
+                "the step column must hold times or numbers (int or float)",
+                str(arr.dtype),
+            )
+        ]
+    )
+
+
+def order_key(t: np.ndarray) -> np.ndarray:
+    """An int64 key that sorts like the steps ``t`` (datetime64, int64 or float64).
+
+    Times and integers are their own key; a float's bits are flipped so that the
+    integer order is the float order (negative numbers included; -0.0 equals 0.0).
+
+    >>> order_key(np.array([-2.5, -0.0, 0.0, 1e-300, -1e300])).argsort(kind="stable").tolist()
+    [4, 0, 1, 2, 3]
+    """
+    if t.dtype.kind == "f":
+        bits = (t + 0.0).view(np.int64)  # + 0.0 turns -0.0 into 0.0
+        return np.where(bits < 0, bits ^ _SIGNLESS, bits)
+    return t.view(np.int64)
+
+
 def group_by_customer(
     cust: np.ndarray, unit: np.ndarray, conv: np.ndarray, t: np.ndarray, *, with_times: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """The touches sorted by (customer, time), stable for equal times.
+    """The touches sorted by (customer, step), stable for equal steps.
 
-    Touches already in time order (as events are logged) are sorted by one ``np.sort``
-    of packed 64-bit keys ``customer | row | unit | converted`` (unique, so an unstable
-    sort keeps time order and the columns come back by unpacking, without gathers);
-    other inputs are first put in time order with a stable argsort.
+    ``t`` holds the steps (see `steps`). Touches already in step order (as events are
+    logged) are sorted by one ``np.sort`` of packed 64-bit keys
+    ``customer | row | unit | converted`` (unique, so an unstable sort keeps step order
+    and the columns come back by unpacking, without gathers); other inputs are first
+    put in step order with a stable argsort.
     """
     n = len(cust)
-    tv = t.view(np.int64)
+    tv = order_key(t)
     if n < 2:
         return cust, unit, conv, t if with_times else None
     same = cust[1:] == cust[:-1]
@@ -171,7 +252,9 @@ def journeys(
     data:
         An EventFrame, a pandas / polars DataFrame, an Arrow table or a dict of arrays.
     customer, time, touchpoint, converted:
-        Column names. ``touchpoint`` is the unit of the journey: a touchpoint code, or a
+        Column names. ``time`` orders each customer's touches: times, or any numeric
+        step (a sequence number, int or float); touches at the same step keep their
+        input order. ``touchpoint`` is the unit of the journey: a touchpoint code, or a
         channel, stage or line column. ``converted`` is true on the touch at which the
         customer converted (e.g. the purchase); None when nobody converts.
     until:
@@ -181,6 +264,7 @@ def journeys(
     window:
         Keep only touches within this time before the journey's last touch (a
         ``numpy.timedelta64``, or a number of days), e.g. a 30-day look-back window.
+        With a numeric step column, a number of steps.
     unit_map:
         Map touchpoint codes to a coarser unit (e.g. ``{code: stage}``); codes missing
         from the map are an error.
@@ -205,16 +289,19 @@ def journeys(
         raise ValidationError([Problem("until", "expected 'conversion' or 'customer'", until)])
     cols, cats = read_coded(
         data,
-        {"customer": customer, "time": time, "touchpoint": touchpoint, "converted": converted},
-        required=("customer", "time", "touchpoint") + (("converted",) if converted else ()),
+        {"customer": customer, "step": time, "touchpoint": touchpoint, "converted": converted},
+        required=("customer", "step", "touchpoint") + (("converted",) if converted else ()),
         categorical=("customer", "touchpoint"),
     )
-    t = cols["time"]
-    if len(t) == 0:
+    if len(cols["step"]) == 0:
         raise ValidationError([Problem("data", "no touches")])
-    if np.isnat(t).any():
-        row = int(np.flatnonzero(np.isnat(t))[0])
-        raise ValidationError([Problem(f"data[{time!r}][{row}]", "missing time", "NaT")])
+    t = steps(cols["step"], time)
+    missing = np.isnat(t) if t.dtype.kind == "M" else np.isnan(t) if t.dtype.kind == "f" else None
+    if missing is not None and missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValidationError(
+            [Problem(f"data[{time!r}][{row}]", "missing time or step", str(t[row]))]
+        )
     cust_codes, cust_ids = cols["customer"], cats["customer"]
     unit_codes, units = cols["touchpoint"], cats["touchpoint"]
     for name, codes in ((customer, cust_codes), (touchpoint, unit_codes)):
@@ -261,11 +348,26 @@ def journeys(
 
 
 def _in_window(t: np.ndarray, starts: np.ndarray, window: Any) -> np.ndarray:
-    if isinstance(window, int | float):
+    width: Any
+    if t.dtype.kind != "M":  # numeric steps: a window of steps
+        if isinstance(window, bool | np.timedelta64) or not isinstance(
+            window, int | float | np.number
+        ):
+            raise ValidationError(
+                [
+                    Problem(
+                        "window",
+                        "with a numeric step column the window is a number of steps",
+                        str(window),
+                    )
+                ]
+            )
+        width = window
+    elif isinstance(window, int | float):
         width = np.timedelta64(round(window * 86_400_000_000), "us")
     else:
         width = np.timedelta64(window).astype("timedelta64[us]")
-    if width < np.timedelta64(0, "us"):
+    if width < width * 0:
         raise ValidationError([Problem("window", "must not be negative", str(window))])
     last = t[starts[1:] - 1]
     end = np.repeat(last, np.diff(starts))

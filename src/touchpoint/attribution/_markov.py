@@ -84,6 +84,9 @@ def markov(
         and summed, and the result is computed (see Notes).
     customer, time, touchpoint, converted:
         Column names; ``touchpoint`` may name any unit column (channel, stage, line).
+        ``time`` orders each customer's touches: times, or any numeric step column
+        (integer or float step numbers); touches at the same step keep their input
+        order (see `journeys`).
     order:
         Memory of the chain: 1 (the next touch depends on the current one) or more (on
         the last ``order`` touches).

@@ -139,6 +139,11 @@ def shapley(
     ----------
     data:
         One row per touch, or a `Journeys` value.
+    customer, time, touchpoint, converted, until:
+        As for `journeys`; ``time`` may be any orderable step column (times, or integer
+        or float step numbers). Shapley values depend only on the set of units of each
+        journey, so the order matters only where a conversion ends a journey
+        (``until="conversion"``).
     value:
         The worth of a coalition of units: ``"conversions"`` or ``"rate"`` (see the
         module notes).

@@ -212,8 +212,9 @@ def _scores(events: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
     # Value and loyalty are about customers: leave out the mystery shoppers' audit records.
     shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
     buyers = events.take(np.flatnonzero(~shopper[events.codes("customer")]))
-    values = scoring.rfm(buyers, asof=asof)
-    values = values.take(np.flatnonzero(values["frequency"] > 0))  # categories keep the shoppers
+    values = scoring.rfm(buyers, asof=asof)  # purchases only; every customer gets a row
+    seen = np.bincount(buyers.codes("customer"), minlength=len(values)) > 0
+    values = values.take(np.flatnonzero(seen))  # categories keep the shoppers
     summary = scoring.pyramid_summary(scoring.pyramid(values))
     pyramid = _rows(summary, ["tier", "customers", "value", "customer_share", "value_share"])
     loyalty = None

@@ -29,9 +29,10 @@ Examples
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
-from collections.abc import Collection, Mapping
+import numbers
+import warnings
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,15 @@ import numpy as np
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame._codes import factorize
 
-__all__ = ["FLOAT_NAMES", "TIME_NAMES", "column_names", "read_coded", "read_columns"]
+__all__ = [
+    "FLOAT_NAMES",
+    "TIME_NAMES",
+    "column_names",
+    "parse_numbers",
+    "parse_times",
+    "read_coded",
+    "read_columns",
+]
 
 #: Logical names read as float64 (NaN = missing).
 FLOAT_NAMES = frozenset(
@@ -49,6 +58,10 @@ FLOAT_NAMES = frozenset(
 TIME_NAMES = frozenset({"time", "start", "end", "date", "first_time", "last_time", "asof"})
 
 _US = np.dtype("datetime64[us]")
+_NAT = np.iinfo(np.int64).min
+#: Times from year 1 to year 9999 (what ``datetime`` and ISO text can hold), as int64 us.
+_FIRST = int(np.datetime64("0001-01-01", "us").view(np.int64))
+_END = int(np.datetime64("10000-01-01", "us").view(np.int64))
 
 
 def _kind(logical: str) -> str:
@@ -128,41 +141,165 @@ def _has(table: Any, column: str) -> bool:
 # --------------------------------------------------------------------------- columns
 
 
-def _times(arr: np.ndarray, label: str) -> np.ndarray:
-    """Any array of times as datetime64[us], naive UTC."""
+def _converted(
+    values: np.ndarray, convert: Callable[[np.ndarray], np.ndarray], out: np.ndarray
+) -> list[int]:
+    """``out[:] = convert(values)`` by vectorised calls; the positions of values that fail.
+
+    One call converts everything when every value is good. A slice that fails is halved
+    and each half tried again, so k bad values among n cost about ``2 k log2(n / k)``
+    vectorised calls and never a Python step per good value; only the single values
+    left over are reported.
+    """
+    bad: list[int] = []
+    todo = [(0, len(values))]
+    while todo:  # a loop over failing slices (about 2 log2 n per bad value)
+        lo, hi = todo.pop()
+        try:
+            out[lo:hi] = convert(values[lo:hi])
+        except (ValueError, TypeError, OverflowError):
+            if hi - lo == 1:
+                bad.append(lo)
+            else:
+                mid = (lo + hi) // 2
+                todo += [(mid, hi), (lo, mid)]
+    return sorted(bad)
+
+
+def _to_us(values: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        # ISO text with an offset and aware datetimes are converted to UTC: what we want
+        warnings.filterwarnings("ignore", message=".*explicit representation of timezones")
+        return values.astype(_US)
+
+
+def parse_times(values: Any, label: str = "time") -> tuple[np.ndarray, np.ndarray]:
+    """Values as ``datetime64[us]`` (naive UTC) and the positions of those that are no time.
+
+    Accepts ``datetime64`` arrays, ISO 8601 text (with or without a UTC offset),
+    ``datetime`` objects (naive ones are UTC, aware ones are converted), dates, and
+    missing values (None, NaN, NaT, empty text), which become NaT and are not reported.
+    Values that are not a time, and times outside the years 1 to 9999 (e.g. ``20260101``
+    read as a year), become NaT and their positions are returned. The parse is
+    vectorised; only values that fail it are looked at one by one.
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        The column holds numbers or booleans (no times at all).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t, bad = parse_times(np.array(["2026-01-01T08:00+08:00", "not a date", None,
+    ...                                dt.datetime(2026, 1, 2)], dtype=object))
+    >>> t.astype(str).tolist(), bad.tolist()
+    (['2026-01-01T00:00:00.000000', 'NaT', 'NaT', '2026-01-02T00:00:00.000000'], [1])
+    """
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values)
     if arr.dtype.kind == "M":
-        return arr.astype(_US, copy=False)
+        return arr.astype(_US, copy=False), np.empty(0, dtype=np.int64)
     if len(arr) == 0:
-        return np.empty(0, dtype=_US)
-    if arr.dtype.kind in "US" or arr.dtype.kind == "T":
-        try:
-            return arr.astype(_US)
-        except ValueError as exc:
-            raise ValidationError([Problem(label, f"cannot read as a time: {exc}")]) from None
+        return np.empty(0, dtype=_US), np.empty(0, dtype=np.int64)
+    if arr.dtype.kind not in "USTO":
+        raise ValidationError(
+            [Problem(label, "must hold times (datetime64, datetime or ISO text)", str(arr.dtype))]
+        )
+    given, numeric = arr, None
     if arr.dtype == object:
-        out = np.empty(len(arr), dtype=_US)
-        # Python objects in, Python work per value: only for lists/object arrays of datetimes
-        for i, v in enumerate(arr):
-            out[i] = _one_time(v, label)
-        return out
-    raise ValidationError(
-        [Problem(label, "must hold times (datetime64, datetime or ISO text)", str(arr.dtype))]
+        # numpy reads a number as a count of microseconds since 1970: refuse numbers
+        numeric = _numbers(arr)
+        if numeric is not None:
+            arr = np.where(numeric, None, arr)
+    out = np.empty(len(arr), dtype=_US)
+    bad = _converted(arr, _to_us, out)
+    if bad and arr.dtype == object:
+        # the values the vectorised parse refused, one by one: NaN and NaT are missing
+        bad = [i for i in bad if not _missing_time(arr[i], out, i)]
+    if numeric is not None:
+        with np.errstate(invalid="ignore"):
+            number = numeric & np.asarray(np.equal(given, given), dtype=bool)  # NaN: missing
+        bad = sorted({*bad, *np.flatnonzero(number).tolist()})
+    out[bad] = np.datetime64("NaT", "us")
+    t = out.view(np.int64)
+    wild = (t != _NAT) & ((t < _FIRST) | (t >= _END))
+    if wild.any():
+        out[wild] = np.datetime64("NaT", "us")
+        bad = sorted({*bad, *np.flatnonzero(wild).tolist()})
+    return out, np.asarray(bad, dtype=np.int64)
+
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
+def _numbers(arr: np.ndarray) -> np.ndarray | None:
+    """Which values of an object array are numbers or booleans (None if none is)."""
+    kinds = _TYPE_OF(arr)
+    numeric = [
+        k for k in set(kinds.tolist()) if issubclass(k, numbers.Number | np.bool_ | np.number)
+    ]
+    if not numeric:
+        return None
+    mask = np.zeros(len(arr), dtype=bool)
+    for k in numeric:  # a loop over the distinct numeric types, a handful
+        mask |= np.asarray(kinds == k, dtype=bool)
+    return mask
+
+
+def _missing_time(value: Any, out: np.ndarray, i: int) -> bool:
+    """Whether ``value`` is a missing time (None, NaN, NaT); sets ``out[i]`` to NaT if so."""
+    try:
+        missing = value is None or bool(value != value)
+    except (TypeError, ValueError):
+        missing = False
+    if missing:
+        out[i] = np.datetime64("NaT", "us")
+    return missing
+
+
+def parse_numbers(values: Any, label: str = "value") -> tuple[np.ndarray, np.ndarray]:
+    """Values as float64 (NaN for missing) and the positions of those that are no number.
+
+    Numbers, booleans and numeric text are read; None and NaN are missing; anything else
+    becomes NaN and its position is returned (vectorised, as `parse_times`).
+
+    >>> x, bad = parse_numbers(np.array([1, "2.5", None, "lots"], dtype=object))
+    >>> x.tolist(), bad.tolist()
+    ([1.0, 2.5, nan, nan], [3])
+    """
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values)
+    if arr.dtype == np.float64:
+        return arr, np.empty(0, dtype=np.int64)
+    if arr.dtype.kind in "iufb":
+        return arr.astype(np.float64), np.empty(0, dtype=np.int64)
+    if arr.dtype.kind == "M":
+        raise ValidationError([Problem(label, "must be numbers", str(arr.dtype))])
+    if arr.dtype == object and len(arr):
+        arr = np.where(np.equal(arr, None), np.nan, arr)
+    out = np.empty(len(arr), dtype=np.float64)
+    bad = _converted(arr, lambda a: a.astype(np.float64), out)
+    if bad:
+        out[bad] = np.nan
+    return out, np.asarray(bad, dtype=np.int64)
+
+
+def _times(arr: np.ndarray, label: str) -> np.ndarray:
+    """Any array of times as datetime64[us], naive UTC; an error naming a value that is not."""
+    out, bad = parse_times(arr, label)
+    if len(bad):
+        raise ValidationError([_unreadable(label, "a time", arr, bad)])
+    return out
+
+
+def _unreadable(label: str, what: str, arr: np.ndarray, bad: np.ndarray) -> Problem:
+    first = int(bad[0])
+    more = f" ({len(bad)} values cannot)" if len(bad) > 1 else ""
+    value = arr[first]
+    return Problem(
+        f"{label}[{first}]",
+        f"cannot read as {what}{more}",
+        value.item() if isinstance(value, np.generic) else value,
     )
-
-
-def _one_time(v: Any, label: str) -> np.datetime64:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return np.datetime64("NaT", "us")
-    if isinstance(v, dt.datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone(dt.UTC).replace(tzinfo=None)
-        return np.datetime64(v, "us")
-    if isinstance(v, dt.date | str | np.datetime64):
-        try:
-            return np.datetime64(v, "us")
-        except ValueError:
-            pass
-    raise ValidationError([Problem(label, "cannot read as a time", repr(v))])
 
 
 def _from_arrow(col: Any, kind: str, label: str, coded: bool) -> Any:
@@ -271,24 +408,13 @@ def _finish(arr: Any, kind: str, label: str) -> np.ndarray:
     if kind == "time":
         return _times(arr, label)
     if kind == "float" and arr.dtype != np.float64:
-        if arr.dtype == object:
-            arr = np.where(np.equal(arr, None), np.nan, arr)
-        try:
-            return arr.astype(np.float64)
-        except (TypeError, ValueError):
-            bad = next((v for v in arr if not _is_number(v)), None)
-            raise ValidationError([Problem(label, "must be numbers", repr(bad))]) from None
+        out, bad = parse_numbers(arr, label)
+        if len(bad):
+            raise ValidationError([_unreadable(label, "a number", arr, bad)])
+        return out
     if arr.dtype.kind in "US":
         return arr.astype(object)
     return arr
-
-
-def _is_number(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _convert(col: Any, kind: str, label: str, coded: bool = False) -> Any:
@@ -310,6 +436,10 @@ def _convert(col: Any, kind: str, label: str, coded: bool = False) -> Any:
             coded,
         )
     arr = np.asarray(col)
+    if arr.dtype.kind in "US" and isinstance(col, list | tuple):
+        # numpy turns [5, "2026-01-01"] into text; keep each value as given
+        arr = np.empty(len(col), dtype=object)
+        arr[:] = col
     if (
         arr.dtype == object
         and kind == "any"
@@ -329,6 +459,7 @@ def _collect(
     required: Collection[str],
     categorical: Collection[str],
     sort: bool | None,
+    unreadable: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     table = _as_table(data)
     is_frame = getattr(type(table), "_is_touchpoint_frame", False)
@@ -356,6 +487,15 @@ def _collect(
                 )
             continue
         want_codes = logical in categorical
+        kind = _kind(logical)
+        if unreadable is not None and kind != "any" and not want_codes:
+            raw = table[column] if is_frame else _raw_column(table, column)
+            given = _convert(raw, "any", column)
+            parse = parse_times if kind == "time" else parse_numbers
+            out[logical], bad = parse(given, column)
+            if len(bad):
+                unreadable[logical] = (bad, np.asarray(given, dtype=object)[bad])
+            continue
         if is_frame:
             if want_codes and column in table.categories:
                 out[logical] = table.columns[column]
@@ -430,6 +570,7 @@ def read_coded(
     required: Collection[str] = (),
     categorical: Collection[str] = (),
     sort: bool | None = None,
+    unreadable: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """As `read_columns`, but the ``categorical`` names come back as int64 codes.
 
@@ -439,8 +580,13 @@ def read_coded(
     `touchpoint.frame.factorize` (``sort`` as there; the default None takes the cheaper
     order: ascending for numbers, first appearance for strings).
 
+    ``unreadable``: pass a dict to read values that are not a time (in a time column) or
+    not a number (in a float column) as missing (NaT, NaN) instead of raising; for each
+    such column it receives ``(positions, values as given)`` of those values, so a
+    caller can refuse those rows alone (as `touchpoint.Workspace.record_batch` does).
+
     >>> cols, cats = read_coded({"c": ["x", "y", "x"]}, {"customer": "c"}, categorical=["customer"])
     >>> cols["customer"].tolist(), cats["customer"].tolist()
     ([0, 1, 0], ['x', 'y'])
     """
-    return _collect(data, names, required, categorical, sort)
+    return _collect(data, names, required, categorical, sort, unreadable)

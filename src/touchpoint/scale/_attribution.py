@@ -7,6 +7,9 @@ partition's journeys are built and counted by the in-memory code (`journeys`,
 the counts (a matrix over the touchpoints at first order, the distinct transitions
 between states at higher orders) travel; no process collects the journeys.
 
+The step column (``time=``) may be any orderable column, as in memory (times, or
+integer or float step numbers): each partition orders its customers' touches itself.
+
 Codes must mean the same touchpoint in every partition: the distinct touchpoint values
 are collected first (a reduction over one column) and every partition codes its touches
 into them, in the order the in-memory `journeys` gives them (ascending).

@@ -9,10 +9,18 @@ a list of dicts or `touchpoint.Interaction` objects.
 
 Rules (those of `touchpoint.Interaction`): ``event_id`` and ``touchpoint`` are codes
 (letters, digits, ``-``, ``_``, ``.``, ``/``; no spaces), ``customer`` a non-empty id,
-``time`` a time (naive is UTC), ``direction`` ``inbound`` (default) or ``outbound``,
-``amount`` and ``response_time`` finite and >= 0 when given, ``rating`` finite when
-given. With a blueprint, the touchpoint must be one of its codes and the channel one it
-knows.
+``time`` a time (ISO text, datetimes or dates; naive is UTC), ``direction``
+``inbound`` (default) or ``outbound``, ``amount`` and ``response_time`` finite and >= 0
+when given, ``rating`` finite when given. With a blueprint, the touchpoint must be one of
+its codes, the channel one it knows, and a rating within the rating scale of the
+touchpoint's indicators (see `scale_range`; touchpoints that state no scale take any
+finite rating).
+
+A value that cannot be read as its field's type (a time of ``"not a date"``, an amount
+of ``"lots"``) is that row's problem, as a bad value is: the row is rejected naming the
+field and the value as given, and the other rows are checked as usual. A batch without
+one of the `REQUIRED` columns is refused as a whole with a `ValidationError` naming each
+missing column and listing the ones it has.
 
 Examples
 --------
@@ -39,7 +47,14 @@ from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame._frame import STANDARD
 from touchpoint.plugins.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
-__all__ = ["FIELDS", "REQUIRED", "validate_columns", "validate_records"]
+__all__ = [
+    "FIELDS",
+    "REQUIRED",
+    "rating_scales",
+    "scale_range",
+    "validate_columns",
+    "validate_records",
+]
 
 #: The interaction fields a batch may carry: the standard event columns.
 FIELDS = STANDARD
@@ -118,6 +133,17 @@ class _Checks:
                 Problem(f"records[{i}].{field}", message, mask_value(field, value))
             )
 
+    def flag_values(self, rows: np.ndarray, field: str, message: str, values: Any) -> None:
+        """Flag ``rows`` (positions) whose values, as given, are ``values``."""
+        for i, value in zip(rows.tolist(), values, strict=True):
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, np.datetime64 | dt.datetime):
+                value = str(value)
+            self.problems.setdefault(int(i), []).append(
+                Problem(f"records[{i}].{field}", message, mask_value(field, value))
+            )
+
     @property
     def bad(self) -> np.ndarray:
         mask = np.zeros(self.n, dtype=bool)
@@ -125,12 +151,14 @@ class _Checks:
         return mask
 
 
-def _names(data: Any, names: Mapping[str, str] | None) -> dict[str, str]:
+def _names(data: Any, names: Mapping[str, str] | None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Field -> column to read, and the fields that must be there.
+
+    The `REQUIRED` fields are always asked for (a batch without one of them is refused
+    as a whole, naming each missing column), and so is every field ``names`` maps.
+    """
     from touchpoint.frame._input import column_names
 
-    present = set(column_names(data))
-    out = {f: f for f in FIELDS if f in present}
-    out.update(names or {})
     unknown = set(names or {}) - set(FIELDS)
     if unknown:
         raise ValidationError(
@@ -142,7 +170,10 @@ def _names(data: Any, names: Mapping[str, str] | None) -> dict[str, str]:
                 )
             ]
         )
-    return out
+    present = set(column_names(data))
+    out = {f: f for f in FIELDS if f in present or f in REQUIRED}
+    out.update(names or {})
+    return out, (*REQUIRED, *(f for f in names or {} if f not in REQUIRED))
 
 
 def validate_columns(
@@ -161,17 +192,30 @@ def validate_columns(
     Raises
     ------
     touchpoint.errors.ValidationError
-        For problems of the whole batch: a required column missing, columns of different
-        lengths, a column that cannot be read as its type.
+        For problems of the whole batch: a required column missing (each one named, with
+        the columns the batch has), a column ``names`` maps that is not there, columns of
+        different lengths, a time column of numbers.
     """
     from touchpoint.frame import read_coded
 
-    columns = _names(data, names)
+    columns, required = _names(data, names)
+    unreadable: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     cols, cats = read_coded(
-        data, columns, required=REQUIRED, categorical=(*CATEGORICAL, "direction"), sort=False
+        data,
+        columns,
+        required=required,
+        categorical=(*CATEGORICAL, "direction"),
+        sort=False,
+        unreadable=unreadable,
     )
     n = len(cols["event_id"])
     checks = _Checks(n)
+    # values that could not be read as their type: that row's problem, not the batch's
+    given: dict[str, dict[int, Any]] = {}
+    for name, (rows, values) in unreadable.items():
+        what = "must be a time" if name == "time" else "must be a number"
+        checks.flag_values(rows, name, what, values)
+        given[name] = dict(zip(rows.tolist(), values.tolist(), strict=True))
 
     event_id = np.asarray(cols["event_id"], dtype=object)
     bad_id, id_text = _code_check(event_id)
@@ -212,7 +256,10 @@ def validate_columns(
         categories[name] = np.array(text, dtype=object)
 
     time = cols["time"]
-    checks.flag(np.isnat(time), "time", "is required and must be a time", None)
+    missing_time = np.isnat(time)
+    if "time" in unreadable:
+        missing_time[unreadable["time"][0]] = False
+    checks.flag(missing_time, "time", "is required", None)
 
     if "direction" in cols:
         d, dvals = cols["direction"], np.asarray(cats["direction"], dtype=object)
@@ -238,12 +285,14 @@ def validate_columns(
             floats[name] = np.full(n, np.nan)
             continue
         v = np.asarray(v, dtype=np.float64)
-        given = ~np.isnan(v)
+        present = ~np.isnan(v)
         if name == "rating":
-            checks.flag(given & ~np.isfinite(v), name, "must be a finite number", v)
+            checks.flag(present & ~np.isfinite(v), name, "must be a finite number", v)
+            if blueprint is not None and n:
+                _check_scales(checks, v, codes["touchpoint"], categories["touchpoint"], blueprint)
         else:
             checks.flag(
-                given & ~(np.isfinite(v) & (v >= 0)), name, "must be a finite number >= 0", v
+                present & ~(np.isfinite(v) & (v >= 0)), name, "must be a finite number >= 0", v
             )
         floats[name] = v
 
@@ -260,14 +309,81 @@ def validate_columns(
         good.astype(np.int64),
     )
     rejections = [
-        Rejection(i, checks.problems[i], _raw_record(i, cols, cats))
+        Rejection(i, checks.problems[i], _raw_record(i, cols, cats, given))
         for i in sorted(checks.problems)
     ]
     return batch, rejections
 
 
+def scale_range(top: float) -> tuple[float, float]:
+    """The ratings a scale whose top is ``top`` allows: ``(bottom, top)``.
+
+    A `touchpoint.ControlIndicator` states only the top of its rating scale. Star and
+    agreement scales from 2 to 9 points start at 1 (1-5, 1-7); a scale of 10 or more
+    starts at 0 (the 0-10 "how likely are you to recommend us" scale of NPS, 0-100), and
+    so does a 0-1 (thumbs down / up) scale.
+
+    >>> scale_range(5), scale_range(10), scale_range(1)
+    ((1.0, 5.0), (0.0, 10.0), (0.0, 1.0))
+    """
+    top = float(top)
+    return (1.0 if 1 < top < 10 else 0.0), top
+
+
+def rating_scales(blueprint: Any) -> dict[str, tuple[float, float]]:
+    """Touchpoint code -> (lowest, highest) rating it accepts, from its rating indicators.
+
+    A touchpoint with several rating indicators accepts ratings on any of their scales
+    (from the lowest bottom to the highest top); a touchpoint whose indicators state no
+    rating scale is not in the result (its ratings are only checked to be finite).
+    """
+    out: dict[str, tuple[float, float]] = {}
+    for tp in blueprint:  # a loop over the blueprint's touchpoints (hundreds at most)
+        ranges = [
+            scale_range(ind.scale)
+            for ind in tp.indicators
+            if ind.kind == "rating" and ind.scale is not None
+        ]
+        if ranges:
+            out[tp.code] = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+    return out
+
+
+def _check_scales(
+    checks: _Checks,
+    rating: np.ndarray,
+    tp_codes: np.ndarray,
+    tp_values: np.ndarray,
+    blueprint: Any,
+) -> None:
+    """Flag ratings outside the rating scale of their touchpoint (vectorised per touchpoint)."""
+    scales = rating_scales(blueprint)
+    if not scales or not len(tp_values):
+        return
+    # per distinct touchpoint of the batch, its scale (no bounds when it states none)
+    lo = np.array([scales.get(str(v), (-np.inf, np.inf))[0] for v in tp_values])
+    hi = np.array([scales.get(str(v), (-np.inf, np.inf))[1] for v in tp_values])
+    known = tp_codes >= 0
+    at = np.where(known, tp_codes, 0)
+    with np.errstate(invalid="ignore"):
+        outside = known & np.isfinite(rating) & ((rating < lo[at]) | (rating > hi[at]))
+    for i in np.flatnonzero(outside):  # only the offending rows, rendered for the report
+        code = tp_values[at[i]]
+        checks.problems.setdefault(int(i), []).append(
+            Problem(
+                f"records[{i}].rating",
+                f"must be between {lo[at[i]]:g} and {hi[at[i]]:g}, the rating scale of "
+                f"touchpoint {code!r}",
+                float(rating[i]),
+            )
+        )
+
+
 def _raw_record(
-    i: int, cols: Mapping[str, np.ndarray], cats: Mapping[str, np.ndarray]
+    i: int,
+    cols: Mapping[str, np.ndarray],
+    cats: Mapping[str, np.ndarray],
+    given: Mapping[str, Mapping[int, Any]],
 ) -> dict[str, Any]:
     """Row ``i`` as given (decoded), for quarantine."""
     out: dict[str, Any] = {}
@@ -287,6 +403,10 @@ def _raw_record(
     if isinstance(cols.get("time"), np.ndarray) and cols["time"].dtype.kind == "M":
         t = cols["time"][i]
         out["time"] = None if np.isnat(t) else str(t) + "Z"
+    for name, values in given.items():  # the value that could not be read, as given
+        if i in values:
+            value = values[i]
+            out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
     return out
 
 
@@ -329,12 +449,6 @@ def validate_records(
                     Problem(f"records[{i}].{f}", "must be a number", value)
                 )
                 value = None
-            if f == "time" and value is not None:
-                value = _one_time(value)
-                if value is None:
-                    extra.setdefault(i, []).append(
-                        Problem(f"records[{i}].time", "must be a time", row[f])
-                    )
             columns[f].append(value)
     data: dict[str, np.ndarray] = {}
     for f, values in columns.items():
@@ -356,15 +470,6 @@ def validate_records(
         batch = batch.take(keep)
         rejections = [by_row[i] for i in sorted(by_row)]
     return batch, rejections
-
-
-def _one_time(value: Any) -> np.datetime64 | None:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    try:
-        return np.datetime64(value, "us")
-    except (ValueError, TypeError):
-        return None
 
 
 def _as_mapping(record: Any) -> Mapping[str, Any]:

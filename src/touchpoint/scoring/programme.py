@@ -2,8 +2,13 @@
 
 Rules (with `touchpoint.model.LoyaltyProgramme`):
 
-- **Earning.** Every event with a positive amount that is not a redemption earns
-  ``earn_rate x amount`` points. Missing amounts (NaN) earn nothing.
+- **Earning.** Every purchase with a positive amount earns ``earn_rate x amount``
+  points; missing amounts (NaN) earn nothing. Which events are purchases is the
+  library's one rule (`touchpoint.frame.purchase_mask`): with an ``outcome`` column,
+  the events whose outcome is one of ``purchases`` (default ``("purchase",)``) and
+  those without an outcome that carry an amount; without one, every event. So a
+  deposit, a service call or a refund logged with an amount earns nothing unless its
+  outcome is listed; ``purchases=None`` lets every event with an amount earn.
 - **Redeeming.** Events whose ``outcome`` is ``"redeem"`` spend points: the ``points``
   column if the data has one, else ``amount / point_value`` (the cash value redeemed).
   A customer cannot redeem more than they had earned by then (checked against points
@@ -13,8 +18,8 @@ Rules (with `touchpoint.model.LoyaltyProgramme`):
   the points expired by a date are ``max(0, max over expiry instants e of
   (points expiring by e - points redeemed by e))``.
 - **Tiers.** Evaluated at the start of every calendar month (00:00) from a customer's
-  first event on, and at ``asof``: the qualifying amount is the spend (or points earned, per
-  ``basis``) in the window ``(d - window, d]``; the tier reached is the highest whose
+  first event on, and at ``asof``: the qualifying amount is the spend on purchases (or
+  points earned, per ``basis``) in the window ``(d - window, d]``; the tier reached is the highest whose
   threshold it meets; the downgrade rule (``never`` / ``requalify`` / ``one_step``)
   decides the tier from the one before. Every change is a dated transition.
 
@@ -37,13 +42,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded
+from touchpoint.frame import PURCHASE_OUTCOMES, ScoreFrame, purchase_mask, read_coded
 from touchpoint.frame._input import column_names
 from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, QualificationBasis
 from touchpoint.scale._detect import is_dask
@@ -123,14 +129,19 @@ def loyalty_programme(
     outcome: str = "outcome",
     points: str = "points",
     redeem: str = "redeem",
+    purchases: Collection[str] | None = PURCHASE_OUTCOMES,
     asof: Any = None,
     progress: Progress = None,
 ) -> LoyaltyReport:
     """Points earned, redeemed and expired, balances, tiers and tier transitions.
 
     See the module docs for the rules. ``outcome`` and ``points`` may be absent (no
-    redemptions; redemptions valued by amount). Events after ``asof`` (default: the
-    latest event) are ignored.
+    redemptions, every event a purchase; redemptions valued by amount). Only purchases
+    earn points and count as spend: the events whose ``outcome`` is one of
+    ``purchases``, and those without an outcome that carry an amount (the library's
+    purchase rule, `touchpoint.frame.purchase_mask`); ``purchases=None`` lets every
+    event with an amount earn, as a plain transaction log does. Events after ``asof``
+    (default: the latest event of any kind) are ignored.
 
     Returns
     -------
@@ -165,6 +176,7 @@ def loyalty_programme(
                 outcome=outcome,
                 points=points,
                 redeem=redeem,
+                purchases=purchases,
                 asof=asof,
             ),
         )
@@ -175,6 +187,7 @@ def loyalty_programme(
         if column in available:
             names[logical] = column
     cols, cats = read_coded(data, names, required=required, categorical=("customer", "outcome"))
+    bought = purchase_mask(cols, cats, purchases)  # None: every event is a purchase
     cust, ids = cols["customer"], cats["customer"]
     t = cols["time"]
     amt = cols["amount"]
@@ -200,6 +213,8 @@ def loyalty_programme(
             is_redeem = cols["outcome"][rows] == hits[0]
     k = len(ids)
     spend = np.where(is_redeem | np.isnan(amt), 0.0, amt)
+    if bought is not None:
+        spend[~bought[rows]] = 0.0  # only purchases earn and qualify
     earned = spend * programme.earn_rate
     if pts_col is not None:
         used = np.where(is_redeem, np.nan_to_num(pts_col), 0.0)

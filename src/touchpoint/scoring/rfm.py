@@ -16,13 +16,20 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded, read_columns
+from touchpoint.frame import (
+    PURCHASE_OUTCOMES,
+    ScoreFrame,
+    purchase_columns,
+    purchase_mask,
+    read_coded,
+    read_columns,
+)
 from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import (
     DAY_US,
@@ -39,6 +46,7 @@ from touchpoint.scoring._columns import (
 __all__ = ["DEFAULT_SEGMENTS", "quantile_scores", "rfm", "rfm_scores", "rfm_segments"]
 
 _NONE = np.iinfo(np.int64).min
+_BASE_TIME = np.datetime64(0, "us")
 
 
 def rfm(
@@ -47,44 +55,60 @@ def rfm(
     customer: str = "customer",
     time: str = "time",
     amount: str = "amount",
+    outcome: str = "outcome",
+    purchases: Collection[str] | None = PURCHASE_OUTCOMES,
     asof: Any = None,
     progress: Progress = None,
 ) -> ScoreFrame:
-    """Recency, frequency, monetary total and average per customer, as of a date.
+    """Recency, frequency, monetary total and average per customer, of their purchases.
 
     Parameters
     ----------
     data:
-        Events: an `EventFrame`, a pandas/polars DataFrame, an Arrow table or a dict.
+        Events: an `EventFrame` (e.g. ``Workspace.interactions()``), a pandas/polars
+        DataFrame, an Arrow table or a dict.
     customer, time, amount:
         The columns holding the customer id, the event time and the amount spent.
+    outcome, purchases:
+        Which events are purchases, by the library's one rule
+        (`touchpoint.frame.purchase_mask`): when the data has the ``outcome`` column,
+        the events whose outcome is one of ``purchases`` (default ``("purchase",)``)
+        and the events without an outcome that carry an amount > 0; when it has no
+        such column, every event (a transaction log). ``purchases=None`` counts every
+        event whatever its outcome; other labels count other events (e.g.
+        ``purchases=("purchase", "renewal")``).
     asof:
         The date the scores are taken at (date, datetime, ``datetime64`` or ISO text);
-        events after it are ignored. Default: the latest event time in ``data``.
+        events after it are ignored. Default: the latest time of any event in ``data``
+        (purchase or not), so a customer whose last purchase is old has a recency that
+        shows it.
     progress:
         Optional callback ``progress(step, fraction_done)`` (in memory only).
 
     Returns
     -------
     ScoreFrame
-        One row per customer, keyed by the original ids. Row order: the frame's
-        category order for an `EventFrame`; for raw ids ascending numeric ids, string
-        ids in order of first appearance (see `touchpoint.frame.factorize`). With a Dask
-        DataFrame as ``data``: a lazy Dask DataFrame of the same columns, one row per
-        customer (see `touchpoint.scale`). Columns:
+        One row per customer of ``data`` (also those without a purchase), keyed by the
+        original ids. Row order: the frame's category order for an `EventFrame`; for
+        raw ids ascending numeric ids, string ids in order of first appearance (see
+        `touchpoint.frame.factorize`). With a Dask DataFrame as ``data``: a lazy Dask
+        DataFrame of the same columns, one row per customer (see `touchpoint.scale`).
+        Columns:
 
-        - ``recency``: whole days (float64) from the customer's last event to ``asof``,
-          rounded down; NaN for a customer with no event on or before ``asof``;
-        - ``frequency``: number of events (int64);
-        - ``monetary``: sum of amounts; missing (NaN) amounts add 0;
+        - ``recency``: whole days (float64) from the customer's last purchase to
+          ``asof``, rounded down; NaN for a customer with no purchase on or before
+          ``asof``;
+        - ``frequency``: number of purchases (int64);
+        - ``monetary``: sum of their amounts; missing (NaN) amounts add 0;
         - ``average``: ``monetary / frequency`` (NaN when frequency is 0);
-        - ``last``: time of the last event (``datetime64[us]``, NaT if none);
-        - ``amount_missing``: number of events whose amount was missing.
+        - ``last``: time of the last purchase (``datetime64[us]``, NaT if none);
+        - ``amount_missing``: number of purchases whose amount was missing.
 
     Raises
     ------
     touchpoint.errors.ValidationError
-        A missing customer or time, a negative amount, columns of different lengths.
+        A purchase without a customer or time, a negative amount of a purchase, columns
+        of different lengths, ``purchases`` that is not a collection of labels.
 
     Examples
     --------
@@ -92,6 +116,17 @@ def rfm(
     ...          "amount": [1.5, float("nan"), 4.0]}, asof="2026-05-04")
     >>> r["average"].tolist(), r["amount_missing"].tolist()
     ([0.75, 4.0], [1, 0])
+
+    With outcomes, only purchases count: one purchase of 10.00 and two calls give
+    frequency 1, unless every event is asked for.
+
+    >>> events = {"customer": ["C1"] * 3, "time": ["2026-05-01", "2026-05-02", "2026-05-03"],
+    ...           "amount": [10.0, None, None], "outcome": ["purchase", "call", "call"]}
+    >>> r = rfm(events)
+    >>> int(r["frequency"][0]), float(r["average"][0]), float(r["recency"][0])
+    (1, 10.0, 2.0)
+    >>> int(rfm(events, purchases=None)["frequency"][0])
+    3
     """
     if is_dask(data):
         from touchpoint.scale._dask import default_asof, per_customer
@@ -102,32 +137,49 @@ def rfm(
             customer=customer,
             time=time,
             amount=amount,
+            outcome=outcome,
+            purchases=purchases,
             asof=default_asof(data, time, asof),
         )
     report(progress, "read", 0.0)
     cols, cats = read_coded(
         data,
-        {"customer": customer, "time": time, "amount": amount},
+        {
+            "customer": customer,
+            "time": time,
+            "amount": amount,
+            **purchase_columns(data, outcome=outcome, purchases=purchases),
+        },
         required=("customer", "time", "amount"),
-        categorical=("customer",),
+        categorical=("customer", "outcome"),
     )
     codes, ids = cols["customer"], cats["customer"]
     times, amounts = cols["time"], cols["amount"]
     t = times.view(np.int64)
+    latest = None  # the latest event of any kind: the default asof
+    bought = _purchases(cols, cats, purchases)
+    given = cols  # the rows as given: the checks name rows by their input position
+    if bought is not None:
+        latest = int(t.max()) if len(t) else 0
+        rows = np.flatnonzero(bought)  # one gather per column beats three boolean masks
+        codes, times, amounts = codes[rows], times[rows], amounts[rows]
+        t = times.view(np.int64)
     n = len(t)
     # one min/max pass per column finds missing codes, NaT (the smallest int64), negative
     # or missing amounts; the detailed checks run only when something is wrong
     if n and codes.min() < 0:
-        check_codes(codes, customer)
+        check_codes(_purchases_only(given["customer"], bought, 0), customer)
     t_min, t_max = (int(t.min()), int(t.max())) if n else (0, 0)
     if t_min == _NONE:
-        check_times(times, time)
+        check_times(_purchases_only(given["time"], bought, _BASE_TIME), time)
     low = float(amounts.min()) if n else 0.0
     has_nan = low != low
     if has_nan or low < 0:
-        check_nonnegative(amounts, amount)
+        check_nonnegative(_purchases_only(given["amount"], bought, 0.0), amount)
     report(progress, "reduce", 0.3)
-    at = t_max if asof is None else int(as_time(asof).view(np.int64))
+    if latest is None:
+        latest = t_max
+    at = latest if asof is None else int(as_time(asof).view(np.int64))
     if t_max > at:
         keep = t <= at
         codes, t, amounts = codes[keep], t[keep], amounts[keep]
@@ -161,6 +213,34 @@ def rfm(
             "amount_missing": missing,
         }
     )
+
+
+def _purchases(
+    cols: Mapping[str, np.ndarray],
+    cats: Mapping[str, np.ndarray],
+    purchases: Collection[str] | None,
+) -> np.ndarray | None:
+    """`purchase_mask`, or None when every row is a purchase by it.
+
+    When every outcome label present is a purchase label and no row lacks an outcome,
+    every row is a purchase: that case (a log of purchases with their outcome) costs one
+    pass over the codes instead of the mask and the gathers.
+    """
+    if purchases is not None and "outcome" in cols:
+        codes = cols["outcome"]
+        if not len(codes):
+            return None
+        if codes.min() >= 0:
+            labels = np.asarray(cats["outcome"], dtype=object)
+            used = labels[np.bincount(codes, minlength=len(labels)) > 0]  # a few labels
+            if {str(v) for v in used.tolist()} <= set(purchases):
+                return None
+    return purchase_mask(cols, cats, purchases)
+
+
+def _purchases_only(values: np.ndarray, bought: np.ndarray | None, fill: Any) -> np.ndarray:
+    """``values`` with the rows that are not purchases set to a harmless ``fill``."""
+    return values if bought is None else np.where(bought, values, fill)
 
 
 def quantile_scores(values: np.ndarray, k: int = 5, *, higher_is_better: bool = True) -> np.ndarray:
