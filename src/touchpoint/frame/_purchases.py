@@ -88,10 +88,9 @@ def purchase_mask(
     codes = cols["outcome"]
     labels = np.asarray(cats["outcome"], dtype=object)
     wanted = np.isin(labels.astype(str), np.array(sorted(purchases), dtype=str))
-    mask = np.zeros(len(codes), dtype=bool)
-    known = codes >= 0
-    mask[known] = wanted[codes[known]] if len(labels) else False
+    # one gather: code -1 (no outcome) reads the leading False
+    mask = np.concatenate(([False], wanted))[codes + 1]
     if "amount" in cols:
         with np.errstate(invalid="ignore"):
-            mask |= ~known & (cols["amount"] > 0)
+            mask |= (codes < 0) & (cols["amount"] > 0)
     return mask
