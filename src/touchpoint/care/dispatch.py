@@ -23,8 +23,8 @@ number of processes) works through the due rows in small claims. For each row:
 4. **Send**, after renewing the lease, with the key as the message's ``contact_id`` (the
    webhook channel passes it as ``Idempotency-Key``), bounded by ``timeout`` seconds.
 5. **Mark** the outcome in its own transaction, only while this dispatcher still holds
-   the lease: ``sent``; ``retry`` at ``now + backoff * 2**(attempts - 1)`` moved out of
-   quiet hours (stored, never slept); or ``dead`` after ``max_attempts`` or a failure that
+   the lease: ``sent``; ``retry`` at ``now + backoff * 2**(attempts - 1)`` (at most
+   ``max_backoff``) moved out of quiet hours (stored, never slept); or ``dead`` after ``max_attempts`` or a failure that
    is not retryable. Stored reasons are masked (`mask_reason`) and bounded.
 
 Each sent contact is recorded as an outbound interaction with ``event_id`` = the key, so
@@ -196,6 +196,8 @@ class Dispatcher:
         Attempts before a contact goes to the dead-letter list (state ``dead``).
     backoff:
         Wait before the first retry; doubled after each further failure.
+    max_backoff:
+        The longest wait between two attempts (the doubling stops there).
     batch:
         Most rows one `run_once` claims.
     policy:
@@ -224,6 +226,7 @@ class Dispatcher:
     backoff: dt.timedelta = dt.timedelta(minutes=5)
     batch: int = 1000
     policy: ContactPolicy | None = None
+    max_backoff: dt.timedelta = dt.timedelta(hours=6)
     customers: Callable[[str], Any] | None = None
     timeout: float = attrs.field(default=30.0)
     lease: dt.timedelta = dt.timedelta(minutes=5)
@@ -447,7 +450,8 @@ class Dispatcher:
         ws.notify("contact_failed", message=message, delivery=delivery)
         attempts = row["attempts"] + 1
         if delivery.retryable and attempts < self.max_attempts:
-            wait = int(self.backoff / dt.timedelta(microseconds=1)) * 2 ** (attempts - 1)
+            wait = min(self.backoff * 2 ** (attempts - 1), self.max_backoff)
+            wait = int(wait / dt.timedelta(microseconds=1))
             when = self._allowed(customer, t + wait)
             moved = storage.outbox_failed(key, error=detail, next_attempt_at=when, owner=owner)
             return "retry" if moved else "lost"
