@@ -345,6 +345,7 @@ class StorageContract:
         assert [r["key"] for r in second] == keys[4:]
         assert {(r["lease_owner"], r["lease_until"]) for r in first} == {("A", 1150)}
         assert storage.claim_outbox("C", now=150, lease_until=1150) == []
+        assert storage.claim_outbox("A", now=150, lease_until=1150) == []  # its own, too
         assert storage.due_outbox(150) == []  # leased rows are not due to anyone else
         stored = {r["key"]: r["lease_owner"] for r in storage.outbox()}
         assert stored == {k: "A" if k in keys[:4] else "B" for k in keys}

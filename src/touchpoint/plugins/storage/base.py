@@ -347,7 +347,8 @@ class Storage(abc.ABC):
 
         In **one transaction** (atomic with respect to every other claim, in any process):
         select the live rows with ``next_attempt_at <= now`` whose lease is free or expired
-        (``lease_until <= now``), leaving out every row of a customer on whom another owner
+        (``lease_until <= now``; a running lease is respected whoever holds it, the claimer
+        included), leaving out every row of a customer on whom another owner
         holds a running lease; order them by ``next_attempt_at`` then ``key``; write
         ``lease_owner = owner`` and ``lease_until`` on them. An expired lease is
         reclaimable: that is how the rows of a crashed dispatcher are retried.
