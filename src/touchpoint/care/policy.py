@@ -10,13 +10,19 @@ when it may go out and through which channel, with the reason whenever it may no
    chosen. With none, the contact is blocked: "no marketing consent on sms, email".
 3. **Frequency caps**: at most ``limit`` contacts per customer within ``window``, per
    channel or overall, counting the contact history and the contacts planned in the same
-   run. What happens to a contact over a cap is the rule's declared choice (``on_cap``):
-   ``drop`` (blocked, with the reason), ``defer`` (to the moment the oldest counted
-   contact leaves the window) or ``exempt`` (sent anyway, e.g. a service notice; it still
-   counts).
+   run (``history`` may hold contacts already scheduled for later, such as
+   `touchpoint.care.dispatch.Dispatcher.history`). What happens to a contact over a cap
+   is the rule's declared choice (``on_cap``): ``drop`` (blocked, with the reason),
+   ``defer`` (to the moment the ``limit``-th latest contact counted so far, deferred ones
+   included, leaves the window: every window then holds the cap) or ``exempt`` (sent
+   anyway, e.g. a service notice; it still counts).
 4. **Quiet hours** in the customer's own time zone (IANA names, through `zoneinfo`, so
    correct across daylight-saving changes): a contact that would go out in quiet hours
-   is deferred to their end, local time.
+   is deferred to their end, local time (a contact deferred by a cap too: the cap's
+   bound is computed first, and moving later never breaks it).
+
+`touchpoint.care.dispatch` checks consent, do-not-contact, quiet hours and caps again
+at the moment each contact is sent.
 
 Everything is computed over columns: loops run over rules, channels, caps and time
 zones (small dimensions), never over customers or contacts.
