@@ -1,9 +1,12 @@
 """The contact policy: each rule of it is proven by a case that would be sent without it."""
 
 import datetime as dt
+import zoneinfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from touchpoint import CareRule, ValidationError
 from touchpoint.care import ContactPolicy, FrequencyCap, QuietHours, agenda, plan_contacts
@@ -231,3 +234,143 @@ def test_follow_up_calls_go_by_phone_whatever_the_rule_channels():
     cons = consents(("C0", "letter", "service", True), ("C0", "phone", "service", True))
     p = plan([letter], customers(), cons, policy=NO_QUIET)
     assert dict(zip(p.step, p.channel, strict=True)) == {"": "letter", "call": "phone"}
+
+
+# --------------------------------------------------------------------------- deferral under caps
+
+DAY = np.timedelta64(1, "D")
+
+
+def _windows_hold(times, counted_history, limit, window):
+    """Reference: no window of length ``window`` containing a planned time holds > ``limit``.
+
+    The count of a window (y - window, y] containing x changes only at contact times, so
+    checking y = x and every contact time in (x, x + window) covers every such window.
+    """
+    everything = np.sort(np.concatenate([counted_history, times]))
+    for x in times:
+        ends = [x, *everything[(everything > x) & (everything < x + window)]]
+        for y in ends:
+            if ((everything > y - window) & (everything <= y)).sum() > limit:
+                return False
+    return True
+
+
+class TestDeferralUnderCaps:
+    """Issue 13, defect 5: on_cap='defer' used to land several contacts in one window."""
+
+    def test_three_contacts_one_a_day_are_a_day_apart(self):
+        rules = [rule(code) for code in ("a", "b", "c")]
+        cap = FrequencyCap(1, "1 day")
+        p = plan(
+            rules, customers(), self.cons(), policy=ContactPolicy(quiet_hours=None, caps=[cap])
+        )
+        now = np.datetime64("2026-05-05T12:00", "us")
+        # by hand: the first now, the second when it leaves the window, the third a day later
+        assert sorted(p.send_at.tolist()) == [now, now + DAY, now + 2 * DAY]
+        assert sorted(p.status.tolist()) == ["deferred", "deferred", "send"]
+        assert sorted(p.reason.tolist()) == ["", *["over the cap of 1 per 1 day"] * 2]
+
+    def test_contacts_already_deferred_into_a_window_are_counted(self):
+        # history: one contact sent yesterday 13:00, one waiting for tomorrow 12:00
+        history = {
+            "customer": ["C0", "C0"],
+            "channel": ["sms", "sms"],
+            "time": np.array(["2026-05-04T13:00", "2026-05-06T12:00"], dtype="datetime64[us]"),
+        }
+        cap = FrequencyCap(2, "2 days")
+        p = plan(
+            [rule("a"), rule("b")],
+            customers(),
+            self.cons(),
+            history=history,
+            policy=ContactPolicy(quiet_hours=None, caps=[cap]),
+        )
+        # by hand: two contacts already count (yesterday 13:00 and tomorrow 12:00), so a
+        # waits until 2 days after the latest but one (2026-05-04T13:00 + 2 days), and b
+        # until 2 days after the latest but one then (tomorrow's 12:00 + 2 days)
+        assert sorted(p.send_at.astype(str).tolist()) == [
+            "2026-05-06T13:00:00.000000",
+            "2026-05-08T12:00:00.000000",
+        ]
+
+    def test_deferral_and_quiet_hours_together_keep_the_cap(self):
+        """07:00 is quiet (until 08:00); the next contact must count from 08:00, not 07:00."""
+        rules = [rule("a"), rule("b")]
+        cap = FrequencyCap(1, "36 hours")
+        p = plan(
+            rules,
+            customers(),
+            self.cons(),
+            now=dt.datetime(2026, 5, 5, 7, 0, tzinfo=UTC),
+            policy=ContactPolicy(quiet_hours=QuietHours("21:00", "08:00"), caps=[cap]),
+        )
+        assert sorted(p.send_at.astype(str).tolist()) == [
+            "2026-05-05T08:00:00.000000",
+            "2026-05-06T20:00:00.000000",
+        ]
+
+    @staticmethod
+    def cons():
+        return consents(("C0", "sms", "service", True), ("C1", "sms", "service", True))
+
+    @given(
+        n_rules=st.integers(1, 5),
+        n_customers=st.integers(1, 3),
+        limit=st.integers(1, 3),
+        window_hours=st.integers(1, 80),
+        on_channel=st.booleans(),
+        quiet=st.sampled_from([None, ("21:00", "08:00"), ("12:00", "14:00")]),
+        zone=st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York"]),
+        history_hours=st.lists(st.integers(-100, 60), max_size=5),
+        hour=st.integers(0, 23),
+    )
+    @settings(max_examples=150)
+    def test_every_window_holds_the_cap(
+        self,
+        n_rules,
+        n_customers,
+        limit,
+        window_hours,
+        on_channel,
+        quiet,
+        zone,
+        history_hours,
+        hour,
+    ):
+        rules = [rule(f"r{i}") for i in range(n_rules)]
+        cap = FrequencyCap(limit, f"{window_hours} hours", channel="sms" if on_channel else None)
+        now = dt.datetime(2026, 5, 5, hour, 0, tzinfo=UTC)
+        now64 = np.datetime64(now.replace(tzinfo=None), "us")
+        hist_times = now64 + np.array(history_hours, dtype="timedelta64[h]").astype(
+            "timedelta64[us]"
+        )
+        history = {
+            "customer": ["C0"] * len(history_hours),
+            "channel": ["sms"] * len(history_hours),
+            "time": hist_times,
+        }
+        quiet_hours = QuietHours(*quiet) if quiet else None
+        p = plan(
+            rules,
+            customers(n_customers, tz=zone),
+            self.cons()
+            if n_customers < 3
+            else consents(*[(f"C{i}", "sms", "service", True) for i in range(3)]),
+            now=now,
+            history=history,
+            policy=ContactPolicy(quiet_hours=quiet_hours, caps=[cap]),
+        )
+        window = np.timedelta64(window_hours, "h").astype("timedelta64[us]")
+        assert (p.status != "blocked").all()  # defer never drops
+        assert (p.send_at >= now64).all()
+        assert ((p.status == "send") == (p.send_at == now64)).all()
+        for c in range(n_customers):
+            mine = p.send_at[p.customer == f"C{c}"]
+            hist = hist_times[hist_times > now64 - window] if c == 0 else hist_times[:0]
+            assert _windows_hold(mine, hist, limit, window), (mine, hist)
+            if quiet_hours is not None:
+                tz = zoneinfo.ZoneInfo(zone)
+                for t in mine:
+                    local = t.astype(dt.datetime).replace(tzinfo=UTC).astimezone(tz)
+                    assert not quiet_hours.is_quiet(local.time())

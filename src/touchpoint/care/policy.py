@@ -10,13 +10,19 @@ when it may go out and through which channel, with the reason whenever it may no
    chosen. With none, the contact is blocked: "no marketing consent on sms, email".
 3. **Frequency caps**: at most ``limit`` contacts per customer within ``window``, per
    channel or overall, counting the contact history and the contacts planned in the same
-   run. What happens to a contact over a cap is the rule's declared choice (``on_cap``):
-   ``drop`` (blocked, with the reason), ``defer`` (to the moment the oldest counted
-   contact leaves the window) or ``exempt`` (sent anyway, e.g. a service notice; it still
-   counts).
+   run (``history`` may hold contacts already scheduled for later, such as
+   `touchpoint.care.dispatch.Dispatcher.history`). What happens to a contact over a cap
+   is the rule's declared choice (``on_cap``): ``drop`` (blocked, with the reason),
+   ``defer`` (to the moment the ``limit``-th latest contact counted so far, deferred ones
+   included, leaves the window: every window then holds the cap) or ``exempt`` (sent
+   anyway, e.g. a service notice; it still counts).
 4. **Quiet hours** in the customer's own time zone (IANA names, through `zoneinfo`, so
    correct across daylight-saving changes): a contact that would go out in quiet hours
-   is deferred to their end, local time.
+   is deferred to their end, local time (a contact deferred by a cap too: the cap's
+   bound is computed first, and moving later never breaks it).
+
+`touchpoint.care.dispatch` checks consent, do-not-contact, quiet hours and caps again
+at the moment each contact is sent.
 
 Everything is computed over columns: loops run over rules, channels, caps and time
 zones (small dimensions), never over customers or contacts.
@@ -91,6 +97,22 @@ class QuietHours:
         if self.start > self.end and local.time() >= self.start:
             day += dt.timedelta(days=1)
         return dt.datetime.combine(day, self.end, tzinfo=local.tzinfo)
+
+    def allowed(self, moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+        """The first moment at or after ``moment`` (aware) outside quiet hours in ``zone``, UTC.
+
+        >>> import zoneinfo
+        >>> q = QuietHours("21:00", "08:00")
+        >>> shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+        >>> q.allowed(dt.datetime(2026, 5, 5, 12, 58, tzinfo=dt.UTC), shanghai).isoformat()
+        '2026-05-05T12:58:00+00:00'
+        >>> q.allowed(dt.datetime(2026, 5, 5, 13, 3, tzinfo=dt.UTC), shanghai).isoformat()
+        '2026-05-06T00:00:00+00:00'
+        """
+        local = moment.astimezone(zone)
+        if not self.is_quiet(local.time()):
+            return moment.astimezone(dt.UTC)
+        return self.next_allowed(local).astimezone(dt.UTC)
 
 
 @attrs.frozen
@@ -277,13 +299,20 @@ def plan_contacts(
 
     send_at = np.full(n, now64, dtype=_US)
     channel = np.array([None, *channel_names], dtype=object)[chosen + 1]
-    _apply_caps(
-        policy.caps, history, cust["customer"], row, channel, status, reason, send_at, on_cap, now64
+    zones = np.asarray(cust["timezone"]).astype(str)[row]
+    _schedule(
+        policy,
+        history,
+        cust["customer"],
+        row,
+        zones,
+        channel,
+        status,
+        reason,
+        send_at,
+        on_cap,
+        now64,
     )
-    if policy.quiet_hours is not None:
-        _apply_quiet_hours(
-            policy.quiet_hours, np.asarray(cust["timezone"]).astype(str)[row], status, send_at
-        )
     status[(status == SEND) & (send_at > now64)] = DEFERRED
     send_at[status == BLOCKED] = np.datetime64("NaT")
     return ContactPlan(due.customer, due.rule, due.step, due.key, channel, status, send_at, reason)
@@ -343,78 +372,129 @@ def _consent_lookup(consents: Any, customer_ids: np.ndarray, channel_code: dict[
     return lookup
 
 
-def _apply_caps(
-    caps, history, customer_ids, row, channel, status, reason, send_at, on_cap, now64
-) -> None:
-    """Frequency caps over history plus this plan, in plan order; drop/defer/exempt per rule."""
-    if not caps:
-        return
+def _read_history(history: Any, customer_ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(customer row, channel, time) of the history (rows of unknown customers are -1)."""
+    if history is None:
+        return np.array([], np.int64), np.array([], str), np.array([], _US)
     from touchpoint.frame._input import read_columns
 
-    if history is not None:
-        h = read_columns(
-            history,
-            {"customer": "customer", "channel": "channel", "time": "time"},
-            required=["customer", "channel", "time"],
-        )
-        h_row = _index(customer_ids, h["customer"], "history.customer", strict=False)
-        h_chan = np.asarray(h["channel"]).astype(str)
-        h_time = h["time"]
-    else:
-        h_row, h_chan, h_time = np.array([], np.int64), np.array([], str), np.array([], _US)
-    for cap in caps:
-        window = np.timedelta64(int(cap.window.total_seconds() * 1e6), "us")
-        live = status != BLOCKED
-        counted_plan = live & ((channel == cap.channel) if cap.channel else True)
-        counted_hist = (
-            (h_row >= 0)
-            & (h_time > now64 - window)
-            & ((h_chan == cap.channel) if cap.channel else True)
-        )
-        plan_idx = np.flatnonzero(counted_plan)
-        # One timeline per customer: history first (by time), then this plan's contacts in order.
-        who = np.concatenate([h_row[counted_hist], row[plan_idx]])
-        when = np.concatenate([h_time[counted_hist], send_at[plan_idx]])
-        src = np.concatenate([np.full(int(counted_hist.sum()), -1), plan_idx])
-        order = np.lexsort((np.arange(len(who)), when, who))
-        who, when, src = who[order], when[order], src[order]
-        starts = (
-            np.flatnonzero(np.r_[True, who[1:] != who[:-1]]) if len(who) else np.array([], np.int64)
-        )
-        position = np.arange(len(who)) - np.repeat(starts, np.diff(np.r_[starts, len(who)]))
-        over = (position >= cap.limit) & (src >= 0)
-        for action in (CapAction.DROP, CapAction.DEFER):
-            hit = over & (on_cap[np.maximum(src, 0)] == action.value)
-            idx = src[hit]
-            if action is CapAction.DROP:
-                status[idx] = BLOCKED
-                reason[idx] = cap.describe()
-            else:
-                freed = when[np.flatnonzero(hit) - cap.limit] + window
-                send_at[idx] = np.maximum(send_at[idx], freed)
-                reason[idx] = cap.describe()
+    h = read_columns(
+        history,
+        {"customer": "customer", "channel": "channel", "time": "time"},
+        required=["customer", "channel", "time"],
+    )
+    h_row = _index(customer_ids, h["customer"], "history.customer", strict=False)
+    h_time = np.asarray(h["time"]).astype(_US)
+    return h_row, np.asarray(h["channel"]).astype(str), h_time
 
 
-def _apply_quiet_hours(
-    quiet: QuietHours, zones: np.ndarray, status: np.ndarray, send_at: np.ndarray
+_NEVER = np.iinfo(np.int64).min // 2  # "no contact": far before any window
+
+
+def _schedule(
+    policy, history, customer_ids, row, zones, channel, status, reason, send_at, on_cap, now64
 ) -> None:
-    """Defer contacts whose send time is quiet in the customer's zone (loop per zone and instant)."""
+    """Frequency caps and quiet hours together, contact by contact in each customer's order.
+
+    Each live contact starts at ``now`` moved out of quiet hours. With caps, a customer's
+    contacts are then taken in order (history first, then this plan's in plan order) and
+    each must go out at or after ``t_k + window``, where ``t_k`` is the ``limit``-th latest
+    of the contacts counted so far for that cap (sent, planned, or deferred earlier in
+    this pass, wherever they landed). Meeting that bound means no ``window`` containing
+    the contact holds more than ``limit`` contacts, whatever comes later; an over-cap
+    contact is dropped (blocked, not counted), deferred to the bound (then out of quiet
+    hours, which only moves it later), or sent anyway (exempt, still counted). The loop
+    runs over the rank of a contact within its customer (a handful), never over
+    customers; the ``limit`` latest times per customer and cap are a small matrix.
+    """
     live = status != BLOCKED
-    for zone in np.unique(zones[live]):
+    if policy.quiet_hours is not None:
+        send_at[live] = _quiet(policy.quiet_hours, zones[live], send_at[live])
+    if not policy.caps or not live.any():
+        return
+    h_row, h_chan, h_time = _read_history(history, customer_ids)
+    entries = np.flatnonzero(live)
+    # Customers of this plan get local numbers; history of others is left out.
+    people, local = np.unique(row[entries], return_inverse=True)
+    h_local = np.searchsorted(people, h_row)
+    h_known = (h_row >= 0) & (h_local < len(people))
+    h_known[h_known] = people[h_local[h_known]] == h_row[h_known]
+    times = send_at.astype(np.int64)
+
+    latest = []  # per cap: (customers, limit) int64 of the latest counted times, descending
+    for cap in policy.caps:  # a loop over caps (a handful)
+        window = int(cap.window.total_seconds() * 1_000_000)
+        top = np.full((len(people), cap.limit), _NEVER, dtype=np.int64)
+        keep = h_known & (h_time.astype(np.int64) > int(now64.astype(np.int64)) - window)
+        if cap.channel:
+            keep &= h_chan == cap.channel
+        who, when = h_local[keep], h_time[keep].astype(np.int64)
+        order = np.lexsort((-when, who))
+        who, when = who[order], when[order]
+        if len(who):
+            starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+            rank = np.arange(len(who)) - np.repeat(starts, np.diff(np.r_[starts, len(who)]))
+            first = rank < cap.limit
+            top[who[first], rank[first]] = when[first]
+        latest.append((cap, window, top))
+
+    # This plan's contacts in each customer's order (plan order), ranked within customer.
+    order = np.lexsort((entries, local))
+    entries, local = entries[order], local[order]
+    starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+    rank = np.arange(len(local)) - np.repeat(starts, np.diff(np.r_[starts, len(local)]))
+    for r in range(int(rank.max()) + 1):  # a loop over ranks within a customer (a handful)
+        at = rank == r
+        idx, who = entries[at], local[at]
+        bound = np.full(len(idx), _NEVER, dtype=np.int64)
+        binding = np.full(len(idx), -1, dtype=np.int64)
+        for c, (cap, window, top) in enumerate(latest):
+            counts = np.ones(len(idx), bool) if not cap.channel else channel[idx] == cap.channel
+            b = np.where(counts, top[who, cap.limit - 1] + window, _NEVER)
+            tighter = b > bound
+            bound[tighter], binding[tighter] = b[tighter], c
+        over = times[idx] < bound
+        action = on_cap[idx]
+        drop = over & (action == CapAction.DROP.value)
+        defer = over & (action == CapAction.DEFER.value)
+        for c, (cap, _, _) in enumerate(latest):  # reasons, per binding cap
+            hit = (drop | defer) & (binding == c)
+            reason[idx[hit]] = cap.describe()
+        status[idx[drop]] = BLOCKED
+        if defer.any():
+            moved = bound[defer].view("datetime64[us]")
+            if policy.quiet_hours is not None:
+                moved = _quiet(policy.quiet_hours, zones[idx[defer]], moved)
+            send_at[idx[defer]] = moved
+            times[idx[defer]] = moved.astype(np.int64)
+        counted = ~drop
+        for cap, _, top in latest:
+            mine = counted & (
+                np.ones(len(idx), bool) if not cap.channel else channel[idx] == cap.channel
+            )
+            w = who[mine]
+            merged = np.concatenate([top[w], times[idx[mine]][:, None]], axis=1)
+            top[w] = -np.sort(-merged, axis=1)[:, : cap.limit]
+
+
+def _quiet(quiet: QuietHours, zones: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``times`` moved out of quiet hours in each zone (a loop over zones and distinct instants)."""
+    out = np.array(times, dtype=_US)
+    for zone in np.unique(zones):
         try:
             tz = zoneinfo.ZoneInfo(zone)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError):
             raise ValidationError(
                 [Problem("customers.timezone", "is not a known IANA time zone", zone)]
             ) from None
-        mine = live & (zones == zone)
-        instants, inverse = np.unique(send_at[mine], return_inverse=True)
-        moved = np.empty(len(instants), dtype=_US)
-        for i, instant in enumerate(instants):
-            local = instant.astype(dt.datetime).replace(tzinfo=dt.UTC).astimezone(tz)
-            if quiet.is_quiet(local.time()):
-                end = quiet.next_allowed(local).astimezone(dt.UTC).replace(tzinfo=None)
-                moved[i] = np.datetime64(end, "us")
-            else:
-                moved[i] = instant
-        send_at[mine] = moved[inverse]
+        mine = zones == zone
+        instants, inverse = np.unique(out[mine], return_inverse=True)
+        moved = np.array(
+            [quiet.allowed(_aware(i), tz).replace(tzinfo=None) for i in instants], dtype=_US
+        )
+        out[mine] = moved[inverse]
+    return out
+
+
+def _aware(instant: np.datetime64) -> dt.datetime:
+    return instant.astype("datetime64[us]").astype(dt.datetime).replace(tzinfo=dt.UTC)

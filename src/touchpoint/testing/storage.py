@@ -359,3 +359,119 @@ class StorageContract:
         storage.outbox_failed("b/C1/2026", error="late", next_attempt_at=None)
         assert storage.outbox("sent")[0]["key"] == "b/C1/2026"
         assert [r["key"] for r in storage.outbox("dead")] == ["b/C2/2026"]
+
+    # ------------------------------------------------------------------ outbox leases
+
+    def test_outbox_claims_lease_each_row_to_one_owner(self, storage):
+        keys = [f"b/C{i}/2026" for i in range(6)]
+        storage.enqueue([self._outbox_row(k, 100) for k in keys], now=0)
+        first = storage.claim_outbox("A", now=150, lease_until=1150, limit=4)
+        second = storage.claim_outbox("B", now=150, lease_until=1150)
+        assert [r["key"] for r in first] == keys[:4]  # earliest first, then by key
+        assert [r["key"] for r in second] == keys[4:]
+        assert {(r["lease_owner"], r["lease_until"]) for r in first} == {("A", 1150)}
+        assert storage.claim_outbox("C", now=150, lease_until=1150) == []
+        assert storage.claim_outbox("A", now=150, lease_until=1150) == []  # its own, too
+        assert storage.due_outbox(150) == []  # leased rows are not due to anyone else
+        stored = {r["key"]: r["lease_owner"] for r in storage.outbox()}
+        assert stored == {k: "A" if k in keys[:4] else "B" for k in keys}
+
+    def test_outbox_an_expired_lease_is_reclaimed_and_the_late_owner_changes_nothing(self, storage):
+        storage.enqueue([self._outbox_row("b/C1/2026", 100)], now=0)
+        [row] = storage.claim_outbox("A", now=100, lease_until=200)
+        assert storage.claim_outbox("B", now=199, lease_until=500) == []  # A's lease runs
+        assert storage.renew_outbox("b/C1/2026", owner="A", lease_until=300)
+        assert storage.claim_outbox("B", now=299, lease_until=500) == []
+        [again] = storage.claim_outbox("B", now=300, lease_until=500)  # expired: B takes it
+        assert again["key"] == row["key"] and again["lease_owner"] == "B"
+        # A comes back late: every outcome it tries is refused, the row stays B's
+        assert not storage.renew_outbox("b/C1/2026", owner="A", lease_until=900)
+        assert not storage.outbox_sent("b/C1/2026", at=310, owner="A")
+        assert not storage.outbox_failed("b/C1/2026", error="late", next_attempt_at=400, owner="A")
+        assert not storage.outbox_held("b/C1/2026", reason="late", next_attempt_at=None, owner="A")
+        [stored] = storage.outbox()
+        assert (stored["state"], stored["attempts"], stored["lease_owner"]) == ("pending", 0, "B")
+        assert storage.outbox_sent("b/C1/2026", at=320, owner="B")
+        [stored] = storage.outbox()
+        assert (stored["state"], stored["attempts"], stored["sent_at"]) == ("sent", 1, 320)
+        assert (stored["lease_owner"], stored["lease_until"]) == (None, None)
+        assert not storage.outbox_failed("b/C1/2026", error="late", next_attempt_at=None, owner="B")
+        assert storage.outbox("sent")[0]["key"] == "b/C1/2026"
+
+    def test_outbox_a_customer_is_handled_by_one_owner_at_a_time(self, storage):
+        rows = [
+            self._outbox_row("a/C1/2026", 100),
+            self._outbox_row("b/C1/2026", 110),
+            self._outbox_row("a/C2/2026", 120),
+        ]
+        storage.enqueue(rows, now=0)
+        [mine] = storage.claim_outbox("A", now=200, lease_until=900, limit=1)
+        assert mine["key"] == "a/C1/2026"
+        # B may not take C1's other row while A works on C1; C2 is free
+        assert [r["key"] for r in storage.claim_outbox("B", now=200, lease_until=900)] == [
+            "a/C2/2026"
+        ]
+        assert storage.outbox_failed("a/C1/2026", error="HTTP 500", next_attempt_at=5000, owner="A")
+        [row] = storage.claim_outbox("B", now=210, lease_until=900)
+        assert row["key"] == "b/C1/2026"
+
+    def test_outbox_policy_holds_close_or_move_a_row(self, storage):
+        storage.enqueue(
+            [self._outbox_row("b/C1/2026", 100), self._outbox_row("b/C2/2026", 100)], now=0
+        )
+        storage.claim_outbox("A", now=100, lease_until=200)
+        assert storage.outbox_held(
+            "b/C1/2026", reason="no marketing consent", next_attempt_at=None, owner="A"
+        )
+        assert storage.outbox_held(
+            "b/C2/2026", reason="quiet hours", next_attempt_at=700, owner="A"
+        )
+        got = {r["key"]: r for r in storage.outbox()}
+        closed, moved = got["b/C1/2026"], got["b/C2/2026"]
+        assert (closed["state"], closed["reason"], closed["attempts"]) == (
+            "held",
+            "no marketing consent",
+            0,
+        )
+        assert (moved["state"], moved["reason"], moved["next_attempt_at"]) == (
+            "pending",
+            "quiet hours",
+            700,
+        )
+        assert moved["lease_owner"] is None and closed["lease_owner"] is None
+        assert storage.claim_outbox("B", now=699, lease_until=900) == []
+        assert [r["key"] for r in storage.claim_outbox("B", now=10**15, lease_until=10**16)] == [
+            "b/C2/2026"
+        ]  # a held row is never due again
+        assert [r["key"] for r in storage.outbox("held")] == ["b/C1/2026"]
+        assert [r["key"] for r in storage.outbox(customer="C2")] == ["b/C2/2026"]
+
+    def test_outbox_rows_of_a_forgotten_customer_are_refused(self, storage):
+        storage.forget("C1")
+        with pytest.raises(StorageError, match="forgotten"):
+            storage.enqueue([self._outbox_row("b/C2/2026"), self._outbox_row("b/C1/2026")], now=0)
+        assert storage.outbox() == []  # nothing of the batch
+
+    def test_outbox_concurrent_claims_never_share_a_row(self, storage):
+        import threading
+
+        keys = [f"k{i:03d}/C{i}/2026" for i in range(120)]
+        storage.enqueue([self._outbox_row(k, 100) for k in keys], now=0)
+        claimed: dict[str, list[str]] = {}
+        barrier = threading.Barrier(6)
+
+        def claimer(owner: str) -> None:
+            got = claimed.setdefault(owner, [])
+            barrier.wait()
+            while rows := storage.claim_outbox(owner, now=150, lease_until=10**9, limit=3):
+                got += [r["key"] for r in rows]
+
+        threads = [threading.Thread(target=claimer, args=(f"T{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        every = [k for got in claimed.values() for k in got]
+        assert sorted(every) == keys  # each row claimed, and by one owner only
+        owners = {r["key"]: r["lease_owner"] for r in storage.outbox()}
+        assert all(owners[k] == owner for owner, got in claimed.items() for k in got)

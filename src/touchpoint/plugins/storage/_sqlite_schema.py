@@ -18,6 +18,8 @@ Layout (version 1):
 - ``score``: saved score sets; ``quarantine``: rejected records with their reasons;
   ``batch``: one row per append; ``suppression``: salted hashes of forgotten customers;
   ``meta``: the salt.
+
+Version 2 adds the dispatch ``outbox``; version 3 its leases and policy holds.
 """
 
 from __future__ import annotations
@@ -73,8 +75,22 @@ _V2 = [
     "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
 ]
 
+#: Version 3: outbox leases and policy holds (`touchpoint.care.dispatch`). A dispatcher
+#: claims a row by writing its ``lease_owner`` and ``lease_until`` in the transaction that
+#: selects it; ``reason`` says why the send-time policy held or moved a row; ``rule`` and
+#: ``on_cap`` carry the care rule's cap choice to send time; state ``held`` is a row the
+#: policy closed (never sent).
+_V3 = [
+    "ALTER TABLE outbox ADD COLUMN rule TEXT",
+    "ALTER TABLE outbox ADD COLUMN on_cap TEXT",
+    "ALTER TABLE outbox ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE outbox ADD COLUMN lease_until INTEGER",
+    "ALTER TABLE outbox ADD COLUMN reason TEXT",
+    "CREATE INDEX outbox_customer ON outbox (customer, state)",
+]
+
 #: (version, statements) in order; append new versions, never edit old ones.
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]
+MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2), (3, _V3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

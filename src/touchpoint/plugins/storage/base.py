@@ -303,27 +303,96 @@ class Storage(abc.ABC):
 
     # ----------------------------------------------------------------- outbox
     # Optional: backends without a durable outbox cannot run `touchpoint.care.dispatch`.
-    # Times are integer microseconds since the Unix epoch (UTC).
+    # Times are integer microseconds since the Unix epoch (UTC). A row is a dict with the
+    # keys of `touchpoint.plugins.storage._sqlite_outbox.OUTBOX_COLUMNS`: ``key``,
+    # ``customer``, ``channel``, ``touchpoint``, ``purpose``, ``address``, ``subject``,
+    # ``body``, ``state``, ``attempts``, ``next_attempt_at``, ``last_error``,
+    # ``created_at``, ``sent_at``, ``rule``, ``on_cap``, ``lease_owner``, ``lease_until``
+    # and ``reason``.
+    #
+    # States: ``pending`` and ``retry`` are live (may still be sent); ``sent``, ``dead``
+    # (given up: ``last_error`` says why) and ``held`` (closed by the contact policy at
+    # send time: ``reason`` says why) are final and never change again.
+    #
+    # Leases: a dispatcher *claims* live rows with `claim_outbox` before sending them. Any
+    # number of dispatchers, in any number of processes, may claim at once: a row is held
+    # by at most one owner while its lease runs, and every outcome method given an
+    # ``owner`` changes a row only while that owner holds it, so a dispatcher that lost
+    # its lease (it expired and someone else claimed the row) cannot overwrite the newer
+    # owner's outcome. Outcome methods called without an owner (the version 2 contract)
+    # change any live row.
 
     def enqueue(self, rows: Iterable[Mapping[str, Any]], *, now: int) -> list[str]:
-        """Add outbox rows (``key``, ``customer``, ``channel``, ``send_at``, message fields)
-        as ``pending``; a key already present is left alone. Returns the duplicate keys."""
+        """Add outbox rows as ``pending``, due at their ``send_at`` (default ``now``).
+
+        Each row has ``key``, ``customer``, ``channel``, ``send_at``, the message fields
+        (``touchpoint``, ``purpose``, ``address``, ``subject``, ``body``) and optionally
+        ``rule`` and ``on_cap``. A key already present is left alone. Returns the
+        duplicate keys. Raises `touchpoint.errors.StorageError` (and stores nothing) if a
+        row's customer was forgotten.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
 
     def due_outbox(self, now: int, limit: int | None = None) -> list[dict[str, Any]]:
-        """Pending and retry rows whose next attempt time is at or before ``now``."""
+        """Live rows due at ``now`` and not under a running lease, earliest first.
+
+        A read only: two processes may get the same rows. Send through `claim_outbox`.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
 
-    def outbox_sent(self, key: str, *, at: int) -> None:
-        """Move a pending/retry row to ``sent`` (one transaction)."""
+    def claim_outbox(
+        self, owner: str, *, now: int, lease_until: int, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Lease up to ``limit`` due rows to ``owner`` until ``lease_until``; return them.
+
+        In **one transaction** (atomic with respect to every other claim, in any process):
+        select the live rows with ``next_attempt_at <= now`` whose lease is free or expired
+        (``lease_until <= now``; a running lease is respected whoever holds it, the claimer
+        included), leaving out every row of a customer on whom another owner
+        holds a running lease; order them by ``next_attempt_at`` then ``key``; write
+        ``lease_owner = owner`` and ``lease_until`` on them. An expired lease is
+        reclaimable: that is how the rows of a crashed dispatcher are retried.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
 
-    def outbox_failed(self, key: str, *, error: str, next_attempt_at: int | None) -> None:
-        """Move a pending/retry row to ``retry`` at ``next_attempt_at``, or ``dead`` if None."""
+    def renew_outbox(self, key: str, *, owner: str, lease_until: int) -> bool:
+        """Extend ``owner``'s lease on a live row; False if ``owner`` no longer holds it."""
         raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
 
-    def outbox(self, state: str | None = None) -> list[dict[str, Any]]:
-        """All outbox rows, optionally of one state."""
+    def outbox_sent(self, key: str, *, at: int, owner: str | None = None) -> bool:
+        """Move a live row to ``sent`` at ``at`` (attempts + 1, lease cleared).
+
+        Returns whether the row moved: False if it is not live or (with ``owner``) is not
+        held by ``owner``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def outbox_failed(
+        self, key: str, *, error: str, next_attempt_at: int | None, owner: str | None = None
+    ) -> bool:
+        """Record a failed attempt: ``retry`` at ``next_attempt_at``, or ``dead`` if None.
+
+        Attempts + 1, ``last_error = error``, lease cleared; returns whether the row moved
+        (as `outbox_sent`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def outbox_held(
+        self, key: str, *, reason: str, next_attempt_at: int | None, owner: str | None = None
+    ) -> bool:
+        """Record that the contact policy held a row at send time (attempts unchanged).
+
+        With ``next_attempt_at`` the row stays live and waits until then (quiet hours, a
+        frequency cap); with None it is closed as ``held`` and never sent (consent
+        withdrawn, do not contact). ``reason`` is stored either way; lease cleared; returns
+        whether the row moved (as `outbox_sent`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
+
+    def outbox(
+        self, state: str | None = None, *, customer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Outbox rows by key, optionally of one state and/or one customer."""
         raise NotImplementedError(f"{type(self).__name__} has no dispatch outbox")
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
