@@ -1,4 +1,5 @@
-"""Churn risk and the loyalty programme on a Dask cluster equal the in-memory scores.
+"""Churn risk, satisfied-but-defecting and the loyalty programme on a Dask cluster equal
+the in-memory scores.
 
 The same pandas events are scored in memory and as a Dask DataFrame on a real
 two-process LocalCluster, cut into partitions in chosen places (empty ones, customers
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from touchpoint import templates
 from touchpoint.demo import synthetic_base
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import churn_risk, loyalty_programme
+from touchpoint.scoring import churn_risk, loyalty_programme, satisfied_but_defecting
 
 CLUSTER = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -94,6 +95,36 @@ def test_churn_risk_whatever_the_partitions(client, small, data):
     cuts = data.draw(cut_points(len(small)))
     got = churn_risk(partitioned(small, cuts)).compute()
     same_rows(got, churn_risk(small).to_pandas(), **FLOAT)
+
+
+def test_satisfied_but_defecting_equals_in_memory(client, events):
+    got = satisfied_but_defecting(partitioned(events, npartitions=4)).compute()
+    want = satisfied_but_defecting(events).to_pandas()
+    assert want["previous"].sum() > 0 and want["ratings"].sum() > 0
+    same_rows(got, want, **FLOAT)
+    hotel = templates.load("budget-hotel")  # its rating indicators give each rating's scale
+    kw = {"asof": "2026-06-30", "blueprint": hotel, "period": "60 days", "alpha": 0.1}
+    got = satisfied_but_defecting(partitioned(events, npartitions=3), **kw).compute()
+    same_rows(got, satisfied_but_defecting(events, **kw).to_pandas(), **FLOAT)
+
+
+@settings(CLUSTER, max_examples=6)
+@given(data=st.data())
+def test_satisfied_but_defecting_whatever_the_partitions(client, small, data):
+    cuts = data.draw(cut_points(len(small)))
+    got = satisfied_but_defecting(partitioned(small, cuts), period="120 days").compute()
+    same_rows(got, satisfied_but_defecting(small, period="120 days").to_pandas(), **FLOAT)
+
+
+def test_satisfied_but_defecting_names_bad_input(client, small):
+    with pytest.raises(ValidationError, match="stars"):
+        satisfied_but_defecting(partitioned(small), rating="stars")
+    bad = small.copy()
+    row = int(np.flatnonzero(bad["rating"].notna())[-1])
+    bad.loc[row, "rating"] = 7.0
+    lazy = satisfied_but_defecting(partitioned(bad, npartitions=3))  # raises when computed
+    with pytest.raises(ValidationError, match=r"rating\[\d+\].*outside.*1-5"):
+        lazy.compute()
 
 
 def test_programme_equals_in_memory(client, events, programme):
