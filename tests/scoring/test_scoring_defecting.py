@@ -76,6 +76,9 @@ def test_binomial_cdf_vectorised_over_mixed_tails():
     got = _binomial_cdf(k, n, p)
     np.testing.assert_allclose(got, stats.binom.cdf(k, n, p), rtol=1e-8, atol=1e-13)
     assert np.isnan(_binomial_cdf([1], [2], [np.nan])[0])
+    # the ends: p = 1 puts everything on n, p = 0 on 0; n = 0 is certain
+    edges = _binomial_cdf([0, 2, 3, 0, 0], [3, 3, 3, 3, 0], [1.0, 1.0, 1.0, 0.0, 0.5])
+    assert edges.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
 
 
 # --------------------------------------------------------------------------- pandas reference

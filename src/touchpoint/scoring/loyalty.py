@@ -779,8 +779,8 @@ def _binomial_cdf(k: Any, n: Any, p: Any) -> np.ndarray:
 
     Sums the probabilities of the smaller tail in log space over each distinct
     ``(k, n, p)``, with log-factorials from `math.lgamma`: small p-values keep their
-    relative accuracy (about 1e-10 against scipy's). ``p`` must lie in [0, 1] and ``0 <= k <= n``
-    (integers); NaN where ``p`` is NaN.
+    relative accuracy (about 1e-10 against scipy's). ``p`` must lie in [0, 1] and
+    ``0 <= k <= n`` (integers); NaN where ``p`` is NaN.
 
     >>> _binomial_cdf([0, 2, 10], [10, 10, 10], [0.5, 0.5, 0.5]).round(6).tolist()
     [0.000977, 0.054688, 1.0]
@@ -793,9 +793,17 @@ def _binomial_cdf(k: Any, n: Any, p: Any) -> np.ndarray:
     ok = ~np.isnan(p)
     if not ok.any():
         return out
-    keys = np.stack([k[ok].astype(np.float64), n[ok].astype(np.float64), p[ok]], axis=1)
-    uniq, back = np.unique(keys, axis=0, return_inverse=True)
-    uk, un, up = uniq[:, 0].astype(np.int64), uniq[:, 1].astype(np.int64), uniq[:, 2]
+    # the distinct (k, n, p): one lexsort of two integer keys (n and k packed, p's bits)
+    kk, nn, pp = k[ok], n[ok], p[ok] + 0.0  # + 0.0: -0.0 and 0.0 alike
+    packed = nn * (int(kk.max(initial=0)) + 1) + kk
+    bits = pp.view(np.int64)
+    order = np.lexsort((bits, packed))
+    fresh = np.ones(len(order), dtype=bool)
+    fresh[1:] = (np.diff(packed[order]) != 0) | (np.diff(bits[order]) != 0)
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.cumsum(fresh) - 1
+    first_of = order[fresh]
+    uk, un, up = kk[first_of], nn[first_of], pp[first_of]
     # below the mean the lower tail is the small one: sum it (j = 0..k) to keep its
     # relative accuracy; above, 1 - the upper tail (j = k+1..n) is at least about 1/2
     lower = uk < un * up
@@ -808,12 +816,12 @@ def _binomial_cdf(k: Any, n: Any, p: Any) -> np.ndarray:
         which = np.repeat(np.arange(len(uk)), terms)
         starts = np.cumsum(terms) - terms
         j = first[which] + (np.arange(len(which)) - starts[which])
-        nn, pp = un[which], up[which]
+        nw, pw = un[which], up[which]
         with np.errstate(divide="ignore", invalid="ignore"):
-            logp = np.where(j > 0, j * np.log(pp), 0.0) + np.where(
-                nn - j > 0, (nn - j) * np.log1p(-pp), 0.0
+            logp = np.where(j > 0, j * np.log(pw), 0.0) + np.where(
+                nw - j > 0, (nw - j) * np.log1p(-pw), 0.0
             )
-        logpmf = lf[nn] - lf[j] - lf[nn - j] + logp
+        logpmf = lf[nw] - lf[j] - lf[nw - j] + logp
         top = np.full(len(uk), -np.inf)
         np.maximum.at(top, which, logpmf)
         finite = np.isfinite(top)
@@ -823,7 +831,7 @@ def _binomial_cdf(k: Any, n: Any, p: Any) -> np.ndarray:
             tail = np.where(finite, np.exp(shift + np.log(np.maximum(sums, 1e-300))), 0.0)
         has = terms > 0
         value = np.where(has, np.where(lower, tail, 1.0 - tail), value)
-    out[ok] = np.clip(value, 0.0, 1.0)[back.reshape(-1)]
+    out[ok] = np.clip(value, 0.0, 1.0)[back]
     return out
 
 
