@@ -9,6 +9,8 @@ power of the test, computed here independently with scipy.
 """
 
 import datetime as dt
+import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ from scipy import stats
 from touchpoint.errors import ValidationError
 from touchpoint.model import Blueprint, ControlIndicator, Touchpoint
 from touchpoint.scoring import satisfied_but_defecting
-from touchpoint.scoring.loyalty import _binomial_cdf
+from touchpoint.scoring._counts import count_cdf, lgamma, pooled_concentration
 
 DAY = np.timedelta64(86_400_000_000, "us")
 ASOF = np.datetime64("2026-12-31T00:00", "us")
@@ -61,7 +63,7 @@ def survey_blueprint() -> Blueprint:
 def test_binomial_cdf_matches_scipy(kn, p):
     k, n = kn
     want = stats.binom.cdf(k, n, p)
-    got = _binomial_cdf([k], [n], [p])[0]
+    got = count_cdf([k], [n], [p])[0]
     if want > 1e-250:
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
     else:
@@ -73,12 +75,50 @@ def test_binomial_cdf_vectorised_over_mixed_tails():
     n = rng.integers(0, 3000, 5000)
     k = (rng.random(5000) * (n + 1)).astype(np.int64)
     p = rng.random(5000)
-    got = _binomial_cdf(k, n, p)
+    got = count_cdf(k, n, p)
     np.testing.assert_allclose(got, stats.binom.cdf(k, n, p), rtol=1e-8, atol=1e-13)
-    assert np.isnan(_binomial_cdf([1], [2], [np.nan])[0])
+    assert np.isnan(count_cdf([1], [2], [np.nan])[0])
     # the ends: p = 1 puts everything on n, p = 0 on 0; n = 0 is certain
-    edges = _binomial_cdf([0, 2, 3, 0, 0], [3, 3, 3, 3, 0], [1.0, 1.0, 1.0, 0.0, 0.5])
+    edges = count_cdf([0, 2, 3, 0, 0], [3, 3, 3, 3, 0], [1.0, 1.0, 1.0, 0.0, 0.5])
     assert edges.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(0, 300).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    st.floats(0.001, 0.999),
+    st.floats(0.05, 1e5),
+)
+def test_beta_binomial_cdf_matches_scipy(kn, p, concentration):
+    k, n = kn
+    want = stats.betabinom.cdf(k, n, p * concentration, (1 - p) * concentration)
+    got = count_cdf([k], [n], [p], [concentration])[0]
+    if want > 1e-250:
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-14)
+    else:
+        assert got < 1e-240
+
+
+def test_lgamma_matches_the_standard_library():
+    x = np.exp(np.linspace(np.log(1e-8), np.log(1e9), 2001))
+    want = np.array([math.lgamma(v) for v in x])
+    np.testing.assert_allclose(lgamma(x), want, rtol=1e-13, atol=1e-13)
+
+
+def test_pooled_concentration_recovers_a_known_dirichlet_multinomial():
+    # customers' 3 sub-window counts from a Dirichlet-multinomial with concentration 6
+    rng = np.random.default_rng(4)
+    n = rng.integers(2, 60, 40_000)
+    shares = rng.dirichlet([2.0, 2.0, 2.0], len(n))
+    counts = np.array([rng.multinomial(m, s) for m, s in zip(n, shares, strict=True)])
+    x2 = (3 * (counts**2).sum(axis=1) / n - n).sum()
+    assert pooled_concentration(x2, n.sum(), len(n), 3) == pytest.approx(6.0, rel=0.05)
+    # even splits (no more uneven than multinomial): no extra variation at all
+    even = np.array([rng.multinomial(m, [1 / 3] * 3) for m in n])
+    x2 = (3 * (even**2).sum(axis=1) / n - n).sum()
+    assert pooled_concentration(x2, n.sum(), len(n), 3) > 200 or np.isinf(
+        pooled_concentration(x2, n.sum(), len(n), 3)
+    )
 
 
 # --------------------------------------------------------------------------- pandas reference
@@ -108,8 +148,9 @@ def events(draw):
     )
 
 
-def reference(df, asof, period, baseline, alpha, scales, share=0.5):
-    """Counts, exposures, p-values (scipy) and flags, customer by customer in pandas."""
+def reference(df, asof, period, baseline, alpha, scales, rate_cv, share=0.5):
+    """Counts, exposures, the rate-variation estimate, p-values (scipy) and flags,
+    customer by customer in pandas."""
     asof = pd.Timestamp(asof)
     d = df[df["time"] <= asof]
     buys = d[(d["outcome"] == "purchase") | (d["outcome"].isna() & (d["amount"] > 0))]
@@ -121,50 +162,83 @@ def reference(df, asof, period, baseline, alpha, scales, share=0.5):
     width = top - low
     threshold = np.where(width < 4, top, top - np.maximum(1, width / 10))
     happy = (rated["rating"] >= threshold).groupby(rated["customer"]).mean()
-    rows = {}
+    windows, x2, total, counted = {}, 0.0, 0, 0
+    cells = max(2, round(baseline / period))
+    edges = [begin + (split - begin) * i / cells for i in range(cells + 1)]
     for c in sorted(df["customer"].unique()):
         mine = buys[buys["customer"] == c]["time"]
-        sat = happy.get(c, np.nan)
-        row = {"satisfied": bool(sat >= share), "satisfied_share": sat}
         if mine.empty:
-            row.update(recent=0, previous=0, p_value=np.nan, falling=False)
+            continue
+        first = mine.min()
+        s_r, s_b = max(first, split), max(first, begin)
+        r = int(((mine > s_r) & (mine <= asof)).sum())
+        b = int(((mine > s_b) & (mine <= split)).sum())
+        rd = (asof - s_r).total_seconds() / 86400
+        bd = max((split - s_b).total_seconds(), 0) / 86400
+        windows[c] = (r, b, rd, bd)
+        if first <= begin and b >= 2:
+            sub = np.array(
+                [((mine > lo) & (mine <= hi)).sum() for lo, hi in itertools.pairwise(edges)]
+            )
+            x2 += ((sub - b / cells) ** 2 / (b / cells)).sum()
+            total, counted = total + b, counted + 1
+    if rate_cv == "estimate":
+        if counted == 0:
+            rate_cv = np.nan
+        elif x2 <= (cells - 1) * counted:
+            rate_cv = 0.0
         else:
-            first = mine.min()
-            s_r, s_b = max(first, split), max(first, begin)
-            r = int(((mine > s_r) & (mine <= asof)).sum())
-            b = int(((mine > s_b) & (mine <= split)).sum())
-            rd = (asof - s_r).total_seconds() / 86400
-            bd = max((split - s_b).total_seconds(), 0) / 86400
-            p = stats.binom.cdf(r, r + b, rd / (rd + bd)) if bd > 0 else np.nan
-            row.update(recent=r, previous=b, p_value=p, falling=bool(p <= alpha))
+            concentration = max(((cells - 1) * total - x2) / (x2 - (cells - 1) * counted), 1e-9)
+            rate_cv = np.sqrt(cells / concentration)
+    kappa = np.inf if np.isnan(rate_cv) or rate_cv == 0 else 1 / (rate_cv**2 * period)
+    rows = {}
+    for c in sorted(df["customer"].unique()):
+        sat = happy.get(c, np.nan)
+        row = {"satisfied": bool(sat >= share), "satisfied_share": sat, "rate_cv": rate_cv}
+        r, b, rd, bd = windows.get(c, (0, 0, np.nan, 0.0))
+        if bd > 0 and np.isinf(kappa):
+            p = stats.binom.cdf(r, r + b, rd / (rd + bd))
+        elif bd > 0:
+            p = stats.betabinom.cdf(r, r + b, kappa * rd, kappa * bd)
+        else:
+            p = np.nan
+        row.update(recent=r, previous=b, p_value=p, falling=bool(p <= alpha))
         rows[c] = row
     return pd.DataFrame(rows).T
 
 
 @settings(max_examples=100, deadline=None)
-@given(events(), st.sampled_from([30, 90]), st.sampled_from([None, 60, 200]))
-def test_matches_pandas_and_scipy(df, period, baseline):
-    bp = survey_blueprint()
+@given(
+    events(),
+    st.sampled_from([30, 90]),
+    st.sampled_from([None, 60, 200]),
+    st.sampled_from([0.0, 0.4, "estimate"]),
+)
+def test_matches_pandas_and_scipy(df, period, baseline, rate_cv):
+    df = df.assign(rating=np.where(df["touchpoint"] == "NPS", df["rating"] * 2, df["rating"]))
     got = satisfied_but_defecting(
-        df.assign(rating=np.where(df["touchpoint"] == "NPS", df["rating"] * 2, df["rating"])),
+        df,
         asof="2026-12-31",
         period=f"{period} days",
         baseline=baseline,
-        blueprint=bp,
+        blueprint=survey_blueprint(),
+        rate_cv=rate_cv,
     )
     got = got.to_pandas().set_index("customer")
     want = reference(
-        df.assign(rating=np.where(df["touchpoint"] == "NPS", df["rating"] * 2, df["rating"])),
+        df,
         "2026-12-31",
         period,
         baseline or 3 * period,
         0.05,
         {"SHOP": (1, 5), "NPS": (0, 10)},
+        rate_cv,
     )
     for c, w in want.iterrows():
         g = got.loc[c]
         assert (g["recent"], g["previous"]) == (w["recent"], w["previous"])
-        np.testing.assert_allclose(g["p_value"], float(w["p_value"]), rtol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(g["rate_cv"], float(w["rate_cv"]), rtol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(g["p_value"], float(w["p_value"]), rtol=1e-7, equal_nan=True)
         np.testing.assert_allclose(
             g["satisfied_share"], float(w["satisfied_share"]), equal_nan=True
         )
@@ -360,7 +434,8 @@ def test_steady_satisfied_buyers_are_rarely_flagged():
 @pytest.mark.parametrize("ratio", [0.5, 0.0])
 def test_power_against_a_real_fall_matches_the_exact_power(ratio):
     """Customers at fixed expected counts per 90 days halve (or stop) their buying when
-    the recent window starts; the share flagged must be the test's exact power."""
+    the recent window starts; with a steady rate assumed (rate_cv=0) the share flagged
+    must be the test's exact power, and estimating rate_cv must cost little of it."""
     rng = np.random.default_rng(7 + int(ratio * 10))
     levels = np.array([2, 5, 10, 20, 40, 80], dtype=float)
     per = 1500
@@ -370,18 +445,59 @@ def test_power_against_a_real_fall_matches_the_exact_power(ratio):
     start = np.full(n, ASOF - 1000 * DAY)
     w1, t1 = poisson_events(mu / 90, start, np.full(n, split), rng)
     w2, t2 = poisson_events(ratio * mu / 90, np.full(n, split), np.full(n, ASOF), rng)
-    got = score(np.concatenate([w1, w2]), np.concatenate([t1, t2]), n)
+    who, at = np.concatenate([w1, w2]), np.concatenate([t1, t2])
+    got = score(who, at, n, rate_cv=0)
+    estimated = score(who, at, n)
+    assert estimated["rate_cv"][0] < 0.05  # steady rates: next to no variation found
     measured = {}
     for i, level in enumerate(levels):
-        flagged = got["satisfied_but_defecting"][i * per : (i + 1) * per]
+        band = slice(i * per, (i + 1) * per)
+        flagged = got["satisfied_but_defecting"][band].mean()
         want = exact_power(level, ratio)
-        measured[level] = flagged.mean()
+        measured[level] = flagged
         se = np.sqrt(max(want * (1 - want), 0.01) / per)
-        assert abs(flagged.mean() - want) <= 4 * se, (level, flagged.mean(), want)
+        assert abs(flagged - want) <= 4 * se, (level, flagged, want)
+        assert estimated["satisfied_but_defecting"][band].mean() >= flagged - 0.03
     if ratio == 0.5:
         assert measured[40] >= 0.85 and measured[80] >= 0.99  # a halving: from ~30 per period
     else:
         assert measured[5] >= 0.85 and measured[10] >= 0.99  # a stop: from ~5 per period
+
+
+def bursty_events(mu, cv_month, rng, months=15):
+    """Buyers whose rate varies from month to month (gamma, coefficient of variation
+    ``cv_month``) around ``mu`` purchases per 90 days, with no trend: nothing happened."""
+    n = len(mu)
+    who, at = [], []
+    for m in range(months):  # a loop over the months
+        start = ASOF - (30 * (months - m)) * DAY
+        shape = 1 / cv_month**2
+        wobble = rng.gamma(shape, 1 / shape, n)
+        w, t = poisson_events(
+            mu * wobble / 90, np.full(n, start), np.full(n, start + 30 * DAY), rng
+        )
+        who.append(w)
+        at.append(t)
+    return np.concatenate(who), np.concatenate(at)
+
+
+def test_rates_that_drift_are_allowed_for_by_the_estimated_variation():
+    """Steady on average but bursty buyers: a test that assumes a constant rate flags far
+    more than alpha of them; with rate_cv estimated from the baseline it stays within
+    alpha, and the estimate is the variation that was simulated."""
+    rng = np.random.default_rng(31)
+    mu = np.repeat([10.0, 30.0], 4000)
+    who, at = bursty_events(mu, 0.5, rng)
+    poisson = score(who, at, len(mu), rate_cv=0)
+    estimated = score(who, at, len(mu))
+    # monthly cv 0.5 -> over 90 days (3 independent months) 0.5 / sqrt(3)
+    assert estimated["rate_cv"][0] == pytest.approx(0.5 / np.sqrt(3), abs=0.03)
+    heavy = mu == 30
+    assert poisson["satisfied_but_defecting"][heavy].mean() > 0.12
+    for band in (mu == 10, heavy):
+        assert estimated["satisfied_but_defecting"][band].mean() <= 0.05 + 3 * np.sqrt(
+            0.05 * 0.95 / band.sum()
+        )
 
 
 def test_testable_says_when_even_a_stop_could_not_be_seen():
@@ -394,9 +510,9 @@ def test_testable_says_when_even_a_stop_could_not_be_seen():
         "time": ASOF + np.concatenate([a, b]) * DAY,
         "rating": np.full(len(a) + len(b), 5.0),
     }
-    got = satisfied_but_defecting(ev, asof=ASOF, period=90, baseline=90)
+    got = satisfied_but_defecting(ev, asof=ASOF, period=90, baseline=90, rate_cv=0)
     for same in ("90 days", np.timedelta64(90, "D"), dt.timedelta(days=90)):
-        again = satisfied_but_defecting(ev, asof=ASOF, period=same, baseline=same)
+        again = satisfied_but_defecting(ev, asof=ASOF, period=same, baseline=same, rate_cv=0)
         assert again["p_value"].tolist() == got["p_value"].tolist()
     assert got["previous"].tolist() == [5, 4] and got["recent"].tolist() == [0, 0]
     assert got["previous_days"].tolist() == [90.0, 90.0]

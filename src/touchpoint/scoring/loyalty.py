@@ -27,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -46,6 +45,8 @@ from touchpoint.frame import (
 from touchpoint.frame._input import column_names
 from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import DAY_US, as_time, check_codes, check_nonnegative, check_times
+from touchpoint.scoring._counts import count_cdf, pooled_concentration
+from touchpoint.scoring._ratings import check_share, is_number, read_ratings
 from touchpoint.scoring.referral import _map_ids, first_referrer
 
 __all__ = ["churn_risk", "loyalty_index", "percentile_rank", "satisfied_but_defecting"]
@@ -257,13 +258,6 @@ def _asof_us(t: np.ndarray, asof: Any) -> int:
     return int(t.max()) if len(t) else 0
 
 
-def _is_number(value: Any) -> bool:
-    """A real number: not a bool, not a numpy timedelta (a numpy integer)."""
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_ | np.timedelta64
-    )
-
-
 def _days(period: Any, name: str) -> float:
     """A positive duration (``"90 days"``, a `datetime.timedelta`, or a number of days)."""
     from touchpoint.model.duration import parse_timedelta
@@ -272,7 +266,7 @@ def _days(period: Any, name: str) -> float:
         days = float("nan")
     elif isinstance(period, np.timedelta64):  # before numbers: it is a numpy integer
         days = float(period / np.timedelta64(1, "us")) / DAY_US if not np.isnat(period) else -1.0
-    elif _is_number(period):
+    elif is_number(period):
         days = float(period)
     else:
         try:
@@ -290,161 +284,6 @@ def _days(period: Any, name: str) -> float:
             ]
         )
     return days
-
-
-# --------------------------------------------------------------------------- rating scales
-
-
-def _scale_of(value: Any, where: str) -> tuple[float, float]:
-    """A rating scale as (lowest, highest) from a top (5, 10) or a pair ((1, 5), (0, 10)).
-
-    A top alone starts at 0 when it is 10 or more (0-10, 0-100) and at 1 otherwise
-    (1-5, 1-7): how those scales are asked.
-    """
-    pair: tuple[Any, ...]
-    if _is_number(value):
-        top = float(value)
-        pair = (0.0 if top >= 10 else 1.0, top)
-    elif isinstance(value, tuple | list) and len(value) == 2:
-        pair = tuple(value)
-    else:
-        pair = ()
-    ok = len(pair) == 2 and all(_is_number(v) for v in pair)
-    if ok:
-        low, top = float(pair[0]), float(pair[1])
-        ok = bool(np.isfinite(low) and np.isfinite(top) and top > low)
-    if not ok:
-        raise ValidationError(
-            [
-                Problem(
-                    where,
-                    "a rating scale is its top (5, 10) or its lowest and highest rating "
-                    "((1, 5), (0, 10))",
-                    value,
-                )
-            ]
-        )
-    return low, top
-
-
-def _blueprint_scales(blueprint: Any, codes: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Each known touchpoint's rating scale from its rating indicators (loops over codes)."""
-    from touchpoint.model import IndicatorKind
-
-    found: dict[str, tuple[float, float]] = {}
-    for code in codes.tolist():  # a loop over the distinct touchpoints, not rows
-        if not isinstance(code, str) or code not in blueprint:
-            continue
-        tops = {
-            float(i.scale)
-            for i in blueprint.touchpoint(code).indicators
-            if i.kind is IndicatorKind.RATING and i.scale is not None
-        }
-        if len(tops) > 1:
-            raise ValidationError(
-                [
-                    Problem(
-                        "blueprint",
-                        f"touchpoint {code!r} has rating indicators on several scales; "
-                        "say which one its ratings use with scale={code: ...}",
-                        sorted(tops),
-                    )
-                ]
-            )
-        if tops:
-            found[code] = _scale_of(tops.pop(), f"blueprint touchpoint {code!r} scale")
-    return found
-
-
-def _check_share(value: Any, name: str, *, allow_none: bool, hint: str = "") -> None:
-    if value is None and allow_none:
-        return
-    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
-        raise ValidationError([Problem(name, "must be a share between 0 and 1" + hint, value)])
-
-
-@attrs.frozen
-class _Ratings:
-    """Each row's rating read on its own scale."""
-
-    answered: np.ndarray  # has a rating
-    level: np.ndarray  # (rating - lowest) / (highest - lowest), 0..1; NaN unanswered
-    satisfied: np.ndarray  # a satisfied answer on its scale
-
-
-def _ratings(
-    cols: Mapping[str, np.ndarray],
-    cats: Mapping[str, np.ndarray],
-    *,
-    rating: str,
-    touchpoint: str,
-    blueprint: Any,
-    scale: Any,
-    satisfied: float | None,
-) -> _Ratings:
-    """Read ``cols["rating"]`` on each row's scale and refuse ratings outside it.
-
-    Scales: ``scale`` as one scale for every rating, or as touchpoint code -> scale, then
-    the blueprint's rating indicators (`ControlIndicator.scale`), then 1-5.
-    """
-    default = (1.0, 5.0)
-    per_tp: dict[str, tuple[float, float]] = {}
-    if scale is not None and not isinstance(scale, Mapping):
-        default = _scale_of(scale, "scale")
-    elif blueprint is not None or scale:
-        if "touchpoint" not in cols:
-            raise ValidationError(
-                [
-                    Problem(
-                        touchpoint,
-                        "reading each touchpoint's rating scale needs the touchpoint column",
-                        touchpoint,
-                    )
-                ]
-            )
-        if blueprint is not None:
-            per_tp = _blueprint_scales(blueprint, cats["touchpoint"])
-        for code, value in (scale or {}).items():  # a loop over the given touchpoints
-            per_tp[str(code)] = _scale_of(value, f"scale[{code!r}]")
-    r = cols["rating"].astype(np.float64, copy=False)
-    if per_tp:
-        tp_cats = np.asarray(cats["touchpoint"], dtype=object)
-        lows = np.array([per_tp.get(c, default)[0] for c in tp_cats.tolist()] + [default[0]])
-        tops = np.array([per_tp.get(c, default)[1] for c in tp_cats.tolist()] + [default[1]])
-        codes = cols["touchpoint"]  # -1 (no touchpoint) -> the last entry, the default
-        low, top = lows[codes], tops[codes]
-    else:
-        low = np.full(len(r), default[0])
-        top = np.full(len(r), default[1])
-    answered = ~np.isnan(r)
-    bad = answered & ((r < low) | (r > top))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        where = ""
-        if "touchpoint" in cols and cols["touchpoint"][row] >= 0:
-            where = f" at touchpoint {cats['touchpoint'][cols['touchpoint'][row]]!r}"
-        raise ValidationError(
-            [
-                Problem(
-                    f"{rating}[{row}]",
-                    f"is outside its rating scale {low[row]:g}-{top[row]:g}{where} "
-                    "(give the scale with scale=... or through the blueprint)",
-                    float(r[row]),
-                )
-            ]
-        )
-    width = top - low
-    if satisfied is None:
-        # the top two boxes (4-5 of 1-5, 9-10 of 0-10, 6-7 of 1-7); the top box alone on
-        # scales of fewer than five points; the top tenth of scales wider than 0-10
-        step = np.where(width < 4, 0.0, np.maximum(1.0, width / 10.0))
-        threshold = top - step
-    else:
-        threshold = low + float(satisfied) * width
-    with np.errstate(invalid="ignore"):
-        level = (r - low) / width
-        happy = answered & (r >= threshold)
-    return _Ratings(answered, level, happy)
 
 
 # --------------------------------------------------------------------------- loyalty index
@@ -473,7 +312,7 @@ def _check_weights(weights: Mapping[str, float], midpoints: Mapping[str, float])
                     f"weights[{key!r}]", f"unknown measure; one of {', '.join(DEFAULT_WEIGHTS)}"
                 )
             )
-        elif not _is_number(value) or not np.isfinite(value) or value < 0:
+        elif not is_number(value) or not np.isfinite(value) or value < 0:
             problems.append(Problem(f"weights[{key!r}]", "must be a number >= 0", value))
     if not problems and not any(float(v) > 0 for v in weights.values()):
         problems.append(
@@ -486,7 +325,7 @@ def _check_weights(weights: Mapping[str, float], midpoints: Mapping[str, float])
                     f"midpoints[{key!r}]", f"unknown measure; one of {', '.join(DEFAULT_MIDPOINTS)}"
                 )
             )
-        elif not _is_number(value) or not np.isfinite(value) or value <= 0:
+        elif not is_number(value) or not np.isfinite(value) or value <= 0:
             problems.append(Problem(f"midpoints[{key!r}]", "must be a number > 0", value))
     if problems:
         raise ValidationError(problems)
@@ -677,7 +516,7 @@ def loyalty_index(
         "repeat": (repeat.astype(np.float64), True, repeat / (repeat + mids["repeat"]))
     }
     if "rating" in cols:
-        read = _ratings(
+        read = read_ratings(
             cols,
             cats,
             rating=rating or "rating",
@@ -774,65 +613,96 @@ def _referred_counts(
 # --------------------------------------------------------------------------- satisfied but defecting
 
 
-def _binomial_cdf(k: Any, n: Any, p: Any) -> np.ndarray:
-    """P(X <= k) for X ~ Binomial(n, p), exactly, elementwise (numpy only).
+@attrs.frozen
+class _Windows:
+    """Per customer: purchases and days observed in the recent window and the baseline,
+    and how unevenly the baseline purchases fall into its sub-windows."""
 
-    Sums the probabilities of the smaller tail in log space over each distinct
-    ``(k, n, p)``, with log-factorials from `math.lgamma`: small p-values keep their
-    relative accuracy (about 1e-10 against scipy's). ``p`` must lie in [0, 1] and
-    ``0 <= k <= n`` (integers); NaN where ``p`` is NaN.
+    recent: np.ndarray
+    previous: np.ndarray
+    recent_days: np.ndarray
+    previous_days: np.ndarray
+    x2: np.ndarray  # Pearson X^2 over the sub-windows (customers counted only, else 0)
+    counted: np.ndarray  # observed over the whole baseline, with >= 2 purchases there
+    cells: int  # sub-windows of the baseline
 
-    >>> _binomial_cdf([0, 2, 10], [10, 10, 10], [0.5, 0.5, 0.5]).round(6).tolist()
-    [0.000977, 0.054688, 1.0]
-    """
-    k = np.asarray(k, dtype=np.int64)
-    n = np.asarray(n, dtype=np.int64)
-    p = np.asarray(p, dtype=np.float64)
-    k, n, p = np.broadcast_arrays(k, n, p)
-    out = np.full(k.shape, np.nan)
-    ok = ~np.isnan(p)
-    if not ok.any():
-        return out
-    # the distinct (k, n, p): one lexsort of two integer keys (n and k packed, p's bits)
-    kk, nn, pp = k[ok], n[ok], p[ok] + 0.0  # + 0.0: -0.0 and 0.0 alike
-    packed = nn * (int(kk.max(initial=0)) + 1) + kk
-    bits = pp.view(np.int64)
-    order = np.lexsort((bits, packed))
-    fresh = np.ones(len(order), dtype=bool)
-    fresh[1:] = (np.diff(packed[order]) != 0) | (np.diff(bits[order]) != 0)
-    back = np.empty(len(order), dtype=np.int64)
-    back[order] = np.cumsum(fresh) - 1
-    first_of = order[fresh]
-    uk, un, up = kk[first_of], nn[first_of], pp[first_of]
-    # below the mean the lower tail is the small one: sum it (j = 0..k) to keep its
-    # relative accuracy; above, 1 - the upper tail (j = k+1..n) is at least about 1/2
-    lower = uk < un * up
-    first = np.where(lower, 0, uk + 1)
-    terms = np.where(lower, uk + 1, un - uk)
-    value = np.where(lower, 0.0, 1.0)  # an empty upper tail leaves 1
-    if terms.sum():
-        # log j! for j = 0..max n: a loop over the distinct counts up to the largest one
-        lf = np.array([math.lgamma(j + 1.0) for j in range(int(un.max()) + 1)])
-        which = np.repeat(np.arange(len(uk)), terms)
-        starts = np.cumsum(terms) - terms
-        j = first[which] + (np.arange(len(which)) - starts[which])
-        nw, pw = un[which], up[which]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logp = np.where(j > 0, j * np.log(pw), 0.0) + np.where(
-                nw - j > 0, (nw - j) * np.log1p(-pw), 0.0
-            )
-        logpmf = lf[nw] - lf[j] - lf[nw - j] + logp
-        top = np.full(len(uk), -np.inf)
-        np.maximum.at(top, which, logpmf)
-        finite = np.isfinite(top)
-        shift = np.where(finite, top, 0.0)
-        sums = np.bincount(which, weights=np.exp(logpmf - shift[which]), minlength=len(uk))
-        with np.errstate(divide="ignore"):
-            tail = np.where(finite, np.exp(shift + np.log(np.maximum(sums, 1e-300))), 0.0)
-        has = terms > 0
-        value = np.where(has, np.where(lower, tail, 1.0 - tail), value)
-    out[ok] = np.clip(value, 0.0, 1.0)[back]
-    return out
+
+def _windows(
+    c: np.ndarray, t: np.ndarray, buys: np.ndarray, k: int, at: int, period: float, base: float
+) -> _Windows:
+    first = np.full(k, _MAX)
+    np.minimum.at(first, c[buys], t[buys])
+    split = at - round(period * DAY_US)
+    begin = split - round(base * DAY_US)
+    start_recent = np.maximum(first, split)
+    start_base = np.maximum(first, begin)
+    cb, tb = c[buys], t[buys]
+    recent = np.bincount(cb[tb > start_recent[cb]], minlength=k).astype(np.int64)
+    in_base = (tb > start_base[cb]) & (tb <= split)
+    previous = np.bincount(cb[in_base], minlength=k).astype(np.int64)
+    has = first < _MAX
+    recent_days = np.where(has, (at - start_recent) / DAY_US, np.nan)
+    previous_days = np.where(has, np.maximum(split - start_base, 0) / DAY_US, np.nan)
+    # the baseline cut into sub-windows about one period long, for customers seen
+    # throughout it: (begin + i w, begin + (i + 1) w], like the windows themselves
+    cells = max(2, round(base / period))
+    whole = has & (first <= begin)
+    use = in_base & whole[cb]
+    width = (split - begin) / cells
+    cell = np.clip(np.ceil((tb[use] - begin) / width).astype(np.int64) - 1, 0, cells - 1)
+    # X^2 = cells / n * sum of squared sub-window counts - n; the counts per (customer,
+    # sub-window) pair that occurs, so memory follows the purchases, not customers x cells
+    pairs, per_pair = np.unique(cb[use] * cells + cell, return_counts=True)
+    squares = np.bincount(pairs // cells, weights=per_pair.astype(np.float64) ** 2, minlength=k)
+    counted = whole & (previous >= 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x2 = np.where(counted, cells * squares / previous - previous, 0.0)
+    return _Windows(recent, previous, recent_days, previous_days, x2, counted, cells)
+
+
+def _rate_cv(x2: float, purchases: float, customers: float, cells: int) -> float:
+    """The coefficient of variation of a rate over one sub-window (about one period) that
+    explains the customers' baseline counts; NaN when nobody was seen long enough."""
+    concentration = pooled_concentration(x2, purchases, customers, cells)
+    if np.isnan(concentration):
+        return float("nan")
+    # each sub-window gets concentration / cells; its rate varies by 1 / sqrt(that)
+    return 0.0 if np.isinf(concentration) else float(np.sqrt(cells / concentration))
+
+
+def _rate_parts(
+    data: Any,
+    *,
+    customer: str,
+    time: str,
+    amount: str | None,
+    outcome: str | None,
+    purchases: Collection[str] | None,
+    asof: Any,
+    period: float,
+    base: float,
+) -> ScoreFrame:
+    """Each customer's part of the rate-variation estimate (for Dask: summed after)."""
+    cols, cats, bought = _events(
+        data,
+        customer=customer,
+        time=time,
+        amount=amount,
+        outcome=outcome,
+        purchases=purchases,
+        extra={},
+    )
+    t = cols["time"].view(np.int64)
+    at = _asof_us(t, asof)
+    w = _windows(cols["customer"], t, bought & (t <= at), len(cats["customer"]), at, period, base)
+    return ScoreFrame(
+        {
+            "customer": cats["customer"],
+            "x2": w.x2,
+            "purchases": np.where(w.counted, w.previous, 0),
+            "counted": w.counted.astype(np.int64),
+        }
+    )
 
 
 def satisfied_but_defecting(
@@ -853,6 +723,7 @@ def satisfied_but_defecting(
     period: Any = "90 days",
     baseline: Any = None,
     alpha: float = 0.05,
+    rate_cv: float | str = "estimate",
     drop: float = 0.0,
 ) -> ScoreFrame:
     """Customers who say they are satisfied while their buying falls (满意不等于忠诚).
@@ -860,13 +731,13 @@ def satisfied_but_defecting(
     **Satisfied.** Each rating (events on or before ``asof``) is read on its own scale:
     ``scale`` for every rating (a top such as 5 or 10, or ``(lowest, highest)``), or a
     mapping touchpoint code -> scale; otherwise the scale of the touchpoint's rating
-    indicator in ``blueprint`` (`ControlIndicator.scale`); otherwise 1-5. A top alone
-    starts at 0 when it is 10 or more (0-10, 0-100) and at 1 below (1-5, 1-7). A rating
-    outside its scale is an error. An answer is satisfied in the top two boxes of its
-    scale (4-5 of 1-5; 9-10 of 0-10, the NPS promoters; a 5 of 10 is not), the top box of
-    scales of fewer than five points, the top tenth of scales wider than 0-10; or, with
-    ``satisfied`` (0..1), at or above that share of the scale (0.75: 4 of 1-5). A customer
-    is satisfied when at least ``share`` of their ratings are.
+    indicator in ``blueprint`` (`touchpoint.model.ControlIndicator.scale`); otherwise
+    1-5. A top alone starts at 0 when it is 10 or more (0-10, 0-100) and at 1 below
+    (1-5, 1-7). A rating outside its scale is an error. An answer is satisfied in the top
+    two boxes of its scale (4-5 of 1-5; 9-10 of 0-10, the NPS promoters: a 5 of 10 is
+    not), the top box of scales of fewer than five points, the top tenth of scales wider
+    than 0-10; or, with ``satisfied`` (0..1), at or above that share of the scale (0.75:
+    4 of 1-5). A customer is satisfied when at least ``share`` of their ratings are.
 
     **Falling.** Purchases (the shared rule, `touchpoint.frame.purchase_mask`: events
     whose ``outcome`` is one of ``purchases``, or with an ``amount`` > 0 and no outcome;
@@ -874,29 +745,36 @@ def satisfied_but_defecting(
     ``asof`` (``recent``) and in the ``baseline`` before that (``previous``; default 3
     periods). A customer whose first purchase falls inside these windows is observed from
     it: the windows start there and the first purchase itself is not counted. If the
-    customer kept buying at a constant rate (a Poisson process), then given
+    customer kept buying at a steady rate (a Poisson process), then given
     ``n = recent + previous``, ``recent`` is Binomial(n, r / (r + b)) with r and b the two
-    windows' lengths in days (``recent_days``, ``previous_days``). ``p_value`` is the exact
+    windows' lengths in days (``recent_days``, ``previous_days``). Real rates also drift
+    from one period to the next; with ``rate_cv`` (the coefficient of variation of a
+    steady customer's rate over one period, as a gamma process) the split is
+    beta-binomial instead, wider. By default ``rate_cv`` is estimated from how unevenly
+    the baseline purchases of customers seen throughout it fall into its periods (0 when
+    no more unevenly than a constant rate gives; NaN, and the binomial, when nobody was
+    seen long enough); ``rate_cv=0`` is the plain Poisson test. ``p_value`` is the exact
     one-sided probability of so few recent purchases, P(X <= recent); the customer is
     ``falling`` when ``p_value <= alpha`` (and the observed ``rate_ratio`` is at most
     ``1 - drop``).
 
-    So among customers whose rate has not changed, at most ``alpha`` are flagged, each
-    customer tested on their own (a per-customer false-flag rate, not a rate over the
-    whole list; the test is exact, and conservative because counts are discrete). A test
-    on few purchases cannot see a fall: with the default windows, a customer who stops
-    buying is flagged surely (> 95%) from about 6 expected purchases per period, and one
-    who halves their rate from about 30 (see the docs for the measured power).
-    ``testable`` says whether even a complete stop would be flagged given the baseline
-    purchases. Customers without purchases in the baseline cannot be tested
-    (``p_value`` NaN when it is empty, 1 when it holds no purchase); long-lapsed customers
-    are `churn_risk`'s business.
+    So among steady customers at most ``alpha`` are flagged, each customer tested on
+    their own (a per-customer false-flag rate, not a rate over the whole list; the test
+    is exact given ``rate_cv``, and conservative because counts are discrete). A test on
+    few purchases cannot see a fall: with the default windows and steady rates, a
+    customer who stops buying is flagged surely (> 99%) from about 8 expected purchases
+    per period, and one who halves their rate in 4 cases of 5 from about 30 (see the
+    docs for the measured power). ``testable`` says whether even a complete stop would
+    be flagged given the baseline purchases. Customers without purchases in the
+    baseline cannot be tested (``p_value`` NaN when it is empty, 1 when it holds no
+    purchase); long-lapsed customers are `churn_risk`'s business.
 
     Returns, per customer: ``ratings``, ``satisfied_share``, ``rating_level`` (the mean
     rating rescaled to 0..1 on each rating's scale), ``recent``, ``previous``,
     ``recent_days``, ``previous_days``, ``expected_recent`` (at the baseline rate),
-    ``rate_ratio`` (recent rate / baseline rate), ``p_value``, ``testable``,
-    ``satisfied``, ``falling`` and ``satisfied_but_defecting``.
+    ``rate_ratio`` (recent rate / baseline rate), ``rate_cv`` (the one used, the same for
+    everyone), ``p_value``, ``testable``, ``satisfied``, ``falling`` and
+    ``satisfied_but_defecting``.
 
     Parameters
     ----------
@@ -905,6 +783,9 @@ def satisfied_but_defecting(
         `datetime.timedelta` or a number of days (``baseline`` default: 3 periods).
     alpha:
         Significance level: the largest share of steady customers flagged.
+    rate_cv:
+        ``"estimate"``, or how much a steady customer's rate varies over one period
+        (0: a constant rate).
     drop:
         Also require an observed fall of at least this share (0: any significant fall).
 
@@ -934,33 +815,55 @@ def satisfied_but_defecting(
 
     With a Dask DataFrame as ``data`` (see `touchpoint.scale`): a lazy Dask DataFrame of
     the same columns, one row per customer, in no particular order; ``asof`` defaults to
-    the latest time of all events, computed first.
+    the latest time of all events, and an estimated ``rate_cv`` is computed first.
     """
     recent_width = _days(period, "period")
     base_width = 3 * recent_width if baseline is None else _days(baseline, "baseline")
-    if not _is_number(alpha) or not 0.0 < float(alpha) < 1.0:
+    if not is_number(alpha) or not 0.0 < float(alpha) < 1.0:
         raise ValidationError([Problem("alpha", "must be between 0 and 1 (e.g. 0.05)", alpha)])
-    _check_share(drop, "drop", allow_none=False)
-    _check_share(share, "share", allow_none=False)
-    _check_share(
+    if rate_cv != "estimate" and (
+        not is_number(rate_cv) or not (np.isnan(rate_cv) or 0 <= rate_cv < np.inf)
+    ):
+        raise ValidationError(
+            [Problem("rate_cv", "must be 'estimate' or a number >= 0 (0: a steady rate)", rate_cv)]
+        )
+    check_share(drop, "drop", allow_none=False)
+    check_share(share, "share", allow_none=False)
+    check_share(
         satisfied,
         "satisfied",
         allow_none=True,
         hint=" of the rating scale (0.75: 4 of 1-5); leave it out for the top two boxes",
     )
+    available = list(data.columns) if is_dask(data) else column_names(data)
+    if rating is None or rating not in available:
+        raise ValidationError([Problem(str(rating), "this score needs the rating column", rating)])
     if is_dask(data):
         from touchpoint.scale._dask import default_asof, per_customer
 
+        at = default_asof(data, time, asof)
+        kw = {"time": time, "amount": amount, "outcome": outcome, "purchases": purchases}
+        if rate_cv == "estimate":
+            parts = per_customer(
+                _rate_parts,
+                data,
+                customer=customer,
+                asof=at,
+                period=recent_width,
+                base=base_width,
+                **kw,
+            )
+            sums = parts[["x2", "purchases", "counted"]].sum().compute()
+            cells = max(2, round(base_width / recent_width))
+            rate_cv = _rate_cv(
+                float(sums["x2"]), float(sums["purchases"]), float(sums["counted"]), cells
+            )
         return per_customer(
             satisfied_but_defecting,
             data,
             customer=customer,
-            time=time,
-            amount=amount,
             rating=rating,
-            asof=default_asof(data, time, asof),
-            outcome=outcome,
-            purchases=purchases,
+            asof=at,
             touchpoint=touchpoint,
             blueprint=blueprint,
             scale=scale,
@@ -969,10 +872,10 @@ def satisfied_but_defecting(
             period=period,
             baseline=baseline,
             alpha=alpha,
+            rate_cv=rate_cv,
             drop=drop,
+            **kw,
         )
-    if rating is None or rating not in set(column_names(data)):
-        raise ValidationError([Problem(str(rating), "this score needs the rating column", rating)])
     cols, cats, bought = _events(
         data,
         customer=customer,
@@ -989,7 +892,7 @@ def satisfied_but_defecting(
     c = cols["customer"]
     inside = t <= at
 
-    read = _ratings(
+    read = read_ratings(
         cols,
         cats,
         rating=rating,
@@ -1006,29 +909,26 @@ def satisfied_but_defecting(
     happy = ratings > 0
     happy &= happy_share >= float(share)
 
-    buys = bought & inside
-    first = np.full(k, _MAX)
-    np.minimum.at(first, c[buys], t[buys])
-    split = at - round(recent_width * DAY_US)
-    begin = split - round(base_width * DAY_US)
-    start_recent = np.maximum(first, split)
-    start_base = np.maximum(first, begin)
-    cb, tb = c[buys], t[buys]
-    recent = np.bincount(cb[tb > start_recent[cb]], minlength=k).astype(np.int64)
-    previous = np.bincount(cb[(tb > start_base[cb]) & (tb <= split)], minlength=k).astype(np.int64)
-    has = first < _MAX
-    recent_days = np.where(has, (at - start_recent) / DAY_US, np.nan)
-    previous_days = np.where(has, np.maximum(split - start_base, 0) / DAY_US, np.nan)
-    testable_windows = has & (previous_days > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p0 = np.where(testable_windows, recent_days / (recent_days + previous_days), np.nan)
-        expected = np.where(testable_windows, previous * recent_days / previous_days, np.nan)
-        ratio = np.where(
-            testable_windows, (recent / recent_days) / (previous / previous_days), np.nan
+    w = _windows(c, t, bought & inside, k, at, recent_width, base_width)
+    if rate_cv == "estimate":
+        rate_cv = _rate_cv(
+            float(w.x2.sum()), float(w.previous[w.counted].sum()), float(w.counted.sum()), w.cells
         )
-    p_value = _binomial_cdf(np.minimum(recent, recent + previous), recent + previous, p0)
+    cv = float(rate_cv)
+    # the rate over d days varies by 1 / sqrt(kappa d): kappa per day from the cv per period
+    kappa = np.inf if np.isnan(cv) or cv == 0 else 1.0 / (cv * cv * recent_width)
+    recent, previous = w.recent, w.previous
+    n = recent + previous
+    windows = ~np.isnan(w.previous_days) & (w.previous_days > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p0 = np.where(windows, w.recent_days / (w.recent_days + w.previous_days), np.nan)
+        expected = np.where(windows, previous * w.recent_days / w.previous_days, np.nan)
+        ratio = np.where(windows, (recent / w.recent_days) / (previous / w.previous_days), np.nan)
+        concentration = kappa * (w.recent_days + w.previous_days)
+    p_value = count_cdf(recent, n, p0, concentration)
+    stop = count_cdf(np.zeros(k, dtype=np.int64), previous, p0, concentration)
     with np.errstate(invalid="ignore"):
-        testable = testable_windows & ((1.0 - p0) ** previous <= alpha)
+        testable = windows & (stop <= alpha)
         falling = (p_value <= alpha) & (ratio <= 1.0 - float(drop))
     return ScoreFrame(
         {
@@ -1038,10 +938,11 @@ def satisfied_but_defecting(
             "rating_level": level,
             "recent": recent,
             "previous": previous,
-            "recent_days": recent_days,
-            "previous_days": previous_days,
+            "recent_days": w.recent_days,
+            "previous_days": w.previous_days,
             "expected_recent": expected,
             "rate_ratio": ratio,
+            "rate_cv": np.full(k, cv),
             "p_value": p_value,
             "testable": testable,
             "satisfied": happy,
