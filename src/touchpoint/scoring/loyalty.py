@@ -8,8 +8,8 @@ and the customers who are satisfied but defecting (满意不等于忠诚).
   relative index (percentile ranks among the customers) and an absolute one (fixed
   transforms, comparable across stores and periods).
 - `satisfied_but_defecting`: customers satisfied on their ratings' own scales whose
-  purchase rate falls by an exact test that allows for count noise (the material: about
-  40% of satisfied customers still defect).
+  purchase rate falls by an exact test that allows for count noise and for rates that
+  drift (the material: about 40% of satisfied customers still defect).
 
 `loyalty_index` and `satisfied_but_defecting` count purchases by the shared rule
 (`touchpoint.frame.purchase_mask`: ``outcome`` labels, else money, else every event);
@@ -342,7 +342,8 @@ def _promo_flags(values: np.ndarray, column: str) -> np.ndarray:
     codes, uniques = factorize(np.asarray(values, dtype=object))
     lut = np.empty(len(uniques) + 1)
     lut[-1] = np.nan  # code -1: missing
-    words = {"true": 1.0, "yes": 1.0, "y": 1.0, "false": 0.0, "no": 0.0, "n": 0.0, "": np.nan}
+    words = {"true": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0, "false": 0.0, "no": 0.0, "n": 0.0}
+    words |= {"0": 0.0, "": np.nan}
     for i, u in enumerate(uniques.tolist()):  # a loop over the distinct values
         if u is None or (isinstance(u, float) and np.isnan(u)):
             lut[i] = np.nan
@@ -432,9 +433,11 @@ def loyalty_index(
     - ``days_to_choose`` (measure ``choose``): days from the customer's first recorded
       contact to their first purchase -- shorter means choosing the company readily. It is
       known only when a contact (a non-purchase event) is recorded *before* the first
-      purchase; otherwise NaN (unknown, not 0), so recording more touchpoints never makes
-      a customer look less loyal than one whose contacts were not recorded. With a plain
-      transaction log (every event a purchase) it is unknown for everyone.
+      purchase; otherwise NaN (unknown, not 0): a customer whose enquiries were not
+      recorded does not get the best time to choose, and is scored on the measures that
+      are known. It counts from the first *recorded* contact, so it also depends on what
+      a store records. With a plain transaction log (every event a purchase) it is
+      unknown for everyone.
     - ``referred`` (measure ``recommend``): customers who name this one as their
       ``referrer`` (see `touchpoint.scoring.referral`). Word of mouth (口碑), part of what
       a loyal customer does but not one of the material's four measures: reported, with
@@ -479,6 +482,9 @@ def loyalty_index(
 
     Examples
     --------
+    ``a`` called two days before buying; ``b`` and ``c`` have no contact on record before
+    their first purchase, so their time to choose is unknown:
+
     >>> ev = {"customer": ["a", "a", "a", "b", "b", "c"],
     ...       "outcome": ["call", "purchase", "purchase", "purchase", "purchase", "purchase"],
     ...       "time": ["2026-01-01", "2026-01-03", "2026-02-01", "2026-01-05", "2026-03-01",
