@@ -22,7 +22,13 @@ from scipy import stats
 from touchpoint.errors import ValidationError
 from touchpoint.model import Blueprint, ControlIndicator, Touchpoint
 from touchpoint.scoring import satisfied_but_defecting
-from touchpoint.scoring._counts import count_cdf, lgamma, pooled_concentration
+from touchpoint.scoring._counts import (
+    count_cdf,
+    lgamma,
+    lgamma_ratio,
+    pooled_concentration,
+    zero_probability,
+)
 
 DAY = np.timedelta64(86_400_000_000, "us")
 ASOF = np.datetime64("2026-12-31T00:00", "us")
@@ -97,6 +103,29 @@ def test_beta_binomial_cdf_matches_scipy(kn, p, concentration):
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-14)
     else:
         assert got < 1e-240
+
+
+def test_beta_binomial_tends_to_the_binomial_and_its_zero_term_is_exact():
+    rng = np.random.default_rng(8)
+    n = rng.integers(0, 400, 3000)
+    k = (rng.random(3000) * (n + 1)).astype(np.int64)
+    p = rng.uniform(0.01, 0.99, 3000)
+    # rates that hardly vary: the beta-binomial is the binomial (scipy's betabinom loses
+    # precision here; ours keeps it through log-gamma differences)
+    np.testing.assert_allclose(count_cdf(k, n, p, 1e12), stats.binom.cdf(k, n, p), atol=1e-9)
+    conc = np.exp(rng.uniform(-2, 9, 3000))
+    np.testing.assert_allclose(
+        zero_probability(n, p, conc),
+        stats.betabinom.pmf(0, n, p * conc, (1 - p) * conc),
+        rtol=1e-8,
+    )
+    np.testing.assert_allclose(zero_probability(n, p), stats.binom.pmf(0, n, p), rtol=1e-12)
+    x = np.exp(rng.uniform(np.log(1e-3), np.log(1e14), 500))
+    m = rng.integers(0, 50, 500)
+    exact = np.array(
+        [math.fsum(math.log(a + i) for i in range(b)) for a, b in zip(x, m, strict=True)]
+    )
+    np.testing.assert_allclose(lgamma_ratio(x, m), exact, rtol=1e-12, atol=1e-12)
 
 
 def test_lgamma_matches_the_standard_library():

@@ -419,3 +419,19 @@ def test_a_simulated_truth_the_absolute_index_compares_stores_the_relative_canno
     rho = both.set_index("customer")["loyalty_absolute"].corr(truth, method="spearman")
     assert rho > 0.7
     np.testing.assert_allclose(both["loyalty_absolute"][: len(truth_a)], a["loyalty_absolute"])
+
+
+def test_referrals_from_an_event_frame_with_shared_categories():
+    from touchpoint.frame import EventFrame
+
+    ids = np.array(["a", "b", "c", "d"], dtype=object)
+    cust = np.array([0, 1, 2, 3, 3])
+    ref = np.array([-1, 0, 0, 1, -1])
+    times = np.array(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"])
+    shared = EventFrame(
+        {"customer": cust, "referrer": ref, "time": times.astype("datetime64[us]")},
+        {"customer": ids, "referrer": ids},
+    )
+    plain = {"customer": ids[cust], "referrer": [None, "a", "a", "b", None], "time": times}
+    assert loyalty_index(shared)["referred"].tolist() == [2, 1, 0, 0]
+    assert loyalty_index(plain)["referred"].tolist() == [2, 1, 0, 0]

@@ -8,8 +8,9 @@ beta-binomial with ``a = kappa * r`` and ``b = kappa * b``; ``kappa`` is estimat
 how unevenly customers' purchases fall into equal sub-windows (`pooled_concentration`).
 
 Numpy only (no scipy in core scoring): log-factorials from `math.lgamma` over the
-distinct counts, and a vectorised Lanczos log-gamma for the beta-binomial's non-integer
-arguments.
+distinct counts, and for the beta-binomial's non-integer arguments a vectorised Lanczos
+log-gamma and Stirling differences (`lgamma_ratio`), which stay exact as the
+concentration grows and the beta-binomial becomes the binomial.
 
 Examples
 --------
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["count_cdf", "lgamma", "pooled_concentration"]
+__all__ = ["count_cdf", "lgamma", "lgamma_ratio", "pooled_concentration", "zero_probability"]
 
 # Lanczos approximation, g = 7, 9 terms (about 15 significant digits)
 _G = 7.0
@@ -45,10 +46,6 @@ _LANCZOS = np.array(
 )
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
-#: Above this concentration (rates varying by less than ~1e-4 per period) the
-#: beta-binomial is the binomial to well below the precision of its log-gamma terms.
-_POISSON_CONCENTRATION = 1e8
-
 
 def lgamma(x: Any) -> np.ndarray:
     """log Gamma(x) for x > 0, elementwise (Lanczos; about 1e-14 relative).
@@ -66,6 +63,32 @@ def lgamma(x: Any) -> np.ndarray:
     t = z + _G + 0.5
     out = _HALF_LOG_2PI + (z + 0.5) * np.log(t) - t + np.log(series)
     return np.where(small, out - np.log(np.where(small, x, 1.0)), out)
+
+
+def lgamma_ratio(x: Any, m: Any) -> np.ndarray:
+    """log Gamma(x + m) - log Gamma(x) for x > 0, m >= 0, without the cancellation of
+    two large log-gammas: Stirling's series for x >= 10, `lgamma` below.
+
+    >>> import math
+    >>> exact = sum(math.log(1e12 + i) for i in range(3))
+    >>> math.isclose(float(lgamma_ratio(1e12, 3.0)), exact, rel_tol=1e-15)
+    True
+    """
+    x = np.asarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    x, m = np.broadcast_arrays(x, m)
+    big = x >= 10.0
+    xs = np.where(big, 1.0, x)  # keep lgamma's arguments where they are not used sane
+    small = lgamma(xs + np.where(big, 0.0, m)) - lgamma(xs)
+    xb = np.where(big, x, 10.0)
+    y = xb + m
+
+    def tail(v: np.ndarray) -> np.ndarray:  # Stirling's corrections, 1/(12 v) - ...
+        v2 = v * v
+        return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / (1260.0 * v2)) / v2) / v
+
+    large = (xb - 0.5) * np.log1p(m / xb) + m * np.log(y) - m + tail(y) - tail(xb)
+    return np.where(m == 0, 0.0, np.where(big, large, small))
 
 
 def _distinct(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +128,7 @@ def count_cdf(k: Any, n: Any, p: Any, concentration: Any = np.inf) -> np.ndarray
         return out
     kk, nn = k[ok], n[ok]
     pp = p[ok] + 0.0  # -0.0 and 0.0 alike
-    cc = np.where(conc[ok] > _POISSON_CONCENTRATION, np.inf, conc[ok]) + 0.0
+    cc = conc[ok] + 0.0
     # the distinct (k, n, p, concentration): one lexsort of integer keys (p's bits)
     packed = nn * (int(kk.max(initial=0)) + 1) + kk
     first_of, back = _distinct(packed, pp.view(np.int64), cc.view(np.int64))
@@ -134,9 +157,9 @@ def count_cdf(k: Any, n: Any, p: Any, concentration: Any = np.inf) -> np.ndarray
             aw, bw = a[beta], b[beta]
             jw, mw = j[beta].astype(np.float64), (nw - j)[beta].astype(np.float64)
             # log B(j + a, n - j + b) - log B(a, b); a term vanishes where its count is 0
-            part_a = np.where(jw > 0, lgamma(jw + aw) - lgamma(np.maximum(aw, 1e-300)), 0.0)
-            part_b = np.where(mw > 0, lgamma(mw + bw) - lgamma(np.maximum(bw, 1e-300)), 0.0)
-            whole = lgamma(nw[beta] + cw[beta]) - lgamma(cw[beta])
+            part_a = lgamma_ratio(np.maximum(aw, 1e-300), jw)
+            part_b = lgamma_ratio(np.maximum(bw, 1e-300), mw)
+            whole = lgamma_ratio(cw[beta], nw[beta].astype(np.float64))
             # a = 0 (or b = 0) puts everything on j = 0 (or j = n)
             logb = np.where((aw <= 0) & (jw > 0), -np.inf, part_a)
             logb = logb + np.where((bw <= 0) & (mw > 0), -np.inf, part_b) - whole
@@ -152,6 +175,26 @@ def count_cdf(k: Any, n: Any, p: Any, concentration: Any = np.inf) -> np.ndarray
         value = np.where(terms > 0, np.where(lower, tail, 1.0 - tail), value)
     out[ok] = np.clip(value, 0.0, 1.0)[back]
     return out
+
+
+def zero_probability(n: Any, p: Any, concentration: Any = np.inf) -> np.ndarray:
+    """P(X = 0) for the distribution of `count_cdf`, in closed form (no tail to sum).
+
+    >>> zero_probability([5, 10], [0.5, 0.5], [np.inf, 2.0]).round(6).tolist()
+    [0.03125, 0.090909]
+    """
+    n = np.asarray(n, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    conc = np.asarray(concentration, dtype=np.float64)
+    n, p, conc = np.broadcast_arrays(n, p, conc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(n > 0, np.exp(n * np.log1p(-p)), 1.0)  # the binomial's
+        beta = np.isfinite(conc) & (n > 0) & ~np.isnan(p)
+        nb, cb = n[beta], conc[beta]
+        b = (1.0 - p[beta]) * cb
+        term = np.exp(lgamma_ratio(np.maximum(b, 1e-300), nb) - lgamma_ratio(cb, nb))
+    out[beta] = np.where(b > 0, term, 0.0)
+    return np.where(np.isnan(p) | np.isnan(conc), np.nan, out)
 
 
 def pooled_concentration(x2: float, purchases: float, customers: float, cells: int) -> float:

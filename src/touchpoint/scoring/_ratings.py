@@ -153,41 +153,42 @@ def read_ratings(
         for code, value in (scale or {}).items():  # a loop over the given touchpoints
             per_tp[str(code)] = scale_of(value, f"scale[{code!r}]")
     r = cols["rating"].astype(np.float64, copy=False)
+    # lowest, highest and the satisfied threshold per scale: per touchpoint category (a
+    # small table, the last entry for rows without a touchpoint), or one for all rows
     if per_tp:
-        tp_cats = np.asarray(cats["touchpoint"], dtype=object)
-        lows = np.array([per_tp.get(c, default)[0] for c in tp_cats.tolist()] + [default[0]])
-        tops = np.array([per_tp.get(c, default)[1] for c in tp_cats.tolist()] + [default[1]])
-        codes = cols["touchpoint"]  # -1 (no touchpoint) -> the last entry, the default
-        low, top = lows[codes], tops[codes]
+        cat_list = np.asarray(cats["touchpoint"], dtype=object).tolist()
+        low_t = np.array([per_tp.get(c, default)[0] for c in cat_list] + [default[0]])
+        top_t = np.array([per_tp.get(c, default)[1] for c in cat_list] + [default[1]])
     else:
-        low = np.full(len(r), default[0])
-        top = np.full(len(r), default[1])
-    answered = ~np.isnan(r)
-    bad = answered & ((r < low) | (r > top))
+        low_t, top_t = np.array([default[0]]), np.array([default[1]])
+    width_t = top_t - low_t
+    if satisfied is None:
+        # the top two boxes (4-5 of 1-5, 9-10 of 0-10, 6-7 of 1-7); the top box alone on
+        # scales of fewer than five points; the top tenth of scales wider than 0-10
+        threshold_t = top_t - np.where(width_t < 4, 0.0, np.maximum(1.0, width_t / 10.0))
+    else:
+        threshold_t = low_t + float(satisfied) * width_t
+    if per_tp:
+        codes = cols["touchpoint"]  # -1 (no touchpoint) -> the last entry, the default
+        low, top, width, threshold = low_t[codes], top_t[codes], width_t[codes], threshold_t[codes]
+    else:
+        low, top, width, threshold = low_t[0], top_t[0], width_t[0], threshold_t[0]
+    bad = (r < low) | (r > top)  # NaN (no rating) compares false
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         where = ""
         if "touchpoint" in cols and cols["touchpoint"][row] >= 0:
             where = f" at touchpoint {cats['touchpoint'][cols['touchpoint'][row]]!r}"
+        lo, hi = np.broadcast_to(low, r.shape)[row], np.broadcast_to(top, r.shape)[row]
         raise ValidationError(
             [
                 Problem(
                     f"{rating}[{row}]",
-                    f"is outside its rating scale {low[row]:g}-{top[row]:g}{where} "
+                    f"is outside its rating scale {lo:g}-{hi:g}{where} "
                     "(give the scale with scale=... or through the blueprint)",
                     float(r[row]),
                 )
             ]
         )
-    width = top - low
-    if satisfied is None:
-        # the top two boxes (4-5 of 1-5, 9-10 of 0-10, 6-7 of 1-7); the top box alone on
-        # scales of fewer than five points; the top tenth of scales wider than 0-10
-        step = np.where(width < 4, 0.0, np.maximum(1.0, width / 10.0))
-        threshold = top - step
-    else:
-        threshold = low + float(satisfied) * width
-    with np.errstate(invalid="ignore"):
-        level = (r - low) / width
-        happy = answered & (r >= threshold)
-    return Ratings(answered, level, happy)
+    level = (r - low) / width
+    return Ratings(~np.isnan(r), level, r >= threshold)

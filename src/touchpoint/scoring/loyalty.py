@@ -45,7 +45,7 @@ from touchpoint.frame import (
 from touchpoint.frame._input import column_names
 from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._columns import DAY_US, as_time, check_codes, check_nonnegative, check_times
-from touchpoint.scoring._counts import count_cdf, pooled_concentration
+from touchpoint.scoring._counts import count_cdf, pooled_concentration, zero_probability
 from touchpoint.scoring._ratings import check_share, is_number, read_ratings
 from touchpoint.scoring.referral import _map_ids, first_referrer
 
@@ -612,7 +612,9 @@ def _referred_counts(
     """For each customer, how many customers name them as referrer (see `referral`)."""
     k = len(ids)
     parent = first_referrer(cust, times, ref_codes, k)
-    target = _map_ids(ref_cats, ids)[parent[parent >= 0]]
+    # an EventFrame whose referrers share the customers' categories needs no mapping
+    where = np.arange(k) if ref_cats is ids else _map_ids(ref_cats, ids)
+    target = where[parent[parent >= 0]]
     return np.bincount(target[target >= 0], minlength=k).astype(np.int64)
 
 
@@ -636,15 +638,16 @@ class _Windows:
 def _windows(
     c: np.ndarray, t: np.ndarray, buys: np.ndarray, k: int, at: int, period: float, base: float
 ) -> _Windows:
+    cb, tb = c[buys], t[buys]
     first = np.full(k, _MAX)
-    np.minimum.at(first, c[buys], t[buys])
+    np.minimum.at(first, cb, tb)
     split = at - round(period * DAY_US)
     begin = split - round(base * DAY_US)
     start_recent = np.maximum(first, split)
     start_base = np.maximum(first, begin)
-    cb, tb = c[buys], t[buys]
-    recent = np.bincount(cb[tb > start_recent[cb]], minlength=k).astype(np.int64)
-    in_base = (tb > start_base[cb]) & (tb <= split)
+    first_b = first[cb]  # each purchase's customer's first purchase: one gather
+    recent = np.bincount(cb[(tb > first_b) & (tb > split)], minlength=k).astype(np.int64)
+    in_base = (tb > first_b) & (tb > begin) & (tb <= split)
     previous = np.bincount(cb[in_base], minlength=k).astype(np.int64)
     has = first < _MAX
     recent_days = np.where(has, (at - start_recent) / DAY_US, np.nan)
@@ -653,13 +656,18 @@ def _windows(
     # throughout it: (begin + i w, begin + (i + 1) w], like the windows themselves
     cells = max(2, round(base / period))
     whole = has & (first <= begin)
-    use = in_base & whole[cb]
+    use = in_base & (first_b <= begin)
     width = (split - begin) / cells
     cell = np.clip(np.ceil((tb[use] - begin) / width).astype(np.int64) - 1, 0, cells - 1)
-    # X^2 = cells / n * sum of squared sub-window counts - n; the counts per (customer,
-    # sub-window) pair that occurs, so memory follows the purchases, not customers x cells
-    pairs, per_pair = np.unique(cb[use] * cells + cell, return_counts=True)
-    squares = np.bincount(pairs // cells, weights=per_pair.astype(np.float64) ** 2, minlength=k)
+    # X^2 = cells / n * sum of squared sub-window counts - n, from the counts per
+    # (customer, sub-window): a dense table unless it would outgrow the purchases
+    pair = cb[use] * cells + cell
+    if k * cells <= 4 * len(pair) + 1_000_000:
+        per_pair = np.bincount(pair, minlength=k * cells).astype(np.float64)
+        squares = (per_pair.reshape(k, cells) ** 2).sum(axis=1)
+    else:
+        pairs, per_pair = np.unique(pair, return_counts=True)
+        squares = np.bincount(pairs // cells, weights=per_pair.astype(np.float64) ** 2, minlength=k)
     counted = whole & (previous >= 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         x2 = np.where(counted, cells * squares / previous - previous, 0.0)
@@ -908,10 +916,11 @@ def satisfied_but_defecting(
         satisfied=satisfied,
     )
     rated = read.answered & inside
-    ratings = np.bincount(c[rated], minlength=k).astype(np.int64)
+    cr = c[rated]
+    ratings = np.bincount(cr, minlength=k).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        happy_share = np.bincount(c[rated], weights=read.satisfied[rated], minlength=k) / ratings
-        level = np.bincount(c[rated], weights=read.level[rated], minlength=k) / ratings
+        happy_share = np.bincount(cr, weights=read.satisfied[rated], minlength=k) / ratings
+        level = np.bincount(cr, weights=read.level[rated], minlength=k) / ratings
     happy = ratings > 0
     happy &= happy_share >= float(share)
 
@@ -932,7 +941,7 @@ def satisfied_but_defecting(
         ratio = np.where(windows, (recent / w.recent_days) / (previous / w.previous_days), np.nan)
         concentration = kappa * (w.recent_days + w.previous_days)
     p_value = count_cdf(recent, n, p0, concentration)
-    stop = count_cdf(np.zeros(k, dtype=np.int64), previous, p0, concentration)
+    stop = zero_probability(previous, p0, concentration)  # if nothing came recently
     with np.errstate(invalid="ignore"):
         testable = windows & (stop <= alpha)
         falling = (p_value <= alpha) & (ratio <= 1.0 - float(drop))
