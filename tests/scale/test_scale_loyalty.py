@@ -1,4 +1,5 @@
-"""Churn risk and the loyalty programme on a Dask cluster equal the in-memory scores.
+"""Churn risk, satisfied-but-defecting and the loyalty programme on a Dask cluster equal
+the in-memory scores.
 
 The same pandas events are scored in memory and as a Dask DataFrame on a real
 two-process LocalCluster, cut into partitions in chosen places (empty ones, customers
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from touchpoint import templates
 from touchpoint.demo import synthetic_base
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import churn_risk, loyalty_programme
+from touchpoint.scoring import churn_risk, loyalty_programme, satisfied_but_defecting
 
 CLUSTER = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -94,6 +95,67 @@ def test_churn_risk_whatever_the_partitions(client, small, data):
     cuts = data.draw(cut_points(len(small)))
     got = churn_risk(partitioned(small, cuts)).compute()
     same_rows(got, churn_risk(small).to_pandas(), **FLOAT)
+
+
+def bursty_buyers(customers: int, seed: int) -> pd.DataFrame:
+    """Purchases whose rate varies from month to month (gamma, cv 0.5) for 15 months, and
+    one 1-5 rating per customer: data on which satisfied_but_defecting estimates a rate_cv."""
+    rng = np.random.default_rng(seed)
+    end = np.datetime64("2026-06-30", "us")
+    day = np.timedelta64(86_400_000_000, "us")
+    rate = rng.uniform(2, 12, customers) / 30  # purchases a day
+    wobble = rng.gamma(4.0, 0.25, (customers, 15))  # month by month
+    counts = rng.poisson(rate[:, None] * wobble * 30)
+    who = np.repeat(np.repeat(np.arange(customers), 15), counts.ravel())
+    month = np.repeat(np.tile(np.arange(15), customers), counts.ravel())
+    at = end - (15 - month) * 30 * day + (rng.random(len(who)) * 30 * day).astype(np.int64)
+    ids = np.array([f"C{i:04d}" for i in range(customers)], dtype=object)
+    df = pd.DataFrame(
+        {
+            "customer": np.r_[ids[who], ids],
+            "time": np.r_[at, np.full(customers, end)],
+            "outcome": ["purchase"] * len(who) + ["survey"] * customers,
+            "rating": np.r_[np.full(len(who), np.nan), rng.integers(1, 6, customers)],
+        }
+    )
+    return df.sort_values("time", kind="stable", ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def bursty() -> pd.DataFrame:
+    return bursty_buyers(120, seed=8)
+
+
+def test_satisfied_but_defecting_equals_in_memory(client, events, bursty):
+    want = satisfied_but_defecting(bursty).to_pandas()
+    assert 0.1 < want["rate_cv"][0] < 0.5  # estimated, the same for everyone
+    got = satisfied_but_defecting(partitioned(bursty, npartitions=4)).compute()
+    same_rows(got, want, **FLOAT)
+    hotel = templates.load("budget-hotel")  # its rating indicators give each rating's scale
+    kw = {"blueprint": hotel, "period": "60 days", "alpha": 0.1, "rate_cv": 0.2}
+    got = satisfied_but_defecting(partitioned(events, npartitions=3), **kw).compute()
+    want = satisfied_but_defecting(events, **kw).to_pandas()
+    assert want["previous"].sum() > 0 and want["ratings"].sum() > 0
+    same_rows(got, want, **FLOAT)
+
+
+@settings(CLUSTER, max_examples=4)
+@given(data=st.data())
+def test_satisfied_but_defecting_whatever_the_partitions(client, bursty, data):
+    cuts = data.draw(cut_points(len(bursty)))
+    got = satisfied_but_defecting(partitioned(bursty, cuts), period="60 days").compute()
+    same_rows(got, satisfied_but_defecting(bursty, period="60 days").to_pandas(), **FLOAT)
+
+
+def test_satisfied_but_defecting_names_bad_input(client, small):
+    with pytest.raises(ValidationError, match="stars"):
+        satisfied_but_defecting(partitioned(small), rating="stars")
+    bad = small.copy()
+    row = int(np.flatnonzero(bad["rating"].notna())[-1])
+    bad.loc[row, "rating"] = 7.0
+    lazy = satisfied_but_defecting(partitioned(bad, npartitions=3))  # raises when computed
+    with pytest.raises(ValidationError, match=r"rating\[\d+\].*outside.*1-5"):
+        lazy.compute()
 
 
 def test_programme_equals_in_memory(client, events, programme):

@@ -1,4 +1,4 @@
-"""Churn risk, loyalty index and satisfied-but-defecting against pandas references."""
+"""Churn risk and percentile ranks against pandas references."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import churn_risk, loyalty_index, percentile_rank, satisfied_but_defecting
+from touchpoint.scoring import churn_risk, percentile_rank, satisfied_but_defecting
 
 T0 = pd.Timestamp("2026-01-01")
 ASOF = pd.Timestamp("2026-12-31")
@@ -84,81 +84,8 @@ def test_percentile_rank_matches_pandas_average_rank(values, higher):
     )
 
 
-@given(history())
-def test_loyalty_index_matches_pandas(df):
-    got = loyalty_index(df, asof=ASOF).to_pandas().set_index("customer")
-    d = df[df["time"] <= ASOF]
-    customers = sorted(df["customer"].unique())
-    buys = d[d["amount"] > 0]
-    n = buys.groupby("customer").size().reindex(customers, fill_value=0)
-    repeat = (n - 1).clip(lower=0)
-    first_ref = (
-        d.dropna(subset=["referrer"])
-        .sort_values("time", kind="stable")
-        .groupby("customer")["referrer"]
-        .first()
-    )
-    referred = first_ref.value_counts().reindex(customers, fill_value=0)
-    promo = buys.groupby("customer")["promo"].mean().reindex(customers)
-    choose = (
-        (
-            buys.groupby("customer")["time"].min() - d.groupby("customer")["time"].min()
-        ).dt.total_seconds()
-        / 86400
-    ).reindex(customers)
-
-    def prank(s, higher=True):
-        s = s.astype(float) if higher else -s.astype(float)
-        k = s.notna().sum()
-        return (s.rank(method="average") - 1) / (k - 1) if k > 1 else s.where(s.isna(), 0.5)
-
-    parts = pd.DataFrame(
-        {
-            "repeat": prank(repeat),
-            "recommend": prank(referred),
-            "price": prank(promo, False),
-            "choose": prank(choose, False),
-        }
-    )
-    expected = 100 * parts.mean(axis=1, skipna=True)
-    np.testing.assert_array_equal(got.loc[customers, "repeat"], repeat)
-    np.testing.assert_array_equal(got.loc[customers, "referred"], referred)
-    np.testing.assert_allclose(got.loc[customers, "loyalty_index"], expected, rtol=1e-12)
-
-
-def test_loyalty_index_without_optional_columns_uses_what_there_is():
-    ev = {
-        "customer": ["a", "a", "b"],
-        "time": ["2026-01-01", "2026-02-01", "2026-01-01"],
-        "amount": [1.0, 2.0, 3.0],
-    }
-    li = loyalty_index(ev)
-    assert "referred" not in li and "promo_share" not in li
-    # a: repeat best (1.0), choose tie (0.5) -> 75; b: 0 and 0.5 -> 25
-    assert li["loyalty_index"].tolist() == [75.0, 25.0]
-
-
-@given(history(with_rating=True))
-def test_satisfied_but_defecting_matches_reference(df):
-    got = satisfied_but_defecting(df, asof=ASOF, period="90 days").to_pandas().set_index("customer")
-    d = df[df["time"] <= ASOF]
-    buys = d[d["amount"] > 0]
-    recent = buys[buys["time"] > ASOF - pd.Timedelta(days=90)].groupby("customer").size()
-    prev = buys[
-        (buys["time"] > ASOF - pd.Timedelta(days=180))
-        & (buys["time"] <= ASOF - pd.Timedelta(days=90))
-    ]
-    prev = prev.groupby("customer").size()
-    rhythm = ref_rhythm(df, ASOF)
-    mean_rating = d.dropna(subset=["rating"]).groupby("customer")["rating"].mean()
-    for c, row in got.iterrows():
-        r, p = recent.get(c, 0), prev.get(c, 0)
-        late = rhythm["recency"].get(c, np.nan) / rhythm["rhythm"].get(c, np.nan)
-        falling = (p > 0 and r <= 0.5 * p) or (late > 2)
-        happy = mean_rating.get(c, np.nan) >= 4
-        assert (row["recent"], row["previous"]) == (r, p)
-        assert row["falling"] == falling and row["satisfied"] == happy
-        assert row["satisfied_but_defecting"] == (happy and falling)
+# loyalty_index and satisfied_but_defecting against their references and simulations:
+# test_scoring_loyalty_index.py and test_scoring_defecting.py.
 
 
 def test_negative_amount_and_missing_rating_column():
