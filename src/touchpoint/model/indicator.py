@@ -53,7 +53,23 @@ from touchpoint.model._checks import (
 from touchpoint.model.duration import TIME_UNITS, parse_timedelta
 from touchpoint.model.provenance import Provenance, check_source, to_provenance
 
-__all__ = ["Comparison", "ControlIndicator", "IndicatorKind"]
+__all__ = ["Comparison", "ControlIndicator", "IndicatorKind", "rating_range"]
+
+
+def rating_range(top: float) -> tuple[float, float]:
+    """The ratings a scale whose top is ``top`` allows: ``(lowest, highest)``.
+
+    An indicator states only the top of its rating scale. Star and agreement scales of 2
+    to 9 points start at 1 (1-5, 1-7); a scale of 10 or more starts at 0 (the 0-10
+    "how likely are you to recommend us" of NPS, 0-100), and so does a 0-1 (thumbs down
+    / up) scale. Ingest (`touchpoint.schema.records`) and the rating-based scores read
+    scales by this one rule.
+
+    >>> rating_range(5), rating_range(10), rating_range(1)
+    ((1.0, 5.0), (0.0, 10.0), (0.0, 1.0))
+    """
+    top = float(top)
+    return (1.0 if 1 < top < 10 else 0.0), top
 
 
 class IndicatorKind(enum.StrEnum):

@@ -13,7 +13,7 @@ Rules (those of `touchpoint.Interaction`): ``event_id`` and ``touchpoint`` are c
 ``inbound`` (default) or ``outbound``, ``amount`` and ``response_time`` finite and >= 0
 when given, ``rating`` finite when given. With a blueprint, the touchpoint must be one of
 its codes, the channel one it knows, and a rating within the rating scale of the
-touchpoint's indicators (see `scale_range`; touchpoints that state no scale take any
+touchpoint's indicators (see `touchpoint.model.indicator.rating_range`; touchpoints that state no scale take any
 finite rating).
 
 A value that cannot be read as its field's type (a time of ``"not a date"``, an amount
@@ -45,13 +45,13 @@ import numpy as np
 from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame._frame import STANDARD
+from touchpoint.model.indicator import rating_range
 from touchpoint.plugins.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
 __all__ = [
     "FIELDS",
     "REQUIRED",
     "rating_scales",
-    "scale_range",
     "validate_columns",
     "validate_records",
 ]
@@ -315,21 +315,6 @@ def validate_columns(
     return batch, rejections
 
 
-def scale_range(top: float) -> tuple[float, float]:
-    """The ratings a scale whose top is ``top`` allows: ``(bottom, top)``.
-
-    A `touchpoint.ControlIndicator` states only the top of its rating scale. Star and
-    agreement scales from 2 to 9 points start at 1 (1-5, 1-7); a scale of 10 or more
-    starts at 0 (the 0-10 "how likely are you to recommend us" scale of NPS, 0-100), and
-    so does a 0-1 (thumbs down / up) scale.
-
-    >>> scale_range(5), scale_range(10), scale_range(1)
-    ((1.0, 5.0), (0.0, 10.0), (0.0, 1.0))
-    """
-    top = float(top)
-    return (1.0 if 1 < top < 10 else 0.0), top
-
-
 def rating_scales(blueprint: Any) -> dict[str, tuple[float, float]]:
     """Touchpoint code -> (lowest, highest) rating it accepts, from its rating indicators.
 
@@ -340,7 +325,7 @@ def rating_scales(blueprint: Any) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     for tp in blueprint:  # a loop over the blueprint's touchpoints (hundreds at most)
         ranges = [
-            scale_range(ind.scale)
+            rating_range(ind.scale)
             for ind in tp.indicators
             if ind.kind == "rating" and ind.scale is not None
         ]

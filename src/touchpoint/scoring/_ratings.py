@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.model.indicator import rating_range
 
 __all__ = ["Ratings", "blueprint_scales", "check_share", "is_number", "read_ratings", "scale_of"]
 
@@ -44,13 +45,12 @@ def is_number(value: Any) -> bool:
 def scale_of(value: Any, where: str) -> tuple[float, float]:
     """A rating scale as (lowest, highest) from a top (5, 10) or a pair ((1, 5), (0, 10)).
 
-    A top alone starts at 0 when it is 10 or more (0-10, 0-100) and at 1 otherwise
-    (1-5, 1-7): how those scales are asked.
+    A top alone is read by `touchpoint.model.indicator.rating_range` (1-5, 1-7, 0-10,
+    0-100, 0-1), the rule ingest checks ratings by.
     """
     pair: tuple[Any, ...]
     if is_number(value):
-        top = float(value)
-        pair = (0.0 if top >= 10 else 1.0, top)
+        pair = rating_range(value)
     elif isinstance(value, tuple | list) and len(value) == 2:
         pair = tuple(value)
     else:
