@@ -27,6 +27,7 @@ CONFIGS = [
     ((0.2, 0.3, 0.5), ("a", "b", "c")),
     ((0.25, 0.0, 0.75), ("a", "empty", "c")),
     ((1.0,), ("all",)),
+    ((0.05,) * 20, tuple(f"t{i:02d}" for i in range(20))),  # past 16 cuts: binary search
 ]
 MASK = (1 << 64) - 1
 

@@ -256,15 +256,23 @@ def cuts(key: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> list[Cut]:
     return resolve_cuts(_Arrays(key, ids), lambda n: (counts, 0))[0]
 
 
+#: Up to this many cuts or points, one vector comparison each beats a binary search per
+#: value (the usual case: a handful of tiers or scores).
+FEW = 16
+
+
 def counts_around(values: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``at``: how many ``values`` are above it, and how many equal it."""
     points = np.unique(at)
-    lo = np.searchsorted(points, values, side="left")
-    hi = np.searchsorted(points, values, side="right")
     k = len(points)
-    # values > points[i] exactly when lo > i; values == points[i] when lo == i < hi
-    above = np.cumsum(np.bincount(lo, minlength=k + 1)[::-1])[::-1][1:]
-    equal = np.bincount(lo[hi > lo], minlength=k)[:k]
+    if k <= FEW:  # two comparisons per point
+        above = np.array([np.count_nonzero(values > p) for p in points], dtype=np.int64)
+        equal = np.array([np.count_nonzero(values == p) for p in points], dtype=np.int64)
+    else:  # values > points[i] exactly when lo > i; values == points[i] when lo == i < hi
+        lo = np.searchsorted(points, values, side="left")
+        hi = np.searchsorted(points, values, side="right")
+        above = np.cumsum(np.bincount(lo, minlength=k + 1)[::-1])[::-1][1:]
+        equal = np.bincount(lo[hi > lo], minlength=k)[:k]
     where = np.searchsorted(points, at)
     return above[where].astype(np.int64), equal[where].astype(np.int64)
 
@@ -292,10 +300,13 @@ def after(key: np.ndarray, ids: np.ndarray, cut_list: Sequence[Cut]) -> np.ndarr
     everyone, hashes only for the customers equal to a cut's value, ids only for those
     also equal to its hash.
     """
-    if not cut_list:
-        return np.zeros(len(key), dtype=np.int64)
-    thresholds = -np.array([c.value for c in cut_list], dtype=np.float64)
-    out = np.searchsorted(thresholds, -key, side="left").astype(np.int64)
+    if len(cut_list) <= FEW:  # one comparison per cut
+        out = np.zeros(len(key), dtype=np.int64)
+        for c in cut_list:
+            out += key < c.value
+    else:
+        thresholds = -np.array([c.value for c in cut_list], dtype=np.float64)
+        out = np.searchsorted(thresholds, -key, side="left").astype(np.int64)
     split = [c for c in cut_list if c.hash is not None]
     if not split:
         return out

@@ -156,8 +156,11 @@ def pyramid_frame(
     after plus the tiers skipped. NaN values get ``"none"``.
     """
     valid = ~np.isnan(v)
-    tier = np.full(len(v), len(tiers), dtype=np.int64)
-    tier[valid] = after(v[valid], ids[valid], cut_list) + skipped
+    if valid.all():
+        tier = after(v, ids, cut_list) + skipped
+    else:
+        tier = np.full(len(v), len(tiers), dtype=np.int64)
+        tier[valid] = after(v[valid], ids[valid], cut_list) + skipped
     out = {"customer": ids, "value": v}
     if rank is not None:
         out["rank"] = rank
