@@ -119,7 +119,8 @@ def test_rfm_scores_with_heavy_ties_in_any_partitioning(client, data):
         }
     )
     ddf = partitioned(feats, data.draw(cut_points(n)))
-    for method in ("min", "dense", "first"):  # the three tie rules
+    mixed = {"frequency": "dense", "monetary": "first"}
+    for method in ("min", "dense", "first", mixed):  # the three tie rules, and a mix
         got = rfm_scores(ddf, method=method).compute()
         same_rows(got, rfm_scores(feats, method=method).to_pandas())
 

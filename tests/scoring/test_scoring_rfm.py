@@ -253,8 +253,13 @@ def test_segments_of_a_one_time_heavy_base():
     f = rfm_scores(feats, method="first").to_pandas()
     assert f["f_score"].value_counts().tolist() == [600] * 5
     assert set(f["segment"].astype(str)) == set(DEFAULT_SEGMENTS)
+    # one rule per dimension: dense frequency, quantile recency and monetary
+    mixed = rfm_scores(feats, method={"frequency": "dense", "monetary": "first"}).to_pandas()
+    assert mixed["r_score"].tolist() == s["r_score"].tolist()
+    assert mixed["f_score"].tolist() == d["f_score"].tolist()
+    assert mixed["m_score"].tolist() == f["m_score"].tolist()
     # segments computed afresh from the scores agree, whichever the method
-    for scores in (s, d, f):
+    for scores in (s, d, f, mixed):
         assert rfm_segments(scores)["segment"].tolist() == scores["segment"].tolist()
 
 
@@ -266,6 +271,11 @@ def test_an_unknown_method_and_first_without_ids():
         )
     with pytest.raises(ValidationError, match="ids"):
         quantile_scores(np.array([1.0, 2.0]), method="first")
+    feats = {"customer": [1], "recency": [1.0], "frequency": [1], "monetary": [1.0]}
+    with pytest.raises(ValidationError, match=r"recency, frequency or monetary.*'freq'"):
+        rfm_scores(feats, method={"freq": "dense"})
+    with pytest.raises(ValidationError, match="'mean'"):
+        rfm_scores(feats, method={"frequency": "mean"})
 
 
 @given(events())

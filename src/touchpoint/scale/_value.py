@@ -225,14 +225,14 @@ def rfm_scores_on_dask(
     monetary: str,
     k: int,
     segments: Any,
-    method: str = "min",
+    method: dict[str, str],
 ) -> Any:
     """`touchpoint.scoring.rfm_scores` of a Dask DataFrame, as a lazy Dask DataFrame.
 
-    The keys are read per partition by the in-memory code. ``"min"`` takes k - 1 order
-    statistics of each dimension's keys, ``"dense"`` of its distinct keys (a
-    ``drop_duplicates`` first), ``"first"`` finds cuts as the pyramid does; the three
-    dimensions share each pass over the partitions.
+    The keys are read per partition by the in-memory code. Per dimension (``method``
+    maps ``r``, ``f``, ``m`` to a tie rule): ``"min"`` takes k - 1 order statistics of
+    its keys, ``"dense"`` of its distinct keys (a ``drop_duplicates`` first),
+    ``"first"`` finds cuts as the pyramid does; the three dimensions share each pass.
     """
     require_dask("rfm_scores on a Dask DataFrame")
     import dask
@@ -251,21 +251,27 @@ def rfm_scores_on_dask(
     keys = cols.map_partitions(_score_keys, names, meta=frame_meta).persist()
     dims = ("r", "f", "m")
     series = [keys[d].dropna() for d in dims]
-    if method == "dense":
-        series = list(dask.persist(*[s.drop_duplicates() for s in series]))
-    if method == "first":
+    dense = [i for i, d in enumerate(dims) if method[d] == "dense"]
+    for i, s in zip(
+        dense, dask.persist(*[series[i].drop_duplicates() for i in dense]), strict=True
+    ):
+        series[i] = s
 
-        def positions(n: int) -> np.ndarray:
-            return n - score_counts(n, k)[0]
-    else:
+    def first_positions(n: int) -> np.ndarray:
+        return n - score_counts(n, k)[0]
 
-        def positions(n: int) -> np.ndarray:
-            return score_positions(n, k)
+    def quantile_positions(n: int) -> np.ndarray:
+        return score_positions(n, k)
 
-    found = many_order_statistics([(s, positions) for s in series])
+    found = many_order_statistics(
+        [
+            (s, first_positions if method[d] == "first" else quantile_positions)
+            for d, s in zip(dims, series, strict=True)
+        ]
+    )
     thresholds: dict[str, Any] = {}
     for dim, s, c in zip(dims, series, found, strict=True):  # three dimensions
-        if method == "first":
+        if method[dim] == "first":
             read = partial(_read_score_key, names=names, dim=dim)
             source = Partitions(cols, read, keys=s, known=c)
             thresholds[dim] = resolve_cuts(source, lambda n: score_counts(n, k))

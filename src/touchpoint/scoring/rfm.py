@@ -330,7 +330,7 @@ def rfm_scores(
     monetary: str = "monetary",
     k: int = 5,
     segments: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] | None = None,
-    method: str = "min",
+    method: str | Mapping[str, str] = "min",
 ) -> ScoreFrame:
     """Quantile scores 1..k for recency, frequency and monetary, and a named segment.
 
@@ -338,23 +338,30 @@ def rfm_scores(
     A lower recency scores higher. Customers with no events (NaN recency) score 0 on
     every dimension and fall in segment ``"none"``.
 
-    ``method`` says what happens to **ties** (see `quantile_scores`); they matter for
-    frequency above all, where most customers of most businesses have bought once:
+    ``method`` says what happens to **ties** (see `quantile_scores`): one rule for the
+    three dimensions, or a mapping such as ``{"frequency": "dense"}`` (the dimensions
+    not named keep ``"min"``). Ties matter for frequency above all, where most
+    customers of most businesses have bought once. With 70% one-time buyers:
 
     - ``"min"`` (default): equal values share the score of the worst-placed of them.
-      Each score holds about 1/k of the customers when ties are few (recency in days,
-      monetary). With 70% one-time buyers every one-time buyer scores f = 1, the
-      two-time buyers 4 and the rest 5: scores 2 and 3 are empty, and so are the
-      segments that need them (``potential_loyalists``, ``need_attention``, ``at_risk``).
-    - ``"dense"``: scores from the distinct values (1 for the fewest purchases, k for
-      the most, evenly over the distinct counts). Equal values still share a score and
-      every score is used, so segments built on 2-3 fill; the scores no longer hold 1/k
-      of the customers each. The usual choice for frequency-heavy bases.
-    - ``"first"``: ties are split by a stable hash of the customer id (as
-      `touchpoint.scoring.pyramid` does), so each score holds exactly its 1/k share;
-      but customers with equal values may get different scores (some one-time buyers
-      score f = 3). For equal-sized groups (test cells, budgets), not for reading a
-      score as "buys more than".
+      Every one-time buyer scores f = 1 and the two-time buyers, the next 10% or so up,
+      score ``1 + floor(5 * 0.7) = 4``; f = 2 and 3 are empty, and so are the default
+      segments that need them (``potential_loyalists``, ``need_attention``). Read f as
+      1 = once, 4 = a few times, 5 = often. Each score holds about 1/k of the customers
+      only when ties are few (recency in days, monetary).
+    - ``"dense"``: scores from the distinct values (pandas' ``rank(method="dense")``):
+      equal values share a score and, with k distinct values or more, every score is
+      used. The scores follow the spread of the distinct values, not of the customers:
+      with purchase counts 1..23 all present, counts 1-4 score 1 and the few customers
+      with 15 or more purchases score 5.
+    - ``"first"``: ties split by a stable hash of the customer id (the order
+      `touchpoint.scoring.pyramid` uses), so each score holds exactly its 1/k share and
+      every segment fills, but equal values may score differently: one-time buyers get
+      f = 1 to 4. Like the common ``qcut(x.rank(method="first"), 5)``, without its
+      dependence on row order. For equal-sized groups (test cells, budgets), not for
+      reading f as "buys more often than".
+
+    The docs page "RFM" compares the three on a one-time-heavy base, segment by segment.
 
     Returns a `ScoreFrame` with ``r_score``, ``f_score``, ``m_score``, ``rfm`` (the three
     digits, e.g. 545, for k <= 9) and ``segment`` (categorical; see `rfm_segments`).
@@ -367,14 +374,16 @@ def rfm_scores(
     >>> s["r_score"].tolist(), s["segment"].tolist()
     ([5, 4, 3, 2, 1], ['champions', 'loyal', 'need_attention', 'hibernating', 'hibernating'])
 
-    Many one-time buyers: "dense" keeps the 2-3 scores in use.
+    Three one-time buyers of five: "dense" keeps f = 2 in use.
 
     >>> feats["frequency"] = [3, 1, 1, 1, 2]
-    >>> rfm_scores(feats)["f_score"].tolist(), rfm_scores(feats, method="dense")["f_score"].tolist()
-    ([5, 1, 1, 1, 4], [4, 1, 1, 1, 2])
+    >>> rfm_scores(feats)["f_score"].tolist()
+    [5, 1, 1, 1, 4]
+    >>> rfm_scores(feats, method={"frequency": "dense"})["f_score"].tolist()
+    [4, 1, 1, 1, 2]
     """
     _check_k(k)
-    _check_method(method)
+    methods = dimension_methods(method)
     if is_dask(data):
         from touchpoint.scale._value import rfm_scores_on_dask
 
@@ -386,14 +395,37 @@ def rfm_scores(
             monetary=monetary,
             k=k,
             segments=segments,
-            method=method,
+            method=methods,
         )
     ids, keys = score_keys(data, customer, recency, frequency, monetary)
-    if method == "first":
-        thresholds = {dim: first_cuts(key, ids, k) for dim, key in keys.items()}
-    else:
-        thresholds = {dim: score_thresholds(key, k, method) for dim, key in keys.items()}
+    thresholds = {}
+    for dim, key in keys.items():  # three dimensions
+        if methods[dim] == "first":
+            thresholds[dim] = first_cuts(key, ids, k)
+        else:
+            thresholds[dim] = score_thresholds(key, k, methods[dim])
     return scores_frame(ids, keys, thresholds, k, segments)
+
+
+_DIMENSIONS = {"recency": "r", "frequency": "f", "monetary": "m"}
+
+
+def dimension_methods(method: str | Mapping[str, str]) -> dict[str, str]:
+    """The tie rule of each dimension (``r``, ``f``, ``m``) from `rfm_scores`' ``method``.
+
+    >>> dimension_methods({"frequency": "dense"})
+    {'r': 'min', 'f': 'dense', 'm': 'min'}
+    """
+    if isinstance(method, str):
+        _check_method(method)
+        return dict.fromkeys(_DIMENSIONS.values(), method)
+    out = dict.fromkeys(_DIMENSIONS.values(), "min")
+    for name, rule in dict(method).items():
+        if name not in _DIMENSIONS:
+            raise ValidationError([Problem("method", "names recency, frequency or monetary", name)])
+        _check_method(rule)
+        out[_DIMENSIONS[name]] = rule
+    return out
 
 
 def score_keys(
