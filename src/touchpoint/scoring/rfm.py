@@ -344,16 +344,16 @@ def rfm_scores(
     customers of most businesses have bought once. With 70% one-time buyers:
 
     - ``"min"`` (default): equal values share the score of the worst-placed of them.
-      Every one-time buyer scores f = 1 and the two-time buyers, the next 10% or so up,
-      score ``1 + floor(5 * 0.7) = 4``; f = 2 and 3 are empty, and so are the default
+      Every one-time buyer scores f = 1 and the customers just above them score
+      ``1 + floor(5 * 0.7) = 4``; f = 2 and 3 are empty, and so are the default
       segments that need them (``potential_loyalists``, ``need_attention``). Read f as
       1 = once, 4 = a few times, 5 = often. Each score holds about 1/k of the customers
       only when ties are few (recency in days, monetary).
     - ``"dense"``: scores from the distinct values (pandas' ``rank(method="dense")``):
       equal values share a score and, with k distinct values or more, every score is
       used. The scores follow the spread of the distinct values, not of the customers:
-      with purchase counts 1..23 all present, counts 1-4 score 1 and the few customers
-      with 15 or more purchases score 5.
+      with 20 distinct purchase counts from 1 to 23, counts 1-4 score 1 and the few
+      customers with the four highest counts score 5.
     - ``"first"``: ties split by a stable hash of the customer id (the order
       `touchpoint.scoring.pyramid` uses), so each score holds exactly its 1/k share and
       every segment fills, but equal values may score differently: one-time buyers get
