@@ -260,6 +260,8 @@ def test_all_promoters_hand_worked():
     assert s["nps_high"][0] == 100.0
     empty = nps({"store": ["a", "b"], "rating": [np.nan, 9.0]}, by="store")
     assert np.isnan(empty["nps_low"][0]) and np.isnan(empty["nps_high"][0])
+    with pytest.raises(ValidationError, match=r"promoters/detractors/n\[1\]"):
+        nps_interval([1, 6], [1, 5], [10, 10])
 
 
 def test_out_of_scale_and_unknown_touchpoint(blueprint):

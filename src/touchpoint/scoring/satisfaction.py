@@ -360,6 +360,19 @@ def nps_interval(
     det = np.asarray(detractors, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     pro, det, n = np.broadcast_arrays(pro, det, n)
+    bad = (pro < 0) | (det < 0) | (pro + det > n)
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        found = (float(pro.ravel()[i]), float(det.ravel()[i]), float(n.ravel()[i]))
+        raise ValidationError(
+            [
+                Problem(
+                    f"promoters/detractors/n[{i}]",
+                    "counts must be >= 0 with promoters + detractors <= n",
+                    found,
+                )
+            ]
+        )
     empty = n <= 0
     nn = np.where(empty, 1.0, n)
     est = np.where(empty, 0.0, (pro - det) / nn)
