@@ -1,9 +1,17 @@
 """Customer pyramid and Pareto (80/20) curve of many customers: touchpoint vs pandas, polars, DuckDB.
 
     python benchmarks/bench_scoring_tiers.py --customers 10_000_000
+    python benchmarks/bench_scoring_tiers.py --customers 10_000_000 --whole   # heavy ties
 
-Pyramid: rank customers by value (ties share the best rank) and cut at 1% / 5% / 20%.
+Pyramid: put customers in one order by value, highest first, equal values in a fixed
+order, and cut at 1% / 5% / 20% of them, so each tier has exactly its share. touchpoint
+orders equal values by a hash of the id and needs only a few order statistics; the
+peers sort by (value descending, id) and cut by row number, the same work a user would
+write (the tiers have the same sizes; which equal-value customers go up differs).
 Pareto: sort values descending, cumulative share of value, read at 101 points.
+
+Values: Pareto-distributed spend in cents (some ties), or with ``--whole`` in whole
+units (heavy ties: every tier boundary splits a run of equal values).
 """
 
 from __future__ import annotations
@@ -25,20 +33,24 @@ BOUNDS = (0.01, 0.05, 0.20)
 def task(name: str, what: str, values: np.ndarray):
     n = len(values)
     cuts = np.floor(n * np.array(BOUNDS) + 0.5)
+    ids = np.arange(n)
     if name == "touchpoint":
         from touchpoint.frame import ScoreFrame
         from touchpoint.scoring import pareto, pyramid
 
-        sf = ScoreFrame({"customer": np.arange(n), "monetary": values})
+        sf = ScoreFrame({"customer": ids, "monetary": values})
         return (lambda: pyramid(sf)) if what == "pyramid" else (lambda: pareto(sf))
     if name == "pandas":
         import pandas as pd
 
         s = pd.Series(values)
+        df = pd.DataFrame({"id": ids, "v": values})
 
         def pyr():
-            first = s.rank(method="min", ascending=False).to_numpy() - 1
-            return pd.Series(np.searchsorted(cuts, first, side="right"))
+            order = df.sort_values(["v", "id"], ascending=[False, True]).index.to_numpy()
+            tier = np.empty(n, dtype=np.int64)
+            tier[order] = np.searchsorted(cuts, np.arange(n), side="right")
+            return pd.Series(tier)
 
         def par():
             c = s.sort_values(ascending=False).cumsum().to_numpy() / s.sum()
@@ -50,11 +62,11 @@ def task(name: str, what: str, values: np.ndarray):
     if name == "polars":
         import polars as pl
 
-        df = pl.DataFrame({"v": values})
+        df = pl.DataFrame({"id": ids, "v": values})
 
-        def pyr():
+        def pyr():  # ids are in row order: "ordinal" breaks ties by id
             return df.select(
-                (pl.col("v").rank("min", descending=True) - 1).cut(
+                (pl.col("v").rank("ordinal", descending=True) - 1).cut(
                     list(cuts - 0.5), labels=["0", "1", "2", "3"]
                 )
             )
@@ -75,10 +87,10 @@ def task(name: str, what: str, values: np.ndarray):
         import pyarrow as pa
 
         con = duckdb.connect()
-        con.register("c", pa.table({"v": values}))
+        con.register("c", pa.table({"id": ids, "v": values}))
         c0, c1, c2 = (int(x) for x in cuts)
         pyr_sql = f"""select case when r < {c0} then 0 when r < {c1} then 1 when r < {c2} then 2 else 3 end as tier
-                      from (select rank() over (order by v desc) - 1 as r from c)"""
+                      from (select row_number() over (order by v desc, id) - 1 as r from c)"""
         par_sql = "select sum(v) over (order by v desc rows unbounded preceding) / sum(v) over () as s from c"
 
         def par():
@@ -98,6 +110,7 @@ def main() -> None:
     p.add_argument("--customers", type=lambda s: int(s.replace("_", "")), default=10_000_000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--contenders", default="touchpoint,pandas,polars,duckdb")
+    p.add_argument("--whole", action="store_true", help="values in whole units: heavy ties")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--what", default="pyramid", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
@@ -110,14 +123,16 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
-        np.save(Path(tmp) / "values.npy", np.round(rng.pareto(1.16, a.customers) * 100, 2))
+        values = rng.pareto(1.16, a.customers) * 100
+        np.save(Path(tmp) / "values.npy", np.round(values, 0 if a.whole else 2))
         for what in ("pyramid", "pareto"):
             res = run_workers(
                 __file__,
                 a.contenders.split(","),
                 ["--data", tmp, "--what", what, "--repeat", str(a.repeat)],
             )
-            report(f"{what} of {a.customers:,} customers", res)
+            ties = ", whole units" if a.whole else ""
+            report(f"{what} of {a.customers:,} customers{ties}", res)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import touchpoint
 from touchpoint.errors import ValidationError
 from touchpoint.frame import EventFrame
 from touchpoint.scoring import DEFAULT_SEGMENTS, quantile_scores, rfm, rfm_scores, rfm_segments
+from touchpoint.scoring._ties import tie_hash
+from touchpoint.scoring.rfm import METHODS
 
 BASE = np.datetime64("2026-01-01T00:00", "us")
 
@@ -277,22 +279,71 @@ def test_purchases_must_be_labels():
         rfm(data, purchases="purchase")
 
 
-def reference_scores(values, k, higher_is_better):
-    s = pd.Series(values)
-    ranks = (s if higher_is_better else -s).rank(method="min")  # 1 + number of worse values
-    n = s.notna().sum()
+def reference_scores(values, k, higher_is_better, method="min", ids=None):
+    """Scores from pandas' rank: 1 + floor(k * (rank - 1) / n), n the values ranked; for
+    "first" the rank is the place in the order by value, then id hash (the smaller the
+    better; integer ids never share a hash), best last."""
+    s = pd.Series(values, dtype=float)
+    key = s if higher_is_better else -s
+    if method == "first":
+        order = sorted(
+            (i for i in range(len(s)) if not np.isnan(key[i])),
+            key=lambda i: (key[i], -int(tie_hash(ids[i : i + 1])[0])),
+        )
+        ranks = pd.Series(np.nan, index=s.index)
+        ranks[order] = np.arange(1, len(order) + 1)
+        n = len(order)
+    else:
+        ranks = key.rank(method=method)
+        n = key.nunique() if method == "dense" else key.notna().sum()
     return np.where(s.isna(), 0, 1 + np.floor((ranks - 1) * k / max(n, 1))).astype(int)
 
 
 @given(
-    st.lists(st.one_of(st.none(), st.integers(0, 6)), max_size=50), st.integers(1, 7), st.booleans()
+    st.lists(st.one_of(st.none(), st.integers(0, 6)), max_size=50),
+    st.integers(1, 7),
+    st.booleans(),
+    st.sampled_from(METHODS),
 )
-def test_quantile_scores_match_pandas_rank(values, k, higher):
+def test_quantile_scores_match_pandas_rank(values, k, higher, method):
     arr = np.array([np.nan if v is None else v for v in values], dtype=float)
-    got = quantile_scores(arr, k, higher_is_better=higher)
-    np.testing.assert_array_equal(got, reference_scores(arr, k, higher))
+    ids = np.arange(len(arr)) * 3 + 1
+    got = quantile_scores(arr, k, higher_is_better=higher, method=method, ids=ids)
+    np.testing.assert_array_equal(got, reference_scores(arr, k, higher, method, ids))
     if len(arr):
         assert got.min() >= 0 and got.max() <= k
+
+
+@given(
+    st.lists(st.one_of(st.integers(0, 4), st.floats(0, 100)), max_size=60),
+    st.one_of(st.integers(1, 9), st.integers(17, 40)),  # past 16 cuts: binary search
+    st.randoms(use_true_random=False),
+)
+def test_tie_rules(values, k, rnd):
+    arr = np.array(values, dtype=float)
+    ids = np.array([f"c{i}" for i in range(len(arr))], dtype=object)
+    got = {m: quantile_scores(arr, k, method=m, ids=ids) for m in METHODS}
+    n = len(arr)
+    # "first" keeps each score's share exactly: ceil(s n / k) - ceil((s - 1) n / k)
+    sizes = [-((-s * n) // k) + ((-(s - 1) * n) // k) for s in range(1, k + 1)]
+    assert [int((got["first"] == s).sum()) for s in range(1, k + 1)] == sizes
+    # "min" and "dense" give equal values equal scores; "dense" uses every score it can
+    for m in ("min", "dense"):
+        for x in np.unique(arr):
+            assert len(set(got[m][arr == x])) == 1
+    assert len(set(got["dense"])) == min(k, len(np.unique(arr)))
+    # every rule keeps the order of values, and without ties all three agree
+    for m in METHODS:
+        later = arr[:, None] > arr[None, :]
+        assert not (later & (got[m][:, None] < got[m][None, :])).any()
+    if len(np.unique(arr)) == n:
+        assert (got["min"] == got["dense"]).all() and (got["min"] == got["first"]).all()
+    # and nothing depends on the row order
+    perm = list(range(n))
+    rnd.shuffle(perm)
+    for m in METHODS:
+        again = quantile_scores(arr[perm], k, method=m, ids=ids[perm])
+        np.testing.assert_array_equal(again, got[m][perm])
 
 
 def test_quantile_scores_ignore_row_order():
@@ -300,6 +351,67 @@ def test_quantile_scores_ignore_row_order():
     v = rng.integers(0, 10, 200).astype(float)
     perm = rng.permutation(200)
     np.testing.assert_array_equal(quantile_scores(v)[perm], quantile_scores(v[perm]))
+
+
+def one_time_heavy_base(seed=1, n=3000):
+    """Purchases of a shop where 70% of customers buy once: repeat buyers buy 2 + a
+    geometric number more over an active spell that may end (churn) before the end."""
+    rng = np.random.default_rng(seed)
+    once = rng.random(n) < 0.7
+    freq = np.where(once, 1, 1 + rng.geometric(0.3, n))
+    start = rng.uniform(0, 730, n)
+    end = np.where(once, start, np.minimum(start + rng.exponential(250, n), 730))
+    cust = np.repeat(np.arange(n), freq)
+    day = start[cust] + rng.random(len(cust)) * (end[cust] - start[cust])
+    return {
+        "customer": cust,
+        "time": np.datetime64("2024-07-01", "s") + (day * 86400).astype("timedelta64[s]"),
+        "amount": np.round(rng.gamma(2.0, 30.0, len(cust)), 2),
+    }
+
+
+def test_segments_of_a_one_time_heavy_base():
+    feats = rfm(one_time_heavy_base(), asof="2026-07-01")
+    assert (feats["frequency"] == 1).mean() == pytest.approx(0.7, abs=0.02)
+    on_2_3 = ("potential_loyalists", "need_attention", "at_risk")  # built on f = 2..3
+    # "min", as documented: one-time buyers 1, two-time buyers 4, the rest 5
+    s = rfm_scores(feats).to_pandas()
+    assert set(s["f_score"]) == {1, 4, 5}
+    assert (s.loc[feats["frequency"] == 2, "f_score"] == 4).all()
+    assert not s["segment"].isin(on_2_3[:2]).any()
+    # "dense": equal frequencies share a score, every score is used, and the segments
+    # built on 2-3 are no longer empty
+    d = rfm_scores(feats, method="dense").to_pandas()
+    assert set(d["f_score"]) == {1, 2, 3, 4, 5}
+    assert d.groupby(feats["frequency"])["f_score"].nunique().max() == 1
+    assert all((d["segment"] == name).any() for name in on_2_3)
+    # "first": exactly 600 customers per score, and every default segment has customers
+    f = rfm_scores(feats, method="first").to_pandas()
+    assert f["f_score"].value_counts().tolist() == [600] * 5
+    assert set(f["segment"].astype(str)) == set(DEFAULT_SEGMENTS)
+    # one rule per dimension: dense frequency, quantile recency and monetary
+    mixed = rfm_scores(feats, method={"frequency": "dense", "monetary": "first"}).to_pandas()
+    assert mixed["r_score"].tolist() == s["r_score"].tolist()
+    assert mixed["f_score"].tolist() == d["f_score"].tolist()
+    assert mixed["m_score"].tolist() == f["m_score"].tolist()
+    # segments computed afresh from the scores agree, whichever the method
+    for scores in (s, d, f, mixed):
+        assert rfm_segments(scores)["segment"].tolist() == scores["segment"].tolist()
+
+
+def test_an_unknown_method_and_first_without_ids():
+    with pytest.raises(ValidationError, match=r"method.*'min', 'dense', 'first'"):
+        rfm_scores(
+            {"customer": [1], "recency": [1.0], "frequency": [1], "monetary": [1.0]},
+            method="average",
+        )
+    with pytest.raises(ValidationError, match="ids"):
+        quantile_scores(np.array([1.0, 2.0]), method="first")
+    feats = {"customer": [1], "recency": [1.0], "frequency": [1], "monetary": [1.0]}
+    with pytest.raises(ValidationError, match=r"recency, frequency or monetary.*'freq'"):
+        rfm_scores(feats, method={"freq": "dense"})
+    with pytest.raises(ValidationError, match="'mean'"):
+        rfm_scores(feats, method={"frequency": "mean"})
 
 
 @given(events())

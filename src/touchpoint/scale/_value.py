@@ -1,41 +1,153 @@
 """Value tiers on Dask: the global ranking as exact order statistics, the rest per partition.
 
-The pyramid needs the values at its tier boundaries (a few ranks among all customers);
-the Pareto curve needs the sums of the top ``i`` values for a few ``i``. Both come from
-`order_statistics` and small per-partition reductions; the tiers themselves are then
-assigned partition by partition with the in-memory `pyramid_frame`.
+The pyramid needs its tier boundaries: after how many customers each falls, as the key
+of the last customer before it (`touchpoint.scoring._ties.Cut`). `Partitions` answers
+the few counts and order statistics that finding them takes with passes over the
+partitions (`order_statistics` and small per-partition reductions), so the cuts, and
+then the tiers assigned partition by partition with the in-memory `pyramid_frame`, are
+those of the in-memory pyramid, customer for customer, ties included. The Pareto curve
+needs the sums of the top ``i`` values for a few ``i``; quantile scores need a few
+order statistics per dimension (of the distinct values for ``method="dense"``, cuts as
+the pyramid's for ``method="first"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.scale._dask import check_column, require_dask, to_pandas
-from touchpoint.scale._order import order_statistics, partition_arrays
+from touchpoint.scale._order import (
+    Counted,
+    counted_order_statistics,
+    many_order_statistics,
+    order_statistics,
+    partition_arrays,
+)
 
-__all__ = ["curve_on_dask", "pyramid_on_dask", "rfm_scores_on_dask"]
+__all__ = ["Partitions", "curve_on_dask", "pyramid_on_dask", "rfm_scores_on_dask"]
+
+#: ``read(part) -> (ids, key)``: a pandas partition's customer ids and keys (higher is
+#: better, NaN outside the order), read by the same code as in memory
+Reader = Callable[[Any], tuple[np.ndarray, np.ndarray]]
 
 
-def _value_column(data: Any, customer: str, value: str) -> Any:
-    check_column(data, customer, "customer")
-    check_column(data, value, "value")
-    # the customer table is small next to the events: keep it in the workers' memory
-    # for the passes below rather than recomputing what produced it for each pass
-    cols = data[[customer, value]].persist()
-    return cols, cols[value].astype("float64").dropna()
+def _keys(part: Any, read: Reader) -> Any:
+    import pandas as pd
+
+    return pd.Series(read(part)[1], dtype="float64")
+
+
+def _tied_hashes(part: Any, read: Reader, value: float) -> Any:
+    import pandas as pd
+
+    from touchpoint.scoring._ties import tie_hash
+
+    ids, key = read(part)
+    return pd.Series(tie_hash(ids[key == value]), dtype="uint64")
+
+
+def _all_tied_hashes(part: Any, read: Reader, values: list[float]) -> dict[float, np.ndarray]:
+    from touchpoint.scoring._ties import tie_hash
+
+    ids, key = read(part)
+    return {t: tie_hash(ids[key == t]) for t in values}  # a few split values
+
+
+def _colliding(part: Any, read: Reader, value: float, h: int) -> np.ndarray:
+    from touchpoint.scoring._ties import tie_hash
+
+    ids, key = read(part)
+    tied = key == value
+    return ids[tied][tie_hash(ids[tied]) == np.uint64(h)]
+
+
+def on_partitions(frame: Any, fn: Callable[..., Any], *args: Any) -> list[Any]:
+    """``fn(part, *args)`` on each pandas partition of ``frame``, computed; one result each."""
+    import dask
+
+    call = dask.delayed(fn)
+    return list(dask.compute(*[call(p, *args) for p in frame.to_delayed()]))
+
+
+#: Up to this many tied customers (all split values together), their hashes are
+#: collected in one pass (8 bytes each) rather than ranked in three passes per value.
+COLLECT = 4_000_000
+
+
+class Partitions:
+    """A `touchpoint.scoring._ties.Source` over the partitions of a Dask DataFrame.
+
+    ``frame`` is persisted by the caller (each answer is a pass or a few over it);
+    ``read`` gives a partition's ids and keys with the in-memory code.
+    """
+
+    def __init__(
+        self, frame: Any, read: Reader, *, keys: Any = None, known: Counted | None = None
+    ) -> None:
+        import pandas as pd
+
+        self.frame, self.read, self.known = frame, read, known
+        if keys is None:
+            meta = pd.Series(dtype="float64")
+            keys = frame.map_partitions(_keys, read, meta=meta).dropna().persist()
+        self.keys = keys
+
+    def key_at(
+        self, positions: Callable[[int], np.ndarray]
+    ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+        """The key order statistics: ``known`` (found with other series' in shared
+        passes, at these same positions) or found now."""
+        c = self.known
+        if c is None:
+            c = counted_order_statistics(self.keys, positions)
+        else:
+            positions(c.n)  # tells the caller n, as a first pass would
+        return c.values, c.n, c.n - c.less - c.equal, c.equal
+
+    def tied_hashes_at(
+        self, wanted: dict[float, list[int]], tied: dict[float, int]
+    ) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        from touchpoint.scoring._ties import order_and_count
+
+        values = list(wanted)
+        if sum(tied.values()) <= COLLECT:  # one pass, then as in memory
+            parts = on_partitions(self.frame, _all_tied_hashes, self.read, values)
+            return {
+                t: order_and_count(np.concatenate([p[t] for p in parts]), wanted[t]) for t in values
+            }
+        import pandas as pd
+
+        out = {}
+        for t in values:  # a few split values, each ranked in three passes
+            hashes = self.frame.map_partitions(
+                _tied_hashes, self.read, t, meta=pd.Series(dtype="uint64")
+            )
+            c = counted_order_statistics(hashes, wanted[t])
+            out[t] = (c.values, c.n - c.less - c.equal, c.equal)
+        return out
+
+    def colliding_ids(self, value: float, h: int) -> np.ndarray:
+        return np.concatenate(on_partitions(self.frame, _colliding, self.read, value, h))
+
+
+def _read_value(part: Any, customer: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+    from touchpoint.scoring.value import _values
+
+    return _values(part, customer, value)
 
 
 def _pyramid_partition(
-    part: Any, customer: str, value: str, thresholds: np.ndarray, skipped: int, tiers: Any
+    part: Any, customer: str, value: str, cut_list: Sequence[Any], skipped: int, tiers: Any
 ) -> Any:
     from touchpoint.scoring.value import _values, pyramid_frame
 
     ids, v = _values(part, customer, value)
-    return to_pandas(pyramid_frame(ids, v, thresholds, skipped, tiers))
+    return to_pandas(pyramid_frame(ids, v, cut_list, skipped, tiers))
 
 
 def pyramid_on_dask(
@@ -49,7 +161,8 @@ def pyramid_on_dask(
 ) -> Any:
     """`touchpoint.scoring.pyramid` of a Dask DataFrame, as a lazy Dask DataFrame."""
     require_dask("pyramid on a Dask DataFrame")
-    from touchpoint.scoring.value import tier_positions
+    from touchpoint.scoring._ties import resolve_cuts
+    from touchpoint.scoring.value import tier_counts
 
     if ranks:
         raise ValidationError(
@@ -63,19 +176,17 @@ def pyramid_on_dask(
             ]
         )
     tiers = list(tiers)
-    tier_positions(0, shares, tiers)  # check shares and tiers before any work
-    cols, v = _value_column(data, customer, value)
-    found: dict[str, int] = {}
-
-    def positions(n: int) -> np.ndarray:  # once the values are counted
-        at, found["skipped"] = tier_positions(n, shares, tiers)
-        return at
-
-    thresholds = order_statistics(-v, positions)
-    skipped = found["skipped"]
-    meta = _pyramid_partition(cols._meta_nonempty.iloc[:1], customer, value, thresholds, 0, tiers)
+    tier_counts(0, shares, tiers)  # check shares and tiers before any work
+    check_column(data, customer, "customer")
+    check_column(data, value, "value")
+    # the customer table is small next to the events: keep it in the workers' memory
+    # for the passes below rather than recomputing what produced it for each pass
+    cols = data[[customer, value]].persist()
+    source = Partitions(cols, partial(_read_value, customer=customer, value=value))
+    cut_list, skipped = resolve_cuts(source, lambda n: tier_counts(n, shares, tiers))
+    meta = _pyramid_partition(cols._meta_nonempty.iloc[:1], customer, value, [], 0, tiers)
     return cols.map_partitions(
-        _pyramid_partition, customer, value, thresholds, skipped, tiers, meta=meta.iloc[:0]
+        _pyramid_partition, customer, value, cut_list, skipped, tiers, meta=meta.iloc[:0]
     )
 
 
@@ -88,6 +199,23 @@ def _scores_partition(
     return to_pandas(scores_frame(ids, keys, thresholds, k, segments))
 
 
+def _read_score_key(
+    part: Any, names: tuple[str, str, str, str], dim: str
+) -> tuple[np.ndarray, np.ndarray]:
+    from touchpoint.scoring.rfm import score_keys
+
+    ids, keys = score_keys(part, *names)
+    return ids, keys[dim]
+
+
+def _score_keys(part: Any, names: tuple[str, str, str, str]) -> Any:
+    import pandas as pd
+
+    from touchpoint.scoring.rfm import score_keys
+
+    return pd.DataFrame(score_keys(part, *names)[1], columns=["r", "f", "m"], dtype="float64")
+
+
 def rfm_scores_on_dask(
     data: Any,
     *,
@@ -97,10 +225,21 @@ def rfm_scores_on_dask(
     monetary: str,
     k: int,
     segments: Any,
+    method: dict[str, str],
 ) -> Any:
-    """`touchpoint.scoring.rfm_scores` of a Dask DataFrame, as a lazy Dask DataFrame."""
+    """`touchpoint.scoring.rfm_scores` of a Dask DataFrame, as a lazy Dask DataFrame.
+
+    The keys are read per partition by the in-memory code. Per dimension (``method``
+    maps ``r``, ``f``, ``m`` to a tie rule): ``"min"`` takes k - 1 order statistics of
+    its keys, ``"dense"`` of its distinct keys (a ``drop_duplicates`` first),
+    ``"first"`` finds cuts as the pyramid does; the three dimensions share each pass.
+    """
     require_dask("rfm_scores on a Dask DataFrame")
-    from touchpoint.scoring.rfm import score_positions
+    import dask
+    import pandas as pd
+
+    from touchpoint.scoring._ties import resolve_cuts
+    from touchpoint.scoring.rfm import score_counts, score_positions
 
     names = (customer, recency, frequency, monetary)
     for role, column in zip(("customer", "recency", "frequency", "monetary"), names, strict=True):
@@ -108,21 +247,49 @@ def rfm_scores_on_dask(
     cols = data[list(dict.fromkeys(names))].persist()
     # a meta run first: checks k and the segments before any pass over the data
     meta = _scores_partition(cols._meta_nonempty.iloc[:1], names, _NO_CUTS, k, segments)
-    rec = cols[recency].astype("float64")
-    keys = {
-        "r": -rec,
-        "f": cols[frequency].astype("float64").where(rec.notnull()),
-        "m": cols[monetary].astype("float64").where(rec.notnull()),
-    }
-    thresholds = {}
-    for dim, key in keys.items():  # three dimensions
-        thresholds[dim] = order_statistics(key.dropna(), lambda n: score_positions(n, k))
+    frame_meta = pd.DataFrame({d: pd.Series(dtype="float64") for d in ("r", "f", "m")})
+    keys = cols.map_partitions(_score_keys, names, meta=frame_meta).persist()
+    dims = ("r", "f", "m")
+    series = [keys[d].dropna() for d in dims]
+    dense = [i for i, d in enumerate(dims) if method[d] == "dense"]
+    for i, s in zip(
+        dense, dask.persist(*[series[i].drop_duplicates() for i in dense]), strict=True
+    ):
+        series[i] = s
+
+    def first_positions(n: int) -> np.ndarray:
+        return n - score_counts(n, k)[0]
+
+    def quantile_positions(n: int) -> np.ndarray:
+        return score_positions(n, k)
+
+    found = many_order_statistics(
+        [
+            (s, first_positions if method[d] == "first" else quantile_positions)
+            for d, s in zip(dims, series, strict=True)
+        ]
+    )
+    thresholds: dict[str, Any] = {}
+    for dim, s, c in zip(dims, series, found, strict=True):  # three dimensions
+        if method[dim] == "first":
+            read = partial(_read_score_key, names=names, dim=dim)
+            source = Partitions(cols, read, keys=s, known=c)
+            thresholds[dim] = resolve_cuts(source, lambda n: score_counts(n, k))
+        else:
+            thresholds[dim] = c.values
     return cols.map_partitions(
         _scores_partition, names, thresholds, k, segments, meta=meta.iloc[:0]
     )
 
 
 _NO_CUTS = {dim: np.empty(0, dtype=np.float64) for dim in ("r", "f", "m")}
+
+
+def _value_column(data: Any, customer: str, value: str) -> Any:
+    check_column(data, customer, "customer")
+    check_column(data, value, "value")
+    cols = data[[customer, value]].persist()
+    return cols, cols[value].astype("float64").dropna()
 
 
 def _sums_above(v: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

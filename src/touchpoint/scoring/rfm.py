@@ -1,7 +1,8 @@
 """RFM: recency, frequency and monetary value per customer (最近一次消费, 消费频率, 消费金额).
 
 - `rfm`: the raw features per customer as of a date.
-- `rfm_scores`: quantile scores 1..k per dimension, with a deterministic tie rule.
+- `rfm_scores`: quantile scores 1..k per dimension, with a choice of tie rule
+  (``method="min"``, ``"dense"`` or ``"first"``) that never depends on row order.
 - `rfm_segments`: named segments (champions, loyal, at risk, hibernating...) from the
   recency and frequency scores through a configurable mapping.
 
@@ -42,8 +43,16 @@ from touchpoint.scoring._columns import (
     group_sum,
     report,
 )
+from touchpoint.scoring._ties import Cut, _Arrays, after, resolve_cuts, split_counts
 
-__all__ = ["DEFAULT_SEGMENTS", "quantile_scores", "rfm", "rfm_scores", "rfm_segments"]
+__all__ = [
+    "DEFAULT_SEGMENTS",
+    "METHODS",
+    "quantile_scores",
+    "rfm",
+    "rfm_scores",
+    "rfm_segments",
+]
 
 _NONE = np.iinfo(np.int64).min
 _BASE_TIME = np.datetime64(0, "us")
@@ -243,26 +252,79 @@ def _purchases_only(values: np.ndarray, bought: np.ndarray | None, fill: Any) ->
     return values if bought is None else np.where(bought, values, fill)
 
 
-def quantile_scores(values: np.ndarray, k: int = 5, *, higher_is_better: bool = True) -> np.ndarray:
-    """Scores 1..k by rank: ``1 + floor(k * below / n)``; NaN values score 0.
+#: How tied values are scored (see `quantile_scores`).
+METHODS = ("min", "dense", "first")
 
-    ``below`` is the number of (non-NaN) values that are worse than this one, so equal
-    values always get the same score (ties take the score of the first of them) and the
-    result does not depend on row order. ``n`` counts the non-NaN values.
+
+def quantile_scores(
+    values: np.ndarray,
+    k: int = 5,
+    *,
+    higher_is_better: bool = True,
+    method: str = "min",
+    ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Scores 1..k by rank among the values (higher score = better); NaN values score 0.
+
+    With ``n`` non-NaN values, ``method`` says what a value's place is when values tie,
+    named after pandas' ``rank(method=...)``:
+
+    - ``"min"`` (default): ``1 + floor(k * below / n)``, ``below`` the number of values
+      worse than this one. Equal values share the score of the worst-placed of them, so
+      each score holds about ``n / k`` values only when ties are few: with 70% of the
+      values equal and lowest (one-time buyers' frequency), they all score 1 and the
+      next value up scores ``1 + floor(5 * 0.7) = 4``; scores 2 and 3 are empty.
+    - ``"dense"``: the same formula over the *distinct* values, ``below`` counting
+      distinct values worse than this one and ``n`` the number of distinct values.
+      Equal values share a score and, given at least k distinct values, every score is
+      used, but the scores no longer hold equal numbers of customers.
+    - ``"first"``: equal values are put in a fixed order (`touchpoint.scoring.pyramid`'s:
+      by a stable hash of ``ids``, then the id; never the row order) and scored by
+      place, so score ``s`` holds exactly ``ceil(s n / k) - ceil((s - 1) n / k)``
+      values whatever the ties, but equal values may score differently. Needs ``ids``.
+
+    Without ties the three agree. The result never depends on the row order.
 
     >>> quantile_scores(np.array([10., 20., 20., 30., np.nan]), 4).tolist()
     [1, 2, 2, 4, 0]
     >>> quantile_scores(np.array([1., 5., 9.]), 3, higher_is_better=False).tolist()
     [3, 2, 1]
+    >>> f = np.array([1.0] * 7 + [2.0, 3.0, 5.0])  # 70% one-time buyers
+    >>> quantile_scores(f).tolist(), quantile_scores(f, method="dense").tolist()
+    ([1, 1, 1, 1, 1, 1, 1, 4, 5, 5], [1, 1, 1, 1, 1, 1, 1, 2, 3, 4])
+    >>> sorted(quantile_scores(f, method="first", ids=np.arange(10)).tolist())
+    [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     """
+    _check_k(k)
+    _check_method(method)
     values = np.asarray(values, dtype=np.float64)
     key = values if higher_is_better else -values
-    return scores_from(key, score_thresholds(key, k))
+    if method == "first":
+        if ids is None or len(ids) != len(values):
+            raise ValidationError(
+                [
+                    Problem(
+                        "ids",
+                        "method='first' orders equal values by their ids: give one id per value",
+                        None if ids is None else len(ids),
+                    )
+                ]
+            )
+        ids = np.asarray(ids)
+        return scores_from(key, first_cuts(key, ids, k), ids)
+    return scores_from(key, score_thresholds(key, k, method))
 
 
 def _check_k(k: int) -> None:
     if not isinstance(k, int | np.integer) or k < 1:
         raise ValidationError([Problem("k", "must be a whole number, at least 1", k)])
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValidationError(
+            [Problem("method", f"must be one of {', '.join(map(repr, METHODS))}", method)]
+        )
 
 
 def score_positions(n: int, k: int) -> np.ndarray:
@@ -280,19 +342,45 @@ def score_positions(n: int, k: int) -> np.ndarray:
     return -((-np.arange(1, k, dtype=np.int64) * n) // k) - 1
 
 
-def score_thresholds(key: np.ndarray, k: int) -> np.ndarray:
-    """The keys at `score_positions` (NaN left out): k - 1 order statistics, no full sort."""
+def score_thresholds(key: np.ndarray, k: int, method: str = "min") -> np.ndarray:
+    """The keys at `score_positions` (NaN left out): k - 1 order statistics, no full sort.
+
+    For ``method="dense"``, of the distinct keys.
+    """
     valid = key[~np.isnan(key)]
+    if method == "dense":
+        valid = np.unique(valid)
     positions = score_positions(len(valid), k)
     if len(positions) == 0:
         return positions.astype(np.float64)
     return np.partition(valid, np.unique(positions))[positions]
 
 
-def scores_from(key: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Scores 1..k from the thresholds of `score_thresholds` (higher key, higher score); NaN 0."""
+def score_counts(n: int, k: int) -> tuple[np.ndarray, int]:
+    """``method="first"``: how many of the ``n`` ordered keys score k, k - 1 or more, ... 2
+    or more (``n - ceil((s - 1) n / k)`` for s = k..2, ascending), as `split_counts`.
+
+    >>> score_counts(10, 5)
+    (array([2, 4, 6, 8]), 0)
+    """
+    s = np.arange(k, 1, -1, dtype=np.int64)
+    return split_counts(n + ((-(s - 1) * n) // k), n)
+
+
+def first_cuts(key: np.ndarray, ids: np.ndarray, k: int) -> tuple[list[Cut], int]:
+    """``method="first"``'s cuts in memory (see `score_counts`)."""
+    return resolve_cuts(_Arrays(key, ids), lambda n: score_counts(n, k))
+
+
+def scores_from(key: np.ndarray, thresholds: Any, ids: np.ndarray | None = None) -> np.ndarray:
+    """Scores 1..k from `score_thresholds` or `first_cuts` (higher key, higher score); NaN 0."""
     out = np.zeros(len(key), dtype=np.int64)
     valid = ~np.isnan(key)
+    if isinstance(thresholds, tuple):  # method="first": cuts from the best down
+        cut_list, skipped = thresholds
+        k = len(cut_list) + skipped + 1
+        out[valid] = k - after(key[valid], ids[valid], cut_list) - skipped
+        return out
     out[valid] = 1 + np.searchsorted(thresholds, key[valid], side="left")
     return out
 
@@ -322,13 +410,38 @@ def rfm_scores(
     monetary: str = "monetary",
     k: int = 5,
     segments: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] | None = None,
+    method: str | Mapping[str, str] = "min",
 ) -> ScoreFrame:
     """Quantile scores 1..k for recency, frequency and monetary, and a named segment.
 
     Takes per-customer features (the output of `rfm`, or any table with those columns).
-    A lower recency scores higher; see `quantile_scores` for the tie rule. Customers
-    with no events (NaN recency) score 0 on every dimension and fall in segment
-    ``"none"``.
+    A lower recency scores higher. Customers with no events (NaN recency) score 0 on
+    every dimension and fall in segment ``"none"``.
+
+    ``method`` says what happens to **ties** (see `quantile_scores`): one rule for the
+    three dimensions, or a mapping such as ``{"frequency": "dense"}`` (the dimensions
+    not named keep ``"min"``). Ties matter for frequency above all, where most
+    customers of most businesses have bought once. With 70% one-time buyers:
+
+    - ``"min"`` (default): equal values share the score of the worst-placed of them.
+      Every one-time buyer scores f = 1 and the customers just above them score
+      ``1 + floor(5 * 0.7) = 4``; f = 2 and 3 are empty, and so are the default
+      segments that need them (``potential_loyalists``, ``need_attention``). Read f as
+      1 = once, 4 = a few times, 5 = often. Each score holds about 1/k of the customers
+      only when ties are few (recency in days, monetary).
+    - ``"dense"``: scores from the distinct values (pandas' ``rank(method="dense")``):
+      equal values share a score and, with k distinct values or more, every score is
+      used. The scores follow the spread of the distinct values, not of the customers:
+      with 20 distinct purchase counts from 1 to 23, counts 1-4 score 1 and the few
+      customers with the four highest counts score 5.
+    - ``"first"``: ties split by a stable hash of the customer id (the order
+      `touchpoint.scoring.pyramid` uses), so each score holds exactly its 1/k share and
+      every segment fills, but equal values may score differently: one-time buyers get
+      f = 1 to 4. Like the common ``qcut(x.rank(method="first"), 5)``, without its
+      dependence on row order. For equal-sized groups (test cells, budgets), not for
+      reading f as "buys more often than".
+
+    The docs page "RFM" compares the three on a one-time-heavy base, segment by segment.
 
     Returns a `ScoreFrame` with ``r_score``, ``f_score``, ``m_score``, ``rfm`` (the three
     digits, e.g. 545, for k <= 9) and ``segment`` (categorical; see `rfm_segments`).
@@ -340,8 +453,17 @@ def rfm_scores(
     >>> s = rfm_scores(feats)
     >>> s["r_score"].tolist(), s["segment"].tolist()
     ([5, 4, 3, 2, 1], ['champions', 'loyal', 'need_attention', 'hibernating', 'hibernating'])
+
+    Three one-time buyers of five: "dense" keeps f = 2 in use.
+
+    >>> feats["frequency"] = [3, 1, 1, 1, 2]
+    >>> rfm_scores(feats)["f_score"].tolist()
+    [5, 1, 1, 1, 4]
+    >>> rfm_scores(feats, method={"frequency": "dense"})["f_score"].tolist()
+    [4, 1, 1, 1, 2]
     """
     _check_k(k)
+    methods = dimension_methods(method)
     if is_dask(data):
         from touchpoint.scale._value import rfm_scores_on_dask
 
@@ -353,10 +475,37 @@ def rfm_scores(
             monetary=monetary,
             k=k,
             segments=segments,
+            method=methods,
         )
     ids, keys = score_keys(data, customer, recency, frequency, monetary)
-    thresholds = {dim: score_thresholds(key, k) for dim, key in keys.items()}
+    thresholds = {}
+    for dim, key in keys.items():  # three dimensions
+        if methods[dim] == "first":
+            thresholds[dim] = first_cuts(key, ids, k)
+        else:
+            thresholds[dim] = score_thresholds(key, k, methods[dim])
     return scores_frame(ids, keys, thresholds, k, segments)
+
+
+_DIMENSIONS = {"recency": "r", "frequency": "f", "monetary": "m"}
+
+
+def dimension_methods(method: str | Mapping[str, str]) -> dict[str, str]:
+    """The tie rule of each dimension (``r``, ``f``, ``m``) from `rfm_scores`' ``method``.
+
+    >>> dimension_methods({"frequency": "dense"})
+    {'r': 'min', 'f': 'dense', 'm': 'min'}
+    """
+    if isinstance(method, str):
+        _check_method(method)
+        return dict.fromkeys(_DIMENSIONS.values(), method)
+    out = dict.fromkeys(_DIMENSIONS.values(), "min")
+    for name, rule in dict(method).items():
+        if name not in _DIMENSIONS:
+            raise ValidationError([Problem("method", "names recency, frequency or monetary", name)])
+        _check_method(rule)
+        out[_DIMENSIONS[name]] = rule
+    return out
 
 
 def score_keys(
@@ -378,12 +527,13 @@ def score_keys(
 def scores_frame(
     ids: np.ndarray,
     keys: Mapping[str, np.ndarray],
-    thresholds: Mapping[str, np.ndarray],
+    thresholds: Mapping[str, Any],
     k: int,
     segments: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] | None,
 ) -> ScoreFrame:
-    """`rfm_scores`' result from the keys of `score_keys` and each one's thresholds."""
-    r, f, m = (scores_from(keys[d], thresholds[d]) for d in ("r", "f", "m"))
+    """`rfm_scores`' result from the keys of `score_keys` and each one's thresholds
+    (`score_thresholds`) or cuts (`first_cuts`)."""
+    r, f, m = (scores_from(keys[d], thresholds[d], ids) for d in ("r", "f", "m"))
     seg_codes, seg_names = _segment_codes(r, f, k, segments)
     out = {"customer": ids, "r_score": r, "f_score": f, "m_score": m}
     if k <= 9:

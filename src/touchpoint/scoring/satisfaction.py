@@ -3,7 +3,8 @@
 - `csat`: share of ratings at or above "satisfied" (4 of 5 by default) per group, with a
   Wilson score interval, and the mean rating.
 - `nps`: promoters (9-10) minus detractors (0-6) out of 100 on a 0-10 scale, with a
-  normal-approximation interval.
+  score interval (`nps_interval`) that keeps its coverage for small groups and high
+  scores.
 
 Groups are columns of the data (``touchpoint``, ``channel``, ``store``, ``staff``...),
 ``period`` (calendar periods of ``time``), or ``stage`` / ``line`` / ``enterprise_stage`` /
@@ -30,7 +31,7 @@ from touchpoint.frame import ScoreFrame, read_coded
 from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._groups import DERIVED, Groups, from_blueprint, period_codes
 
-__all__ = ["csat", "nps", "wilson_interval"]
+__all__ = ["csat", "nps", "nps_interval", "wilson_interval"]
 
 
 def _z(confidence: float) -> float:
@@ -257,16 +258,20 @@ def nps(
     Each event with a rating (0-10; missing ratings are not responses) is one answer to
     "how likely are you to recommend us". Per group: ``responses``, ``promoters``,
     ``passives``, ``detractors``, ``nps`` (-100..100) and its interval ``nps_low``,
-    ``nps_high``: each answer scores +1, 0 or -1, so the standard error is
-    ``sqrt((p + d - (p - d)^2) / n)`` with p, d the promoter and detractor shares
-    (normal approximation, x100; clipped to -100..100). ``by`` and ``period`` as in
-    `csat`; with ``by=None`` one overall row keyed ``group = "all"``.
+    ``nps_high`` at ``confidence``: the score interval of `nps_interval`, which covers
+    the true NPS about as often as it says even for a handful of answers and scores
+    near 100 (the common case per store or staff member), and is never of zero width.
+    It is a function of the three counts alone, so on Dask it is computed once from
+    the counts added up over partitions. ``by`` and ``period`` as in `csat`; with
+    ``by=None`` one overall row keyed ``group = "all"``.
 
     Examples
     --------
     >>> s = nps({"rating": [10, 9, 8, 3, 10]})
     >>> float(s["nps"][0]), int(s["promoters"][0]), int(s["detractors"][0])
     (40.0, 3, 1)
+    >>> round(float(s["nps_low"][0]), 1), round(float(s["nps_high"][0]), 1)
+    (-34.9, 82.6)
     """
     sums = partial(
         _nps_sums,
@@ -304,20 +309,106 @@ def _nps_finish(sums: Any, confidence: float) -> dict[str, np.ndarray]:
     n = np.asarray(sums["responses"], dtype=np.int64)
     pro = np.asarray(sums["promoters"], dtype=np.int64)
     det = np.asarray(sums["detractors"], dtype=np.int64)
-    z = _z(confidence)
+    low, high = nps_interval(pro, det, n, confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p, d = pro / n, det / n
-        score = 100.0 * (p - d)
-        se = 100.0 * np.sqrt(np.maximum(p + d - (p - d) ** 2, 0.0) / n)
+        score = 100.0 * (pro - det) / n
     return {
         "responses": n,
         "promoters": pro,
         "passives": n - pro - det,
         "detractors": det,
         "nps": score,
-        "nps_low": np.clip(score - z * se, -100.0, 100.0),
-        "nps_high": np.clip(score + z * se, -100.0, 100.0),
+        "nps_low": low,
+        "nps_high": high,
     }
+
+
+#: Bisection steps for the interval's ends: each halves a bracket that starts at most 2
+#: wide, so 64 steps take it below the spacing of doubles near any end (a fixed count,
+#: the same arithmetic on every machine, rather than a tolerance).
+_STEPS = 64
+
+
+def nps_interval(
+    promoters: Any, detractors: Any, n: Any, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score interval for the Net Promoter Score, on its -100..100 scale (NaN where n = 0).
+
+    Each answer is a promoter, a passive or a detractor (a trinomial with shares p, q,
+    d) and NPS = 100 (p - d). The interval holds every value ``theta`` of p - d that a
+    score test does not reject at ``confidence``:
+    ``n (p_hat - d_hat - theta)^2 <= z^2 V(theta)``, where ``V(theta) = theta + 2 d~ -
+    theta^2`` is the variance of one answer's +1 / 0 / -1 at the shares that are most
+    likely given the counts *and* ``p - d = theta`` (``d~`` solves a quadratic in closed
+    form). This is Tango's (1998) score interval for a difference of paired proportions,
+    which has the same trinomial form; Rocks (2016, *The American Statistician* 70)
+    found it and adjusted Wald intervals the best of the usual NPS intervals, and of
+    the two it keeps its coverage better for few answers (see the docs' figures).
+
+    Unlike the plain Wald interval ``nps +- z * sd / sqrt(n)`` it never has zero width
+    (10 promoters out of 10 give 44.5..100, not 100..100), it is not centred on the
+    score (it leans towards 0 near the ends), it stays within -100..100, and its
+    coverage stays close to the nominal level for small groups and extreme scores. The
+    ends are found by bisection, vectorised over the groups.
+
+    >>> lo, hi = nps_interval([10, 5], [0, 2], [10, 10])
+    >>> lo.round(1).tolist(), hi.round(1).tolist()
+    ([44.5, -21.7], [100.0, 67.5])
+    """
+    z = _z(confidence)
+    pro = np.asarray(promoters, dtype=np.float64)
+    det = np.asarray(detractors, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    pro, det, n = np.broadcast_arrays(pro, det, n)
+    bad = (pro < 0) | (det < 0) | (pro + det > n)
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        found = (float(pro.ravel()[i]), float(det.ravel()[i]), float(n.ravel()[i]))
+        raise ValidationError(
+            [
+                Problem(
+                    f"promoters/detractors/n[{i}]",
+                    "counts must be >= 0 with promoters + detractors <= n",
+                    found,
+                )
+            ]
+        )
+    empty = n <= 0
+    nn = np.where(empty, 1.0, n)
+    est = np.where(empty, 0.0, (pro - det) / nn)
+
+    def outside(theta: np.ndarray) -> np.ndarray:
+        """Whether the score test rejects ``theta`` (True: outside the interval)."""
+        # the share of detractors most likely given the counts and p - d = theta: the
+        # larger root of 2n d^2 - B d - C = 0 (the likelihood's derivative), in range
+        b = pro * (1 - theta) - 2 * (nn - pro - det) * theta + det * (1 - 3 * theta)
+        c = det * theta * (1 - theta)
+        d = (b + np.sqrt(np.maximum(b * b + 8 * nn * c, 0.0))) / (4 * nn)
+        d = np.clip(d, np.maximum(0.0, -theta), (1 - theta) / 2)
+        var = np.maximum(theta + 2 * d - theta * theta, 0.0)
+        return nn * (est - theta) ** 2 > z * z * var
+
+    low = _bisect(outside, np.full(est.shape, -1.0), est)
+    high = _bisect(outside, np.full(est.shape, 1.0), est)
+    low = np.where(empty, np.nan, 100.0 * low)
+    high = np.where(empty, np.nan, 100.0 * high)
+    return low, high
+
+
+def _bisect(outside: Any, end: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The last accepted value between ``inside`` (accepted) and ``end`` (-1 or 1).
+
+    ``end`` itself when the test accepts it; otherwise the inside end of a bracket
+    halved `_STEPS` times (the accepted values form one interval around the estimate).
+    """
+    at_end = ~outside(end)
+    out = end.copy()
+    for _ in range(_STEPS):  # a fixed number of halvings, vectorised over the groups
+        mid = (out + inside) / 2
+        rejected = outside(mid)
+        out = np.where(rejected, mid, out)
+        inside = np.where(rejected, inside, mid)
+    return np.where(at_end, end, inside)
 
 
 def _labels(by: str | Sequence[str] | None, period: str | None) -> list[str]:

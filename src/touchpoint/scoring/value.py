@@ -1,7 +1,7 @@
 """Value tiers (分级管理): the customer pyramid, the 80/20 curve and simple lifetime value.
 
 - `pyramid`: key / major / ordinary / small customers by value rank (top 1% / next 4% /
-  next 15% / remaining 80% by default).
+  next 15% / remaining 80% by default), tiers of exactly those sizes even under ties.
 - `pyramid_summary`: customers, value and share of value per tier.
 - `pareto`: the 80/20 curve (share of value brought by the top x% of customers), and
   `top_share` for one point of it.
@@ -25,7 +25,8 @@ import numpy as np
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, read_coded, read_columns
 from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import check_nonnegative, count_worse
+from touchpoint.scoring._columns import check_nonnegative
+from touchpoint.scoring._ties import Cut, after, cuts, order_positions, split_counts
 
 __all__ = ["lifetime_value", "pareto", "pyramid", "pyramid_summary", "simple_clv", "top_share"]
 
@@ -50,15 +51,22 @@ def pyramid(
     tiers: Sequence[str] = DEFAULT_TIERS,
     ranks: bool = False,
 ) -> ScoreFrame:
-    """The customer pyramid: each customer's tier by rank of value.
+    """The customer pyramid: each customer's tier by rank of value, tiers of exact sizes.
 
-    Customers are ranked by ``value`` (highest first). With ``n`` ranked customers the
-    first ``round(n * shares[0])`` ranks are the first tier, up to
+    Customers are put in one order: by ``value``, highest first; **equal values** by a
+    stable hash of the customer id (see below), then by the id. With ``n`` customers in
+    that order the first ``round(n * shares[0])`` are the first tier, up to
     ``round(n * (shares[0] + shares[1]))`` the second, and so on (round half up); the
-    last tier takes the rest. **Ties:** customers with equal value share a tier, that of
-    the best-ranked of them (so a tie straddling a boundary moves up), and the result
-    never depends on row order. Customers with a missing value (NaN) get tier
-    ``"none"`` and rank 0.
+    last tier takes the rest. So every tier holds exactly its share of customers
+    whatever the ties: 100 customers of equal value make 1 ``key``, 4 ``major``, 15
+    ``ordinary`` and 80 ``small``. Customers with a missing value (NaN) get tier
+    ``"none"`` and rank 0 and are not counted in ``n``. Give one row per customer.
+
+    Which of several equal-value customers straddling a tier boundary go up is decided
+    by `tie_hash` of their ids: a fixed 64-bit mix of the id (SplitMix64 of an integer
+    id, FNV-1a of the text of any other id), so neither the lowest ids nor the first
+    rows are favoured, and the same customers go up on every run, on any machine, in
+    any row order or Dask partitioning.
 
     Parameters
     ----------
@@ -70,21 +78,32 @@ def pyramid(
         Share of customers per tier from the top (must sum to 1) and the tier names.
     ranks:
         Also return each customer's ``rank`` (a full sort; the tiers alone need only a
-        few order statistics, O(n)).
+        few order statistics, O(n)). Not on Dask.
 
     Returns
     -------
     ScoreFrame
-        ``customer``, ``value``, ``rank`` if asked (1 = highest; equal values share the
-        best rank; 0 for NaN) and ``tier`` (categorical, in the order of ``tiers`` then
-        ``"none"``).
+        ``customer``, ``value``, ``rank`` if asked and ``tier`` (categorical, in the
+        order of ``tiers`` then ``"none"``). ``rank`` is the place in the order above:
+        1 = highest, equal values get distinct consecutive ranks in the order of their
+        id hashes, so ranks run 1..n without gaps or repeats and tier ``j`` holds ranks
+        ``round(n * shares[:j].sum()) + 1 .. round(n * shares[:j + 1].sum())``; 0 for
+        NaN. (For "equal values share the best rank", use pandas'
+        ``rank(method="min", ascending=False)``.)
 
     Examples
     --------
-    >>> p = pyramid({"customer": list("abcdefghij"), "monetary": [100, 50, 50, 9, 8, 7, 6, 5, 4, 3]},
+    >>> p = pyramid({"customer": list("abcdefghij"), "monetary": [100, 50, 40, 9, 8, 7, 6, 5, 4, 3]},
     ...             shares=[0.1, 0.2, 0.7], tiers=["top", "mid", "rest"])
     >>> p["tier"].tolist()
     ['top', 'mid', 'mid', 'rest', 'rest', 'rest', 'rest', 'rest', 'rest', 'rest']
+
+    Ties keep the shares: of four customers with equal value, one is the top quarter.
+
+    >>> p = pyramid({"customer": [1, 2, 3, 4], "monetary": [5.0] * 4},
+    ...             shares=[0.25, 0.75], tiers=["top", "rest"], ranks=True)
+    >>> sorted(p["tier"].tolist()), sorted(p["rank"].tolist())
+    (['rest', 'rest', 'rest', 'top'], [1, 2, 3, 4])
     """
     if is_dask(data):
         from touchpoint.scale._value import pyramid_on_dask
@@ -94,26 +113,25 @@ def pyramid(
         )
     ids, v = _values(data, customer, value)
     valid = ~np.isnan(v)
-    vv = v[valid] if not valid.all() else v
-    positions, skipped = tier_positions(len(vv), shares, tiers)
-    # the values at the boundaries: a few order statistics of -value (highest first)
-    thresholds = np.partition(-vv, np.unique(positions))[positions] if len(positions) else positions
+    counts, skipped = tier_counts(int(valid.sum()), shares, tiers)
     rank = None
     if ranks:
         rank = np.zeros(len(v), dtype=np.int64)
-        rank[valid] = count_worse(vv, higher_is_better=False) + 1
-    return pyramid_frame(ids, v, thresholds, skipped, tiers, rank)
+        rank[valid] = order_positions(v[valid], ids[valid]) + 1
+    return pyramid_frame(ids, v, cuts(v, ids, counts), skipped, tiers, rank)
 
 
-def tier_positions(n: int, shares: Sequence[float], tiers: Sequence[str]) -> tuple[np.ndarray, int]:
-    """Where the tier boundaries fall among ``n`` ranked values, and tiers skipped at the top.
+def tier_counts(n: int, shares: Sequence[float], tiers: Sequence[str]) -> tuple[np.ndarray, int]:
+    """How many customers come before each tier boundary, and the boundaries before the first.
 
-    Returns the 0-based positions, in the ascending order of ``-value``, of the values
-    whose betters count the boundaries (``round(n * cumulative share)``), and how many
-    boundaries fall before the first rank (tiers no customer can reach).
+    With ``n`` customers in order, the boundaries fall after ``round(n * cumulative
+    share)`` customers (round half up). Returns those counts that are 1..n (ascending)
+    and how many are 0 (tiers no customer reaches, skipped by everyone).
 
-    >>> tier_positions(10, [0.1, 0.2, 0.7], ["top", "mid", "rest"])
-    (array([0, 2]), 0)
+    >>> tier_counts(10, [0.1, 0.2, 0.7], ["top", "mid", "rest"])
+    (array([1, 3]), 0)
+    >>> tier_counts(10, [0.01, 0.04, 0.15, 0.8], ["key", "major", "ordinary", "small"])
+    (array([1, 2]), 1)
     """
     shares_arr = np.asarray(shares, dtype=np.float64)
     if len(shares_arr) != len(tiers) or len(tiers) == 0:
@@ -121,27 +139,28 @@ def tier_positions(n: int, shares: Sequence[float], tiers: Sequence[str]) -> tup
     if (shares_arr < 0).any() or abs(shares_arr.sum() - 1.0) > 1e-9:
         raise ValidationError([Problem("shares", "must be >= 0 and sum to 1", list(shares))])
     bounds = np.floor(n * np.cumsum(shares_arr)[:-1] + 0.5).astype(np.int64)
-    live = bounds[(bounds >= 1) & (bounds <= n)]
-    return live - 1, int((bounds < 1).sum())
+    return split_counts(bounds, n)
 
 
 def pyramid_frame(
     ids: np.ndarray,
     v: np.ndarray,
-    thresholds: np.ndarray,
+    cut_list: Sequence[Cut],
     skipped: int,
     tiers: Sequence[str],
     rank: np.ndarray | None = None,
 ) -> ScoreFrame:
-    """The pyramid's result from the boundary values (see `tier_positions`).
+    """The pyramid's result from its cuts (see `tier_counts` and `touchpoint.scoring._ties`).
 
-    A customer's tier is the number of boundaries their count of strictly better values
-    reaches: the boundary values of ``-value`` below ``-v`` (a binary search), plus the
-    tiers skipped. NaN values get ``"none"``.
+    A customer's tier is the number of boundaries they come after: the cuts they fall
+    after plus the tiers skipped. NaN values get ``"none"``.
     """
     valid = ~np.isnan(v)
-    tier = np.full(len(v), len(tiers), dtype=np.int64)
-    tier[valid] = np.searchsorted(thresholds, -v[valid], side="left") + skipped
+    if valid.all():
+        tier = after(v, ids, cut_list) + skipped
+    else:
+        tier = np.full(len(v), len(tiers), dtype=np.int64)
+        tier[valid] = after(v[valid], ids[valid], cut_list) + skipped
     out = {"customer": ids, "value": v}
     if rank is not None:
         out["rank"] = rank
