@@ -44,10 +44,10 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
+from touchpoint.channels.base import Delivery, Message, deliver
 from touchpoint.errors import ChannelError, Problem, StorageError, TouchpointError, ValidationError
-from touchpoint.plugins.channels.base import Delivery, Message, deliver
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
-from touchpoint.plugins.storage import (
+from touchpoint.storage import (
     AppendResult,
     AppendStatus,
     Rejection,
@@ -329,7 +329,7 @@ class Workspace:
         When this returns, the customer's data is gone from every file of the storage.
         ``wait`` bounds, in seconds, how long the SQLite storage waits for other
         connections' readers (default: its ``erase_wait``); past it, it raises
-        `touchpoint.plugins.storage.sqlite.ErasureIncomplete` saying what is left, and
+        `touchpoint.storage.sqlite.ErasureIncomplete` saying what is left, and
         `finish_erasure` completes the erasure later.
         """
         if wait is None:
@@ -346,7 +346,7 @@ class Workspace:
 
         Returns True if erasures were pending and are now complete, False if none was
         (storages that erase synchronously never leave one). Raises
-        `touchpoint.plugins.storage.sqlite.ErasureIncomplete` if readers still hold on
+        `touchpoint.storage.sqlite.ErasureIncomplete` if readers still hold on
         after ``wait`` seconds.
         """
         finish = getattr(self.storage, "finish_erasure", None)

@@ -30,7 +30,7 @@ import touchpoint
 from touchpoint import Consent, Customer
 from touchpoint.care import ContactPlan
 from touchpoint.care.dispatch import Dispatcher
-from touchpoint.plugins.channels import Message
+from touchpoint.channels import Message
 
 DISPATCHER = textwrap.dedent(
     """

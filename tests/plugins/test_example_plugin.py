@@ -24,7 +24,7 @@ DRIVER = textwrap.dedent(
     """
     import argparse, json, sys
     from touchpoint.cli.commands import plugins as command
-    from touchpoint.plugins.channels import Message
+    from touchpoint.channels import Message
     from touchpoint.workspace import open_workspace
 
     parser = argparse.ArgumentParser()

@@ -150,7 +150,7 @@ def test_entry_point_plugins_are_discovered_listed_and_disabled(tmp_path, monkey
         "tp_fax",
         """
         from touchpoint.plugins import hookimpl
-        from touchpoint.plugins.channels import ChannelBackend, Delivery
+        from touchpoint.channels import ChannelBackend, Delivery
 
         class Fax(ChannelBackend):
             name = "fax"

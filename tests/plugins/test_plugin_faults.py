@@ -24,8 +24,8 @@ import touchpoint
 from touchpoint.errors import PluginError, StorageError
 from touchpoint.plugins import Plugins, hookimpl, manager
 from touchpoint.plugins.manager import HOOK_TIMEOUT_ENV, HookTimeout
-from touchpoint.plugins.storage import AppendResult
-from touchpoint.plugins.storage.memory import MemoryStorage
+from touchpoint.storage import AppendResult
+from touchpoint.storage.memory import MemoryStorage
 from touchpoint.workspace import open_workspace
 
 SRC = str(Path(__file__).parents[2] / "src")

@@ -88,7 +88,7 @@ def register_channels(register: Any) -> None:
     Call ``register(kind, factory)`` once per kind. ``kind`` is the name configurations
     and `Workspace.channel` use (``"smtp"``, ``"sms-gateway"``); ``factory`` is a class or
     callable that takes the channel's settings as keyword arguments and returns an object
-    following `touchpoint.plugins.channels.ChannelBackend` (a ``name``, ``capabilities``
+    following `touchpoint.channels.ChannelBackend` (a ``name``, ``capabilities``
     and ``send(message) -> Delivery``). A kind whose factory needs no arguments can be
     used by name alone.
 
@@ -105,7 +105,7 @@ def register_storage(register: Any) -> None:
     """Register storage backends by URL scheme.
 
     Call ``register(scheme, factory)``; ``touchpoint.open("scheme://...")`` then calls
-    ``factory(url)`` with the whole URL and expects a `touchpoint.plugins.storage.Storage`.
+    ``factory(url)`` with the whole URL and expects a `touchpoint.storage.Storage`.
     The built-ins register ``memory`` and ``sqlite``.
 
     .. code-block:: python

@@ -45,7 +45,7 @@ import numpy as np
 from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame._frame import STANDARD
-from touchpoint.plugins.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
+from touchpoint.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
 __all__ = [
     "FIELDS",
