@@ -32,6 +32,8 @@ from touchpoint.care import ContactPlan
 from touchpoint.care.dispatch import Dispatcher
 from touchpoint.channels import Message
 
+pytestmark = pytest.mark.slow  # dispatcher processes killed and restarted
+
 DISPATCHER = textwrap.dedent(
     """
     import datetime as dt, json, sys, time

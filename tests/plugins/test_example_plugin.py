@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a virtual environment and pip-installs the example plugin
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "touchpoint-example-sms"
 
 DRIVER = textwrap.dedent(

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from touchpoint.errors import ValidationError
 from touchpoint.scale import order_statistics
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

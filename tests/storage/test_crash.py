@@ -15,6 +15,8 @@ import pytest
 from touchpoint.storage.base import Batch
 from touchpoint.storage.sqlite import SqliteStorage
 
+pytestmark = pytest.mark.slow  # processes killed with SIGKILL mid-write
+
 ROWS = 50_000
 
 WRITER = textwrap.dedent(

@@ -205,6 +205,7 @@ CRASHING_FORGET = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a process killed with SIGKILL
 def test_the_pending_erasure_survives_kill_9_and_the_next_open_finishes_it(path):
     with SqliteStorage(str(path)) as store:
         fill(store)
@@ -286,6 +287,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # writer processes at work during forget
 def test_erasure_under_concurrency_leaves_nothing_in_any_file(path):
     """Fault test: `forget` while 3 reader processes and a writer process are active."""
     with SqliteStorage(str(path)) as store:
