@@ -40,6 +40,7 @@ True
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib
 import logging
 import math
@@ -393,7 +394,7 @@ class Plugins:
         for name, modules in DEFAULT_PLUGINS:
             if name in self.disabled:
                 continue
-            self._add(name, lambda name=name, modules=modules: _builtin(name, modules), __version__)
+            self._add(name, functools.partial(_builtin, name, modules), __version__)
             if name in self._order:
                 self._builtin.add(name)
         if entry_points:
