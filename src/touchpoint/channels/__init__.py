@@ -1,8 +1,10 @@
 """Channels: send a rendered `Message` to a customer's address and get a `Delivery` back.
 
-Built-ins (each an internal plugin registering its kind through ``register_channels``):
-``console`` (development: writes to the log), ``outbox`` (writes to the storage's contact
-log for another process to send), ``smtp`` (e-mail) and ``webhook`` (signed HTTP POST).
+The contract is in `touchpoint.channels.base`. The built-in channels are built-in
+plugins, each module registering its kind through its own ``register_channels`` hook and
+being the plugin of the same name (``touchpoint.channels.smtp``): ``console``
+(development: writes to the log), ``outbox`` (writes to the storage's contact log for
+another process to send), ``smtp`` (e-mail) and ``webhook`` (signed HTTP POST).
 """
 
 from touchpoint.channels.base import (

@@ -1,8 +1,10 @@
 """Storage: the contract (`Storage`, `Batch`) and the built-in backends.
 
-``memory://`` (`MemoryStorage`) and ``sqlite:///path.db`` (`SqliteStorage`, the
-embedded default) are internal plugins registered through ``register_storage``;
-`open_storage` picks the backend by the URL's scheme among all registered ones.
+``memory://`` (`touchpoint.storage.memory.MemoryStorage`) and ``sqlite:///path.db``
+(`touchpoint.storage.sqlite.SqliteStorage`, the embedded default) are built-in plugins:
+each module registers its scheme through its own ``register_storage`` hook and is the
+plugin of the same name (``touchpoint.storage.sqlite``). `open_storage` picks the
+backend by the URL's scheme among all registered ones.
 
 Examples
 --------
