@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from touchpoint.plugins.storage.sqlite import SqliteStorage
 from touchpoint.schema.records import validate_columns
+from touchpoint.storage.sqlite import SqliteStorage
 from touchpoint.workspace import Workspace
 
 T0 = np.datetime64("2026-01-01", "us")

@@ -8,6 +8,7 @@ schedules and pluggable channels and storage. See https://touchpoint.readthedocs
 'in-sale'
 """
 
+from touchpoint._version import __version__
 from touchpoint.errors import (
     BlueprintError,
     ChannelError,
@@ -62,8 +63,6 @@ from touchpoint.workspace import IngestReport, Workspace, open_workspace
 
 #: ``touchpoint.open(url, blueprint=...)``: the workspace an application holds.
 open = open_workspace
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BUILTIN_CHANNELS",

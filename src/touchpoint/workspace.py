@@ -36,18 +36,20 @@ records[1].amount: must be a finite number >= 0 (value: -5.0)
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 import attrs
 import numpy as np
 
+from touchpoint.channels.base import Delivery, Message, deliver
 from touchpoint.errors import ChannelError, Problem, StorageError, TouchpointError, ValidationError
-from touchpoint.plugins.channels.base import Delivery, Message, deliver
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
-from touchpoint.plugins.storage import (
+from touchpoint.storage import (
     AppendResult,
     AppendStatus,
     Rejection,
@@ -55,7 +57,7 @@ from touchpoint.plugins.storage import (
     open_storage,
 )
 
-__all__ = ["IngestReport", "Workspace", "open_workspace"]
+__all__ = ["Breach", "IngestReport", "Workspace", "open_workspace"]
 
 log = logging.getLogger("touchpoint.workspace")
 
@@ -116,6 +118,88 @@ class IngestReport:
             f"IngestReport(total={self.total}, accepted={self.accepted}, duplicates={self.duplicates}, "
             f"rejected={self.rejected}, {state})"
         )
+
+
+@attrs.frozen
+class Breach:
+    """One case that did not meet a control indicator, as ``indicator_breached`` receives it.
+
+    A row of `touchpoint.scoring.ComplianceReport.breaches`, with plain Python values.
+    The hook used to receive a dict; reading a breach like one (``breach["measured"]``,
+    ``breach.get(...)``, ``dict(breach)``) still works for one release and emits a
+    `DeprecationWarning`: use the attributes, or `to_dict`.
+
+    Attributes
+    ----------
+    touchpoint, indicator:
+        The codes of the touchpoint and of its control indicator.
+    measured, target:
+        What was observed and what the indicator asks for: seconds for time limits,
+        counts, ratings, 1/0 for checklists.
+    row:
+        Position of the interaction in the data that was checked.
+    event_id, customer, time:
+        The interaction's id, customer and time, when the data has them (else None).
+
+    Examples
+    --------
+    >>> b = Breach("MAIL", "reply-24h", measured=108000.0, target=86400.0, row=1,
+    ...            event_id="e2", customer="C2")
+    >>> b.measured > b.target, b.to_dict()["event_id"]
+    (True, 'e2')
+    """
+
+    touchpoint: str
+    indicator: str
+    measured: float
+    target: float
+    row: int
+    event_id: str | None = None
+    customer: str | None = None
+    time: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict (``row``, ``event_id``, ``touchpoint``...)."""
+        return attrs.asdict(self)
+
+    # the dict interface the hook used to receive, kept for one release
+
+    def __getitem__(self, key: str) -> Any:
+        _mapping_deprecated(f"breach[{key!r}]", f"breach.{key}")
+        if key not in _BREACH_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        _mapping_deprecated(f"breach.get({key!r})", f"breach.{key}")
+        return getattr(self, key) if key in _BREACH_FIELDS else default
+
+    def keys(self) -> list[str]:
+        _mapping_deprecated("breach.keys()", "breach.to_dict()")
+        return list(_BREACH_FIELDS)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        _mapping_deprecated("breach.items()", "breach.to_dict().items()")
+        return iter(self.to_dict().items())
+
+
+_BREACH_FIELDS = tuple(f.name for f in attrs.fields(Breach))
+
+
+def _mapping_deprecated(used: str, instead: str) -> None:
+    warnings.warn(
+        f"{used}: a breach is a touchpoint.workspace.Breach now, not a dict; use {instead} "
+        "(reading it as a dict goes away in the next release)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def _breaches(rows: Any) -> list[Breach]:
+    """The rows of a compliance report's ``breaches`` as `Breach` objects, in order."""
+    columns = {name: rows[name] for name in rows.column_names if name in _BREACH_FIELDS}
+    # one object per breach: each is announced by its own hook call
+    return [Breach(**{k: _plain(v[i]) for k, v in columns.items()}) for i in range(len(rows))]
 
 
 class Workspace:
@@ -329,7 +413,7 @@ class Workspace:
         When this returns, the customer's data is gone from every file of the storage.
         ``wait`` bounds, in seconds, how long the SQLite storage waits for other
         connections' readers (default: its ``erase_wait``); past it, it raises
-        `touchpoint.plugins.storage.sqlite.ErasureIncomplete` saying what is left, and
+        `touchpoint.storage.sqlite.ErasureIncomplete` saying what is left, and
         `finish_erasure` completes the erasure later.
         """
         if wait is None:
@@ -346,7 +430,7 @@ class Workspace:
 
         Returns True if erasures were pending and are now complete, False if none was
         (storages that erase synchronously never leave one). Raises
-        `touchpoint.plugins.storage.sqlite.ErasureIncomplete` if readers still hold on
+        `touchpoint.storage.sqlite.ErasureIncomplete` if readers still hold on
         after ``wait`` seconds.
         """
         finish = getattr(self.storage, "finish_erasure", None)
@@ -471,9 +555,10 @@ class Workspace:
         """Compliance of the stored interactions with the blueprint's control indicators.
 
         Returns `touchpoint.scoring.ComplianceReport`; with ``notify``, fires
-        ``indicator_breached`` once per breach with the breach row as a dict (``event_id``,
-        ``touchpoint``, ``indicator``, ``customer``, ``time``, ``measured``, ``target``).
-        ``options`` go to `touchpoint.scoring.compliance` (``by``, ``period``...).
+        ``indicator_breached`` once per breach, in the report's order, with the breach as
+        a `Breach` (``touchpoint``, ``indicator``, ``measured``, ``target``, ``row``,
+        ``event_id``, ``customer``, ``time``). ``options`` go to
+        `touchpoint.scoring.compliance` (``by``, ``period``...).
         """
         from touchpoint.scoring import compliance
 
@@ -481,12 +566,8 @@ class Workspace:
             raise TouchpointError("check_compliance needs a workspace opened with a blueprint")
         report = compliance(self.interactions(start=start, end=end), self.blueprint, **options)
         if notify and len(report.breaches):
-            rows = report.breaches
-            columns = {name: rows[name] for name in rows.column_names}
-            for i in range(len(rows)):  # one notification per breach: hosts act on each
-                self.notify(
-                    "indicator_breached", breach={k: _plain(v[i]) for k, v in columns.items()}
-                )
+            for breach in _breaches(report.breaches):  # one notification per breach
+                self.notify("indicator_breached", breach=breach)
         return report
 
     def check_tiers(self, *, since: Any, asof: Any = None, notify: bool = True) -> Any:

@@ -12,6 +12,8 @@ import pytest
 
 from touchpoint.attribution import heuristic, journeys, markov
 
+pytestmark = pytest.mark.slow  # compares with a peer library in its own environment
+
 CA_SCRIPT = r"""
 import json, sys, warnings, io, contextlib
 warnings.simplefilter("ignore")

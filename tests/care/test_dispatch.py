@@ -20,9 +20,9 @@ import touchpoint
 from touchpoint import Consent, Customer
 from touchpoint.care import ContactPlan, ContactPolicy, FrequencyCap
 from touchpoint.care.dispatch import Dispatcher, dispatch
+from touchpoint.channels import Message
+from touchpoint.channels.base import REASON_LIMIT, ChannelBackend, Delivery
 from touchpoint.model.care import CareRule, FollowUp
-from touchpoint.plugins.channels import Message
-from touchpoint.plugins.channels.base import REASON_LIMIT, ChannelBackend, Delivery
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 

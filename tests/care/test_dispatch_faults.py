@@ -30,7 +30,9 @@ import touchpoint
 from touchpoint import Consent, Customer
 from touchpoint.care import ContactPlan
 from touchpoint.care.dispatch import Dispatcher
-from touchpoint.plugins.channels import Message
+from touchpoint.channels import Message
+
+pytestmark = pytest.mark.slow  # dispatcher processes killed and restarted
 
 DISPATCHER = textwrap.dedent(
     """

@@ -22,8 +22,8 @@ import touchpoint
 from touchpoint import Consent, Customer
 from touchpoint.care import ContactPlan, ContactPolicy
 from touchpoint.care.dispatch import Dispatcher
-from touchpoint.plugins.channels import Message
-from touchpoint.plugins.channels.base import ChannelBackend, Delivery
+from touchpoint.channels import Message
+from touchpoint.channels.base import ChannelBackend, Delivery
 
 CUSTOMERS = ["C0", "C1", "C2", "C3"]
 OWNERS = ["A", "B"]

@@ -11,6 +11,8 @@ import pytest
 
 from touchpoint.clv import BetaGeo, GammaGamma, customer_summary
 
+pytestmark = pytest.mark.slow  # compares with a peer library in its own environment
+
 DATA = Path(__file__).resolve().parent / "data"
 
 LIFETIMES_SCRIPT = r"""

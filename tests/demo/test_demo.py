@@ -19,6 +19,8 @@ from touchpoint.cli import main
 from touchpoint.demo import synthetic_base
 from touchpoint.demo.report import SECTIONS
 
+pytestmark = pytest.mark.slow  # the demo end to end; one test opens its report in chromium
+
 N = 500
 SEED = 3
 TODAY = dt.date(2026, 11, 23)

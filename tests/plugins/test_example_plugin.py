@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a virtual environment and pip-installs the example plugin
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "touchpoint-example-sms"
 
 DRIVER = textwrap.dedent(
     """
     import argparse, json, sys
     from touchpoint.cli.commands import plugins as command
-    from touchpoint.plugins.channels import Message
+    from touchpoint.channels import Message
     from touchpoint.workspace import open_workspace
 
     parser = argparse.ArgumentParser()

@@ -24,8 +24,8 @@ import touchpoint
 from touchpoint.errors import PluginError, StorageError
 from touchpoint.plugins import Plugins, hookimpl, manager
 from touchpoint.plugins.manager import HOOK_TIMEOUT_ENV, HookTimeout
-from touchpoint.plugins.storage import AppendResult
-from touchpoint.plugins.storage.memory import MemoryStorage
+from touchpoint.storage import AppendResult
+from touchpoint.storage.memory import MemoryStorage
 from touchpoint.workspace import open_workspace
 
 SRC = str(Path(__file__).parents[2] / "src")
@@ -89,6 +89,7 @@ def _run(plugin_dir, *args, code=None):
     return subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_touchpoint_plugins_lists_the_faulty_ones_and_exits_0(plugin_dir):
     """Defect 9: one raising registration hook made `touchpoint plugins` exit 1."""
     out = _run(plugin_dir, "plugins", "--json")
@@ -137,6 +138,7 @@ OPEN_AND_RECORD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a subprocess with faulty plugins installed
 def test_touchpoint_open_works_for_every_url_with_faulty_plugins_installed(plugin_dir, tmp_path):
     out = _run(plugin_dir, str(tmp_path / "shop.db"), code=OPEN_AND_RECORD)
     assert out.returncode == 0, out.stderr

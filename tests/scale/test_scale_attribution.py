@@ -17,6 +17,8 @@ from touchpoint.attribution import journeys, markov
 from touchpoint.attribution._markov import add_transitions, count_transitions, solve_transitions
 from touchpoint.errors import ValidationError
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 dd = pytest.importorskip("dask.dataframe")
 
 FLOAT = {"check_exact": False, "rtol": 1e-12, "atol": 0.0}

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from touchpoint.clv import BetaGeo, GammaGamma, customer_summary
 from touchpoint.errors import MissingExtraError, ValidationError
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 dd = pytest.importorskip("dask.dataframe")
 
 DATA = Path(__file__).resolve().parents[1] / "clv" / "data"

@@ -20,6 +20,8 @@ from touchpoint.errors import ValidationError
 from touchpoint.model import IndicatorKind
 from touchpoint.scoring import compliance
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 CLUSTER = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from touchpoint.scoring import pyramid, rfm, rfm_scores
+
+pytestmark = pytest.mark.slow  # the docs' example script starts its own LocalCluster
 
 DOC = Path(__file__).parents[2] / "docs" / "scaling-out.md"
 

@@ -21,6 +21,8 @@ from touchpoint.demo import synthetic_base
 from touchpoint.errors import ValidationError
 from touchpoint.scoring import churn_risk, loyalty_programme, satisfied_but_defecting
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 CLUSTER = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

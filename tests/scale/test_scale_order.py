@@ -13,6 +13,8 @@ from touchpoint.errors import ValidationError
 from touchpoint.scale import order_statistics
 from touchpoint.scale._order import counted_order_statistics, many_order_statistics
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

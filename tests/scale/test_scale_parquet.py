@@ -20,6 +20,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 # Dask's own Parquet reader calls reset_index(inplace=True), deprecated in pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index")
+pytestmark = [pytestmark, pytest.mark.slow]  # a real Dask LocalCluster (tests/scale/conftest.py)
 
 PARIS = "Europe/Paris"
 ASOF = "2026-04-01"

@@ -32,6 +32,8 @@ from touchpoint.scoring import (
     top_share,
 )
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
+
 ASOF = "2026-11-01"
 CLUSTER = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from touchpoint import templates
+from touchpoint.channels import ChannelBackend, Message
+from touchpoint.channels.console import ConsoleChannel
 from touchpoint.errors import ValidationError
 from touchpoint.model import Customer, Interaction
 from touchpoint.plugins import Plugins, hookimpl
-from touchpoint.plugins.channels import ChannelBackend, Message
-from touchpoint.plugins.channels.console import ConsoleChannel
 from touchpoint.testing import make_columns
 from touchpoint.workspace import open_workspace
 

@@ -42,7 +42,7 @@ Examples
 >>> from touchpoint import Consent, Customer
 >>> from touchpoint.care import ContactPlan
 >>> from touchpoint.care.dispatch import Dispatcher
->>> from touchpoint.plugins.channels import Message
+>>> from touchpoint.channels import Message
 >>> ws = touchpoint.open("memory://")
 >>> ws.storage.upsert_customers([Customer("C1", consents=[Consent("outbox", "service")])])
 1
@@ -85,16 +85,16 @@ import attrs
 import numpy as np
 
 from touchpoint.care.policy import ContactPolicy
-from touchpoint.errors import StorageError
-from touchpoint.model.care import CapAction
-from touchpoint.model.interaction import as_utc
-from touchpoint.plugins.channels.base import (
+from touchpoint.channels.base import (
     Delivery,
     DeliveryStatus,
     Message,
     deliver,
     mask_reason,
 )
+from touchpoint.errors import StorageError
+from touchpoint.model.care import CapAction
+from touchpoint.model.interaction import as_utc
 
 __all__ = ["DispatchReport", "Dispatcher", "EnqueueReport", "dispatch"]
 

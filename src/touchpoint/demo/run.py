@@ -175,7 +175,7 @@ def send_planned(ws: Any, plan: Any, customers: dict[str, np.ndarray]) -> int:
     contact instead of adding a second one. Returns how many were queued.
     (Kept in one function so a durable dispatcher can replace it.)
     """
-    from touchpoint.plugins.channels.base import Message
+    from touchpoint.channels.base import Message
 
     now = plan.status == "send"
     if not now.any():

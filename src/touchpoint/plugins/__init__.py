@@ -1,4 +1,9 @@
-"""Plugins: the hooks, the plugin manager, and the built-in channels and storages.
+"""Plugins: the hooks, the plugin manager and the contracts they rely on.
+
+The built-in plugins live next to what they register: the storages in
+`touchpoint.storage`, the channels in `touchpoint.channels`, the blueprint templates in
+`touchpoint.templates`, the scores in ``_plugin`` modules of `touchpoint.scoring`,
+`touchpoint.clv` and `touchpoint.attribution` (see `touchpoint.plugins.manager.DEFAULT_PLUGINS`).
 
 A plugin is a module (or object) with functions marked `hookimpl`, made known through the
 ``touchpoint`` entry-point group of its package::

@@ -4,6 +4,10 @@ Plugins implement hooks with `hookimpl` and are found through the ``touchpoint``
 entry-point group (see `touchpoint.plugins.manager`). The built-in channels, storages,
 blueprint templates and scorers are registered through these same hooks.
 
+Every payload is typed; the types are imported for the annotations only
+(``if TYPE_CHECKING:``), so importing this module imports no storage, channel or
+workspace code.
+
 Two kinds of hook:
 
 - **Registration hooks** take a ``register`` callback, so one plugin can register several
@@ -34,9 +38,18 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:  # for the annotations only: importing the specs imports none of these
+    from collections.abc import Callable
+    from typing import Any
+
+    from touchpoint.channels import ChannelBackend, Delivery, Message
+    from touchpoint.model import Blueprint, Promise
+    from touchpoint.storage import Storage
+    from touchpoint.workspace import Breach, IngestReport, Workspace
 
 __all__ = [
     "GROUP",
@@ -82,13 +95,13 @@ NOTIFICATION_HOOKS = (
 
 
 @hookspec
-def register_channels(register: Any) -> None:
+def register_channels(register: Callable[[str, Callable[..., ChannelBackend]], None]) -> None:
     """Register channel kinds: ways to send a rendered message to a customer.
 
     Call ``register(kind, factory)`` once per kind. ``kind`` is the name configurations
     and `Workspace.channel` use (``"smtp"``, ``"sms-gateway"``); ``factory`` is a class or
     callable that takes the channel's settings as keyword arguments and returns an object
-    following `touchpoint.plugins.channels.ChannelBackend` (a ``name``, ``capabilities``
+    following `touchpoint.channels.ChannelBackend` (a ``name``, ``capabilities``
     and ``send(message) -> Delivery``). A kind whose factory needs no arguments can be
     used by name alone.
 
@@ -101,11 +114,11 @@ def register_channels(register: Any) -> None:
 
 
 @hookspec
-def register_storage(register: Any) -> None:
+def register_storage(register: Callable[[str, Callable[[str], Storage]], None]) -> None:
     """Register storage backends by URL scheme.
 
     Call ``register(scheme, factory)``; ``touchpoint.open("scheme://...")`` then calls
-    ``factory(url)`` with the whole URL and expects a `touchpoint.plugins.storage.Storage`.
+    ``factory(url)`` with the whole URL and expects a `touchpoint.storage.Storage`.
     The built-ins register ``memory`` and ``sqlite``.
 
     .. code-block:: python
@@ -117,7 +130,7 @@ def register_storage(register: Any) -> None:
 
 
 @hookspec
-def register_blueprints(register: Any) -> None:
+def register_blueprints(register: Callable[[str, Callable[[], Blueprint]], None]) -> None:
     """Register blueprint templates by name.
 
     Call ``register(name, loader)``; ``loader()`` returns a `touchpoint.Blueprint`. It is
@@ -127,7 +140,7 @@ def register_blueprints(register: Any) -> None:
 
 
 @hookspec
-def register_scorers(register: Any) -> None:
+def register_scorers(register: Callable[[str, Callable[..., Any]], None]) -> None:
     """Register extra scoring functions by name.
 
     Call ``register(name, function)``. A scorer follows the scoring convention: it takes
@@ -140,7 +153,7 @@ def register_scorers(register: Any) -> None:
 
 
 @hookspec
-def interactions_recorded(workspace: Any, report: Any) -> None:
+def interactions_recorded(workspace: Workspace, report: IngestReport) -> None:
     """A batch of interactions was committed.
 
     ``report`` is the `touchpoint.workspace.IngestReport` of the batch (counts, the row
@@ -150,31 +163,34 @@ def interactions_recorded(workspace: Any, report: Any) -> None:
 
 
 @hookspec
-def indicator_breached(workspace: Any, breach: Any) -> None:
+def indicator_breached(workspace: Workspace, breach: Breach) -> None:
     """A control indicator was not met.
 
-    ``breach`` describes it: the touchpoint, the indicator, the customer or group, the
-    observed value and the target. Called by whoever evaluates compliance.
+    ``breach`` is a frozen `touchpoint.workspace.Breach`: the touchpoint and indicator
+    codes, the ``measured`` value and the ``target``, and the interaction's ``row``,
+    ``event_id``, ``customer`` and ``time``. `Workspace.check_compliance` calls it once
+    per breach, in the report's order. (It used to be a dict; reading it like one still
+    works for one release, with a `DeprecationWarning`.)
     """
 
 
 @hookspec
-def tier_changed(workspace: Any, customer: str, old: str | None, new: str | None) -> None:
+def tier_changed(workspace: Workspace, customer: str, old: str | None, new: str | None) -> None:
     """A customer moved from loyalty tier ``old`` to ``new`` (``None``: no tier)."""
 
 
 @hookspec
-def promise_overdue(workspace: Any, promise: Any) -> None:
+def promise_overdue(workspace: Workspace, promise: Promise) -> None:
     """An open `touchpoint.Promise` passed its due date without being fulfilled."""
 
 
 @hookspec
-def contact_sent(workspace: Any, message: Any, delivery: Any) -> None:
+def contact_sent(workspace: Workspace, message: Message, delivery: Delivery) -> None:
     """A channel delivered ``message``; ``delivery`` is its `Delivery` (status ``sent``)."""
 
 
 @hookspec
-def contact_failed(workspace: Any, message: Any, delivery: Any) -> None:
+def contact_failed(workspace: Workspace, message: Message, delivery: Delivery) -> None:
     """A channel failed to deliver ``message``.
 
     ``delivery.status`` is ``failed``; ``delivery.retryable`` says whether trying again may

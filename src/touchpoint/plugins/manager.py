@@ -40,6 +40,7 @@ True
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib
 import logging
 import math
@@ -79,16 +80,22 @@ HOOK_TIMEOUT_ENV = "TOUCHPOINT_HOOK_TIMEOUT"
 #: Seconds a notification hook call may take unless configured otherwise.
 DEFAULT_HOOK_TIMEOUT = 10.0
 
-#: Built-in plugins: (plugin name, module). They use the same hooks as external ones.
-DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("touchpoint.storage.memory", "touchpoint.plugins.storage.memory"),
-    ("touchpoint.storage.sqlite", "touchpoint.plugins.storage.sqlite"),
-    ("touchpoint.channels.console", "touchpoint.plugins.channels.console"),
-    ("touchpoint.channels.outbox", "touchpoint.plugins.channels.outbox"),
-    ("touchpoint.channels.smtp", "touchpoint.plugins.channels.smtp"),
-    ("touchpoint.channels.webhook", "touchpoint.plugins.channels.webhook"),
-    ("touchpoint.templates", "touchpoint.plugins.templates"),
-    ("touchpoint.scorers", "touchpoint.plugins.scorers"),
+#: Built-in plugins: (plugin name, module or modules). They use the same hooks as external
+#: ones, and each module carries its own ``@hookimpl`` next to what it registers. A plugin
+#: made of several modules (the scores live in three packages) runs their registration
+#: hooks in the order given, as one plugin.
+DEFAULT_PLUGINS: tuple[tuple[str, str | tuple[str, ...]], ...] = (
+    ("touchpoint.storage.memory", "touchpoint.storage.memory"),
+    ("touchpoint.storage.sqlite", "touchpoint.storage.sqlite"),
+    ("touchpoint.channels.console", "touchpoint.channels.console"),
+    ("touchpoint.channels.outbox", "touchpoint.channels.outbox"),
+    ("touchpoint.channels.smtp", "touchpoint.channels.smtp"),
+    ("touchpoint.channels.webhook", "touchpoint.channels.webhook"),
+    ("touchpoint.templates", "touchpoint.templates"),
+    (
+        "touchpoint.scorers",
+        ("touchpoint.scoring._plugin", "touchpoint.clv._plugin", "touchpoint.attribution._plugin"),
+    ),
 )
 
 _KINDS = {
@@ -206,6 +213,46 @@ def _timeout_from_env() -> float | None:
     except PluginError as exc:
         log.warning("%s; using %s s", exc, DEFAULT_HOOK_TIMEOUT)
         return DEFAULT_HOOK_TIMEOUT
+
+
+def _builtin(name: str, modules: str | tuple[str, ...]) -> Any:
+    """Import a built-in plugin: its module, or one object standing for its modules."""
+    if isinstance(modules, str):
+        return importlib.import_module(modules)
+    return _Bundle(name, [importlib.import_module(m) for m in modules])
+
+
+class _Bundle:
+    """One plugin made of several modules: each registration hook runs theirs in order.
+
+    Only registration hooks are combined; a module of a bundle must not implement a
+    notification hook (the plugin would report one failure for several modules).
+    """
+
+    def __init__(self, name: str, modules: list[Any]) -> None:
+        self.__name__ = name
+        self.modules = tuple(modules)
+        marker = f"{hookspecs.GROUP}_impl"
+        for module in modules:  # a handful of modules and hooks
+            for hook in hookspecs.NOTIFICATION_HOOKS:
+                if hasattr(getattr(module, hook, None), marker):
+                    raise PluginError(f"{module.__name__} implements {hook}, not allowed in {name}")
+        for hook in hookspecs.REGISTRATION_HOOKS:
+            impls = [getattr(m, hook) for m in modules if hasattr(getattr(m, hook, None), marker)]
+            if impls:
+                setattr(self, hook, _chained(impls))
+
+    def __repr__(self) -> str:
+        return f"<plugin {self.__name__}: {', '.join(m.__name__ for m in self.modules)}>"
+
+
+def _chained(impls: list[Callable[..., None]]) -> Callable[..., None]:
+    @hookspecs.hookimpl
+    def register_all(register: Callable[..., None]) -> None:
+        for impl in impls:
+            impl(register=register)
+
+    return register_all
 
 
 class _Job:
@@ -344,10 +391,10 @@ class Plugins:
             self.pm.set_blocked(name)
         from touchpoint import __version__
 
-        for name, module in DEFAULT_PLUGINS:
+        for name, modules in DEFAULT_PLUGINS:
             if name in self.disabled:
                 continue
-            self._add(name, lambda module=module: importlib.import_module(module), __version__)
+            self._add(name, functools.partial(_builtin, name, modules), __version__)
             if name in self._order:
                 self._builtin.add(name)
         if entry_points:

@@ -1,50 +1,13 @@
-"""Built-in plugin: the library's own scores, registered by name like any extra scorer.
+"""Deprecated path: the built-in scores register themselves next to where they live.
 
-A host that looks scores up by name (``Plugins().scorers()["rfm"]``) finds the built-in
-ones next to those of installed plugins. Functions from modules that need an extra
-(CLV fitting needs scipy only when fitting) are registered all the same: importing them
-imports no extra.
-
-Examples
---------
->>> from touchpoint.plugins import Plugins
->>> scorers = Plugins(entry_points=False).scorers()
->>> {"rfm", "pyramid", "compliance", "customer_summary", "markov"} <= set(scorers)
-True
+`touchpoint.scoring._plugin`, `touchpoint.clv._plugin` and
+`touchpoint.attribution._plugin` each carry a ``register_scorers`` hook; together they
+are the built-in plugin ``touchpoint.scorers``. Look scores up by name with
+``Plugins().scorers()``. Every name read here (``BUILTIN_SCORES``...) warns
+(`DeprecationWarning`) and is the object from `touchpoint.scoring._plugin`; this module
+goes away in the next release.
 """
 
-from __future__ import annotations
+from touchpoint.plugins._moved import forward
 
-from typing import Any
-
-from touchpoint.plugins.hookspecs import hookimpl
-
-#: Scores registered under their function names.
-BUILTIN_SCORES = (
-    "rfm",
-    "rfm_scores",
-    "rfm_segments",
-    "pyramid",
-    "pareto",
-    "simple_clv",
-    "csat",
-    "nps",
-    "compliance",
-    "loyalty_programme",
-    "loyalty_index",
-    "churn_risk",
-    "churn_kinds",
-    "satisfied_but_defecting",
-    "referral",
-)
-
-
-@hookimpl
-def register_scorers(register: Any) -> None:
-    from touchpoint import attribution, clv, scoring
-
-    for name in BUILTIN_SCORES:
-        register(name, getattr(scoring, name))
-    register("customer_summary", clv.customer_summary)
-    register("markov", attribution.markov)
-    register("attribution", attribution.heuristic)
+__getattr__, __dir__ = forward("touchpoint.plugins.scorers", "touchpoint.scoring._plugin")

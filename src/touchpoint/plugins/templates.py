@@ -1,20 +1,9 @@
-"""Built-in plugin: the blueprint templates shipped with `touchpoint`, registered by name.
+"""Deprecated path: the built-in templates plugin is `touchpoint.templates` itself.
 
-Delegates to the template registry `touchpoint.templates` (``names()`` and
-``load(name)``); each template is loaded only when used.
+Every name read here warns (`DeprecationWarning`) and is the object from
+`touchpoint.templates`; this module goes away in the next release.
 """
 
-from __future__ import annotations
+from touchpoint.plugins._moved import forward
 
-import functools
-from typing import Any
-
-from touchpoint.plugins.hookspecs import hookimpl
-
-
-@hookimpl
-def register_blueprints(register: Any) -> None:
-    from touchpoint import templates
-
-    for name in templates.names():
-        register(name, functools.partial(templates.load, name))
+__getattr__, __dir__ = forward("touchpoint.plugins.templates", "touchpoint.templates")

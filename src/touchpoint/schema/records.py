@@ -46,7 +46,7 @@ from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame._frame import STANDARD
 from touchpoint.model.indicator import rating_range
-from touchpoint.plugins.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
+from touchpoint.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
 __all__ = [
     "FIELDS",

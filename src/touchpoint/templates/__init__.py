@@ -1,8 +1,11 @@
 """Built-in blueprint templates, from the source material of touchpoint management.
 
-A plain registry of the TOML files shipped in ``touchpoint/templates/data/`` (the plugin
-hooks will register them later); `names` lists them, `load` reads one into a validated
-`touchpoint.model.Blueprint`.
+A plain registry of the TOML files shipped in ``touchpoint/templates/data/``: `names`
+lists them, `load` reads one into a validated `touchpoint.model.Blueprint`. This module
+is also the built-in plugin ``touchpoint.templates``: its ``register_blueprints`` hook
+registers every template by name, loaded only when used, so hosts find them next to the
+templates of installed plugins (``Plugins().blueprints()``, ``touchpoint.open(...,
+blueprint="car-dealership")``).
 
 Examples
 --------
@@ -17,13 +20,15 @@ True
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 from touchpoint.errors import TouchpointError
 from touchpoint.model import Blueprint
+from touchpoint.plugins.hookspecs import hookimpl
 
-__all__ = ["UnknownTemplateError", "load", "names", "path", "text"]
+__all__ = ["UnknownTemplateError", "load", "names", "path", "register_blueprints", "text"]
 
 _SUFFIX = ".toml"
 
@@ -111,3 +116,18 @@ def load(name: str) -> Blueprint:
     True
     """
     return _load(name, text(name))
+
+
+@hookimpl
+def register_blueprints(register: Callable[[str, Callable[[], Blueprint]], None]) -> None:
+    """Register every built-in template under its name; each is read only when used.
+
+    Examples
+    --------
+    >>> found = {}
+    >>> register_blueprints(register=found.__setitem__)
+    >>> sorted(found) == names(), found["budget-hotel"]().name
+    (True, 'budget-hotel')
+    """
+    for name in names():  # a loop over the six templates
+        register(name, functools.partial(load, name))

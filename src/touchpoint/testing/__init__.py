@@ -2,7 +2,7 @@
 
 Requires pytest. Subclass `StorageContract` or `ChannelContract` in your tests and
 provide the fixtures they name; the built-in backends and channels pass both (see
-``tests/plugins`` in touchpoint's repository).
+``tests/storage`` and ``tests/channels`` in touchpoint's repository).
 """
 
 from touchpoint.testing.channel import ChannelContract

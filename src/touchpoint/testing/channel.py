@@ -17,7 +17,7 @@ import logging
 
 import pytest
 
-from touchpoint.plugins.channels.base import (
+from touchpoint.channels.base import (
     Capabilities,
     Delivery,
     DeliveryStatus,

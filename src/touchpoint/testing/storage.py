@@ -25,10 +25,10 @@ import json
 import numpy as np
 import pytest
 
+from touchpoint.channels.base import Delivery, DeliveryStatus, Message
 from touchpoint.errors import StorageError
 from touchpoint.model import Complaint, Consent, Customer, Promise
-from touchpoint.plugins.channels.base import Delivery, DeliveryStatus, Message
-from touchpoint.plugins.storage.base import AppendStatus, Batch, Storage
+from touchpoint.storage.base import AppendStatus, Batch, Storage
 
 __all__ = ["StorageContract", "make_columns"]
 

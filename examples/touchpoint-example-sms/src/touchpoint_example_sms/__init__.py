@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from touchpoint.channels import Capabilities, ChannelBackend, Delivery, Message
 from touchpoint.plugins import hookimpl
-from touchpoint.plugins.channels import Capabilities, ChannelBackend, Delivery, Message
 
 __version__ = "0.1.0"
 

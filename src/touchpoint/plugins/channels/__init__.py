@@ -1,17 +1,9 @@
-"""Channels: send a rendered `Message` to a customer's address and get a `Delivery` back.
+"""Deprecated path: the channel contract moved to `touchpoint.channels`.
 
-Built-ins (each an internal plugin registering its kind through ``register_channels``):
-``console`` (development: writes to the log), ``outbox`` (writes to the storage's contact
-log for another process to send), ``smtp`` (e-mail) and ``webhook`` (signed HTTP POST).
+Every name read here warns (`DeprecationWarning`) and is the object from `touchpoint.channels`;
+this module goes away in the next release.
 """
 
-from touchpoint.plugins.channels.base import (
-    Capabilities,
-    ChannelBackend,
-    Delivery,
-    DeliveryStatus,
-    Message,
-    deliver,
-)
+from touchpoint.plugins._moved import forward
 
-__all__ = ["Capabilities", "ChannelBackend", "Delivery", "DeliveryStatus", "Message", "deliver"]
+__getattr__, __dir__ = forward("touchpoint.plugins.channels", "touchpoint.channels")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from touchpoint.plugins.storage import open_storage
+from touchpoint.storage import open_storage
 from touchpoint.testing import StorageContract
 
 

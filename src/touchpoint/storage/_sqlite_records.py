@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import StorageError
-from touchpoint.plugins.storage._documents import from_document, kind_of, to_document
-from touchpoint.plugins.storage._pack import pack, unpack
+from touchpoint.storage._documents import from_document, kind_of, to_document
+from touchpoint.storage._pack import pack, unpack
 
 __all__ = ["RecordsMixin"]
 

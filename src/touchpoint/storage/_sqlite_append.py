@@ -30,8 +30,8 @@ import numpy as np
 
 from touchpoint.errors import Problem
 from touchpoint.frame._frame import STANDARD
-from touchpoint.plugins.storage._pack import pack, unpack
-from touchpoint.plugins.storage.base import (
+from touchpoint.storage._pack import pack, unpack
+from touchpoint.storage.base import (
     CATEGORICAL,
     DIRECTIONS,
     FLOATS,
@@ -42,7 +42,7 @@ from touchpoint.plugins.storage.base import (
 )
 
 if TYPE_CHECKING:
-    from touchpoint.plugins.storage.sqlite import SqliteStorage
+    from touchpoint.storage.sqlite import SqliteStorage
 
 __all__ = ["append", "scan"]
 

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import StorageError
-from touchpoint.plugins.storage._documents import as_plain, from_document
-from touchpoint.plugins.storage._pack import pack, unpack
+from touchpoint.storage._documents import as_plain, from_document
+from touchpoint.storage._pack import pack, unpack
 
 __all__ = ["ERASE_WAIT", "ErasureIncomplete", "PrivacyMixin"]
 
@@ -105,7 +105,7 @@ class PrivacyMixin:
         return removed
 
     def _erase(self, customer: str) -> dict[str, int]:
-        from touchpoint.plugins.storage._sqlite_append import STORED
+        from touchpoint.storage._sqlite_append import STORED
 
         removed = {
             "interactions": 0,

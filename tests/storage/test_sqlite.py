@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from touchpoint.channels.base import Delivery, Message
 from touchpoint.errors import StorageError
 from touchpoint.model import Customer
-from touchpoint.plugins.channels.base import Delivery, Message
-from touchpoint.plugins.storage import AppendStatus, Batch, open_storage
-from touchpoint.plugins.storage._sqlite_schema import SCHEMA_VERSION
-from touchpoint.plugins.storage.sqlite import SqliteStorage
+from touchpoint.storage import AppendStatus, Batch, open_storage
+from touchpoint.storage._sqlite_schema import SCHEMA_VERSION
+from touchpoint.storage.sqlite import SqliteStorage
 from touchpoint.testing import make_columns
 
 
@@ -172,7 +172,7 @@ def test_random_batches_store_the_first_version_of_each_event(batches):
 
 def test_a_version_1_database_migrates_to_the_outbox(tmp_path):
     """A database written before the outbox existed gains it on open, data intact."""
-    from touchpoint.plugins.storage import _sqlite_schema
+    from touchpoint.storage import _sqlite_schema
 
     path = tmp_path / "v1.db"
     con = sqlite3.connect(path, isolation_level=None)

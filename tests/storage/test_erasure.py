@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from touchpoint.channels.base import Delivery, Message
 from touchpoint.model import Complaint, Customer, Promise
-from touchpoint.plugins.channels.base import Delivery, Message
-from touchpoint.plugins.storage import Batch
-from touchpoint.plugins.storage.sqlite import ErasureIncomplete, SqliteStorage
+from touchpoint.storage import Batch
+from touchpoint.storage.sqlite import ErasureIncomplete, SqliteStorage
 from touchpoint.testing import make_columns
 
 SRC = str(Path(__file__).parents[2] / "src")
@@ -194,7 +194,7 @@ def test_a_reader_past_the_wait_is_a_loud_failure_then_finish_erases(path):
 CRASHING_FORGET = textwrap.dedent(
     """
     import os, signal, sys
-    from touchpoint.plugins.storage.sqlite import ErasureIncomplete, SqliteStorage
+    from touchpoint.storage.sqlite import ErasureIncomplete, SqliteStorage
     store = SqliteStorage(sys.argv[1])
     try:
         store.forget(sys.argv[2], wait=0.3)
@@ -205,6 +205,7 @@ CRASHING_FORGET = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a process killed with SIGKILL
 def test_the_pending_erasure_survives_kill_9_and_the_next_open_finishes_it(path):
     with SqliteStorage(str(path)) as store:
         fill(store)
@@ -264,8 +265,8 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     from touchpoint.model import Customer
-    from touchpoint.plugins.storage import AppendStatus, Batch
-    from touchpoint.plugins.storage.sqlite import SqliteStorage
+    from touchpoint.storage import AppendStatus, Batch
+    from touchpoint.storage.sqlite import SqliteStorage
     from touchpoint.testing import make_columns
     path, stop, gone = sys.argv[1], sys.argv[2], sys.argv[3]
     store = SqliteStorage(path)
@@ -286,6 +287,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # writer processes at work during forget
 def test_erasure_under_concurrency_leaves_nothing_in_any_file(path):
     """Fault test: `forget` while 3 reader processes and a writer process are active."""
     with SqliteStorage(str(path)) as store:
@@ -338,7 +340,7 @@ def test_erasure_under_concurrency_leaves_nothing_in_any_file(path):
 
 def test_the_wait_is_a_url_option(tmp_path):
     from touchpoint.errors import StorageError
-    from touchpoint.plugins.storage import open_storage
+    from touchpoint.storage import open_storage
 
     with open_storage(f"sqlite:///{tmp_path / 'a.db'}?erase_wait=0.25") as store:
         assert store.erase_wait == 0.25

@@ -1,6 +1,6 @@
 """Channels against real servers on loopback: aiosmtpd for SMTP, http.server for webhooks.
 
-TLS uses the throwaway certificate in ``tests/plugins/data`` (see its README).
+TLS uses the throwaway certificate in ``tests/channels/data`` (see its README).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from hypothesis import given
 from hypothesis import strategies as st
 
-from touchpoint.plugins.channels import DeliveryStatus, Message, deliver
-from touchpoint.plugins.channels.console import ConsoleChannel
-from touchpoint.plugins.channels.outbox import OutboxChannel
-from touchpoint.plugins.channels.smtp import SmtpChannel
-from touchpoint.plugins.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookChannel
-from touchpoint.plugins.storage import open_storage
+from touchpoint.channels import DeliveryStatus, Message, deliver
+from touchpoint.channels.console import ConsoleChannel
+from touchpoint.channels.outbox import OutboxChannel
+from touchpoint.channels.smtp import SmtpChannel
+from touchpoint.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookChannel
+from touchpoint.storage import open_storage
 from touchpoint.testing import ChannelContract
 
 DATA = Path(__file__).parent / "data"
@@ -436,7 +436,7 @@ def test_deliver_turns_a_raising_channel_into_a_retryable_failure():
 
 
 def test_marketing_email_carries_an_unsubscribe_link_and_headers():
-    from touchpoint.plugins.channels.smtp import unsubscribe_token
+    from touchpoint.channels.smtp import unsubscribe_token
 
     inbox = Inbox()
     controller, port = start_smtp(inbox, "none")
@@ -585,7 +585,7 @@ class Recorder(Hook):
 
 def test_verify_signature_accepts_a_real_request_only_while_it_is_fresh():
     """Defect 14: no freshness window, so a captured request could be replayed forever."""
-    from touchpoint.plugins.channels.webhook import TOLERANCE, verify_signature
+    from touchpoint.channels.webhook import TOLERANCE, verify_signature
 
     h = Recorder()
     try:
@@ -624,13 +624,13 @@ def test_verify_signature_accepts_a_real_request_only_while_it_is_fresh():
     ],
 )
 def test_verify_signature_malformed_headers_are_false_never_an_exception(stamp, signature):
-    from touchpoint.plugins.channels.webhook import verify_signature
+    from touchpoint.channels.webhook import verify_signature
 
     assert verify_signature(SECRET, stamp, b"{}", signature, now=1700000000) is False
 
 
 @given(st.one_of(st.text(), st.binary(), st.none()), st.one_of(st.text(), st.binary()))
 def test_verify_signature_never_raises_on_any_header(stamp, signature):
-    from touchpoint.plugins.channels.webhook import verify_signature
+    from touchpoint.channels.webhook import verify_signature
 
     assert verify_signature(SECRET, stamp, b"{}", signature) is False

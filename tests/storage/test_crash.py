@@ -12,8 +12,10 @@ import time
 import numpy as np
 import pytest
 
-from touchpoint.plugins.storage.base import Batch
-from touchpoint.plugins.storage.sqlite import SqliteStorage
+from touchpoint.storage.base import Batch
+from touchpoint.storage.sqlite import SqliteStorage
+
+pytestmark = pytest.mark.slow  # processes killed with SIGKILL mid-write
 
 ROWS = 50_000
 
@@ -21,8 +23,8 @@ WRITER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from touchpoint.plugins.storage.base import Batch
-    from touchpoint.plugins.storage.sqlite import SqliteStorage
+    from touchpoint.storage.base import Batch
+    from touchpoint.storage.sqlite import SqliteStorage
 
     path, rows = sys.argv[1], int(sys.argv[2])
     store = SqliteStorage(path)

@@ -2,8 +2,8 @@
 
 import sqlite3
 
-from touchpoint.plugins.storage import _sqlite_schema
-from touchpoint.plugins.storage.sqlite import SqliteStorage
+from touchpoint.storage import _sqlite_schema
+from touchpoint.storage.sqlite import SqliteStorage
 
 
 def test_a_version_2_outbox_gains_leases_with_its_rows_intact(tmp_path):

@@ -8,7 +8,7 @@ Layout (version 1):
 
 - ``dict_<column>``: the distinct values of each categorical column (customer,
   touchpoint, channel, outcome, staff, store, referrer, indicator) with integer ids.
-- ``chunk``: interactions in column blocks (see `touchpoint.plugins.storage._pack`); each
+- ``chunk``: interactions in column blocks (see `touchpoint.storage._pack`); each
   holds up to a few thousand to a million rows with their time range, so a scan reads
   integers and floats straight into numpy and skips chunks outside the time range.
 - ``event_key``: every stored event id with its chunk and position; the primary key makes
@@ -28,7 +28,7 @@ import secrets
 import sqlite3
 
 from touchpoint.errors import StorageError
-from touchpoint.plugins.storage.base import CATEGORICAL
+from touchpoint.storage.base import CATEGORICAL
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 

@@ -1,0 +1,302 @@
+"""Built-in plugin: ``sqlite:///path.db``, the embedded default storage (standard-library sqlite3).
+
+One file, WAL journal (readers never block the writer), explicit transactions
+(``isolation_level=None`` with ``BEGIN IMMEDIATE`` / ``COMMIT`` / ``ROLLBACK``), a busy
+timeout, ``PRAGMA secure_delete=ON`` (so erased data is overwritten, whatever the SQLite
+build's default) and a versioned schema (`touchpoint.storage._sqlite_schema`).
+
+Interactions are stored in column blocks with dictionary-coded ids, so appending and
+scanning move numpy arrays, not a Python object per row; event ids are kept in a primary
+key table that makes appends idempotent. WAL needs the database on a local disk: on a
+network file system (NFS, SMB) use ``?journal=delete``.
+
+URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; options as query
+parameters: ``busy_timeout`` (ms, default 5000), ``synchronous`` (``normal``, the
+default in WAL mode, or ``full``), ``journal`` (``wal`` or ``delete``), ``erase_wait``
+(seconds `forget` waits for other connections' readers, default 10; see
+`touchpoint.storage._sqlite_privacy`).
+
+Examples
+--------
+>>> import tempfile, os, numpy as np
+>>> from touchpoint.storage.base import Batch
+>>> path = os.path.join(tempfile.mkdtemp(), "shop.db")
+>>> store = SqliteStorage(path)
+>>> b = Batch.from_columns({"event_id": ["e1", "e2"], "customer": ["C1", "C2"],
+...     "touchpoint": ["T1", "T2"], "time": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")})
+>>> store.append(b).status.tolist(), store.append(b).status.tolist()
+([0, 0], [1, 1])
+>>> store.scan()["customer"].tolist()
+['C1', 'C2']
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import numpy as np
+
+from touchpoint.errors import StorageError
+from touchpoint.plugins.hookspecs import hookimpl
+from touchpoint.storage import (
+    _sqlite_append,
+    _sqlite_outbox,
+    _sqlite_privacy,
+    _sqlite_records,
+)
+from touchpoint.storage._sqlite_privacy import ERASE_WAIT, ErasureIncomplete
+from touchpoint.storage._sqlite_schema import migrate
+from touchpoint.storage.base import AppendResult, Batch, Rejection, Storage
+
+__all__ = ["ErasureIncomplete", "SqliteStorage", "parse_url"]
+
+log = logging.getLogger("touchpoint.storage")
+
+
+def parse_url(url: str) -> tuple[str, dict[str, str]]:
+    """The file path and options of a ``sqlite:///...`` URL.
+
+    >>> parse_url("sqlite:///data/shop.db?busy_timeout=100")
+    ('data/shop.db', {'busy_timeout': '100'})
+    >>> parse_url("sqlite:////var/lib/shop.db")[0]
+    '/var/lib/shop.db'
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or not parts.path.startswith("/") or parts.netloc:
+        raise StorageError(
+            f"not a SQLite URL: {url!r}; use sqlite:///relative.db or sqlite:////absolute/path.db"
+        )
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return unquote(parts.path[1:]), options
+
+
+class SqliteStorage(
+    _sqlite_records.RecordsMixin,
+    _sqlite_privacy.PrivacyMixin,
+    _sqlite_outbox.OutboxMixin,
+    Storage,
+):
+    """Storage in one SQLite file (or in memory with ``path=":memory:"``).
+
+    Parameters
+    ----------
+    path:
+        The database file (created if missing) or ``":memory:"``.
+    busy_timeout:
+        Milliseconds to wait for another writer before giving up.
+    synchronous:
+        ``"normal"`` (default; with WAL a crash of the process never loses a committed
+        batch, a power cut may lose the last ones) or ``"full"``.
+    journal:
+        ``"wal"`` (default) or ``"delete"`` (for network file systems).
+    erase_wait:
+        Seconds `forget` waits, at most, for other connections' read transactions to end
+        so that no copy of an erased page stays in the ``-wal`` file (then it raises
+        `ErasureIncomplete`, and the erasure stays pending until `finish_erasure`).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        busy_timeout: int = 5000,
+        synchronous: str = "normal",
+        journal: str = "wal",
+        erase_wait: float = ERASE_WAIT,
+        url: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.url = url or ("memory://" if self.path == ":memory:" else f"sqlite:///{self.path}")
+        if not erase_wait >= 0:
+            raise StorageError(f"erase_wait must be a number of seconds >= 0, not {erase_wait!r}")
+        self.erase_wait = float(erase_wait)
+        self._busy_timeout = int(busy_timeout)
+        self._wal = False
+        self._lock = threading.RLock()
+        try:
+            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the SQLite database {self.path!r}: {exc}") from exc
+        self._con = con
+        con.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+        # large pages: column blocks are big blobs, read through fewer overflow pages
+        # (takes effect only when the file is created)
+        con.execute("PRAGMA page_size = 32768")
+        if self.path != ":memory:":
+            mode = con.execute(f"PRAGMA journal_mode = {journal.upper()}").fetchone()[0]
+            if mode.lower() != journal.lower():
+                raise StorageError(
+                    f"{self.path!r}: could not set journal mode {journal!r} (got {mode!r})"
+                )
+            self._wal = mode.lower() == "wal"
+        if synchronous.lower() not in ("normal", "full"):
+            raise StorageError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
+        con.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        con.execute("PRAGMA secure_delete = ON")
+        con.execute("PRAGMA temp_store = MEMORY")
+        migrate(con, self.path)
+        con.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _vals (pos INTEGER PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        self._salt = bytes.fromhex(
+            con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
+        )
+        self._finish_quietly()  # an erasure left pending by an earlier forget
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStorage:
+        path, options = parse_url(url)
+        known = {"busy_timeout", "synchronous", "journal", "erase_wait"}
+        unknown = set(options) - known
+        if unknown:
+            raise StorageError(
+                f"unknown option(s) {sorted(unknown)} in {url!r}; known: {sorted(known)}"
+            )
+        kwargs: dict[str, Any] = dict(options)
+        try:
+            if "busy_timeout" in kwargs:
+                kwargs["busy_timeout"] = int(kwargs["busy_timeout"])
+            if "erase_wait" in kwargs:
+                kwargs["erase_wait"] = float(kwargs["erase_wait"])
+        except ValueError as exc:
+            raise StorageError(f"{url!r}: an option is not a number: {exc}") from None
+        return cls(path, url=url, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, ``ROLLBACK`` on any error."""
+        with self._lock:
+            con = self._con
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"{self.url}: cannot start a write transaction: {exc}") from exc
+            try:
+                yield con
+            except BaseException as exc:
+                con.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"{self.url}: the write was rolled back: {exc}") from exc
+                raise
+            else:
+                try:
+                    con.execute("COMMIT")
+                except sqlite3.Error as exc:  # e.g. busy: never leave the transaction open
+                    con.execute("ROLLBACK")
+                    raise StorageError(
+                        f"{self.url}: the write was rolled back, nothing changed: {exc}"
+                    ) from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
+    def _hash(self, customer: str) -> str:
+        return hashlib.blake2b(customer.encode(), key=self._salt, digest_size=20).hexdigest()
+
+    def _suppressed_hashes(self, con: sqlite3.Connection) -> set[str]:
+        return {h for (h,) in con.execute("SELECT hash FROM suppression")}
+
+    def _ids(self, con: sqlite3.Connection, column: str, values: Sequence[str]) -> np.ndarray:
+        """Dictionary ids of ``values`` in ``dict_<column>``, adding the new ones."""
+        n = len(values)
+        out = np.empty(n, dtype=np.int64)
+        if n == 0:
+            return out
+        con.execute("DELETE FROM temp._vals")
+        con.executemany("INSERT INTO temp._vals VALUES (?, ?)", enumerate(values))
+        con.execute(
+            f"INSERT OR IGNORE INTO dict_{column} (value) SELECT value FROM temp._vals ORDER BY pos"
+        )
+        rows = con.execute(
+            f"SELECT v.pos, d.id FROM temp._vals v JOIN dict_{column} d ON d.value = v.value"
+        ).fetchall()
+        pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        out[pairs[:, 0]] = pairs[:, 1]
+        return out
+
+    def _lookup(self, column: str, values: Iterable[str]) -> np.ndarray:
+        """Ids of the ``values`` already in ``dict_<column>`` (unknown ones are left out)."""
+        values = list(values)
+        found: list[int] = []
+        for i in range(0, len(values), 500):
+            part = values[i : i + 500]
+            marks = ",".join("?" * len(part))
+            found += [
+                r[0]
+                for r in self._read(f"SELECT id FROM dict_{column} WHERE value IN ({marks})", part)
+            ]
+        return np.array(found, dtype=np.int64)
+
+    def _categories(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._read(f"SELECT id, value FROM dict_{column}")
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        values = np.empty(len(rows), dtype=object)
+        values[:] = [r[1] for r in rows]
+        return ids, values
+
+    # ------------------------------------------------------------------ interactions
+
+    def append(
+        self, batch: Batch, *, refuse: bool = True, quarantine: Sequence[Rejection] = ()
+    ) -> AppendResult:
+        try:
+            with self._write() as con:
+                result = _sqlite_append.append(
+                    self, con, batch, refuse=refuse, quarantine=quarantine
+                )
+                if not result.committed:
+                    raise _Refused(result)  # rolls the transaction back
+        except _Refused as refused:
+            return refused.result
+        return result
+
+    def scan(
+        self,
+        *,
+        start: Any = None,
+        end: Any = None,
+        customers: Iterable[str] | None = None,
+        touchpoints: Iterable[str] | None = None,
+    ) -> Any:
+        return _sqlite_append.scan(
+            self, start=start, end=end, customers=customers, touchpoints=touchpoints
+        )
+
+    def count(self) -> int:
+        return int(self._read("SELECT coalesce(sum(n), 0) FROM chunk")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                try:
+                    self._finish_quietly()
+                except (sqlite3.Error, StorageError) as exc:
+                    log.warning("%s: pending erasure not finished on close: %s", self.url, exc)
+                self._con.close()
+                self._con = None  # type: ignore[assignment]
+
+
+class _Refused(Exception):
+    """Internal: unwinds the write transaction of a refused batch (never escapes `append`)."""
+
+    def __init__(self, result: AppendResult) -> None:
+        self.result = result
+
+
+@hookimpl
+def register_storage(register: Any) -> None:
+    register("sqlite", SqliteStorage.from_url)
