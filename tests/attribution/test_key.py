@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from touchpoint.attribution import key_touchpoints, markov, relative_weights
@@ -11,6 +11,7 @@ from touchpoint.errors import ValidationError
 
 
 @given(seed=st.integers(0, 10_000), p=st.integers(1, 6))
+@example(seed=193, p=3)  # condition number 8e4: betas through R_xx lost 1e-6 of accuracy
 @settings(max_examples=30)
 def test_relative_weights_split_the_r_squared_of_least_squares(seed, p):
     rng = np.random.default_rng(seed)

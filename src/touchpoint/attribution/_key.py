@@ -56,20 +56,19 @@ def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
     Z = (X[:, ok] - X[:, ok].mean(axis=0)) / sd[ok]
     yz = (y - y.mean()) / y.std()
     n = len(y)
-    rxx = Z.T @ Z / n
-    rxy = Z.T @ yz / n
-    evals, evecs = np.linalg.eigh(rxx)
-    evals = np.clip(evals, 0.0, None)
-    root = evecs @ np.diag(np.sqrt(evals)) @ evecs.T  # correlations of X with orthogonal Z
-    inv_root = (
-        evecs
-        @ np.diag(np.where(evals > 1e-12, 1 / np.sqrt(np.maximum(evals, 1e-300)), 0.0))
-        @ evecs.T
-    )
-    beta_orth = inv_root @ rxy
+    # From the SVD of the standardised predictors Z = U S V' (never the correlation matrix
+    # Z'Z/n, whose condition number is the square of Z's): the eigenvectors of R_xx are
+    # V with eigenvalues S^2/n, so its square root is V diag(S/sqrt n) V', the
+    # orthogonalised predictors' coefficients are V U' y / sqrt n, and the betas are the
+    # least-squares solution V diag(1/S) U' y.
+    U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+    keep = S > S.max() * max(Z.shape) * np.finfo(np.float64).eps
+    uy = U.T @ yz
+    root = (Vt.T * (S / np.sqrt(n))) @ Vt  # correlations of X with orthogonal Z
+    beta_orth = Vt.T @ np.where(keep, uy, 0.0) / np.sqrt(n)
     raw = (root**2) @ (beta_orth**2)
     weights[ok] = raw
-    betas[ok] = np.linalg.pinv(rxx) @ rxy
+    betas[ok] = Vt.T @ np.where(keep, uy / np.where(keep, S, 1.0), 0.0)
     return weights, betas, float(raw.sum())
 
 
