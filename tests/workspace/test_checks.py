@@ -26,7 +26,7 @@ class Watch:
 
     @hookimpl
     def indicator_breached(self, workspace, breach):
-        self.seen.append(("breach", breach["event_id"], breach["indicator"], breach["measured"]))
+        self.seen.append(("breach", breach.event_id, breach.indicator, breach.measured))
 
 
 def blueprint():
