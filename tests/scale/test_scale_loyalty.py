@@ -1,4 +1,4 @@
-"""Churn risk and the loyalty programme on a Dask cluster equal the in-memory scores.
+"""The loyalty programme on a Dask cluster equals the in-memory score.
 
 The same pandas events are scored in memory and as a Dask DataFrame on a real
 two-process LocalCluster, cut into partitions in chosen places (empty ones, customers
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from touchpoint import templates
 from touchpoint.demo import synthetic_base
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import churn_risk, loyalty_programme
+from touchpoint.scoring import loyalty_programme
 
 CLUSTER = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -80,22 +80,6 @@ def check_programme(ddf, df, programme, **kw):
     return r, want
 
 
-def test_churn_risk_equals_in_memory(client, events):
-    got = churn_risk(partitioned(events, npartitions=5)).compute()
-    same_rows(got, churn_risk(events).to_pandas(), **FLOAT)
-    asof = "2025-06-30"
-    got = churn_risk(partitioned(events, npartitions=3), asof=asof, amount=None).compute()
-    same_rows(got, churn_risk(events, asof=asof, amount=None).to_pandas(), **FLOAT)
-
-
-@CLUSTER
-@given(data=st.data())
-def test_churn_risk_whatever_the_partitions(client, small, data):
-    cuts = data.draw(cut_points(len(small)))
-    got = churn_risk(partitioned(small, cuts)).compute()
-    same_rows(got, churn_risk(small).to_pandas(), **FLOAT)
-
-
 def test_programme_equals_in_memory(client, events, programme):
     assert (events["outcome"] == "redeem").any()
     r, want = check_programme(partitioned(events, npartitions=4), events, programme)
@@ -117,10 +101,6 @@ def test_missing_columns_are_named(client, small, programme):
     ddf = partitioned(small)
     with pytest.raises(ValidationError, match="paid"):
         loyalty_programme(ddf, programme, amount="paid")
-    with pytest.raises(ValidationError, match="when"):
-        churn_risk(ddf, time="when")
-    with pytest.raises(ValidationError, match="who"):
-        churn_risk(ddf, customer="who")
 
 
 def test_a_bad_row_is_named_by_its_place_in_the_input(client, small, programme):
