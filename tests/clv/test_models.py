@@ -383,7 +383,7 @@ def test_large_fits_refined_from_a_subsample_reach_the_same_maximum(monkeypatch)
         40_000, 0.4, 5.0, 0.7, 3.0, T=np.random.default_rng(6).uniform(10, 52, 40_000), seed=7
     )
     plain = BetaGeo().fit(s)
-    monkeypatch.setattr(_bgnbd, "_WARM_START", 2_000)  # the subsample path
+    monkeypatch.setattr(_bgnbd, "_WARM_START", 2_000)  # the subsample path (of 10,000)
     refined = BetaGeo().fit(s)
     for name in ("r", "alpha", "a", "b"):
         assert refined.params_[name] == pytest.approx(plain.params_[name], rel=1e-8)

@@ -95,7 +95,9 @@ from touchpoint.scale._detect import is_dask
 __all__ = ["BetaGeo"]
 
 _NAMES = ("r", "alpha", "a", "b")
-_WARM_START = 20_000  # customers in the subsample that gives large fits their start
+# the subsample that gives large fits their start: a quarter of the customers, at most
+# this many (fits of more than 3 x this many start from one)
+_WARM_START = 50_000
 # Gauss points over the dropout probability in expected purchases, by need
 _NODE_COUNTS = (40, 64, 96, 128, 192, 256, 384, 512, 768)
 _PHI_SMALL = 1e-2  # below this 1/r, derivatives in r by their series (see `_h`)
@@ -197,15 +199,26 @@ def _time_terms(x: Any, tau: np.ndarray, mu: float, phi: float):
     return L1, Q, mti, A, B
 
 
+def _gamma_terms(tau: np.ndarray, mu: float, phi: float):
+    """``log1p(z)``, ``log1p(z) / phi`` and ``mu tau / (1 + z)`` with z = phi mu tau, phi > 0."""
+    z = (phi * mu) * tau
+    L1 = np.log1p(z)
+    z += 1.0
+    mti = np.divide(mu * tau, z, out=z)
+    return L1, L1 / phi, mti
+
+
 def _dropout(pi: float, q: np.ndarray):
     """Terms of ``log(1 + pi e^q)``: its value, ``w = pi e^q / (1 + pi e^q)`` and ``w / pi``."""
     u = np.exp(-q)
-    w_over_pi = 1.0 / (np.maximum(u, 1e-200) + pi)
+    np.maximum(u, 1e-300, out=u)
+    w_over_pi = 1.0 / (u + pi)
     w = pi * w_over_pi
     if pi > 0:
-        u += pi
-        soft = np.log(u, out=u)
-        soft += q
+        soft = np.log1p(np.divide(pi, u, out=u))
+        huge = q > 690.0  # e^-q underflowed: log(1 + pi e^q) = q + log(pi), to rounding
+        if huge.any():
+            soft[huge] = q[huge] + math.log(pi)
     else:
         soft = np.zeros_like(q)
     return soft, w, w_over_pi
@@ -245,26 +258,51 @@ def _nll_grad(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
     # repeat buyers: alive at T, or dropped out right after the purchase at t_x
     if len(d.x1):
         x1 = d.x1
-        L1T, QT, mT, AT, BT = _time_terms(x1, d.T1, mu, phi)
-        L1t, Qt, mt, At, Bt = _time_terms(x1, d.t1, mu, phi)
-        ll -= dot(x1, L1T) + QT.sum()
-        g_m -= mT.sum() + phi * dot(x1, mT)
-        g_v -= dot(x1, AT) + BT.sum()
         jv = np.maximum(xv - 1.0 + d.delta, 0.0)  # chances survived before the last purchase
         ajv = pibar + jv * psi
-        L1T -= L1t
-        QT -= Qt
-        q = L1T
-        q *= x1
-        q += QT
-        q -= np.log(ajv)[d.k1]
-        soft, w, w_pi = _dropout(pi, q)
-        ll += soft.sum()
-        mT -= mt
-        g_m += dot(w, mT) + phi * dot(w * x1, mT)
-        AT -= At
-        BT -= Bt
-        g_v += dot(w * x1, AT) + dot(w, BT)
+        if phi >= _PHI_SMALL:
+            # H = x L1 + Q, dH/dm = (1 + x phi) mti, dH/dv = (1 + phi) (x mti + (mti - Q) / phi)
+            L1T, QT, mT = _gamma_terms(d.T1, mu, phi)
+            L1t, Qt, mt = _gamma_terms(d.t1, mu, phi)
+            x_mT = dot(x1, mT)
+            sum_QT = QT.sum()
+            sum_mT = mT.sum()
+            ll -= dot(x1, L1T) + sum_QT
+            g_m -= sum_mT + phi * x_mT
+            g_v -= (1.0 + phi) * (x_mT + (sum_mT - sum_QT) / phi)
+            L1T -= L1t
+            QT -= Qt
+            mT -= mt
+            q = L1T
+            q *= x1
+            q += QT
+            q -= np.log(ajv)[d.k1]
+            soft, w, w_pi = _dropout(pi, q)
+            ll += soft.sum()
+            wx = w * x1
+            w_dm = dot(w, mT)
+            wx_dm = dot(wx, mT)
+            g_m += w_dm + phi * wx_dm
+            g_v += (1.0 + phi) * (wx_dm + (w_dm - dot(w, QT)) / phi)
+        else:  # next to equal rates: the series of the derivative in 1/r
+            L1T, QT, mT, AT, BT = _time_terms(x1, d.T1, mu, phi)
+            L1t, Qt, mt, At, Bt = _time_terms(x1, d.t1, mu, phi)
+            ll -= dot(x1, L1T) + QT.sum()
+            g_m -= mT.sum() + phi * dot(x1, mT)
+            g_v -= dot(x1, AT) + BT.sum()
+            L1T -= L1t
+            QT -= Qt
+            q = L1T
+            q *= x1
+            q += QT
+            q -= np.log(ajv)[d.k1]
+            soft, w, w_pi = _dropout(pi, q)
+            ll += soft.sum()
+            mT -= mt
+            g_m += dot(w, mT) + phi * dot(w * x1, mT)
+            AT -= At
+            BT -= Bt
+            g_v += dot(w * x1, AT) + dot(w, BT)
         wk = np.bincount(d.k1, weights=w, minlength=len(xv))
         g_rho += pibar * w_pi.sum() + dot(wk, pibar / ajv)
         g_w -= dot(wk, (1.0 + psi) * jv / ajv)
@@ -450,8 +488,8 @@ class _BetaGeoModel:
             )
         scale = 10.0 / float(T.max())
         data = _Data(x, t_x, T, scale, self._modified)
-        if len(x) > 2 * _WARM_START:
-            step = len(x) // _WARM_START  # every k-th customer
+        if len(x) > 3 * _WARM_START // 2:
+            step = max(4, len(x) // _WARM_START)  # every k-th customer
             sub = _Data(x[::step], t_x[::step], T[::step], scale, self._modified)
             if not (sub.x_values > 0).any():
                 sub = data
@@ -477,22 +515,22 @@ class _BetaGeoModel:
             for j in (2, 1, 3)
             if active[j] and theta[j] == 0.0 and not (j == 3 and active[2])
         )
-        nll_scaled, _ = _nll_grad(theta, data)
+        # the fit's mean value and gradient, as totals (w moved only where it is moot)
+        nll_scaled, grad = fit.value * data.n, fit.gradient * data.n
         self.log_likelihood_ = -nll_scaled + float(x.sum()) * math.log(scale)
-        self._standard_errors(data, theta, active, scale)
+        self._standard_errors(data, theta, grad, active, scale)
         self.n_customers_ = len(x)
         self.iterations_ = fit.iterations
         if self.limit_:
             self._warn(where)
         return self
 
-    def _standard_errors(self, data: _Data, theta, active, scale: float) -> None:
+    def _standard_errors(self, data: _Data, theta, g, active, scale: float) -> None:
         """Covariance of the classic parameters by the delta method from the coordinates."""
 
         def total(t: np.ndarray) -> tuple[float, np.ndarray]:
             return _nll_grad(t, data)
 
-        _, g = _nll_grad(theta, data)
         free = ~active
         cov_theta = covariance(hessian(total, theta, g, _LOWER, _UPPER, free), free)
         mu, phi, pi, pibar, psi = _unpack(theta)

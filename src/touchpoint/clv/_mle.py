@@ -291,7 +291,12 @@ def refine(fun: Objective, fit: Fit, lower, upper, *, feature: str) -> Fit:
         step[free] = -(Hf_inv @ grad[free])
         new = np.clip(theta + step, lower, upper)
         new_value, new_grad = _evaluate(fun, new)
-        if not new_value <= value + 1e-15 * abs(value):
+        better = new_value <= value or (
+            # near the maximum the value only moves within its rounding: the gradient says
+            new_value <= value + 1e-13 * (1.0 + abs(value))
+            and np.max(np.abs(new_grad[free])) < np.max(np.abs(grad[free]))
+        )
+        if not better:
             break
         theta, value, grad = new, new_value, new_grad
     return maximise(fun, theta, lower, upper, feature=feature)
