@@ -110,8 +110,8 @@ def test_gradient_is_the_derivative_of_the_likelihood_limits_included(m, v, rho,
     _, grad = _bgnbd._nll_grad(theta, data)
     numeric = numeric_gradient(lambda t: _bgnbd._nll_grad(t, data)[0], theta, _bgnbd._LOWER)
     check = np.ones(4, dtype=bool)
-    if rho == 0:
-        # at "no dropout" the slope into dropout can be huge and the curvature with it
+    if rho < 1e-12:
+        # at "no dropout" (or a hair from it) the slope into dropout can be huge and the curvature with it
         # (log(1 + pi e^q) with e^q up to 1e7): differences cannot follow it; the
         # derivative in pi at 0 is written directly instead
         x, t, T = CDNOW["x"], CDNOW["t_x"] * 0.25, CDNOW["T"] * 0.25
@@ -124,8 +124,8 @@ def test_gradient_is_the_derivative_of_the_likelihood_limits_included(m, v, rho,
             ratio = np.exp(mu * (T - t))
         dropped = ratio / (1 + (x - 1 + d) * psi)
         dropped = np.sum(dropped if modified else np.where(x > 0, dropped, 0.0))
-        assert -grad[2] == pytest.approx(alive + dropped, rel=1e-10)
-        assert grad[3] == 0.0  # the spread of dropout chances is moot without dropout
+        assert -grad[2] == pytest.approx(alive + dropped, rel=1e-9)
+        assert abs(grad[3]) <= 1e-6  # the spread of dropout chances is moot without dropout
         check[2:] = False
     np.testing.assert_allclose(grad[check], numeric[check], rtol=2e-5, atol=1e-3)
 

@@ -135,14 +135,14 @@ class _Data:
         self.modified = modified
         self.delta = 1 if modified else 0
         xi = x.astype(np.int64)
-        xv, counts = np.unique(xi, return_counts=True)
+        xv, counts = _counts_of(xi)
         self.x_values = xv.astype(np.float64)
         self.x_counts = counts.astype(np.float64)
         self.x_int = xv
         self.sum_x = float(x.sum())
         self.sum_T = float(T.sum()) * scale
         zero = xi == 0
-        self.T0, c0 = np.unique(T[zero] * scale, return_counts=True)
+        self.T0, c0 = _distinct(T[zero] * scale)
         self.c0 = c0.astype(np.float64)
         rep = ~zero
         self.x1 = x[rep]
@@ -151,6 +151,29 @@ class _Data:
         # index of each repeat buyer's x among x_values
         self.k1 = np.searchsorted(xv, xi[rep])
         self.top = int(xv[-1]) + self.delta + 1  # table length for sums over j < x (+ delta)
+
+
+def _counts_of(values: np.ndarray, *, inverse: bool = False):
+    """Distinct whole numbers >= 0 and their counts (or each value's index among them).
+
+    By counting, not by ``np.unique``: numpy 2's hashing unique takes seconds on millions.
+    """
+    counts = np.bincount(values)
+    distinct = np.flatnonzero(counts)
+    if not inverse:
+        return distinct, counts[distinct]
+    index = np.zeros(len(counts), dtype=np.int64)
+    index[distinct] = np.arange(len(distinct))
+    return distinct, index[values]
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values (sorted) and their counts, by one sort."""
+    if len(values) == 0:
+        return values.copy(), np.zeros(0, dtype=np.int64)
+    s = np.sort(values)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return s[starts], np.diff(np.r_[starts, len(s)])
 
 
 def _unpack(theta: np.ndarray) -> tuple[float, float, float, float, float]:
@@ -650,7 +673,7 @@ class _BetaGeoModel:
         for lv in np.unique(level):  # a loop over a few node counts
             n = _NODE_COUNTS[lv]
             sel = np.flatnonzero(level == lv)
-            values, index = np.unique(x[sel], return_inverse=True)
+            values, index = _counts_of(x[sel].astype(np.int64), inverse=True)
             nodes = np.empty((len(values), n))
             weights = np.empty((len(values), n))
             for i, xv in enumerate(values):  # a loop over the distinct purchase counts

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from touchpoint._extras import require
-from touchpoint.clv._bgnbd import BetaGeo
+from touchpoint.clv._bgnbd import BetaGeo, _counts_of
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, runaway
 from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
@@ -258,7 +258,8 @@ class GammaGamma:
                 ]
             )
         scale = 1.0 / float(np.mean(m))
-        xv, k = np.unique(x, return_inverse=True)
+        xv, k = _counts_of(x.astype(np.int64), inverse=True)
+        xv = xv.astype(np.float64)
         ms = m * scale
         n = len(m)
 
