@@ -111,20 +111,24 @@ def test_gradient_is_the_derivative_of_the_likelihood_limits_included(m, v, rho,
     numeric = numeric_gradient(lambda t: _bgnbd._nll_grad(t, data)[0], theta, _bgnbd._LOWER)
     check = np.ones(4, dtype=bool)
     if rho < 1e-12:
-        # at "no dropout" (or a hair from it) the slope into dropout can be huge and the curvature with it
-        # (log(1 + pi e^q) with e^q up to 1e7): differences cannot follow it; the
-        # derivative in pi at 0 is written directly instead
+        # at "no dropout" (or a hair from it) the slope into dropout can be huge and the
+        # curvature with it (log(1 + pi e^q) with e^q up to 1e7): differences cannot
+        # follow it, so the derivative in rho is written directly instead
         x, t, T = CDNOW["x"], CDNOW["t_x"] * 0.25, CDNOW["T"] * 0.25
         mu, phi, psi = np.exp(m), np.expm1(v), np.expm1(w)
+        pi, pibar = -np.expm1(-rho), np.exp(-rho)
         d = 1 if modified else 0
-        alive = -sum(np.sum(1 / (1 + np.arange(k + d) * psi)) for k in x.astype(int))
-        if phi > 0:  # ((alpha + T) / (alpha + t)) ** (r + x), written to keep its digits
+        alive = -sum(np.sum(1 / (pibar + np.arange(k + d) * psi)) for k in x.astype(int))
+        if phi > 1e-12:  # ((alpha + T) / (alpha + t)) ** (r + x), written to keep its digits
             ratio = np.exp((1 / phi + x) * (np.log1p(phi * mu * T) - np.log1p(phi * mu * t)))
-        else:
+        else:  # the Poisson limit (to a relative 1e-10 here)
             ratio = np.exp(mu * (T - t))
-        dropped = ratio / (1 + (x - 1 + d) * psi)
+        j = x - 1 + d
+        odds = ratio / (pibar + j * psi)  # odds of having dropped out, per unit of pi
+        # d/dpi log(1 + pi odds(pi)) = (1/pi + 1/(pibar + j psi)) pi odds / (1 + pi odds)
+        dropped = odds / (1 + pi * odds) * (1 + pi / (pibar + j * psi))
         dropped = np.sum(dropped if modified else np.where(x > 0, dropped, 0.0))
-        assert -grad[2] == pytest.approx(alive + dropped, rel=1e-9)
+        assert -grad[2] == pytest.approx(pibar * (alive + dropped), rel=1e-9)
         assert abs(grad[3]) <= 1e-6  # the spread of dropout chances is moot without dropout
         check[2:] = False
     np.testing.assert_allclose(grad[check], numeric[check], rtol=2e-5, atol=1e-3)
