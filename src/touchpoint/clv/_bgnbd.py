@@ -777,11 +777,15 @@ class BetaGeo(_BetaGeoModel):
 
     Examples
     --------
-    >>> summary = {"frequency": [2, 0, 1, 0, 5, 1], "recency": [30.4, 0.0, 1.7, 0.0, 20.0, 30.0],
-    ...            "T": [38.9, 38.9, 38.9, 38.9, 38.9, 32.0]}
-    >>> model = BetaGeo().fit(summary)
-    >>> model.expected_purchases(summary, 10.0).shape
-    (6,)
+    The CDNOW estimates (Fader, Hardie & Lee 2005), set by hand:
+
+    >>> model = BetaGeo()
+    >>> model.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> summary = {"frequency": [2, 0, 7], "recency": [30.4, 0.0, 36.1], "T": [38.9, 38.9, 38.9]}
+    >>> model.expected_purchases(summary, 10.0).round(3).tolist()
+    [0.356, 0.054, 1.354]
+    >>> model.probability_alive(summary).round(3).tolist()
+    [0.726, 1.0, 0.868]
     """
 
     _modified = False
