@@ -1,4 +1,4 @@
-"""CLV on Dask: summaries, fits and predictions equal to the in-memory ones (CDNOW and more)."""
+"""CLV and churn risk on Dask: summaries, fits and predictions equal to the in-memory ones."""
 
 from __future__ import annotations
 
