@@ -2,6 +2,8 @@
 
     benchmarks/peers/make_peer_envs.sh lifetimes   # once
     .venv/bin/python benchmarks/bench_clv_bgnbd.py --customers 100_000 1_000_000
+    # before/after: also time another source tree (e.g. `git archive main src | tar -x -C /tmp/main`)
+    .venv/bin/python benchmarks/bench_clv_bgnbd.py --baseline-src /tmp/main/src
 
 Customers are simulated from the BG/NBD model itself (r=0.25, alpha=4, a=0.8, b=2.5 per
 week) with first purchases spread over a year and times in whole days, the way
@@ -10,6 +12,11 @@ recency, T in weeks), each in a fresh process (lifetimes needs numpy<2, so it ru
 its own virtual environment). Times: the best of the runs of the whole ``fit`` call,
 standard errors included; peak memory: the rise of the peak resident set size during
 the fits over the size before them (see benchmarks/peers/measure.py).
+
+touchpoint's fit (a trust-region Newton iteration over coordinates in which the model's
+limits are finite points; see touchpoint.clv._bgnbd) starts large fits from a subsample
+of a quarter of the customers, at most 50,000, and finishes with Newton steps on all of
+them that reuse the subsample's Hessian.
 """
 
 from __future__ import annotations
@@ -59,7 +66,12 @@ def worker_touchpoint(path: str, repeats: int) -> dict:
         t0 = time.perf_counter()
         model = BetaGeo().fit(data)
         times.append(time.perf_counter() - t0)
-    return {"seconds": min(times), "peak_mib": peak_since(before), "params": model.params_}
+    return {
+        "seconds": min(times),
+        "peak_mib": peak_since(before),
+        "params": model.params_,
+        "limit": list(getattr(model, "limit_", ())),
+    }
 
 
 LIFETIMES_WORKER = r"""
@@ -90,6 +102,10 @@ def main() -> None:
         nargs="+",
         default=[100_000, 1_000_000],
     )
+    parser.add_argument(
+        "--baseline-src",
+        help="another touchpoint source tree (its src/) to time on the same data, e.g. main's",
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -110,6 +126,18 @@ def main() -> None:
                     text=True,
                 ).stdout
             )
+            baseline = None
+            if args.baseline_src:
+                env = {**os.environ, "PYTHONPATH": args.baseline_src}
+                baseline = json.loads(
+                    subprocess.run(
+                        [sys.executable, __file__, "--worker", path, "3"],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                        env=env,
+                    ).stdout
+                )
             peer_repeats = "3" if n <= 200_000 else "1"
             peer = json.loads(
                 subprocess.run(
@@ -127,7 +155,14 @@ def main() -> None:
             f"   {peer['seconds']:6.2f} s {peer['peak_mib']:5.0f} MiB"
             f"   {peer['seconds'] / ours['seconds']:5.1f}x   {rel:.1e} (relative)"
         )
-        print(f"            touchpoint {ours['params']}\n            lifetimes  {peer['params']}")
+        print(f"            touchpoint {ours['params']} limit {ours['limit']}")
+        print(f"            lifetimes  {peer['params']}")
+        if baseline is not None:
+            print(
+                f"            baseline   {baseline['seconds']:6.3f} s {baseline['peak_mib']:5.0f} MiB"
+                f" ({args.baseline_src}): this tree takes "
+                f"{ours['seconds'] / baseline['seconds']:.2f}x its time"
+            )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import attrs
 
 __all__ = [
     "BlueprintError",
+    "BoundaryFitWarning",
     "ChannelError",
     "MissingExtraError",
     "PluginError",
@@ -126,6 +127,16 @@ class MissingExtraError(TouchpointError, ImportError):
             f"{feature} needs the optional package {missing!r}: "
             f"install it with  pip install 'touchpoint[{extra}]'"
         )
+
+
+class BoundaryFitWarning(UserWarning):
+    """A model's likelihood is highest at a limit of the model, and that limit was fitted.
+
+    Raised as a warning (``warnings.warn``), not an exception: the fitted limit model is
+    legitimate and its predictions are finite. The message names the limit, e.g. "no
+    dropout" for a BG/NBD fit whose customers never seem to leave; the model's
+    ``limit_`` attribute lists them.
+    """
 
 
 def problems_from(errors: Sequence[Problem] | Problem) -> list[Problem]:

@@ -132,3 +132,56 @@ def test_purchases_after_the_end_are_ignored():
 def test_bad_input_names_the_column(kwargs, data, match):
     with pytest.raises(ValidationError, match=match):
         customer_summary(data, **kwargs)
+
+
+events = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c"]),
+        st.integers(0, 60 * 24 * 40),
+        st.sampled_from([0.0, 12.5, 40.0]),
+        st.sampled_from(["purchase", "call", "complaint", None]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(rows=events)
+def test_only_purchases_count_by_the_purchase_rule(rows):
+    """An interaction log: purchases are the 'purchase' outcomes, and events without an
+    outcome that carry money; calls and complaints are not purchases."""
+    df = pd.DataFrame(rows, columns=["customer", "minute", "amount", "outcome"])
+    df["time"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["minute"], unit="min")
+    end = "2024-02-05"
+    bought = (df["outcome"] == "purchase") | (df["outcome"].isna() & (df["amount"] > 0))
+    expected = reference(df[bought], end, 1.0)
+    if expected.empty:
+        with pytest.raises(ValidationError):
+            customer_summary(df, observation_end=end, unit="D")
+        return
+    got = customer_summary(df, observation_end=end, unit="D")
+    assert list(got["customer"]) == expected["customer"].tolist()
+    np.testing.assert_array_equal(got["frequency"], expected["frequency"])
+    for col in ("recency", "T", "monetary_value"):
+        np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, atol=1e-9, err_msg=col)
+    # purchases=None: every event counts, as in a transaction log
+    every = customer_summary(df, observation_end=end, unit="D", purchases=None)
+    np.testing.assert_array_equal(
+        every["frequency"], reference(df, end, 1.0)["frequency"].to_numpy()
+    )
+
+
+def test_a_named_purchase_label_and_a_missing_purchase_amount():
+    ev = {
+        "customer": [1, 1, 2, 2],
+        "time": ["2024-01-01", "2024-01-04", "2024-01-02", "2024-01-03"],
+        "result": ["order", "order", "call", "order"],
+        "amount": [5.0, np.nan, np.nan, 3.0],
+    }
+    with pytest.raises(ValidationError, match=r"amount'\]\[1\].*missing amount"):
+        customer_summary(ev, outcome="result", purchases=("order",), unit="D")
+    ev["amount"][1] = 7.0
+    s = customer_summary(ev, outcome="result", purchases=("order",), unit="D")
+    assert s["frequency"].tolist() == [1, 0] and s["monetary_value"].tolist() == [7.0, 0.0]
+    with pytest.raises(ValidationError, match="purchases"):
+        customer_summary(ev, purchases="order")

@@ -1,4 +1,4 @@
-"""CLV on Dask: summaries, fits and predictions equal to the in-memory ones (CDNOW and more)."""
+"""CLV and churn risk on Dask: summaries, fits and predictions equal to the in-memory ones."""
 
 from __future__ import annotations
 
@@ -198,3 +198,93 @@ def test_prediction_errors_come_at_the_call(client, summary, models):
     flat.params_ = {"p": 1.0, "q": 0.5, "v": 1.0}
     with pytest.raises(ValidationError, match="q <= 1"):
         flat.customer_lifetime_value(bg, ddf)
+
+
+def test_summary_of_events_counts_only_purchases_as_in_memory(client):
+    events = hotel_events(200, seed=2)
+    assert set(events["outcome"].dropna()) > {"purchase"}
+    got = customer_summary(partitioned(events, npartitions=4), observation_end="2025-12-31")
+    same_rows(got.compute(), in_memory(events, observation_end="2025-12-31"), **FLOAT)
+    got = customer_summary(partitioned(events, npartitions=3))  # the end: the last purchase
+    same_rows(got.compute(), in_memory(events), **FLOAT)
+
+
+# churn_risk: the per-customer pass per partition, one fit on the collected summary, the
+# risks per partition; the fit adds its sums in another order, so probabilities agree
+# to rounding, not to the last bit
+CHURN = {"check_exact": False, "rtol": 1e-9, "atol": 1e-12}
+
+
+def hotel_events(customers: int, seed: int) -> pd.DataFrame:
+    """The budget hotel's synthetic events (calls, stays, complaints...) as plain columns."""
+    from touchpoint import templates
+    from touchpoint.demo import synthetic_base
+
+    ev = synthetic_base(templates.load("budget-hotel"), customers=customers, seed=seed).events
+    df = pd.DataFrame({name: ev[name] for name in ev.columns})
+    return df.sort_values("time", kind="stable", ignore_index=True)
+
+
+def churn_in_memory(df, **kw):
+    import warnings
+
+    from touchpoint.scoring import churn_risk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return churn_risk(df, **kw).to_pandas()
+
+
+def churn_on_dask(ddf, **kw):
+    import warnings
+
+    from touchpoint.scoring import churn_risk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = churn_risk(ddf, **kw)
+    assert isinstance(lazy, dd.DataFrame)
+    return lazy.compute()
+
+
+@pytest.fixture(scope="module")
+def hotel():
+    return hotel_events(300, seed=5)
+
+
+def test_churn_risk_on_dask_equals_in_memory(client, hotel):
+    got = churn_on_dask(partitioned(hotel, npartitions=5))
+    want = churn_in_memory(hotel)
+    assert (want["level"] != "none").sum() > 50
+    same_rows(got, want, **CHURN)
+    asof = "2026-06-30"
+    got = churn_on_dask(partitioned(hotel, npartitions=3), asof=asof, amount=None)
+    same_rows(got, churn_in_memory(hotel, asof=asof, amount=None), **CHURN)
+
+
+@pytest.fixture(scope="module")
+def small_hotel():
+    return hotel_events(40, seed=6)
+
+
+@given(data=st.data())
+@settings(max_examples=6, deadline=None)
+def test_churn_risk_whatever_the_partitions(client, small_hotel, data):
+    cuts = data.draw(cut_points(len(small_hotel)))
+    got = churn_on_dask(partitioned(small_hotel, cuts))
+    same_rows(got, churn_in_memory(small_hotel), **CHURN)
+
+
+def test_churn_risk_errors_on_dask_are_those_of_memory(client, hotel):
+    from touchpoint.scoring import churn_risk
+
+    ddf = partitioned(hotel)
+    with pytest.raises(ValidationError, match="when"):
+        churn_risk(ddf, time="when")
+    with pytest.raises(ValidationError, match="who"):
+        churn_risk(ddf, customer="who")
+    with pytest.raises(ValidationError, match="levels"):
+        churn_risk(ddf, levels={"a": 0.5})
+    few = hotel[hotel["outcome"] != "purchase"].reset_index(drop=True)
+    with pytest.raises(ValidationError, match="two or more days"):
+        churn_risk(partitioned(few), amount=None)

@@ -1,5 +1,5 @@
-"""Churn risk, satisfied-but-defecting and the loyalty programme on a Dask cluster equal
-the in-memory scores.
+"""Satisfied-but-defecting and the loyalty programme on a Dask cluster equal the
+in-memory scores (churn risk: test_scale_clv.py).
 
 The same pandas events are scored in memory and as a Dask DataFrame on a real
 two-process LocalCluster, cut into partitions in chosen places (empty ones, customers
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from touchpoint import templates
 from touchpoint.demo import synthetic_base
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import churn_risk, loyalty_programme, satisfied_but_defecting
+from touchpoint.scoring import loyalty_programme, satisfied_but_defecting
 
 pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)
 
@@ -81,22 +81,6 @@ def check_programme(ddf, df, programme, **kw):
     )
     assert list(r.tier_names) == list(want.tier_names)
     return r, want
-
-
-def test_churn_risk_equals_in_memory(client, events):
-    got = churn_risk(partitioned(events, npartitions=5)).compute()
-    same_rows(got, churn_risk(events).to_pandas(), **FLOAT)
-    asof = "2025-06-30"
-    got = churn_risk(partitioned(events, npartitions=3), asof=asof, amount=None).compute()
-    same_rows(got, churn_risk(events, asof=asof, amount=None).to_pandas(), **FLOAT)
-
-
-@CLUSTER
-@given(data=st.data())
-def test_churn_risk_whatever_the_partitions(client, small, data):
-    cuts = data.draw(cut_points(len(small)))
-    got = churn_risk(partitioned(small, cuts)).compute()
-    same_rows(got, churn_risk(small).to_pandas(), **FLOAT)
 
 
 def bursty_buyers(customers: int, seed: int) -> pd.DataFrame:
@@ -181,10 +165,6 @@ def test_missing_columns_are_named(client, small, programme):
     ddf = partitioned(small)
     with pytest.raises(ValidationError, match="paid"):
         loyalty_programme(ddf, programme, amount="paid")
-    with pytest.raises(ValidationError, match="when"):
-        churn_risk(ddf, time="when")
-    with pytest.raises(ValidationError, match="who"):
-        churn_risk(ddf, customer="who")
 
 
 def test_a_bad_row_is_named_by_its_place_in_the_input(client, small, programme):

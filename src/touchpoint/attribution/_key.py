@@ -61,14 +61,15 @@ def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
     # V with eigenvalues S^2/n, so its square root is V diag(S/sqrt n) V', the
     # orthogonalised predictors' coefficients are V U' y / sqrt n, and the betas are the
     # least-squares solution V diag(1/S) U' y.
-    U, S, Vt = np.linalg.svd(Z, full_matrices=False)
-    keep = S > S.max() * max(Z.shape) * np.finfo(np.float64).eps
-    uy = U.T @ yz
-    root = (Vt.T * (S / np.sqrt(n))) @ Vt  # correlations of X with orthogonal Z
-    beta_orth = Vt.T @ np.where(keep, uy, 0.0) / np.sqrt(n)
+    u, sv, vt = np.linalg.svd(Z, full_matrices=False)
+    tiny = sv.max() * max(Z.shape) * np.finfo(np.float64).eps  # numerically zero below this
+    keep = sv > tiny
+    uy = u.T @ yz
+    root = (vt.T * (sv / np.sqrt(n))) @ vt  # correlations of X with orthogonal Z
+    beta_orth = vt.T @ np.where(keep, uy, 0.0) / np.sqrt(n)
     raw = (root**2) @ (beta_orth**2)
     weights[ok] = raw
-    betas[ok] = Vt.T @ np.where(keep, uy / np.where(keep, S, 1.0), 0.0)
+    betas[ok] = vt.T @ np.where(keep, uy / np.where(keep, sv, 1.0), 0.0)
     return weights, betas, float(raw.sum())
 
 

@@ -1,9 +1,13 @@
 """Probabilistic customer lifetime value: BG/NBD purchases and Gamma-Gamma spend.
 
 `customer_summary` turns transactions into the per-customer frequency, recency, age and
-average spend the models need; `BetaGeo` predicts purchases and the probability a
-customer is still active; `GammaGamma` predicts average spend and, with a `BetaGeo`,
-discounted lifetime value. Fitting needs scipy (``pip install 'touchpoint[clv]'``).
+average spend the models need; `BetaGeo` (BG/NBD) and `ModifiedBetaGeo` (MBG/NBD)
+predict purchases and the probability a customer is still active; `GammaGamma` predicts
+average spend and, with a purchase model, discounted lifetime value. The purchase
+models need numpy only; Gamma-Gamma needs scipy (``pip install 'touchpoint[clv]'``).
+A fit whose likelihood is highest at a limit of its model (nobody drops out, equal
+rates, equal spend) fits that limit and warns with
+`touchpoint.errors.BoundaryFitWarning`.
 
 Examples
 --------
@@ -18,6 +22,7 @@ Examples
 
 from touchpoint.clv._bgnbd import BetaGeo
 from touchpoint.clv._gammagamma import GammaGamma
+from touchpoint.clv._mbgnbd import ModifiedBetaGeo
 from touchpoint.clv._summary import UNITS, customer_summary
 
-__all__ = ["UNITS", "BetaGeo", "GammaGamma", "customer_summary"]
+__all__ = ["UNITS", "BetaGeo", "GammaGamma", "ModifiedBetaGeo", "customer_summary"]

@@ -7,60 +7,148 @@ each customer's expected average spend, shrinking a short history towards the
 population mean ``p v / (q - 1)``; combined with a purchase model (`BetaGeo`) it gives
 discounted customer lifetime value.
 
+The fit works in the coordinates ``log p``, ``log(1 + 1/q)`` and ``log(v / q)``: the
+second is 0 when every customer has the same mean spend (q, v → ∞ with v/q fixed), a
+legitimate limit, which the likelihood (written to be exact there) and its gradient
+recognise. Then the limit is fitted, ``params_`` shows ``q`` and ``v`` as ``inf``,
+``limit_`` names it and a `touchpoint.errors.BoundaryFitWarning` says so; predictions
+stay finite (everyone gets the population mean).
+
 The model assumes spend is independent of purchase frequency; check the correlation of
 ``frequency`` and ``monetary_value`` among repeat buyers before relying on it.
 
 Examples
 --------
+Five repeat buyers whose average spends vary no more than single purchases do: the
+likelihood is highest when every customer has the same mean spend.
+
+>>> import warnings
 >>> summary = {"frequency": [1, 2, 3, 1, 4, 0], "monetary_value": [20.0, 35.0, 18.0, 60.0, 25.0, 0.0]}
->>> gg = GammaGamma().fit(summary)
->>> sorted(gg.params_)
-['p', 'q', 'v']
->>> gg.n_customers_
-5
+>>> with warnings.catch_warnings(record=True) as caught:
+...     warnings.simplefilter("always")
+...     gg = GammaGamma().fit(summary)
+>>> gg.limit_, gg.params_["q"], caught[0].category.__name__
+(('equal mean spend',), inf, 'BoundaryFitWarning')
+>>> gg.expected_average_spend(summary).round(2).tolist()
+[27.64, 27.64, 27.64, 27.64, 27.64, 27.64]
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from touchpoint._extras import require
-from touchpoint.clv._bgnbd import BetaGeo
+from touchpoint.clv._bgnbd import BetaGeo, _counts_of
 from touchpoint.clv._inputs import read_summary
-from touchpoint.clv._mle import dot, maximise, standard_errors
-from touchpoint.errors import Problem, ValidationError
+from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, runaway
+from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
 from touchpoint.scale._detect import is_dask
 
 __all__ = ["GammaGamma"]
 
 _NAMES = ("p", "q", "v")
 _FEATURE = "Gamma-Gamma fitting"
+# coordinates: log p, log1p(1/q), log(v/q)
+_LOWER = np.array([-30.0, 0.0, -60.0])
+_UPPER = np.array([30.0, 40.0, 60.0])
+_KAPPA_SERIES = 1e-3  # below this 1/q, log-gamma differences by their asymptotic series
 
 
-def _nll_grad(params: np.ndarray, xv: np.ndarray, k: np.ndarray, m: np.ndarray):
-    """Total negative log-likelihood and gradient in (p, q, v).
+def _special() -> Any:
+    return require("scipy.special", extra="clv", feature=_FEATURE)
+
+
+def _j(u: np.ndarray) -> np.ndarray:
+    """``(log1p(u) - u) / u**2`` (-> -1/2 at 0), accurate for every u >= 0."""
+    safe = np.where(u > 0, u, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        out = (np.log1p(safe) - safe) / (safe * safe)  # u < 1e-2 is replaced below
+    small = u < 1e-2
+    if small.any():
+        us = u[small]
+        out[small] = -0.5 + us * (
+            1 / 3 + us * (-1 / 4 + us * (1 / 5 + us * (-1 / 6 + us * (1 / 7 - us / 8))))
+        )
+    return out
+
+
+def _ell(z: np.ndarray) -> np.ndarray:
+    """``log1p(z) / z`` (1 at 0)."""
+    return np.divide(np.log1p(z), z, out=np.ones_like(z), where=z > 0)
+
+
+def _ell_prime(z: np.ndarray) -> np.ndarray:
+    """The derivative of ``log1p(z) / z`` (-> -1/2 at 0)."""
+    safe = np.where(z > 0, z, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        out = (safe / (1.0 + safe) - np.log1p(safe)) / (safe * safe)  # z < 1e-2: below
+    small = z < 1e-2
+    if small.any():
+        zs = z[small]
+        out[small] = -0.5 + zs * (
+            2 / 3 + zs * (-3 / 4 + zs * (4 / 5 + zs * (-5 / 6 + zs * (6 / 7 - zs * 7 / 8))))
+        )
+    return out
+
+
+def _ratio_terms(kappa: float, y: np.ndarray):
+    """``R = lgamma(q + y) - lgamma(q) - y log q`` with q = 1/kappa, and dR/dy, dR/dkappa.
+
+    R -> 0 as q -> infinity; for large q the Stirling series keeps every digit.
+    """
+    if kappa > _KAPPA_SERIES:
+        sp = _special()
+        q = 1.0 / kappa
+        lq = math.log(q)
+        R = sp.gammaln(q + y) - sp.gammaln(q) - y * lq
+        dig = sp.digamma(q + y)
+        R_y = dig - lq
+        R_kappa = -(q * q) * (dig - sp.digamma(q) - y / q)
+        return R, R_y, R_kappa
+    u = kappa * y
+    l1 = np.log1p(u)
+    e = 1.0 / (1.0 + u)
+    jy = _j(u)
+    R = kappa * y * y * jy + (y - 0.5) * l1 - kappa * kappa * y * e / 12.0
+    R -= kappa**3 / 360.0 * (e**3 - 1.0)
+    R_y = l1 - kappa * e / 2.0 - kappa * kappa * e * e / 12.0 + kappa**4 * e**4 / 120.0
+    R_kappa = -y * y * jy - y * e / 2.0 - kappa * y * (2.0 + u) * e * e / 12.0
+    R_kappa -= kappa * kappa / 120.0 * (e**4 - 1.0)
+    return R, R_y, R_kappa
+
+
+def _nll_grad(theta: np.ndarray, xv: np.ndarray, k: np.ndarray, m: np.ndarray):
+    """Total negative log-likelihood and gradient in (log p, log1p(1/q), log(v/q)).
 
     ``xv`` are the distinct numbers of repeat purchases, ``k`` each buyer's index into
     ``xv`` and ``m`` each buyer's average spend.
     """
-    sp = require("scipy.special", extra="clv", feature=_FEATURE)
-    p, q, v = params
+    sp = _special()
+    p = math.exp(theta[0])
+    kappa = math.expm1(theta[1])
+    c = math.exp(theta[2])
     x = xv[k]
     nk = np.bincount(k, minlength=len(xv)).astype(np.float64)
-    px = p * xv
-    lxmv = np.log(x * m + v)
+    y = p * xv
+    R, R_y, R_kappa = _ratio_terms(kappa, y)
     lm = np.log(m)
     lx = np.log(x)
-    per_x = sp.gammaln(px + q) - sp.gammaln(px) - sp.gammaln(q)
-    ll = dot(nk, per_x) + len(m) * q * np.log(v) + dot(p * x - 1.0, lm) + p * dot(x, lx)
-    ll -= dot(p * x + q, lxmv)
-    dig = sp.digamma(px + q)
-    g_p = dot(nk, xv * (dig - sp.digamma(px))) + dot(x, lm + lx - lxmv)
-    g_q = dot(nk, dig - sp.digamma(q)) + len(m) * np.log(v) - lxmv.sum()
-    g_v = len(m) * q / v - np.sum((p * x + q) / (x * m + v))
-    return -float(ll), -np.array([g_p, g_q, g_v])
+    z0 = m * x / c  # spend relative to the typical customer's mean, times x
+    kz = kappa * z0
+    lcz = math.log(c) + np.log1p(kz)  # log(c + kappa m x)
+    ell = _ell(kz)
+    px = p * x
+    ll = dot(nk, R - sp.gammaln(y)) + dot(px - 1.0, lm) + dot(px, lx) - dot(px, lcz)
+    ll -= dot(z0, ell)
+    g_p = dot(nk, xv * (R_y - sp.digamma(y))) + dot(x, lm + lx - lcz)
+    g_kappa = dot(nk, R_kappa) - dot(px, z0 / (1.0 + kz)) - dot(z0 * z0, _ell_prime(kz))
+    g_c = np.sum((z0 - px) / (1.0 + kz))
+    grad = np.array([g_p * p, g_kappa * (1.0 + kappa), g_c])
+    return -float(ll), -grad
 
 
 class GammaGamma:
@@ -72,6 +160,19 @@ class GammaGamma:
 
     As `BetaGeo`, it takes a Dask DataFrame summary too: `fit` computes the two columns
     it needs into memory; predictions are lazy Dask Series computed per partition.
+
+    Attributes
+    ----------
+    params_: dict[str, float]
+        ``p, q, v``; ``q`` and ``v`` are ``inf`` at the limit of equal mean spend (see
+        ``limit_``). Can be set to finite values by hand.
+    limit_: tuple[str, ...]
+        ``("equal mean spend",)`` when that limit was fitted, else empty.
+    standard_errors_: dict[str, float]
+        NaN for a parameter at a limit.
+    covariance_: numpy.ndarray
+    log_likelihood_: float
+    n_customers_: int
 
     Examples
     --------
@@ -87,9 +188,32 @@ class GammaGamma:
         self.columns = {"frequency": frequency, "monetary_value": monetary_value}
 
     def __repr__(self) -> str:
-        if not hasattr(self, "params_"):
+        if not hasattr(self, "_coords"):
             return "GammaGamma()"
         return "GammaGamma(" + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items()) + ")"
+
+    @property
+    def params_(self) -> dict[str, float]:
+        """``p, q, v``; ``q`` and ``v`` are ``inf`` at the limit of equal mean spend."""
+        if not hasattr(self, "_coords"):
+            raise AttributeError("params_")
+        p, kappa, c = self._coords
+        if kappa == 0:
+            return {"p": p, "q": math.inf, "v": math.inf}
+        return {"p": p, "q": 1.0 / kappa, "v": c / kappa}
+
+    @params_.setter
+    def params_(self, params: dict[str, float]) -> None:
+        try:
+            p, q, v = (float(params[k]) for k in _NAMES)
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(
+                [Problem("params_", "expected a dict with numbers p, q, v", params)]
+            ) from None
+        if not all(math.isfinite(t) and t > 0 for t in (p, q, v)):
+            raise ValidationError([Problem("params_", "p, q and v must be finite and > 0", params)])
+        self._coords = (p, 1.0 / q, v / q)
+        self.limit_ = ()
 
     def _read(self, summary: Any) -> tuple[np.ndarray, np.ndarray]:
         cols = read_summary(summary, self.columns)
@@ -98,11 +222,18 @@ class GammaGamma:
     def fit(self, summary: Any) -> GammaGamma:
         """Estimate ``p, q, v`` by maximum likelihood on the repeat buyers; returns the model.
 
+        Warns
+        -----
+        BoundaryFitWarning
+            The likelihood is highest when every customer has the same mean spend (q, v
+            → ∞): that limit is fitted and ``limit_`` names it.
+
         Raises
         ------
         ValidationError
             No repeat buyer, all repeat buyers with the same average spend (the spread
-            that ``p`` and ``q`` describe is not there), or bad summary values.
+            that ``p`` and ``q`` describe is not there), a likelihood that keeps
+            increasing towards a degenerate model, or bad summary values.
         """
         if is_dask(summary):
             from touchpoint.scale._clv import collect
@@ -127,50 +258,116 @@ class GammaGamma:
                 ]
             )
         scale = 1.0 / float(np.mean(m))
-        xv, k = np.unique(x, return_inverse=True)
+        xv, k = _counts_of(x.astype(np.int64), inverse=True)
+        xv = xv.astype(np.float64)
         ms = m * scale
+        n = len(m)
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            params = np.exp(theta)
-            value, grad = _nll_grad(params, xv, k, ms)
-            return value / len(m), grad * params / len(m)
+            value, grad = _nll_grad(theta, xv, k, ms)
+            return value / n, grad / n
 
-        fit = maximise(objective, np.zeros(3), feature=_FEATURE)
-        params = np.exp(fit.theta)
-        params[2] /= scale
-        nll, cov, se = standard_errors(lambda p: _nll_grad(p, xv, k, m), params)
-        self.params_ = dict(zip(_NAMES, params.tolist(), strict=True))
-        self.standard_errors_ = dict(zip(_NAMES, se.tolist(), strict=True))
+        fit = self._best_fit(objective)
+        j = runaway(objective, fit, _LOWER, _UPPER, np.array([10.0, 10.0, 40.0]))
+        if j is not None:
+            what = ["p runs off to 0 or infinity", "q runs off to 0", "v/q runs off"][j]
+            raise ValidationError(
+                [
+                    Problem(
+                        where,
+                        f"{_FEATURE}: the data do not identify the model: the likelihood "
+                        f"keeps increasing as {what}",
+                    )
+                ]
+            )
+        theta = fit.theta
+        p, kappa, c = math.exp(theta[0]), math.expm1(theta[1]), math.exp(theta[2])
+        self._coords = (p, kappa, c / scale)
+        self.limit_ = ("equal mean spend",) if fit.active[1] and theta[1] == 0 else ()
+        nll, g = _nll_grad(theta, xv, k, ms)
+        self.log_likelihood_ = -nll + n * math.log(scale)
+        free = ~fit.active
+        cov_theta = covariance(
+            hessian(lambda t: _nll_grad(t, xv, k, ms), theta, g, _LOWER, _UPPER, free), free
+        )
+        jac = np.full((3, 3), np.nan)  # d(p, q, v) / d(coordinates)
+        jac[0] = [p, 0.0, 0.0]
+        if kappa > 0:
+            v = c / scale / kappa
+            jac[1] = [0.0, -(1.0 + kappa) / kappa**2, 0.0]
+            jac[2] = [0.0, -v * (1.0 + kappa) / kappa, v]
+        cov = np.full((3, 3), np.nan)
+        ok = np.all(np.isfinite(jac[:, free]), axis=1)
+        if ok.any():
+            J = jac[np.ix_(ok, free)]
+            cov[np.ix_(ok, ok)] = J @ cov_theta[np.ix_(free, free)] @ J.T
+        diag = np.diag(cov)
         self.covariance_ = cov
-        self.log_likelihood_ = -nll
-        self.n_customers_ = len(m)
+        self.standard_errors_ = dict(
+            zip(_NAMES, np.sqrt(np.where(diag > 0, diag, np.nan)).tolist(), strict=True)
+        )
+        self.n_customers_ = n
         self.iterations_ = fit.iterations
+        if self.limit_:
+            warnings.warn(
+                BoundaryFitWarning(
+                    f"{_FEATURE}: the likelihood is highest at a limit of the model, q, v -> "
+                    f"infinity with v/q = {c / scale:.6g} (every customer has the same mean "
+                    f"spend, {p * c / scale:.6g}; their averages differ no more than single "
+                    "purchases do). That limit model is fitted; its predictions are finite, "
+                    "and params_ shows q and v as inf"
+                ),
+                stacklevel=2,
+            )
         return self
 
+    @staticmethod
+    def _best_fit(objective) -> Fit:
+        """The maximum over the box: from a fixed start, and from the equal-spend limit."""
+        start = np.array([0.0, math.log(1.5), math.log(0.5)])  # p = 1, q = 2, mean 1
+        interior = maximise(objective, start, _LOWER, _UPPER, feature=_FEATURE)
+        face = maximise(
+            objective,
+            np.array([0.0, 0.0, 0.0]),
+            _LOWER,
+            _UPPER,
+            feature=_FEATURE,
+            fixed=np.array([False, True, False]),
+        )
+        released = maximise(objective, face.theta, _LOWER, _UPPER, feature=_FEATURE)
+        tolerance = 1e-12 * (1.0 + abs(interior.value))
+        return released if released.value < interior.value - tolerance else interior
+
     def _params(self) -> tuple[float, float, float]:
-        if not hasattr(self, "params_"):
+        if not hasattr(self, "_coords"):
             raise ValidationError(
                 [Problem("GammaGamma", "the model is not fitted: call fit first")]
             )
-        p = self.params_
-        return p["p"], p["q"], p["v"]
+        return self._coords
 
     def _spend_params(self) -> tuple[float, float, float]:
-        p, q, v = self._params()
-        if q <= 1:
+        p, kappa, c = self._params()
+        if kappa >= 1:
             raise ValidationError(
-                [Problem("GammaGamma.params_['q']", "the mean spend is infinite when q <= 1", q)]
+                [
+                    Problem(
+                        "GammaGamma.params_['q']",
+                        "the mean spend is infinite when q <= 1",
+                        1.0 / kappa,
+                    )
+                ]
             )
-        return p, q, v
+        return p, kappa, c
 
-    def expected_average_spend(self, summary: Any) -> np.ndarray:
+    def expected_average_spend(self, summary: Any) -> Any:
         """Expected average transaction value of each customer, given their history.
 
         ``p (v + x m) / (p x + q - 1)``: a weighted mean of the population mean and the
         customer's own average; customers without repeat purchases get the population
-        mean ``p v / (q - 1)``. Needs ``q > 1``.
+        mean ``p v / (q - 1)``. Needs ``q > 1``. At the limit of equal mean spend
+        everyone gets the population mean.
         """
-        p, q, v = self._spend_params()
+        p, kappa, c = self._spend_params()
         if is_dask(summary):
             from touchpoint.scale._clv import per_partition
 
@@ -182,7 +379,8 @@ class GammaGamma:
             )
         x, m = self._read(summary)
         m = np.where(x > 0, m, 0.0)
-        return p * (v + x * m) / (p * x + q - 1.0)
+        # p (v + x m) / (p x + q - 1), numerator and denominator times 1/q
+        return p * (c + kappa * x * m) / (kappa * (p * x - 1.0) + 1.0)
 
     predict = expected_average_spend
 
@@ -194,7 +392,7 @@ class GammaGamma:
         periods: int = 12,
         period_length: float = 4.345,
         discount_rate: float = 0.01,
-    ) -> np.ndarray:
+    ) -> Any:
         """Discounted value of each customer's expected purchases over ``periods`` periods.
 
         Sum over periods i = 1..``periods`` of (expected purchases in period i) ×
@@ -205,7 +403,8 @@ class GammaGamma:
         Parameters
         ----------
         transaction_model:
-            A fitted `BetaGeo`; ``summary`` must also carry its columns.
+            A fitted `BetaGeo` (or `ModifiedBetaGeo`); ``summary`` must also carry its
+            columns.
         discount_rate:
             Per period (e.g. 0.01 a month is about 12.7% a year).
 

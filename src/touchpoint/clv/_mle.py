@@ -1,25 +1,45 @@
-"""Maximum-likelihood fitting shared by the CLV models: optimiser, Hessian, standard errors.
+"""Maximum-likelihood fitting shared by the CLV models: a bounded trust-region Newton.
 
-Parameters are optimised on the log scale (they are all positive) with L-BFGS-B and the
-model's analytic gradient. For large data, `maximise_large` first fits a subsample,
-then refines on all the data with Newton steps that use the subsample's Hessian and the
-full data's gradient: a handful of passes over the data instead of dozens. Standard
-errors come from the inverse Hessian of the total negative log-likelihood in the
-original parameters, by differences of the analytic gradient.
+The models hand over their mean negative log-likelihood and its analytic gradient in
+coordinates chosen so that every limit model sits at a finite point: a coordinate that
+is 0 at its lower bound means "this source of heterogeneity (or dropout) is absent",
+and the box ``[lower, upper]`` holds all the models, limits included. `maximise`
+minimises over that box with a trust-region Newton iteration:
+
+- the Hessian is the forward difference of the analytic gradient (a handful of
+  parameters: one gradient evaluation per parameter), steps are the exact solution of
+  the trust-region subproblem (an eigendecomposition of at most 4 x 4);
+- a coordinate at a bound whose gradient points out of the box is held there (the
+  Karush-Kuhn-Tucker condition of a constrained maximum); the others are free;
+- convergence is judged by the largest free gradient component, then one last Newton
+  step is taken, so the answer is the maximiser of the likelihood, not the place where
+  an iteration happened to stop.
+
+Nothing here depends on scipy. `refine` takes a fit on a subsample of customers to all
+of them with Newton steps that reuse the subsample's Hessian: one pass over the data
+per step. `covariance` inverts the Hessian of the total negative log-likelihood over
+the free coordinates.
 
 Examples
 --------
->>> import numpy as np
->>> def nll(theta):  # a normal mean and sd on the log scale, data 1, 2, 3
-...     mu, sd = np.exp(theta)
-...     x = np.array([1.0, 2.0, 3.0])
-...     value = np.sum(np.log(sd) + (x - mu) ** 2 / (2 * sd**2))
-...     g_mu = -np.sum(x - mu) / sd**2
-...     g_sd = np.sum(1 / sd - (x - mu) ** 2 / sd**3)
-...     return value, np.array([g_mu * mu, g_sd * sd])
->>> fit = maximise(nll, np.zeros(2), feature="an example")
->>> np.round(np.exp(fit.theta), 4).tolist()
-[2.0, 0.8165]
+A normal mean and a standard deviation, the latter as its logarithm, on 1, 2, 3:
+
+>>> x = np.array([1.0, 2.0, 3.0])
+>>> def nll(theta):
+...     mu, sd = theta[0], np.exp(theta[1])
+...     value = np.mean(np.log(sd) + (x - mu) ** 2 / (2 * sd**2))
+...     return value, np.array([-np.mean(x - mu) / sd**2, 1 - np.mean((x - mu) ** 2) / sd**2])
+>>> fit = maximise(nll, np.array([0.0, 0.0]), np.array([-9.0, -9.0]), np.array([9.0, 9.0]),
+...                feature="an example")
+>>> round(float(fit.theta[0]), 6), round(float(np.exp(fit.theta[1])), 6)
+(2.0, 0.816497)
+
+A bound that the maximum presses against is held, not crossed:
+
+>>> fit = maximise(nll, np.array([0.0, 0.0]), np.array([2.5, -9.0]), np.array([9.0, 9.0]),
+...                feature="an example")
+>>> float(fit.theta[0]), fit.active.tolist()
+(2.5, [True, False])
 """
 
 from __future__ import annotations
@@ -29,14 +49,14 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 
-from touchpoint._extras import require
 from touchpoint.errors import Problem, ValidationError
 
-__all__ = ["Fit", "dot", "hessian", "maximise", "maximise_large", "standard_errors"]
-
-_BOUND = 25.0  # log-parameters stay within exp(+-25)
+__all__ = ["Fit", "covariance", "dot", "hessian", "maximise", "refine", "runaway"]
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+_GTOL = 1e-10  # largest free gradient component of the mean negative log-likelihood
+_MAX_ITER = 300
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -50,119 +70,277 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
 @attrs.frozen
 class Fit:
+    """Where `maximise` ended: coordinates, mean negative log-likelihood and its derivatives.
+
+    ``active`` marks the coordinates held at a bound (the gradient points out of the box
+    there); ``hessian`` is the forward-difference Hessian at ``theta`` over all
+    coordinates (rows and columns of fixed ones included).
+    """
+
     theta: np.ndarray
-    neg_log_likelihood: float
+    value: float
+    gradient: np.ndarray
+    hessian: np.ndarray
+    active: np.ndarray
     iterations: int
 
 
-def _guarded(nll: Objective) -> Objective:
-    def guarded(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        with np.errstate(all="ignore"):
-            value, grad = nll(theta)
-        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-            return 1e300, np.zeros_like(theta)
-        return float(value), grad
-
-    return guarded
-
-
-def _check(theta: np.ndarray, value: float, feature: str, message: str) -> None:
-    if not np.all(np.isfinite(theta)) or not value < 1e300:
-        raise ValidationError(
-            [Problem("summary", f"{feature}: the likelihood could not be maximised ({message})")]
-        )
-    if np.any(np.abs(theta) > _BOUND - 1):
-        raise ValidationError(
-            [
-                Problem(
-                    "summary",
-                    f"{feature}: a parameter ran off to 0 or infinity; the data do not "
-                    "identify the model (too few customers or repeat purchases?)",
-                    np.exp(theta).tolist(),
-                )
-            ]
-        )
-
-
-def maximise(nll: Objective, start: np.ndarray, *, feature: str) -> Fit:
-    """Minimise ``nll(theta) -> (value, gradient)`` over log-parameters ``theta``."""
-    optimize = require("scipy.optimize", extra="clv", feature=feature)
-    res = optimize.minimize(
-        _guarded(nll),
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-_BOUND, _BOUND)] * len(start),
-        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
-    )
-    theta = np.asarray(res.x, dtype=np.float64)
-    _check(theta, float(res.fun), feature, str(res.message))
-    return Fit(theta, float(res.fun), int(res.nit))
+def _evaluate(fun: Objective, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    with np.errstate(all="ignore"):
+        value, grad = fun(theta)
+    value = float(value)
+    grad = np.asarray(grad, dtype=np.float64)
+    if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+        return np.inf, grad
+    return value, grad
 
 
 def hessian(
-    grad: Callable[[np.ndarray], np.ndarray], at: np.ndarray, g0: np.ndarray, *, relative: bool
+    fun: Objective,
+    theta: np.ndarray,
+    grad: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    which: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Symmetrised forward-difference Hessian of a function whose gradient is ``grad``.
+    """Symmetrised forward-difference Hessian of ``fun`` from its analytic gradient.
 
-    ``g0`` is the gradient at ``at``; steps are relative to the value (``relative``, for
-    positive parameters) or absolute (for log-parameters).
+    Steps go into the box (backwards at an upper bound), so a coordinate at its bound
+    is differentiated from the inside. Only the columns in ``which`` are computed (the
+    others stay 0).
     """
-    k = len(at)
-    hess = np.empty((k, k))
+    k = len(theta)
+    hess = np.zeros((k, k))
     for j in range(k):  # a loop over the few parameters, not over data
-        h = 1e-6 * abs(at[j]) if relative else 1e-6
-        up = at.copy()
-        up[j] += h
-        hess[:, j] = (grad(up) - g0) / h
+        if which is not None and not which[j]:
+            continue
+        h = 1e-6 * max(1.0, abs(theta[j]))
+        if theta[j] + h > upper[j]:
+            h = -h
+        moved = theta.copy()
+        moved[j] += h
+        _, g = _evaluate(fun, moved)
+        hess[:, j] = (g - grad) / h
+    if which is not None:
+        hess[~which, :] = 0.0
     return (hess + hess.T) / 2
 
 
-def maximise_large(full: Objective, sample: Objective, start: np.ndarray, *, feature: str) -> Fit:
-    """Fit ``sample`` (a subsample's objective), then refine on ``full`` by Newton steps.
+def _trust_step(g: np.ndarray, H: np.ndarray, radius: float) -> np.ndarray:
+    """The minimiser of ``g.s + s.H.s / 2`` over ``|s| <= radius`` (exact, small k)."""
+    lam, Q = np.linalg.eigh(H)
+    gq = Q.T @ g
+    scale = max(1.0, float(np.max(np.abs(lam))))
+    if lam[0] > 1e-12 * scale:
+        s = -(Q @ (gq / lam))
+        if np.linalg.norm(s) <= radius:
+            return s
+    lo = max(0.0, -lam[0]) + 1e-14 * scale
 
-    Both objectives are means over customers, so the subsample's Hessian approximates
-    the full one; each refinement step costs one pass over the data. Falls back to
-    L-BFGS-B on ``full`` if the steps do not converge quickly.
+    def length(mu: float) -> float:
+        return float(np.linalg.norm(gq / (lam + mu)))
+
+    if length(lo) < radius:
+        # the "hard case": the step along the lowest eigenvector makes up the length
+        s = -(Q @ (gq / (lam + lo)))
+        extra = np.sqrt(max(radius**2 - float(s @ s), 0.0))
+        return s + extra * Q[:, 0] * (1.0 if gq[0] <= 0 else -1.0)
+    hi = lo + max(1.0, float(np.linalg.norm(g)) / radius) * 2
+    while length(hi) > radius:
+        hi *= 2
+    for _ in range(200):  # bisection on the scalar multiplier
+        mid = (lo + hi) / 2
+        if length(mid) > radius:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-13 * hi:
+            break
+    return -(Q @ (gq / (lam + hi)))
+
+
+def _active(theta, grad, lower, upper, fixed) -> np.ndarray:
+    return fixed | ((theta <= lower) & (grad >= 0)) | ((theta >= upper) & (grad <= 0))
+
+
+def maximise(
+    fun: Objective,
+    start: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    feature: str,
+    fixed: np.ndarray | None = None,
+) -> Fit:
+    """Minimise ``fun(theta) -> (value, gradient)`` over the box ``[lower, upper]``.
+
+    ``fixed`` marks coordinates held at their ``start`` value (to fit a limit model on a
+    face of the box). The result is a point where every free gradient component is
+    below 1e-10 and every coordinate held at a bound has its gradient pointing out of
+    the box; `ValidationError` if there is none to be found.
     """
-    theta = maximise(sample, start, feature=feature).theta
-    guarded = _guarded(full)
-    sample_g = _guarded(sample)
-    _, g_sample = sample_g(theta)
-    H = hessian(lambda t: sample_g(t)[1], theta, g_sample, relative=False)
+    lower = np.asarray(lower, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    fixed = np.zeros(len(start), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    theta = np.clip(np.asarray(start, dtype=np.float64), lower, upper)
+    value, grad = _evaluate(fun, theta)
+    if not np.isfinite(value):
+        raise ValidationError(
+            [Problem("summary", f"{feature}: the likelihood is not finite at the start", 0)]
+        )
+    radius = 1.0
+    H = np.zeros((len(theta), len(theta)))
+    for iteration in range(1, _MAX_ITER + 1):
+        active = _active(theta, grad, lower, upper, fixed)
+        free = ~active
+        H = hessian(fun, theta, grad, lower, upper, free)
+        if not free.any() or np.max(np.abs(grad[free])) <= _GTOL:
+            theta, value, grad = _polish(fun, theta, value, grad, H, free, lower, upper)
+            return Fit(theta, value, grad, H, _active(theta, grad, lower, upper, fixed), iteration)
+        while True:
+            step = np.zeros_like(theta)
+            step[free] = _trust_step(grad[free], H[np.ix_(free, free)], radius)
+            new = np.clip(theta + step, lower, upper)
+            moved = new - theta
+            predicted = -(float(grad @ moved) + 0.5 * float(moved @ H @ moved))
+            new_value, new_grad = _evaluate(fun, new) if np.any(moved != 0) else (value, grad)
+            gained = value - new_value
+            if predicted > 0 and gained > 0:
+                ratio = gained / predicted
+                if ratio < 0.25:
+                    radius = max(float(np.linalg.norm(moved)) / 4, 1e-12)
+                elif ratio > 0.75 and np.linalg.norm(step) >= 0.99 * radius:
+                    radius = min(2 * radius, 10.0)
+                theta, value, grad = new, new_value, new_grad
+                break
+            radius = float(np.linalg.norm(moved)) / 4
+            if radius < 1e-13:
+                # no decrease to be had within rounding: stationary to working precision
+                if np.max(np.abs(grad[free])) <= 1e-6:
+                    return Fit(theta, value, grad, H, active, iteration)
+                raise ValidationError(
+                    [
+                        Problem(
+                            "summary",
+                            f"{feature}: the likelihood could not be maximised (no step "
+                            "improves it, yet its gradient is not zero)",
+                            theta.tolist(),
+                        )
+                    ]
+                )
+    raise ValidationError(
+        [
+            Problem(
+                "summary",
+                f"{feature}: the likelihood could not be maximised in {_MAX_ITER} iterations",
+                theta.tolist(),
+            )
+        ]
+    )
+
+
+def _polish(fun, theta, value, grad, H, free, lower, upper):
+    """One Newton step on the free coordinates, kept if it does not worsen the value."""
+    if not free.any():
+        return theta, value, grad
+    Hf = H[np.ix_(free, free)]
     try:
-        H_inv = np.linalg.inv(H)
+        lam = np.linalg.eigvalsh(Hf)
+        if lam[0] <= 0:
+            return theta, value, grad
+        step = np.zeros_like(theta)
+        step[free] = -np.linalg.solve(Hf, grad[free])
     except np.linalg.LinAlgError:
-        return maximise(full, theta, feature=feature)
-    value, grad = guarded(theta)
+        return theta, value, grad
+    new = np.clip(theta + step, lower, upper)
+    new_value, new_grad = _evaluate(fun, new)
+    if new_value <= value:
+        return new, new_value, new_grad
+    return theta, value, grad
+
+
+def refine(fun: Objective, fit: Fit, lower, upper, *, feature: str) -> Fit:
+    """From a subsample's `Fit` to the maximum of ``fun`` (all the data) by Newton steps.
+
+    Both objectives are means over customers, so the subsample's Hessian stands in for
+    the full one; each step costs one pass over the data. Coordinates held at a bound in
+    the subsample stay there while the full gradient agrees; otherwise (or if the steps
+    do not converge quickly) the full trust-region iteration takes over.
+    """
+    lower = np.asarray(lower, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    theta = fit.theta.copy()
+    free = ~fit.active
+    value, grad = _evaluate(fun, theta)
+    Hf = fit.hessian[np.ix_(free, free)]
+    try:
+        if not free.any() or np.linalg.eigvalsh(Hf)[0] <= 0:
+            raise np.linalg.LinAlgError
+        Hf_inv = np.linalg.inv(Hf)
+    except np.linalg.LinAlgError:
+        return maximise(fun, theta, lower, upper, feature=feature)
     for iteration in range(1, 31):
-        step = H_inv @ grad
-        new_theta = np.clip(theta - step, -_BOUND, _BOUND)
-        new_value, new_grad = guarded(new_theta)
-        if not new_value <= value + 1e-15 * abs(value):
-            return maximise(full, theta, feature=feature)
-        theta, value, grad = new_theta, new_value, new_grad
-        if np.max(np.abs(step)) < 1e-10 or np.max(np.abs(grad)) < 1e-11:
-            _check(theta, value, feature, "")
-            return Fit(theta, value, iteration)
-    return maximise(full, theta, feature=feature)
+        if np.max(np.abs(grad[free])) <= _GTOL:
+            active = _active(theta, grad, lower, upper, np.zeros_like(free))
+            if np.any(active != fit.active):
+                break  # the full data want another set of bounds: fit them afresh
+            H = fit.hessian.copy()
+            theta, value, grad = _polish(fun, theta, value, grad, H, free, lower, upper)
+            return Fit(theta, value, grad, H, active, iteration)
+        step = np.zeros_like(theta)
+        step[free] = -(Hf_inv @ grad[free])
+        new = np.clip(theta + step, lower, upper)
+        new_value, new_grad = _evaluate(fun, new)
+        better = new_value <= value or (
+            # near the maximum the value only moves within its rounding: the gradient says
+            new_value <= value + 1e-13 * (1.0 + abs(value))
+            and np.max(np.abs(new_grad[free])) < np.max(np.abs(grad[free]))
+        )
+        if not better:
+            break
+        theta, value, grad = new, new_value, new_grad
+    return maximise(fun, theta, lower, upper, feature=feature)
 
 
-def standard_errors(
-    value_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], params: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Negative log-likelihood, covariance and standard errors at ``params``.
+def runaway(
+    fun: Objective, fit: Fit, lower: np.ndarray, upper: np.ndarray, far: np.ndarray
+) -> int | None:
+    """The first coordinate whose maximum lies at the edge of the box, or None.
 
-    ``value_grad(params)`` gives the *total* negative log-likelihood and its gradient in
-    the original parameters.
+    The coordinates' ends stand for parameters at 0 or infinity. Where the likelihood
+    flattens out towards such an end, an iteration stops wherever its gradient falls
+    below the tolerance; so a coordinate beyond ``far`` (in absolute value) is checked:
+    if the likelihood at the box's edge in that direction is as high as at the fitted
+    point, the supremum is at infinity and the data do not identify the model.
     """
-    value, g0 = value_grad(params)
-    hess = hessian(lambda p: value_grad(p)[1], params, g0, relative=True)
-    k = len(params)
+    for j in range(len(fit.theta)):  # a loop over the few parameters
+        edge = upper[j] if fit.theta[j] > far[j] else lower[j] if fit.theta[j] < -far[j] else None
+        if edge is None:
+            continue
+        moved = fit.theta.copy()
+        moved[j] = edge
+        value, _ = _evaluate(fun, moved)
+        if value <= fit.value + 1e-9 * (1.0 + abs(fit.value)):
+            return j
+    return None
+
+
+def covariance(hess_total: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Inverse of the Hessian of the total negative log-likelihood over the free coordinates.
+
+    Rows and columns of the other coordinates (held at a limit) are NaN; so is everything
+    when the Hessian is singular there.
+    """
+    k = len(free)
+    cov = np.full((k, k), np.nan)
+    if not free.any():
+        return cov
+    Hf = hess_total[np.ix_(free, free)]
     try:
-        cov = np.linalg.inv(hess)
+        lam = np.linalg.eigvalsh(Hf)
+        if lam[0] <= 0:
+            return cov
+        cov[np.ix_(free, free)] = np.linalg.inv(Hf)
     except np.linalg.LinAlgError:
-        cov = np.full((k, k), np.nan)
-    diag = np.diag(cov)
-    se = np.sqrt(np.where(diag > 0, diag, np.nan))
-    return float(value), cov, se
+        pass
+    return cov

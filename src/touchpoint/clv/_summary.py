@@ -9,6 +9,11 @@ package's ``summary_data_from_transaction_data``:
 - ``T``: time from the first purchase day to the end of the observation period;
 - ``monetary_value``: the average amount of the repeat purchase days (0 when there are none).
 
+Only purchases count, by the library's purchase rule (`touchpoint.frame.purchase_mask`):
+with an ``outcome`` column, the events whose outcome is one of ``purchases`` (and events
+without an outcome that carry an amount > 0); without one, every row, as in a plain
+transaction log (the CDNOW data, `lifetimes`).
+
 Times are measured in whole days and then expressed in ``unit`` as a float (a week is
 exactly 7 days), so ``unit="W"`` gives the weeks of the papers (CDNOW's ``T = 38.86``).
 `lifetimes` with ``freq="W"`` instead counts calendar-week periods (whole numbers);
@@ -28,12 +33,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 
-from touchpoint.clv._columns import as_float, keyed_result, read, times
+from touchpoint.clv._columns import as_float, keyed_result, times
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import PURCHASE_OUTCOMES, purchase_columns, purchase_mask, read_coded
 from touchpoint.scale._detect import is_dask
 
 __all__ = ["UNITS", "customer_summary", "partition_summary"]
@@ -59,20 +66,27 @@ def customer_summary(
     amount: str | None = "amount",
     observation_end: Any = None,
     unit: str = "W",
+    outcome: str | None = "outcome",
+    purchases: Collection[str] | None = PURCHASE_OUTCOMES,
 ) -> Any:
     """Frequency, recency, age ``T`` and average repeat spend per customer.
 
     Parameters
     ----------
     data:
-        Transactions: an EventFrame, a pandas or polars DataFrame, an Arrow table or a
-        dict of arrays, one row per purchase. Or a Dask DataFrame (see Returns).
+        Transactions or events: an EventFrame, a pandas or polars DataFrame, an Arrow
+        table or a dict of arrays, one row per event. Or a Dask DataFrame (see Returns).
     customer, time, amount:
         Column names. ``amount`` may be missing from ``data`` (or None): then
         ``monetary_value`` is 0 for everyone.
     observation_end:
         End of the observation period (a date); purchases after it are ignored.
         Default: the day of the last purchase in ``data``.
+    outcome, purchases:
+        The purchase rule (see `touchpoint.frame.purchase_mask`): with an ``outcome``
+        column, only events whose outcome is one of ``purchases`` (and events without
+        an outcome but with an amount > 0) are purchases; without that column, or with
+        ``purchases=None``, every row is.
     unit:
         Time unit of ``recency`` and ``T``: ``"D"`` days, ``"W"`` weeks (7 days),
         ``"M"`` months (365.25/12 days) or ``"Y"`` years (365.25 days).
@@ -88,11 +102,13 @@ def customer_summary(
     equal the in-memory ones (``monetary_value`` up to the order in which the amounts
     of one day are added). Bad values are reported when the result is computed.
 
+    Customers without any purchase have no row.
+
     Raises
     ------
     ValidationError
         Unknown unit, missing columns, times that are not dates, missing customer ids,
-        NaN amounts, or no purchase on or before ``observation_end``.
+        NaN amounts of purchases, or no purchase on or before ``observation_end``.
 
     Examples
     --------
@@ -100,6 +116,15 @@ def customer_summary(
     ...                      unit="D", observation_end="2024-01-11")
     >>> s["frequency"].tolist(), s["recency"].tolist(), s["T"].tolist()
     ([1], [2.0], [10.0])
+
+    Events with an outcome: only the purchases count.
+
+    >>> ev = {"customer": [1, 1, 1, 2], "outcome": ["purchase", "call", "purchase", "call"],
+    ...       "time": ["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03"],
+    ...       "amount": [10.0, None, 30.0, None]}
+    >>> s = customer_summary(ev, unit="D", observation_end="2024-01-11")
+    >>> s["customer"].tolist(), s["frequency"].tolist(), s["monetary_value"].tolist()
+    ([1], [1], [30.0])
     """
     if unit not in UNITS:
         raise ValidationError([Problem("unit", f"expected one of {sorted(UNITS)}", unit)])
@@ -113,8 +138,12 @@ def customer_summary(
             amount=amount,
             observation_end=observation_end,
             unit=unit,
+            outcome=outcome,
+            purchases=purchases,
         )
-    return _summary(data, customer, time, amount, observation_end, unit, allow_empty=False)
+    return _summary(
+        data, customer, time, amount, observation_end, unit, outcome, purchases, allow_empty=False
+    )
 
 
 def partition_summary(
@@ -125,6 +154,8 @@ def partition_summary(
     amount: str | None = "amount",
     observation_end: Any,
     unit: str = "W",
+    outcome: str | None = "outcome",
+    purchases: Collection[str] | None = PURCHASE_OUTCOMES,
 ) -> Any:
     """`customer_summary` of one partition of customers, with a given ``observation_end``.
 
@@ -136,7 +167,9 @@ def partition_summary(
     ...                   observation_end="2024-01-31")["customer"].tolist()
     []
     """
-    return _summary(data, customer, time, amount, observation_end, unit, allow_empty=True)
+    return _summary(
+        data, customer, time, amount, observation_end, unit, outcome, purchases, allow_empty=True
+    )
 
 
 def _summary(
@@ -146,13 +179,17 @@ def _summary(
     amount: str | None,
     observation_end: Any,
     unit: str,
+    outcome: str | None,
+    purchases: Collection[str] | None,
     *,
     allow_empty: bool,
 ) -> Any:
-    cols = read(
+    extra = purchase_columns(data, outcome=outcome, purchases=purchases)
+    cols, cats = read_coded(
         data,
-        {"customer": customer, "time": time, "amount": amount},
+        {"customer": customer, "time": time, "amount": amount, **extra},
         required=("customer", "time"),
+        categorical=tuple(extra),
     )
     days = times(cols["time"], time).astype("datetime64[D]")
     if np.isnat(days).any():
@@ -163,8 +200,16 @@ def _summary(
         if "amount" in cols
         else np.zeros(len(days), dtype=np.float64)
     )
+    bought = purchase_mask(cols, cats, purchases)
+    if bought is not None:
+        # the rows' places in the input, for errors that name them
+        rows = np.flatnonzero(bought)
+        days, cust, amounts = days[bought], cust[bought], amounts[bought]
+    else:
+        rows = None
     if np.isnan(amounts).any():
         row = int(np.flatnonzero(np.isnan(amounts))[0])
+        row = row if rows is None else int(rows[row])
         raise ValidationError([Problem(f"data[{amount!r}][{row}]", "missing amount", "NaN")])
     if observation_end is None:
         if len(days) == 0:
@@ -175,6 +220,7 @@ def _summary(
         keep = days <= end
         if not keep.all():
             days, cust, amounts = days[keep], cust[keep], amounts[keep]
+            rows = np.flatnonzero(keep) if rows is None else rows[keep]
         if len(days) == 0 and not allow_empty:
             raise ValidationError(
                 [Problem("observation_end", "no transaction on or before it", str(end))]
@@ -182,6 +228,7 @@ def _summary(
     codes, ids = _factorize(cust)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
+        row = row if rows is None else int(rows[row])
         raise ValidationError([Problem(f"data[{customer!r}][{row}]", "missing customer id")])
     if len(days) == 0:  # only with allow_empty
         none = np.zeros(0, dtype=np.float64)

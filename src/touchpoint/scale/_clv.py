@@ -9,6 +9,9 @@
   not); the model is then fitted exactly as in memory.
 - `per_partition`: a model's prediction written back per partition with
   ``map_partitions``: a lazy Dask Series aligned with the summary's rows.
+- `churn_risk_on_dask`: `touchpoint.scoring.churn_risk` the same way: the per-customer
+  pass on each customer partition, one fit on the collected summary columns, the risks
+  per partition.
 
 Examples
 --------
@@ -32,9 +35,52 @@ import numpy as np
 from touchpoint.clv._columns import times
 from touchpoint.clv._summary import partition_summary
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.scale._dask import check_column, max_time, per_customer, require_dask
+from touchpoint.frame import PURCHASE_OUTCOMES, purchase_columns, purchase_mask, read_coded
+from touchpoint.scale._dask import (
+    check_column,
+    conform,
+    default_asof,
+    max_time,
+    per_customer,
+    require_dask,
+)
 
-__all__ = ["collect", "end_day", "per_partition", "summary_on_dask"]
+__all__ = [
+    "churn_risk_on_dask",
+    "collect",
+    "end_day",
+    "per_partition",
+    "purchases_of",
+    "summary_on_dask",
+]
+
+
+def _purchase_rows(part: Any, kw: dict[str, Any]) -> Any:
+    """The rows of one pandas partition that are purchases, by the library's rule."""
+    import pandas as pd
+
+    extra = purchase_columns(part, outcome=kw["outcome"], purchases=kw["purchases"])
+    names = {"amount": kw["amount"], **extra}
+    available = set(part.columns)
+    cols, cats = read_coded(
+        part, {k: v for k, v in names.items() if v in available}, categorical=tuple(extra)
+    )
+    mask = purchase_mask(cols, cats, kw["purchases"])
+    if mask is None:
+        mask = np.ones(len(part), dtype=bool)
+    return pd.Series(mask, index=part.index)
+
+
+def purchases_of(data: Any, *, amount: str | None, outcome: str | None, purchases: Any) -> Any:
+    """The purchase rows of a Dask DataFrame of events (all of them without an outcome column)."""
+    import pandas as pd
+
+    columns = {name: [] for name in data.columns}  # the rule looks at the column names only
+    if not purchase_columns(columns, outcome=outcome, purchases=purchases):
+        return data
+    kw = {"amount": amount, "outcome": outcome, "purchases": purchases}
+    meta = pd.Series(np.zeros(0, dtype=bool), index=data._meta.index)
+    return data[data.map_partitions(_purchase_rows, kw, meta=meta)]
 
 
 def end_day(data: Any, time: str, end: Any) -> np.datetime64:
@@ -42,6 +88,7 @@ def end_day(data: Any, time: str, end: Any) -> np.datetime64:
 
     ``end`` given: that day, provided some purchase falls on or before it (the earliest
     time is a reduction). ``end`` None: the day of the last purchase (a reduction).
+    ``data`` holds the purchases only (see `purchases_of`).
     """
     if end is None:
         latest = max_time(data, time)
@@ -69,12 +116,15 @@ def summary_on_dask(
     amount: str | None,
     observation_end: Any,
     unit: str,
+    outcome: str | None = "outcome",
+    purchases: Any = PURCHASE_OUTCOMES,
 ) -> Any:
     """`customer_summary` of a Dask DataFrame: a lazy Dask DataFrame, one row per customer."""
     require_dask("customer_summary on a Dask DataFrame")
     check_column(data, customer, "customer")
     check_column(data, time, "time")
-    end = end_day(data, time, observation_end)
+    bought = purchases_of(data, amount=amount, outcome=outcome, purchases=purchases)
+    end = end_day(bought, time, observation_end)
     return per_customer(
         partition_summary,
         data,
@@ -83,6 +133,8 @@ def summary_on_dask(
         amount=amount,
         observation_end=end,
         unit=unit,
+        outcome=outcome,
+        purchases=purchases,
     )
 
 
@@ -129,3 +181,59 @@ def per_partition(
         check_column(summary, column, "summary")
     meta = pd.Series(np.zeros(0), index=summary._meta.index, name=name)
     return summary.map_partitions(_predict, predict, name, args, kwargs, meta=meta)
+
+
+def _churn_partition(part: Any, model: Any, bounds: Any, names: list[str], meta: Any) -> Any:
+    from touchpoint.scoring.churn import _finish
+
+    if len(part) == 0:
+        return meta
+    cols = {c: part[c].to_numpy() for c in part.columns}
+    out = _finish(cols, model, bounds, names).to_pandas()
+    out.index = part.index
+    return conform(out, meta)
+
+
+def churn_risk_on_dask(
+    data: Any,
+    *,
+    asof: Any,
+    bounds: Any,
+    names: list[str],
+    customer: str,
+    time: str,
+    amount: str | None,
+    outcome: str | None,
+    purchases: Any,
+) -> Any:
+    """`touchpoint.scoring.churn_risk` of a Dask DataFrame of events: a lazy Dask DataFrame.
+
+    The per-customer pass (`touchpoint.scoring.churn._customers`) runs on each customer
+    partition and is persisted; its three model columns are collected and the MBG/NBD
+    model fitted once in memory, by the in-memory code; the risks and levels are then
+    computed per partition, again by the in-memory code.
+    """
+    from touchpoint.scoring.churn import _AGE, _T_X, _X, _customers, _finish, _fit
+
+    require_dask("churn_risk on a Dask DataFrame")
+    check_column(data, customer, "customer")
+    check_column(data, time, "time")
+    at = default_asof(data, time, asof)
+    parts = per_customer(
+        _customers,
+        data,
+        customer=customer,
+        time=time,
+        amount=amount,
+        outcome=outcome,
+        purchases=purchases,
+        asof=at,
+    ).persist()
+    inputs = parts[[_X, _T_X, _AGE]].compute()
+    model = _fit(inputs[_X].to_numpy(), inputs[_T_X].to_numpy(), inputs[_AGE].to_numpy(), time)
+    empty = {c: parts._meta[c].to_numpy() for c in parts._meta.columns}
+    meta = _finish(empty, model, bounds, names).to_pandas()
+    meta.index = parts._meta.index
+    if meta["customer"].dtype != parts._meta["customer"].dtype:
+        meta["customer"] = meta["customer"].astype(parts._meta["customer"].dtype)
+    return parts.map_partitions(_churn_partition, model, bounds, names, meta, meta=meta)

@@ -12,10 +12,15 @@ Examples
 [12.0]
 """
 
-from touchpoint.scoring.churn import DEFAULT_REASONS, churn_kinds, churn_summary
+from touchpoint.scoring.churn import (
+    CHURN_LEVELS,
+    DEFAULT_REASONS,
+    churn_kinds,
+    churn_risk,
+    churn_summary,
+)
 from touchpoint.scoring.compliance import ComplianceReport, compliance
 from touchpoint.scoring.loyalty import (
-    churn_risk,
     loyalty_index,
     percentile_rank,
     satisfied_but_defecting,
@@ -34,6 +39,7 @@ from touchpoint.scoring.value import (
 )
 
 __all__ = [
+    "CHURN_LEVELS",
     "DEFAULT_REASONS",
     "DEFAULT_SEGMENTS",
     "ComplianceReport",

@@ -1,8 +1,6 @@
-"""Loyalty beyond satisfaction: churn risk from each customer's own rhythm, a loyalty index,
-and the customers who are satisfied but defecting (满意不等于忠诚).
+"""Loyalty beyond satisfaction: a loyalty index, and the customers who are satisfied but
+defecting (满意不等于忠诚). Churn risk is `touchpoint.scoring.churn.churn_risk`.
 
-- `churn_risk`: days since the last purchase against the customer's own average gap
-  between purchases.
 - `loyalty_index`: the material's four measures (repeat purchases, trust in the service,
   price sensitivity, time taken to choose) through what event data shows of them, as a
   relative index (percentile ranks among the customers) and an absolute one (fixed
@@ -11,18 +9,15 @@ and the customers who are satisfied but defecting (满意不等于忠诚).
   purchase rate falls by an exact test that allows for count noise and for rates that
   drift (the material: about 40% of satisfied customers still defect).
 
-`loyalty_index` and `satisfied_but_defecting` count purchases by the shared rule
-(`touchpoint.frame.purchase_mask`: ``outcome`` labels, else money, else every event);
-`churn_risk` counts an event with an amount > 0 when the data has an ``amount`` column,
-and any event otherwise.
+Both count purchases by the shared rule (`touchpoint.frame.purchase_mask`: ``outcome``
+labels, else money, else every event).
 
 Examples
 --------
->>> ev = {"customer": ["a", "a", "a"], "time": ["2026-01-01", "2026-01-11", "2026-01-21"],
+>>> ev = {"customer": ["a", "a", "b"], "time": ["2026-01-01", "2026-01-11", "2026-01-05"],
 ...       "amount": [5.0, 5.0, 5.0]}
->>> r = churn_risk(ev, asof="2026-02-25")
->>> r["rhythm"].tolist(), r["overdue"].tolist(), r["level"].tolist()
-([10.0], [3.5], ['lapsed'])
+>>> loyalty_index(ev)["repeat"].tolist()
+[1, 0]
 """
 
 from __future__ import annotations
@@ -49,7 +44,7 @@ from touchpoint.scoring._counts import count_cdf, pooled_concentration, zero_pro
 from touchpoint.scoring._ratings import check_share, is_number, read_ratings
 from touchpoint.scoring.referral import _map_ids, first_referrer
 
-__all__ = ["churn_risk", "loyalty_index", "percentile_rank", "satisfied_but_defecting"]
+__all__ = ["loyalty_index", "percentile_rank", "satisfied_but_defecting"]
 
 _MIN = np.iinfo(np.int64).min
 _MAX = np.iinfo(np.int64).max
@@ -81,137 +76,6 @@ def percentile_rank(values: np.ndarray, *, higher_is_better: bool = True) -> np.
     equal = np.searchsorted(s, x, side="right") - below
     out[valid] = (below + (equal - 1) / 2.0) / (n - 1)
     return out
-
-
-def _purchases(
-    data: Any,
-    customer: str,
-    time: str,
-    amount: str | None,
-    extra: Mapping[str, str | None] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
-    names: dict[str, str | None] = {"customer": customer, "time": time}
-    available = set(column_names(data))
-    if amount is not None and amount in available:
-        names["amount"] = amount
-    for k, v in (extra or {}).items():
-        if v is not None and v in available:
-            names[k] = v
-    cols, cats = read_coded(
-        data, names, required=("customer", "time"), categorical=("customer", "referrer")
-    )
-    check_codes(cols["customer"], customer)
-    check_times(cols["time"], time)
-    if "amount" in cols:
-        check_nonnegative(cols["amount"], amount or "amount")
-        bought = cols["amount"] > 0
-    else:
-        bought = np.ones(len(cols["time"]), dtype=bool)
-    return cols, cats, bought
-
-
-def _asof(t: np.ndarray, asof: Any) -> int:
-    if asof is not None:
-        return int(as_time(asof).view(np.int64))
-    return int(t.max()) if len(t) else 0
-
-
-#: Risk levels by ``overdue`` (days since last purchase / usual gap): upper bounds.
-DEFAULT_LEVELS: dict[str, float] = {
-    "active": 1.0,
-    "slipping": 2.0,
-    "at_risk": 3.0,
-    "lapsed": np.inf,
-}
-
-
-def churn_risk(
-    data: Any,
-    *,
-    customer: str = "customer",
-    time: str = "time",
-    amount: str | None = "amount",
-    asof: Any = None,
-    levels: Mapping[str, float] = DEFAULT_LEVELS,
-) -> ScoreFrame:
-    """Churn risk from recency against the customer's own purchase rhythm.
-
-    Per customer, with purchases on or before ``asof`` (default: the latest event):
-
-    - ``purchases``; ``rhythm``: average days between purchases,
-      ``(last - first) / (purchases - 1)`` (NaN below two purchases or when all fall on
-      one instant);
-    - ``recency``: days since the last purchase (float; NaN without purchases);
-    - ``overdue``: ``recency / rhythm``, how many usual gaps have passed;
-    - ``risk``: ``1 - exp(-overdue)``, the chance that a customer who still bought at
-      their usual rate would have bought again by now (a Poisson reading of the rhythm);
-    - ``level``: the first of ``levels`` (name -> upper bound of ``overdue``, inclusive)
-      that ``overdue`` fits; ``"new"`` with one purchase, ``"none"`` without.
-
-    Examples
-    --------
-    >>> r = churn_risk({"customer": [1, 1, 2], "time": ["2026-01-01", "2026-01-31", "2026-01-15"]},
-    ...                amount=None, asof="2026-02-15")
-    >>> r["level"].tolist()
-    ['active', 'new']
-
-    With a Dask DataFrame as ``data`` (see `touchpoint.scale`): a lazy Dask DataFrame of
-    the same columns, one row per customer, in no particular order; ``asof`` defaults to
-    the latest time of all events, computed first.
-    """
-    if is_dask(data):
-        from touchpoint.scale._dask import default_asof, per_customer
-
-        return per_customer(
-            churn_risk,
-            data,
-            customer=customer,
-            time=time,
-            amount=amount,
-            asof=default_asof(data, time, asof),
-            levels=levels,
-        )
-    cols, cats, bought = _purchases(data, customer, time, amount)
-    ids = cats["customer"]
-    k = len(ids)
-    at = _asof(cols["time"].view(np.int64), asof)
-    t = cols["time"].view(np.int64)
-    use = bought & (t <= at)
-    c, tu = cols["customer"][use], t[use]
-    n = np.bincount(c, minlength=k).astype(np.int64)
-    first = np.full(k, _MAX)
-    last = np.full(k, _MIN)
-    np.minimum.at(first, c, tu)
-    np.maximum.at(last, c, tu)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        span = np.where(n > 0, (last - first) / DAY_US, np.nan)
-        rhythm = np.where(n >= 2, span / (n - 1), np.nan)
-        rhythm = np.where(rhythm > 0, rhythm, np.nan)
-        recency = np.where(n > 0, (at - last) / DAY_US, np.nan)
-        overdue = recency / rhythm
-        risk = 1.0 - np.exp(-overdue)
-    bounds = np.array(list(levels.values()), dtype=np.float64)
-    if len(bounds) == 0 or np.any(np.diff(bounds) <= 0):
-        raise ValidationError([Problem("levels", "needs increasing upper bounds", dict(levels))])
-    names = [*levels, "new", "none"]
-    level = np.searchsorted(bounds, np.nan_to_num(overdue, nan=0.0), side="left")
-    level = np.minimum(level, len(bounds) - 1)
-    level = np.where(np.isnan(overdue), np.where(n == 0, len(bounds) + 1, len(bounds)), level)
-    return ScoreFrame(
-        {
-            "customer": ids,
-            "purchases": n,
-            "rhythm": rhythm,
-            "recency": recency,
-            "overdue": overdue,
-            "risk": risk,
-            "level": level.astype(np.int64),
-        },
-        {"level": np.array(names, dtype=object)},
-    )
-
-
-# --------------------------------------------------------------------------- reading
 
 
 def _events(

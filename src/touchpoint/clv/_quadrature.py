@@ -1,0 +1,46 @@
+"""Expectations over a Beta distribution by Gauss quadrature (numpy only).
+
+`beta_nodes` gives the nodes and weights of the n-point Gauss rule for the Beta(a, b)
+distribution on [0, 1] (Golub & Welsch 1969: the eigenvalues of the Jacobi matrix of
+the Jacobi polynomials); the weights sum to 1, so ``weights @ f(nodes)`` approximates
+E[f(p)] and is exact for polynomials of degree up to 2n - 1. The CLV models use it for
+the expected purchases of a customer whose dropout probability p is Beta distributed:
+the integrand is smooth and bounded, where the closed form through the Gauss
+hypergeometric function overflows or loses every digit for frequent buyers and long
+horizons.
+
+Examples
+--------
+>>> p, w = beta_nodes(2.0, 3.0, 4)
+>>> round(float(w.sum()), 12), round(float(w @ p), 12), round(float(w @ p**2), 12)
+(1.0, 0.4, 0.2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["beta_nodes"]
+
+
+def beta_nodes(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes in (0, 1) and weights (summing to 1) of the n-point Gauss rule for Beta(a, b)."""
+    # Jacobi polynomials on [-1, 1] with weight (1 - y)^al (1 + y)^be, p = (1 + y) / 2
+    al, be = b - 1.0, a - 1.0
+    k = np.arange(n, dtype=np.float64)
+    s = 2.0 * k + al + be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diag = (be - al) * (be + al) / (s * (s + 2.0))
+    diag[0] = (be - al) / (al + be + 2.0)
+    kk = k[1:]
+    s1 = s[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off2 = 4.0 * kk * (kk + al) * (kk + be) * (kk + al + be) / (s1**2 * (s1 + 1.0) * (s1 - 1.0))
+    if n > 1:  # the first one without the factor (al + be + 1) / (al + be + 1)
+        off2[0] = 4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) ** 2 * (3.0 + al + be))
+    # the Jacobi matrix of p = (1 + y) / 2
+    jac = np.diag((1.0 + diag) / 2.0) + np.diag(np.sqrt(off2) / 2.0, 1)
+    y, vec = np.linalg.eigh(jac, UPLO="U")
+    nodes = np.clip(y, np.finfo(np.float64).tiny, 1.0)
+    weights = vec[0] ** 2
+    return nodes, weights / weights.sum()
