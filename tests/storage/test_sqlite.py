@@ -76,7 +76,7 @@ def test_the_same_100k_batch_twice_stores_100k_events(path):
         assert (first.status == AppendStatus.ACCEPTED).all()
         assert (second.status == AppendStatus.DUPLICATE).all()
         assert store.count() == 100_000
-        assert store._con.execute("SELECT count(*) FROM event_key").fetchone()[0] == 100_000
+        assert store._con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 100_000
         assert len(store.scan()) == 100_000
 
 
