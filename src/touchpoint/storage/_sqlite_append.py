@@ -302,8 +302,8 @@ def cached_rows(con: sqlite3.Connection, ids: np.ndarray) -> dict[str, np.ndarra
     for block in np.unique(which):  # a loop over blocks
         sel = np.flatnonzero(which == block)
         cols, pos = None, np.empty(0, dtype=np.int64)
-        first, last = ranges[block, 1], ranges[block, 2]
-        if block >= 0 and (ids[sel] <= last).all():
+        if block >= 0 and (ids[sel] <= ranges[block, 2]).all():
+            first, last = ranges[block, 1], ranges[block, 2]
             (blob,) = con.execute(
                 "SELECT data FROM chunk WHERE id = ?", (int(ranges[block, 0]),)
             ).fetchone()
