@@ -396,10 +396,17 @@ def test_rows_and_scan_cache_agree_whatever_happens(operations, modulus):
                 "time": np.array([1_000 * i for i, _ in arg]).astype("datetime64[us]"),
             }
             result = store.append(Batch.from_columns(cols), refuse=False)
+            unmatched: set[str] = set()  # ids whose first row in this batch was suppressed
+            seen: set[str] = set()
             for j, (e, c, r, a) in enumerate(zip(ids, who, cols["referrer"], amount, strict=True)):
-                r = None if r in forgotten else r
-                if c in forgotten or cols["referrer"][j] in forgotten:
+                first_here = e not in seen
+                seen.add(e)
+                if c in forgotten or r in forgotten:
                     assert result.status[j] == AppendStatus.SUPPRESSED
+                    if first_here:
+                        unmatched.add(e)
+                elif e in unmatched:  # a repeat of a row that was not stored: a conflict
+                    assert result.status[j] == AppendStatus.CONFLICT
                 elif e not in reference:
                     assert result.status[j] == AppendStatus.ACCEPTED
                     reference[e] = (c, r, a, 1_000 * int(e[1:]))

@@ -440,19 +440,20 @@ def _resolve_repeats(
     with that id (``ref_index`` -1: that row was not stored, so the repeat conflicts).
     """
     mine = _stored_columns(store, con, batch, rows)
-    has_ref = ref_index >= 0
-    ref = {k: v[np.where(has_ref, ref_index, 0)] for k, v in reference.items()}
-    if not len(reference["time"]):
-        ref = mine
-    same, differing = _equal(mine, ref)
-    same &= has_ref
+    known = np.flatnonzero(ref_index >= 0)
+    same = np.zeros(len(rows), dtype=bool)
+    differing: list[list[str]] = [[] for _ in range(len(rows))]
+    if len(known):
+        ref = {k: v[ref_index[known]] for k, v in reference.items()}
+        equal, diffs = _equal({k: v[known] for k, v in mine.items()}, ref)
+        same[known] = equal
+        for i, diff in zip(known[~equal], diffs, strict=True):
+            differing[i] = diff
     status[rows[same]] = AppendStatus.DUPLICATE
-    for row, diff, known in zip(rows[~same], differing, has_ref[~same], strict=True):
-        status[row] = AppendStatus.CONFLICT
+    for i in np.flatnonzero(~same):  # the conflicting rows (few)
+        status[rows[i]] = AppendStatus.CONFLICT
         rejections.append(
-            _conflict(
-                batch, int(row), diff if known else [], "another record with the same event id"
-            )
+            _conflict(batch, int(rows[i]), differing[i], "another record with the same event id")
         )
 
 
