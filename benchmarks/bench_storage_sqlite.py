@@ -162,9 +162,16 @@ class Peak:
 
 
 def timed(fn: Any) -> tuple[Any, float]:
-    t = time.perf_counter()
+    """``fn()`` and its wall time; its CPU time (user + system) goes to `CPU`."""
+    t, c = time.perf_counter(), time.process_time()
     out = fn()
+    CPU.append(time.process_time() - c)
     return out, time.perf_counter() - t
+
+
+#: CPU seconds of the `timed` calls of this process, in order (a shared machine's load
+#: stretches wall time; the CPU time a contender needs moves much less).
+CPU: list[float] = []
 
 
 # --------------------------------------------------------------------------- plain sqlite3
@@ -243,6 +250,7 @@ def worker_touchpoint(data: Path, db: Path, size: int) -> dict:
     again, dup = timed(lambda: [ws.record_batch(p) for p in parts])
     assert sum(r.duplicates for r in again) == n and ws.storage.count() == n
     out = {"ingest": first, "again": dup, "mem_ingest": mem_first, "mem_again": peak.mib()}
+    out["cpu_ingest"], out["cpu_again"] = CPU[-2:]
     out["version"] = getattr(ws.storage, "schema_version", 3)
     ws.close()
     out["file_mib"] = db.stat().st_size / MiB
@@ -256,11 +264,13 @@ def worker_scan(db: Path) -> dict:
     peak = Peak()
     peak.start()
     frame, first = timed(store.scan)
+    cpu_first = CPU[-1]
     n = len(frame)
     del frame
     mem = peak.mib()
     best = min(timed(store.scan)[1] for _ in range(3))
     out = {"scan_first": first, "scan_best": best, "mem_scan": mem, "rows": n}
+    out["cpu_scan_first"], out["cpu_scan_best"] = cpu_first, min(CPU[-3:])
     store.close()
     return out
 
@@ -298,6 +308,7 @@ def worker_plain(data: Path, db: Path, size: int, without_rowid: bool) -> dict:
     con = plain_table(db, without_rowid=without_rowid)
     ready, build = timed(lambda: [rows_of(p) for p in parts])
     stored, first = timed(lambda: sum([plain_insert(con, r) for r in ready]))
+    cpu_build, cpu_first = CPU[-2:]
     assert stored == n
     mem = peak.mib()
     ready.clear()  # free the tuples before the next step
@@ -308,12 +319,16 @@ def worker_plain(data: Path, db: Path, size: int, without_rowid: bool) -> dict:
         "build": build,
         "ingest": first,
         "again": dup,
+        "cpu_build": cpu_build,
+        "cpu_ingest": cpu_first,
+        "cpu_again": CPU[-1],
         "mem_ingest": mem,
         "mem_again": peak.mib(),
         "file_mib": db.stat().st_size / MiB,
     }
     peak.start()
     got, out["scan_first"] = timed(lambda: select_columns(con, "SELECT * FROM events"))
+    out["cpu_scan_first"] = CPU[-1]
     assert len(got["event_id"]) == n
     out["mem_scan"] = peak.mib()
     con.close()
@@ -340,7 +355,7 @@ def run_worker(kind: str, args: list[str], pythonpath: str | None = None) -> dic
 
 
 def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float, float]]:
-    """Plain-table layouts side by side, batches interleaved: (name, first, again, MiB)."""
+    """Plain-table layouts side by side, batches interleaved: (name, /s, /cpu-s, again /s)."""
     from touchpoint.storage._sqlite_keys import event_keys
 
     n = len(cols["event_id"])
@@ -431,8 +446,7 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
             )
         cons[name] = con
     totals = {name: [0.0, 0.0] for name, *_ in specs}
-    peak = Peak()
-    peak.start()
+    cpu = {name: [0.0, 0.0] for name, *_ in specs}
     for again in (0, 1):
         base = {name: 1 for name in cons}
         for start in range(0, n, size):  # interleaved: one batch of each layout in turn
@@ -448,17 +462,18 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
                     rows = text_rows(sl, order)
                     sql = f"INSERT INTO events VALUES ({', '.join('?' * 14)}) ON CONFLICT (event_id) DO NOTHING"
                 con = cons[name]
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 con.execute("BEGIN IMMEDIATE")
                 con.executemany(sql, rows)
                 con.execute("COMMIT")
                 totals[name][again] += time.perf_counter() - t
+                cpu[name][again] += time.process_time() - c
     out = []
     for name, *_ in specs:
         (count,) = cons[name].execute("SELECT count(*) FROM events").fetchone()
         assert count == n, (name, count)
         cons[name].close()
-        out.append((name, n / totals[name][0], n / totals[name][1], 0.0))
+        out.append((name, n / totals[name][0], n / cpu[name][0], n / totals[name][1]))
     return out
 
 
@@ -517,10 +532,11 @@ def main() -> None:
         cols = make(n, ids=args.ids, customers=args.customers)
         if args.part == "candidates":
             print(
-                f"{'layout (plain tables, rows built outside the timing)':58} {'events/s':>10} {'again':>10}"
+                f"{'layout (plain tables, rows built outside the timing)':58} "
+                f"{'events/s':>9} {'/cpu-s':>9} {'again/s':>9}"
             )
-            for name, first, again, _ in candidates(cols, args.batch, tmp):
-                print(f"{name:58} {first:10,.0f} {again:10,.0f}")
+            for name, first, per_cpu, again in candidates(cols, args.batch, tmp):
+                print(f"{name:58} {first:9,.0f} {per_cpu:9,.0f} {again:9,.0f}")
             print(f"load average after: {_load_average()}")
             return
         data = tmp / "events.npz"
@@ -559,29 +575,50 @@ def main() -> None:
         "plain_rowid": "plain sqlite3, TEXT primary key",
         "plain_without_rowid": "plain sqlite3, TEXT primary key, WITHOUT ROWID",
     }
-    print(f"\nbest of {args.repeat} rounds; peak MiB: resident set above the loaded events")
+    report(best, contenders, labels, n, args.repeat)
+
+
+def report(
+    best: dict[str, dict[str, float]],
+    contenders: list[str],
+    labels: dict[str, str],
+    n: int,
+    repeat: int,
+) -> None:
+    """The tables: rates per second of wall time and of CPU time, peak memory."""
     print(
-        f"{'contender':48} {'ingest/s':>10} {'MiB':>5} {'again/s':>10} {'MiB':>5} {'file MiB':>9}"
+        f"\nbest of {repeat} rounds; /s: events per second of wall time; /cpu-s: per second "
+        "of the process's CPU time; MiB: peak resident set above the loaded events"
+    )
+    head = f"{'ingest, then the same batches again':48} {'/s':>9} {'/cpu-s':>9} {'MiB':>4}"
+    print(f"{head} {'again/s':>9} {'/cpu-s':>9} {'MiB':>4} {'file MiB':>8}")
+    for who in contenders:
+        r = best[who]
+        print(
+            f"{labels[who]:48} {_rate(n, r['ingest']):>9} {_rate(n, r['cpu_ingest']):>9} "
+            f"{r['mem_ingest']:4.0f} {_rate(n, r['again']):>9} {_rate(n, r['cpu_again']):>9} "
+            f"{r['mem_again']:4.0f} {r['file_mib']:8.0f}"
+        )
+        if "build" in r:
+            wall, cpu = r["ingest"] + r["build"], r["cpu_ingest"] + r["cpu_build"]
+            print(f"{'  incl. building the tuples':48} {_rate(n, wall):>9} {_rate(n, cpu):>9}")
+    print(
+        f"\n{'scan to numpy columns':48} {'first/s':>9} {'/cpu-s':>9} {'MiB':>4} "
+        f"{'best/s':>9} {'/cpu-s':>9}"
     )
     for who in contenders:
         r = best[who]
-        print(
-            f"{labels[who]:48} {_rate(n, r['ingest']):>10} {r['mem_ingest']:5.0f} "
-            f"{_rate(n, r['again']):>10} {r['mem_again']:5.0f} {r['file_mib']:9.0f}"
-        )
-        if "build" in r:
-            print(f"{'  incl. building the tuples':48} {_rate(n, r['ingest'] + r['build']):>10}")
-    print(f"\n{'scan to numpy columns':48} {'first/s':>10} {'best/s':>10} {'MiB':>5}")
-    for who in contenders:
-        r = best[who]
         best_scan = _rate(n, r["scan_best"]) if "scan_best" in r else ""
+        best_cpu = _rate(n, r["cpu_scan_best"]) if "cpu_scan_best" in r else ""
         print(
-            f"{labels[who]:48} {_rate(n, r['scan_first']):>10} {best_scan:>10} {r['mem_scan']:5.0f}"
+            f"{labels[who]:48} {_rate(n, r['scan_first']):>9} "
+            f"{_rate(n, r['cpu_scan_first']):>9} {r['mem_scan']:4.0f} {best_scan:>9} "
+            f"{best_cpu:>9}"
         )
     r = best["touchpoint"]
     print(
-        f"{'plain sqlite3 on touchpoint file: SELECT * FROM interactions':48} "
-        f"{_rate(n, r['select']):>10} {'':>10} {r['mem_select']:5.0f}"
+        f"{'touchpoint file, plain SELECT * FROM interactions':48} "
+        f"{_rate(n, r['select']):>9} {'':>9} {r['mem_select']:4.0f}"
     )
     print(f"select count(*) from interactions: {r['count'] * 1000:.0f} ms")
     if "baseline_v3" in best:
@@ -591,10 +628,13 @@ def main() -> None:
             f"{m['migrate']:.1f} s ({_rate(n, m['migrate'])} events/s), "
             f"{m['mem_migrate']:.0f} MiB; {m['migrated_rows']:,.0f} events after"
         )
-    peers = [best[p]["ingest"] for p in ("plain_rowid", "plain_without_rowid")]
+    peers = ("plain_rowid", "plain_without_rowid")
+    wall = min(best[p]["ingest"] for p in peers) / r["ingest"]
+    cpu = min(best[p]["cpu_ingest"] for p in peers) / r["cpu_ingest"]
     print(
-        f"\ningest ratio to the faster plain peer (tuples ready): "
-        f"{min(peers) / r['ingest']:.2f}x; again/first: {r['ingest'] / r['again']:.2f}x"
+        f"\ningest ratio to the faster plain peer (tuples ready): wall {wall:.2f}x, "
+        f"CPU {cpu:.2f}x; again/first: wall {r['ingest'] / r['again']:.2f}x, "
+        f"CPU {r['cpu_ingest'] / r['cpu_again']:.2f}x"
     )
     print(
         f"peak RSS of this (parent) process: "

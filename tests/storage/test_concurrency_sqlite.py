@@ -119,7 +119,9 @@ def _no_proxy_for_loopback(monkeypatch):
 
 
 def _uuid4s(rng: np.random.Generator, n: int) -> np.ndarray:
-    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[rng.integers(0, 16, (n, 32))]
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[
+        rng.integers(0, 16, (n, 32), dtype=np.uint8)
+    ]
     digits[:, 12] = ord("4")
     out = np.full((n, 36), ord("-"), dtype=np.uint8)
     out[:, [i for i in range(36) if i not in (8, 13, 18, 23)]] = digits
