@@ -1,49 +1,44 @@
-"""Appending a `Batch` to PostgreSQL and scanning it back, as columns, through binary ``COPY``.
+"""Appending a `Batch` to PostgreSQL: binary ``COPY`` into a staging table, one ``INSERT ...
+ON CONFLICT (event_id) DO NOTHING``.
 
-Append, inside the caller's transaction (which holds a ``SHARE`` lock on
-``suppression``, so no `forget` can commit in the middle):
+Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``, so no
+`forget` commits in the middle):
 
 1. rows whose customer (or referrer) was forgotten are ``SUPPRESSED``;
 2. the batch is sorted by event id (numpy); a row repeating an earlier row's event id
-   is compared with it later (``DUPLICATE`` if equal, ``CONFLICT`` otherwise);
-3. the distinct values of each categorical column get their ``dim_<column>`` ids: one
-   ``INSERT ... ON CONFLICT DO NOTHING`` and one join per column, values in sorted order;
-4. the first row of each event id goes, sorted by id, into a temporary staging table
-   through one binary ``COPY`` built from numpy arrays;
-5. one query copies back (binary ``COPY``, one row of arrays) the stored rows of the
-   staged ids that exist already: equal values are a ``DUPLICATE``, different ones a
-   ``CONFLICT`` naming the columns that differ;
-6. the other staged rows go in with one ``INSERT ... SELECT ... ON CONFLICT (event_id)
-   DO NOTHING`` in event-id order (so concurrent writers lock keys in one order and
-   never deadlock); an id another writer committed in the meantime is looked up and
-   compared like step 5;
+   is compared with that row's reference values at the end (``DUPLICATE`` if equal,
+   ``CONFLICT`` otherwise);
+3. the distinct values of each categorical column get their ``dim_<column>`` ids
+   (`touchpoint.storage._postgres_dims`);
+4. the first row of each event id goes, in event-id order, into the temporary staging
+   table through one binary ``COPY`` built from numpy arrays (no Python object per row);
+5. **probe**: the staged ids already stored are found with a primary-key lookup per
+   staged row, and PostgreSQL compares each one's values with the stored row, returning only
+   the positions and a bit mask of the columns that differ (empty mask: a
+   ``DUPLICATE``; else a ``CONFLICT`` naming those columns). A sample of the batch is
+   probed first; when none of it is stored (the usual case for new data) the full
+   probe is skipped;
+6. **insert**: the remaining staged rows go in with one ``INSERT ... SELECT ... ORDER BY
+   event id ON CONFLICT (event_id) DO NOTHING`` (concurrent writers lock keys in one
+   order, so they never deadlock); an id another writer committed in the meantime is
+   probed and compared like step 5;
 7. conflicts and suppressed rows go to quarantine (or the whole batch is rolled back),
    with one ``batch`` row for the audit trail.
-
-Every step is numpy over columns or one SQL statement over the batch; Python touches
-each *distinct* categorical value, never each row.
-
-A scan reads the table block by block (``ctid`` ranges of `SCAN_PAGES` pages) in one
-``REPEATABLE READ`` transaction: one binary ``COPY`` row per block, whose fields are
-``array_agg`` aggregates of the block's integer and float columns and the block's event
-ids concatenated with their lengths; numpy reads each as one strided view.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from touchpoint.errors import Problem
-from touchpoint.frame._frame import STANDARD
-from touchpoint.storage._postgres_copy import array, copy_rows, read_copy_row, texts
+from touchpoint.storage._postgres_copy import array, copy_parts
+from touchpoint.storage._postgres_dims import copy_one
 from touchpoint.storage.base import (
     CATEGORICAL,
-    DIRECTIONS,
     FLOATS,
     AppendResult,
     AppendStatus,
@@ -54,76 +49,44 @@ from touchpoint.storage.base import (
 if TYPE_CHECKING:
     from touchpoint.storage.postgres import PostgresStorage
 
-__all__ = ["SCAN_PAGES", "STAGE", "append", "scan"]
+__all__ = ["COMPARED", "PG_EPOCH_US", "STAGE", "append", "stage_ddl", "write_quarantine"]
 
 #: Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 UTC).
 PG_EPOCH_US = 946_684_800_000_000
-#: Table pages read per scanned block (about 60 interactions a page).
-SCAN_PAGES = 2048
 #: The temporary staging table of a connection (rows deleted at each commit).
 STAGE = "_touchpoint_stage"
-_STAGE_DDL = (
-    f'CREATE TEMP TABLE IF NOT EXISTS {STAGE} (pos integer NOT NULL, event_id text COLLATE "C" NOT NULL, '
-    + ", ".join(f"{name} integer NOT NULL" for name in CATEGORICAL)
-    + ", time timestamptz NOT NULL, direction smallint NOT NULL, "
-    + ", ".join(f"{name} double precision NOT NULL" for name in FLOATS)
-    + ") ON COMMIT DELETE ROWS"
-)
-#: Stored columns compared between a new row and the stored one (event ids are equal).
+#: Stored columns compared between a new row and the stored one (bit i of a probe's mask).
 COMPARED = (*CATEGORICAL, "time", "direction", *FLOATS)
+#: Staged rows probed first; when none is stored, the full probe is skipped.
+SAMPLE = 512
 
 
 def stage_ddl() -> str:
-    return _STAGE_DDL
+    """The staging table: stored values, -1 for a missing id and NaN for a missing number."""
+    return (
+        f'CREATE TEMP TABLE IF NOT EXISTS {STAGE} (pos integer NOT NULL, event_id text COLLATE "C" '
+        "NOT NULL, "
+        + ", ".join(f"{name} integer NOT NULL" for name in CATEGORICAL)
+        + ", time timestamptz NOT NULL, direction smallint NOT NULL, "
+        + ", ".join(f"{name} double precision NOT NULL" for name in FLOATS)
+        + ") ON COMMIT DELETE ROWS"
+    )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
+def _stored_value(name: str, alias: str = "s") -> str:
+    """SQL for the staged value of ``name`` as the event table stores it."""
+    if name in CATEGORICAL:
+        return f"nullif({alias}.{name}, -1)"
+    if name in FLOATS:
+        return f"nullif({alias}.{name}, 'NaN')"
+    return f"{alias}.{name}"
 
 
-def _aggregates(alias: str) -> str:
-    """``array_agg`` of every compared column of ``alias``, NULLs replaced (-1, NaN)."""
-    parts = [f"array_agg(coalesce({alias}.{name}, -1))" for name in CATEGORICAL]
-    parts.append(f"array_agg({alias}.time)")
-    parts.append(f"array_agg({alias}.direction)")
-    parts += [f"array_agg(coalesce({alias}.{name}, 'NaN'))" for name in FLOATS]
-    return ", ".join(parts)
-
-
-def _columns_of(fields: Sequence[Any], start: int) -> dict[str, np.ndarray]:
-    """Decode the `_aggregates` fields beginning at ``start`` into native numpy columns."""
-    out: dict[str, np.ndarray] = {}
-    i = start
-    for name in CATEGORICAL:
-        out[name] = array(fields[i], ">i4").astype(np.int64)
-        i += 1
-    # timestamptz: microseconds since 2000-01-01 UTC
-    out["time"] = array(fields[i], ">i8") + PG_EPOCH_US
-    out["direction"] = array(fields[i + 1], ">i2").astype(np.int8)
-    i += 2
-    for name in FLOATS:
-        out[name] = array(fields[i], ">f8")
-        i += 1
-    return out
-
-
-def _equal(
-    a: dict[str, np.ndarray], b: dict[str, np.ndarray]
-) -> tuple[np.ndarray, list[list[str]]]:
-    """Row-wise equality of two column dicts, and the differing columns of each unequal row."""
-    n = len(a["time"])
-    same = np.ones(n, dtype=bool)
-    diff_cols = []
-    for name in COMPARED:  # a dozen columns
-        x, y = a[name], b[name]
-        eq = (x == y) | (np.isnan(x) & np.isnan(y)) if name in FLOATS else x == y
-        diff_cols.append(~eq)
-        same &= eq
-    differing = [
-        [COMPARED[j] for j in range(len(COMPARED)) if diff_cols[j][i]]
-        for i in np.flatnonzero(~same)  # only the rows that differ
-    ]
-    return same, differing
+#: A bit per compared column that differs between the stored row ``e`` and the staged ``s``.
+_DIFF_MASK = " | ".join(
+    f"((e.{name} IS DISTINCT FROM {_stored_value(name)})::integer << {i})"
+    for i, name in enumerate(COMPARED)
+)
 
 
 def _conflict(batch: Batch, row: int, cols: list[str], against: str) -> Rejection:
@@ -141,35 +104,22 @@ def _conflict(batch: Batch, row: int, cols: list[str], against: str) -> Rejectio
     )
 
 
-def _dim_ids(con: Any, column: str, values: list[str]) -> np.ndarray:
-    """Dimension ids of ``values`` in ``dim_<column>``, adding the new ones (in sorted order)."""
-    out = np.empty(len(values), dtype=np.int64)
-    if not values:
-        return out
-    con.execute(
-        f"INSERT INTO dim_{column} (value) SELECT v FROM unnest(%s::text[]) AS u(v) "
-        f'ORDER BY v COLLATE "C" ON CONFLICT (value) DO NOTHING',
-        [values],
-    )
-    rows = con.execute(
-        f"SELECT u.ord, d.id FROM unnest(%s::text[]) WITH ORDINALITY AS u(value, ord) "
-        f"JOIN dim_{column} d ON d.value = u.value",
-        [values],
-    ).fetchall()
-    pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    out[pairs[:, 0] - 1] = pairs[:, 1]
-    return out
+def _differing(mask: int) -> list[str]:
+    return [name for i, name in enumerate(COMPARED) if mask >> i & 1]
 
 
-def _stored_columns(con: Any, batch: Batch, rows: np.ndarray) -> dict[str, np.ndarray]:
+def stored_columns(
+    store: PostgresStorage, con: Any, batch: Batch, rows: np.ndarray
+) -> dict[str, np.ndarray]:
     """The ``rows`` of ``batch`` as stored: dimension ids (-1 missing) instead of codes."""
     out: dict[str, np.ndarray] = {}
     for name in CATEGORICAL:  # eight columns
         codes = batch.codes[name][rows]
-        used = np.unique(codes[codes >= 0])
+        k = len(batch.categories[name])
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=k)) if k else codes[:0]
         lut = np.full(len(batch.categories[name]) + 1, -1, dtype=np.int64)
         if len(used):
-            lut[used] = _dim_ids(con, name, [str(v) for v in batch.categories[name][used]])
+            lut[used] = store._dims.ids(con, name, batch.categories[name][used])
         out[name] = lut[codes]  # code -1 reads the last slot, which stays -1
     out["time"] = batch.time[rows].astype(np.int64)
     out["direction"] = batch.direction[rows].astype(np.int8)
@@ -199,33 +149,93 @@ def _suppressed_rows(store: PostgresStorage, con: Any, batch: Batch) -> dict[int
 
 def _stage(con: Any, ids: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     """COPY the candidate rows (sorted by id, ``pos`` = their rank) into the staging table."""
-    n = len(ids)
-    fields = [np.arange(n, dtype=">i4"), ids]
+    fields = [np.arange(len(ids), dtype=">i4"), ids]
     fields += [cols[name].astype(">i4") for name in CATEGORICAL]
     fields.append((cols["time"] - PG_EPOCH_US).astype(">i8"))
     fields.append(cols["direction"].astype(">i2"))
     fields += [cols[name].astype(">f8") for name in FLOATS]
     with con.cursor().copy(f"COPY {STAGE} FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(copy_rows(fields))
+        for part in copy_parts(fields):  # header, the rows (a numpy buffer), trailer
+            copy.write(part)
 
 
-def _existing(
-    con: Any, batch_id: int, *, only_others: bool
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Staged rows whose event id is stored: their ``pos`` and stored columns."""
-    other = "AND e.batch <> %s" if only_others else ""
-    sql = (
-        f"COPY (SELECT count(*), array_agg(s.pos), {_aggregates('e')} "
-        f"FROM {STAGE} s JOIN event e ON e.event_id = s.event_id {other}) TO STDOUT (FORMAT BINARY)"
+def _nested_loop(con: Any, sql: str, params: Any = None) -> list[Any]:
+    """`copy_one` with hash and merge joins off: a join with the event table probes its key.
+
+    (Either join would read the whole event table; ``SET LOCAL`` ends with the
+    transaction, and is set back at once.)
+    """
+    con.execute("SET LOCAL enable_hashjoin = off")
+    con.execute("SET LOCAL enable_mergejoin = off")
+    fields = copy_one(con, sql, params)
+    con.execute("SET LOCAL enable_hashjoin = on")
+    con.execute("SET LOCAL enable_mergejoin = on")
+    return fields
+
+
+def _probe(
+    con: Any, *, below: int | None = None, not_batch: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Staged rows whose event id is stored: their ``pos`` and the mask of differing columns.
+
+    A nested loop: one primary-key lookup per staged row. ``below`` probes
+    the first staged rows only, ``not_batch`` leaves out the rows this batch inserted.
+    """
+    where, params = [], []
+    if not_batch is not None:
+        where.append("e.batch <> %s")
+        params.append(not_batch)
+    if below is not None:
+        where.append("s.pos < %s")
+        params.append(below)
+    fields = _nested_loop(
+        con,
+        f"COPY (SELECT count(*), array_agg(s.pos), array_agg({_DIFF_MASK}) FROM {STAGE} s "
+        "JOIN event e ON e.event_id = s.event_id"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + ") TO STDOUT (FORMAT BINARY)",
+        params or None,
     )
-    params = [batch_id] if only_others else []
-    with con.cursor().copy(sql, params) as copy:
-        chunks = [bytes(c) for c in copy]
-    fields = read_copy_row(b"".join(chunks))
-    count = int.from_bytes(bytes(fields[0]), "big", signed=True) if fields[0] is not None else 0
-    if not count:
-        return np.empty(0, dtype=np.int64), {}
-    return array(fields[1], ">i4").astype(np.int64), _columns_of(fields, 2)
+    if not int.from_bytes(bytes(fields[0]), "big", signed=True):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return array(fields[1], ">i4").astype(np.int64), array(fields[2], ">i4").astype(np.int64)
+
+
+def _reference(con: Any, pos: np.ndarray) -> dict[str, np.ndarray]:
+    """The stored values of the staged rows at ``pos`` (sorted; in-batch repeats of stored ids)."""
+    aggregates = [f"array_agg(coalesce(e.{name}, -1))" for name in CATEGORICAL]
+    aggregates += ["array_agg(e.time)", "array_agg(e.direction)"]
+    aggregates += [f"array_agg(coalesce(e.{name}, 'NaN'))" for name in FLOATS]
+    fields = _nested_loop(
+        con,
+        f"COPY (SELECT array_agg(s.pos), {', '.join(aggregates)} FROM {STAGE} s "
+        "JOIN event e ON e.event_id = s.event_id "
+        "WHERE s.pos = ANY(%s::integer[])) TO STDOUT (FORMAT BINARY)",
+        [pos.tolist()],
+    )
+    at = np.argsort(array(fields[0], ">i4"))  # ``pos`` is sorted: the same order
+    out: dict[str, np.ndarray] = {}
+    for i, name in enumerate(CATEGORICAL):
+        out[name] = array(fields[1 + i], ">i4").astype(np.int64)[at]
+    k = 1 + len(CATEGORICAL)
+    out["time"] = (array(fields[k], ">i8") + PG_EPOCH_US)[at]
+    out["direction"] = array(fields[k + 1], ">i2").astype(np.int8)[at]
+    for i, name in enumerate(FLOATS):
+        out[name] = array(fields[k + 2 + i], ">f8")[at]
+    return out
+
+
+def _insert(con: Any, batch_id: int) -> int:
+    names = ", ".join(COMPARED)
+    values = ", ".join(_stored_value(name) for name in COMPARED)
+    con.execute("SET LOCAL work_mem = '128MB'")  # the sort by id stays in memory
+    cur = con.execute(
+        f"INSERT INTO event (event_id, {names}, batch) "
+        f"SELECT s.event_id, {values}, %s FROM {STAGE} s ORDER BY s.pos "
+        "ON CONFLICT (event_id) DO NOTHING",
+        [batch_id],
+    )
+    return int(cur.rowcount)
 
 
 def append(
@@ -254,51 +264,69 @@ def append(
             )
         )
 
-    # sort by event id: repeats become neighbours, keys are inserted in one global order
+    # sorted by event id: repeats become neighbours, and keys go in in one global order
     order = np.argsort(batch.event_id, kind="stable")
     sorted_ids = batch.event_id[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = sorted_ids[1:] != sorted_ids[:-1]
-    group = np.cumsum(starts) - 1
     first_of = np.empty(n, dtype=np.int64)
-    first_of[order] = order[np.flatnonzero(starts)][group]
+    first_of[order] = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
     is_first = first_of == np.arange(n)
     repeat_rows = np.flatnonzero(~is_first & (status == 0))
-    # candidates in event-id order (``order`` restricted to first rows not suppressed)
-    candidates = order[(is_first & (status == 0))[order]]
-    stored = _stored_columns(con, batch, candidates)
+    candidates = order[(is_first & (status == 0))[order]]  # in event-id order
+    stored = stored_columns(store, con, batch, candidates)
 
     batch_id = con.execute(
         "INSERT INTO batch (rows, accepted, duplicate, rejected) VALUES (%s, 0, 0, 0) RETURNING id",
         [n + len(quarantine)],
     ).fetchone()[0]
-    accepted = np.ones(len(candidates), dtype=bool)
-    reference = {k: v.copy() for k, v in stored.items()}
+    kept = np.ones(len(candidates), dtype=bool)  # staged rows that end up stored now
+    known = np.zeros(len(candidates), dtype=bool)  # staged rows whose id was stored already
+    # positions of candidates that in-batch repeats refer to (their stored values matter)
+    position = np.full(n, -1, dtype=np.int64)
+    position[candidates] = np.arange(len(candidates))
+    referred = np.unique(position[first_of[repeat_rows]])
+    referred = referred[referred >= 0]
+    reference_rows: dict[int, dict[str, Any]] = {}
+
+    def settle(pos: np.ndarray, mask: np.ndarray) -> None:
+        """Staged rows found stored: duplicates or conflicts; remember repeats' references."""
+        kept[pos] = False
+        known[pos] = True
+        status[candidates[pos[mask == 0]]] = AppendStatus.DUPLICATE
+        for p, m in zip(pos[mask != 0].tolist(), mask[mask != 0].tolist(), strict=True):
+            row = int(candidates[p])  # conflicts only
+            status[row] = AppendStatus.CONFLICT
+            rejections.append(_conflict(batch, row, _differing(m), "a stored event"))
+        needed = np.intersect1d(pos, referred)
+        if len(needed):
+            values = _reference(con, needed)
+            for j, p in enumerate(needed.tolist()):  # candidates with in-batch repeats
+                reference_rows[p] = {k: v[j] for k, v in values.items()}
+
     if len(candidates):
         _stage(con, batch.event_id[candidates], stored)
-        pos, theirs = _existing(con, batch_id, only_others=False)
+        pos, mask = _probe(con, below=SAMPLE) if len(candidates) > SAMPLE else _probe(con)
+        if len(pos) and len(candidates) > SAMPLE:
+            pos, mask = _probe(con)  # some are stored: probe them all
         if len(pos):
-            _compare(batch, candidates, stored, pos, theirs, status, rejections, reference)
-            accepted[pos] = False
-            if len(pos) < len(candidates):
-                con.execute(f"DELETE FROM {STAGE} WHERE pos = ANY(%s)", [pos.tolist()])
-        expected = int(accepted.sum())
-        if expected:
-            inserted = _insert(con, batch_id)
-            if inserted < expected:  # another writer committed some of these ids meanwhile
-                pos, theirs = _existing(con, batch_id, only_others=True)
-                _compare(batch, candidates, stored, pos, theirs, status, rejections, reference)
-                accepted[pos] = False
+            settle(pos, mask)
+            if kept.any():
+                con.execute(f"DELETE FROM {STAGE} WHERE pos = ANY(%s::integer[])", [pos.tolist()])
+        expected = int(kept.sum())
+        if expected and _insert(con, batch_id) < expected:
+            # another writer committed some of these ids since the probe
+            settle(*_probe_again(con, batch_id, kept))
 
     if len(repeat_rows):
-        position = np.full(n, -1, dtype=np.int64)
-        position[candidates] = np.arange(len(candidates))
         _resolve_repeats(
+            store,
             con,
             batch,
             repeat_rows,
             position[first_of[repeat_rows]],
-            reference,
+            stored,
+            reference_rows,
             status,
             rejections,
         )
@@ -318,48 +346,21 @@ def append(
     )
 
 
-def _insert(con: Any, batch_id: int) -> int:
-    names = ", ".join(CATEGORICAL)
-    values = ", ".join(f"nullif({name}, -1)" for name in CATEGORICAL)
-    floats = ", ".join(f"nullif({name}, 'NaN')" for name in FLOATS)
-    cur = con.execute(
-        f"INSERT INTO event (event_id, {names}, time, direction, {', '.join(FLOATS)}, batch) "
-        f"SELECT event_id, {values}, time, direction, {floats}, %s FROM {STAGE} ORDER BY pos "
-        "ON CONFLICT (event_id) DO NOTHING",
-        [batch_id],
-    )
-    return int(cur.rowcount)
-
-
-def _compare(
-    batch: Batch,
-    candidates: np.ndarray,
-    stored: dict[str, np.ndarray],
-    pos: np.ndarray,
-    theirs: dict[str, np.ndarray],
-    status: np.ndarray,
-    rejections: list[Rejection],
-    reference: dict[str, np.ndarray],
-) -> None:
-    """Candidates at ``pos`` whose id is stored: duplicates if equal, else conflicts."""
-    if not len(pos):
-        return
-    ours = {k: v[pos] for k, v in stored.items()}
-    same, differing = _equal(ours, theirs)
-    for k in COMPARED:
-        reference[k][pos] = theirs[k]
-    status[candidates[pos[same]]] = AppendStatus.DUPLICATE
-    for row, diff in zip(candidates[pos[~same]], differing, strict=True):  # conflicts only
-        status[row] = AppendStatus.CONFLICT
-        rejections.append(_conflict(batch, int(row), diff, "a stored event"))
+def _probe_again(con: Any, batch_id: int, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """After the insert: the still-staged rows another batch stored first."""
+    pos, mask = _probe(con, not_batch=batch_id)
+    mine = kept[pos]
+    return pos[mine], mask[mine]
 
 
 def _resolve_repeats(
+    store: PostgresStorage,
     con: Any,
     batch: Batch,
     rows: np.ndarray,
     ref_index: np.ndarray,
-    reference: dict[str, np.ndarray],
+    stored: dict[str, np.ndarray],
+    reference_rows: dict[int, dict[str, Any]],
     status: np.ndarray,
     rejections: list[Rejection],
 ) -> None:
@@ -368,27 +369,29 @@ def _resolve_repeats(
     The reference is the stored event if there was one, else the first row of the batch
     with that id (``ref_index`` -1: that row was not stored, so the repeat conflicts).
     """
-    mine = _stored_columns(con, batch, rows)
+    mine = stored_columns(store, con, batch, rows)
     has_ref = ref_index >= 0
-    if len(reference["time"]):
-        ref = {k: v[np.where(has_ref, ref_index, 0)] for k, v in reference.items()}
-    else:
-        ref = mine
-    equal, differing = _equal(mine, ref)
-    diffs = dict(zip(np.flatnonzero(~equal).tolist(), differing, strict=True))
-    same = equal & has_ref
+    safe = np.where(has_ref, ref_index, 0)
+    ref = {k: v[safe].copy() for k, v in stored.items()} if len(stored["time"]) else mine
+    for j, p in enumerate(safe.tolist()):  # repeats of stored ids take the stored values
+        if has_ref[j] and p in reference_rows:
+            for k, v in reference_rows[p].items():
+                ref[k][j] = v
+    n = len(rows)
+    same = np.ones(n, dtype=bool)
+    masks = np.zeros(n, dtype=np.int64)
+    for i, name in enumerate(COMPARED):  # a dozen columns
+        x, y = mine[name], ref[name]
+        eq = (x == y) | (np.isnan(x) & np.isnan(y)) if name in FLOATS else x == y
+        masks |= (~eq).astype(np.int64) << i
+        same &= eq
+    same &= has_ref
     status[rows[same]] = AppendStatus.DUPLICATE
-    for j in np.flatnonzero(~same):  # the conflicting repeats only
+    for j in np.flatnonzero(~same).tolist():  # the conflicting repeats only
         row = int(rows[j])
         status[row] = AppendStatus.CONFLICT
-        rejections.append(
-            _conflict(
-                batch,
-                row,
-                diffs.get(int(j), []) if has_ref[j] else [],
-                "another record with the same event id",
-            )
-        )
+        cols = _differing(int(masks[j])) if has_ref[j] else []
+        rejections.append(_conflict(batch, row, cols, "another record with the same event id"))
 
 
 # ---------------------------------------------------------------------- quarantine
@@ -437,123 +440,3 @@ def write_quarantine(
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-# ---------------------------------------------------------------------- scan
-
-
-def to_us(value: Any) -> int | None:
-    """Microseconds since the Unix epoch of a datetime, numpy datetime or ISO string (UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return int((np.datetime64(value, "us") - np.datetime64(0, "us")).astype(np.int64))
-
-
-def scan(
-    store: PostgresStorage,
-    *,
-    start: Any = None,
-    end: Any = None,
-    customers: Iterable[str] | None = None,
-    touchpoints: Iterable[str] | None = None,
-) -> Any:
-    from touchpoint.frame import EventFrame
-
-    lo, hi = to_us(start), to_us(end)
-    where, params = [], []
-    if lo is not None:
-        where.append("time >= %s")
-        params.append(_timestamp(lo))
-    if hi is not None:
-        where.append("time < %s")
-        params.append(_timestamp(hi))
-    with store._snapshot() as con:
-        for name, wanted in (("customer", customers), ("touchpoint", touchpoints)):
-            if wanted is not None:
-                values = [str(v) for v in wanted]
-                ids = [
-                    r[0]
-                    for r in con.execute(
-                        f"SELECT id FROM dim_{name} WHERE value = ANY(%s::text[])", [values]
-                    ).fetchall()
-                ]
-                where.append(f"{name} = ANY(%s::integer[])")
-                params.append(ids)
-        pages = con.execute(
-            "SELECT (pg_relation_size('event') / current_setting('block_size')::bigint)::bigint"
-        ).fetchone()[0]
-        blocks = _read_blocks(con, int(pages), " AND ".join(where), params)
-        cols = _concat(blocks)
-        columns: dict[str, np.ndarray] = {"event_id": cols["event_id"].astype("U")}
-        categories: dict[str, np.ndarray] = {}
-        for name in CATEGORICAL:  # eight dimension tables
-            ids = cols[name]
-            used = np.flatnonzero(np.bincount(ids + 1)[1:]) if len(ids) else np.empty(0, np.int64)
-            rows = (
-                con.execute(
-                    f"SELECT id, value FROM dim_{name} WHERE id = ANY(%s::integer[]) ORDER BY id",
-                    [used.tolist()],
-                ).fetchall()
-                if len(used)
-                else []
-            )
-            dim_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            values = np.empty(len(rows), dtype=object)
-            values[:] = [r[1] for r in rows]
-            lut = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, dtype=np.int64)
-            lut[dim_ids] = np.arange(len(dim_ids))
-            columns[name] = lut[ids]
-            categories[name] = values
-    columns["time"] = cols["time"].view("datetime64[us]")
-    columns["direction"] = cols["direction"].astype(np.int64)
-    categories["direction"] = DIRECTIONS.copy()
-    for name in FLOATS:
-        columns[name] = cols[name]
-    return EventFrame({k: columns[k] for k in STANDARD}, categories)
-
-
-def _timestamp(us: int) -> dt.datetime:
-    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
-
-
-def _read_blocks(
-    con: Any, pages: int, where: str, params: list[Any]
-) -> list[dict[str, np.ndarray]]:
-    """The interactions of every block of ``SCAN_PAGES`` pages, as numpy columns."""
-    sql = (
-        f"COPY (SELECT count(*), string_agg(textsend(e.event_id), ''::bytea), "
-        f"array_agg(octet_length(e.event_id)), {_aggregates('e')} FROM event e "
-        "WHERE e.ctid >= %s::tid AND e.ctid < %s::tid"
-        + (f" AND {where}" if where else "")
-        + ") TO STDOUT (FORMAT BINARY)"
-    )
-    last = "(4294967295,0)"
-    out = []
-    for first in range(0, max(pages, 1), SCAN_PAGES):  # one query per block of pages
-        stop = f"({first + SCAN_PAGES},0)" if first + SCAN_PAGES < pages else last
-        with con.cursor().copy(sql, [f"({first},0)", stop, *params]) as copy:
-            data = b"".join(bytes(c) for c in copy)
-        fields = read_copy_row(data)
-        count = int.from_bytes(bytes(fields[0]), "big", signed=True)
-        if not count:
-            continue
-        lengths = array(fields[2], ">i4")
-        cols = {"event_id": texts(fields[1], lengths)}
-        cols.update(_columns_of(fields, 3))
-        out.append(cols)
-    return out
-
-
-def _concat(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    if not blocks:
-        cols: dict[str, np.ndarray] = {name: np.empty(0, dtype=np.int64) for name in CATEGORICAL}
-        cols["event_id"] = np.empty(0, dtype="S1")
-        cols["time"] = np.empty(0, dtype=np.int64)
-        cols["direction"] = np.empty(0, dtype=np.int8)
-        cols.update({f: np.empty(0, dtype=np.float64) for f in FLOATS})
-        return cols
-    if len(blocks) == 1:
-        return blocks[0]
-    return {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}

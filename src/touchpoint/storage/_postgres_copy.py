@@ -39,7 +39,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["COPY_SIGNATURE", "array", "copy_rows", "read_copy_row", "text_lengths", "texts"]
+__all__ = [
+    "COPY_SIGNATURE",
+    "array",
+    "copy_parts",
+    "copy_rows",
+    "read_copy_row",
+    "text_lengths",
+    "texts",
+]
 
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = COPY_SIGNATURE + bytes(8)  # flags 0, no header extension
@@ -58,21 +66,36 @@ def text_lengths(values: np.ndarray) -> np.ndarray:
 
 
 def copy_rows(columns: Sequence[np.ndarray]) -> bytes:
-    """A binary ``COPY FROM`` stream of ``columns`` (fields in order, no NULLs).
+    """A binary ``COPY FROM`` stream of ``columns`` (fields in order, no NULLs), as one bytes.
+
+    See `copy_parts`, which gives the same stream in pieces without copying them.
+    """
+    return b"".join(bytes(part) for part in copy_parts(columns))
+
+
+def copy_parts(columns: Sequence[np.ndarray]) -> list[bytes | memoryview]:
+    """A binary ``COPY FROM`` stream of ``columns`` in pieces (header, row groups, trailer).
 
     Numeric columns must already have their PostgreSQL width and big-endian byte order
     (``>i2``, ``>i4``, ``>i8``, ``>f8``); byte-string columns (``S``) are ``text``
-    (or ``bytea``) of each value's own length.
+    (or ``bytea``) of each value's own length. Rows keep their order when every text
+    value of a column has one length (one group); otherwise they come group by group.
     """
     n = len(columns[0]) if columns else 0
     texts_at = [i for i, c in enumerate(columns) if c.dtype.kind == "S"]
     if texts_at:
         lengths = np.stack([text_lengths(columns[i]) for i in texts_at], axis=1)
-        groups, which = np.unique(lengths, axis=0, return_inverse=True)
-        which = which.reshape(-1)
+        if n and (lengths == lengths[0]).all():  # one layout (ids of one length: UUIDs)
+            groups, which = lengths[:1], np.zeros(n, dtype=np.int64)
+        elif len(texts_at) == 1:
+            groups, which = np.unique(lengths[:, 0], return_inverse=True)
+            groups, which = groups[:, None], which.reshape(-1)
+        else:
+            groups, which = np.unique(lengths, axis=0, return_inverse=True)
+            which = which.reshape(-1)
     else:
         groups, which = np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    parts = [_HEADER]
+    parts: list[bytes | memoryview] = [_HEADER]
     for g, widths in enumerate(groups):  # one group per combination of text lengths
         rows = np.flatnonzero(which == g) if len(groups) > 1 else slice(None)
         fields: list[tuple[str, str]] = [("count", ">i2")]
@@ -85,9 +108,9 @@ def copy_rows(columns: Sequence[np.ndarray]) -> bytes:
         for i, col in enumerate(columns):
             out[f"len{i}"] = out.dtype[f"val{i}"].itemsize
             out[f"val{i}"] = col[rows]
-        parts.append(out.tobytes())
+        parts.append(memoryview(out).cast("B"))
     parts.append(_TRAILER)
-    return b"".join(parts)
+    return parts
 
 
 def read_copy_row(data: bytes | memoryview) -> list[memoryview | None]:

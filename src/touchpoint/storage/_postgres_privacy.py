@@ -159,6 +159,8 @@ class PrivacyMixin:
                 "INSERT INTO suppression (hash, at) VALUES (%s, now()) ON CONFLICT (hash) DO NOTHING",
                 [self._hash(customer)],  # type: ignore[attr-defined]
             )
+            self._dims.drop("customer", customer)  # type: ignore[attr-defined]
+            self._dims.drop("referrer", customer)  # type: ignore[attr-defined]
             xid = con.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
             con.execute(
                 "INSERT INTO meta (key, value) VALUES (%s, %s)",

@@ -195,8 +195,6 @@ class RecordsMixin:
     # ------------------------------------------------------------------ scores
 
     def save_scores(self, name: str, customers: Any, columns: Mapping[str, Any]) -> None:
-        from touchpoint.storage._postgres_append import _dim_ids
-
         ids = np.asarray(customers, dtype=object)
         cols = {k: np.asarray(v) for k, v in columns.items()}
         for k, v in cols.items():  # a handful of score columns
@@ -208,7 +206,9 @@ class RecordsMixin:
                 raise StorageError(f"score set {name!r}: column name {k!r} is reserved")
         with self._write() as con:  # type: ignore[attr-defined]
             self._check_not_forgotten(con, [str(c) for c in ids.tolist()], "saving scores")
-            codes = _dim_ids(con, "customer", [str(c) for c in ids.tolist()])
+            codes = self._dims.ids(  # type: ignore[attr-defined]
+                con, "customer", np.array([str(c) for c in ids.tolist()], dtype=object)
+            )
             blob = pack({"__customer": codes, **cols})
             con.execute(
                 "INSERT INTO score (name, saved_at, data) VALUES (%s, now(), %s) "

@@ -55,7 +55,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from touchpoint._extras import require
 from touchpoint.errors import StorageError
 from touchpoint.plugins.hookspecs import hookimpl
-from touchpoint.storage import _postgres_append, _postgres_privacy, _postgres_records
+from touchpoint.storage import (
+    _postgres_append,
+    _postgres_dims,
+    _postgres_privacy,
+    _postgres_records,
+    _postgres_scan,
+)
 from touchpoint.storage._postgres_privacy import ERASE_MODES, ERASE_WAIT, ErasureIncomplete
 from touchpoint.storage._postgres_schema import SCHEMA_VERSION, lock_key, migrate
 from touchpoint.storage.base import AppendResult, Batch, Rejection, Storage
@@ -153,6 +159,7 @@ class PostgresStorage(
         self._lock = threading.RLock()
         self._lock_ns = zlib.crc32(lock_key(schema).encode()) & 0x7FFFFFFF
         self._psycopg = require("psycopg", extra="postgres", feature="the PostgreSQL storage")
+        self._dims = _postgres_dims.Dimensions()
         self._con: Any = None
         self._con = self._connect()
         migrate(self._con, schema, self.url)
@@ -193,9 +200,11 @@ class PostgresStorage(
         try:
             con.execute("SELECT set_config('search_path', %s, false)", [f'"{self.schema}"'])
             con.execute("SET TIME ZONE 'UTC'")
+            con.execute("SET client_encoding = 'UTF8'")
             con.execute(f"SET lock_timeout = {self.lock_timeout}")
             con.execute("SET temp_buffers = '64MB'")
             con.execute(_postgres_append.stage_ddl())
+            con.execute(_postgres_dims.VALUES_DDL)
         except psycopg.Error as exc:
             con.close()
             raise StorageError(f"{self.url}: cannot prepare the session: {_reason(exc)}") from None
@@ -237,7 +246,12 @@ class PostgresStorage(
                         con.execute("LOCK TABLE suppression IN SHARE MODE")
                     yield con
             except psycopg.Error as exc:
+                self._dims.rollback()
                 raise self._error(exc, "the write was rolled back, nothing changed") from exc
+            except BaseException:
+                self._dims.rollback()
+                raise
+            self._dims.commit()
 
     def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         psycopg = self._psycopg
@@ -305,7 +319,7 @@ class PostgresStorage(
         customers: Iterable[str] | None = None,
         touchpoints: Iterable[str] | None = None,
     ) -> Any:
-        return _postgres_append.scan(
+        return _postgres_scan.scan(
             self, start=start, end=end, customers=customers, touchpoints=touchpoints
         )
 
