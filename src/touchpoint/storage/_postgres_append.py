@@ -331,6 +331,7 @@ def append(
             rejections,
         )
 
+    rejections.sort(key=lambda r: r.row)  # in the caller's row order
     rejected_here = (status == AppendStatus.CONFLICT) | (status == AppendStatus.SUPPRESSED)
     if refuse and (rejected_here.any() or quarantine):
         return AppendResult(status, committed=False, rejections=tuple(rejections))

@@ -283,8 +283,8 @@ class TemporaryServer:
             f"?{query}" if query else ""
         )
 
-    def psql(self, sql: str, database: str = "postgres") -> str:
-        """Run SQL as the superuser with ``psql`` (for setting up roles and databases)."""
+    def psql(self, sql: str, database: str = "postgres", *, user: str | None = None) -> str:
+        """Run SQL with the ``psql`` client as ``user`` (default: the superuser); its output."""
         return self._run(
             os.path.join(self.bindir, "psql"),
             "-X",
@@ -296,7 +296,7 @@ class TemporaryServer:
             "-p",
             str(self.port),
             "-U",
-            self.superuser,
+            user or self.superuser,
             "-d",
             database,
             "-At",
