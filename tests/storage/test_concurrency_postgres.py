@@ -26,7 +26,7 @@ from touchpoint.storage import open_storage
 
 pytestmark = pytest.mark.slow
 
-WRITERS, DISPATCHERS, BATCHES, ROWS = 4, 4, 5, 600
+WRITERS, DISPATCHERS, BATCHES, ROWS = 4, 4, 5, 400
 
 COMMON = textwrap.dedent(
     """

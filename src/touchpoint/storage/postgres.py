@@ -38,6 +38,8 @@ Examples
 ('postgresql://app:secret@db:5432/crm?sslmode=require', {'schema': 'shop'})
 >>> masked("postgresql://app:secret@db:5432/crm?schema=shop")
 'postgresql://app:***@db:5432/crm?schema=shop'
+>>> masked("host=db user=app password='se cret' dbname=crm")
+'host=db user=app password=*** dbname=crm'
 """
 
 from __future__ import annotations
@@ -93,7 +95,9 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
 
 
 def masked(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and ``repr``)."""
+    """``url`` (or a ``key=value`` connection string) with its password replaced by ``***``."""
+    if "://" not in url:
+        return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -162,7 +166,17 @@ class PostgresStorage(
         self._dims = _postgres_dims.Dimensions()
         self._con: Any = None
         self._con = self._connect()
-        migrate(self._con, schema, self.url)
+        try:
+            migrate(self._con, schema, self.url)
+        except self._psycopg.Error as exc:
+            self.close()
+            raise StorageError(
+                f"{self.url}: cannot create or migrate the tables in schema {schema!r}: "
+                f"{_reason(exc)}"
+            ) from None
+        except BaseException:
+            self.close()
+            raise
         salt = self._read("SELECT value FROM meta WHERE key = 'salt'")[0][0]
         self._salt = bytes.fromhex(salt)
 
