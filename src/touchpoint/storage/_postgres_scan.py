@@ -138,8 +138,14 @@ def scan(
     return EventFrame({k: columns[k] for k in STANDARD}, cats)
 
 
-def _read_blocks(con: Any, pages: int, where: str, params: list[Any]) -> list[list[Any]]:
-    """The raw fields of every non-empty block of `SCAN_PAGES` pages, in table order."""
+def _read_blocks(
+    con: Any, pages: int, where: str, params: list[Any]
+) -> list[dict[str, np.ndarray]]:
+    """The columns of every non-empty block of `SCAN_PAGES` pages, in table order.
+
+    Each block is decoded as soon as it arrives (its wire bytes are dropped then): event
+    ids as fixed-width bytes, ids as int32, times as int64 microseconds since 2000.
+    """
     sql = (
         "COPY (SELECT count(*), string_agg(textsend(event_id), ''::bytea), "
         f"array_agg(octet_length(event_id)), {_AGGREGATES} FROM event "
@@ -155,25 +161,31 @@ def _read_blocks(con: Any, pages: int, where: str, params: list[Any]) -> list[li
         with con.cursor().copy(sql, [f"({first},0)", stop, *params]) as copy:
             data = b"".join(bytes(c) for c in copy)
         fields = read_copy_row(data)
-        if int.from_bytes(bytes(fields[0]), "big", signed=True):
-            out.append(fields)
+        if not int.from_bytes(bytes(fields[0]), "big", signed=True):
+            continue
+        block = {"event_id": texts(fields[1], _elements(fields[2], ">i4"))}
+        for i, (name, wire, kind) in enumerate(_FIELDS):  # a dozen columns
+            block[name] = _elements(fields[3 + i], wire).astype(np.int32 if wire == ">i4" else kind)
+        out.append(block)
+        del data, fields
     return out
 
 
-def _assemble(blocks: list[list[Any]]) -> dict[str, np.ndarray]:
-    """One native column per field over all blocks (one copy each, byte-swapped on the way)."""
-    counts = [int.from_bytes(bytes(b[0]), "big", signed=True) for b in blocks]
-    total = sum(counts)
-    cols: dict[str, np.ndarray] = {name: np.empty(total, dtype=out) for name, _, out in _FIELDS}
-    lengths = np.empty(total, dtype=np.int64)
-    at = 0
-    for block, count in zip(blocks, counts, strict=True):  # a block holds thousands of rows
-        lengths[at : at + count] = _elements(block[2], ">i4")
-        for i, (name, wire, _) in enumerate(_FIELDS):
-            cols[name][at : at + count] = _elements(block[3 + i], wire)
-        at += count
+def _assemble(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One column per field over all blocks, joined one column at a time (to bound memory)."""
+    cols: dict[str, np.ndarray] = {}
+    if not blocks:
+        cols = {name: np.empty(0, dtype=kind) for name, _, kind in _FIELDS}
+        cols["event_id"] = np.empty(0, dtype="S1")
+        return cols
+    width = max(b["event_id"].dtype.itemsize for b in blocks)
+    for name in ("event_id", *(f[0] for f in _FIELDS)):  # a dozen columns
+        parts = [b.pop(name) for b in blocks]
+        if name == "event_id":
+            parts = [p.astype(f"S{width}") for p in parts]
+        cols[name] = np.concatenate(parts).astype(
+            np.int64 if name in CATEGORICAL else parts[0].dtype, copy=False
+        )
+        del parts
     cols["time"] += PG_EPOCH_US  # PostgreSQL counts microseconds from 2000-01-01
-    cols["event_id"] = (
-        texts(b"".join(bytes(b[1]) for b in blocks), lengths) if total else np.empty(0, "S1")
-    )
     return cols
