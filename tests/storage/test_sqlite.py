@@ -63,9 +63,10 @@ def test_bad_urls_say_what_to_write():
     with pytest.raises(StorageError, match="unknown option"):
         open_storage("sqlite:///x.db?fast=yes")
     with pytest.raises(
-        StorageError, match=r"no storage plugin for postgres:// \(known: memory://, sqlite://\)"
+        StorageError,
+        match=r"no storage plugin for mysql:// \(known: memory://, postgres://, postgresql://, sqlite://\)",
     ):
-        open_storage("postgres://db/x")
+        open_storage("mysql://db/x")
 
 
 def test_the_same_100k_batch_twice_stores_100k_events(path):
