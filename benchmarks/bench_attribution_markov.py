@@ -38,6 +38,7 @@ from bench_scoring_harness import (  # noqa: E402
     results_dict,
     save,
     serve,
+    with_baseline,
 )
 
 CA_PYTHON = ROOT / ".peers" / "channelattribution" / "bin" / "python"
@@ -172,6 +173,7 @@ def main() -> None:
             ],
         }
         argv = {name: every[name] for name in args.contenders.split(",")}
+        argv = with_baseline(argv, args.baseline_src)
         env = {"TOUCHPOINT_THREADS": str(args.threads)} if args.threads else None
         res = interleave(
             argv,

@@ -43,6 +43,7 @@ from bench_scoring_harness import (  # noqa: E402
     results_dict,
     save,
     serve,
+    with_baseline,
 )
 
 LIFETIMES_PYTHON = ROOT / ".peers" / "lifetimes" / "bin" / "python"
@@ -144,6 +145,7 @@ def main() -> None:
                     "lifetimes": [str(LIFETIMES_PYTHON), "-c", LIFETIMES_WORKER, path, str(PEERS)],
                 }
                 argv = {name: every[name] for name in args.contenders.split(",")}
+                argv = with_baseline(argv, args.baseline_src)
                 env = {"TOUCHPOINT_THREADS": str(args.threads)} if args.threads else None
                 res = interleave(
                     argv,

@@ -35,6 +35,7 @@ from bench_scoring_harness import (
     save,
     serve,
     versions,
+    with_baseline,
 )
 
 TOUCHPOINTS = 20
@@ -232,6 +233,7 @@ def main() -> None:
             name: [PYTHON, __file__, "--worker", name, "--data", tmp]
             for name in a.contenders.split(",")
         }
+        argv = with_baseline(argv, a.baseline_src)
         env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
         res = interleave(
             argv,

@@ -208,8 +208,11 @@ class Result:
 
 
 class _Worker:
-    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    def __init__(self, name: str, argv: Any, env: Mapping[str, str] | None) -> None:
         self.name = name
+        if isinstance(argv, Mapping):  # {"argv": [...], "env": {...}}: an environment of its own
+            env = {**(env or {}), **argv.get("env", {})}
+            argv = argv["argv"]
         self.proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE,
@@ -253,7 +256,7 @@ class _Worker:
 
 
 def interleave(
-    contenders: Mapping[str, Sequence[str]],
+    contenders: Mapping[str, Any],
     *,
     rounds: int = 3,
     max_others: float = 0.5,
@@ -262,7 +265,10 @@ def interleave(
     together: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Result]:
-    """Run each contender's worker (``argv``) ``rounds`` times, interleaved; see the module docs.
+    """Run each contender's worker ``rounds`` times, interleaved; see the module docs.
+
+    ``contenders``: name -> the worker's command line, or ``{"argv": [...], "env": {...}}``
+    for a worker that needs environment variables of its own (``env`` applies to all).
 
     ``together=False`` runs the contenders one after the other (each starts, warms up,
     runs its rounds and quits) instead of keeping them all loaded at once: for data too
@@ -407,3 +413,23 @@ def add_common_arguments(parser: Any) -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="TOUCHPOINT_THREADS for touchpoint's workers"
     )
+    parser.add_argument(
+        "--baseline-src",
+        metavar="SRC",
+        help="also run touchpoint from this source tree (PYTHONPATH), as 'touchpoint@base': "
+        "e.g. the code before a change, exported with git archive",
+    )
+
+
+def with_baseline(
+    argv: dict[str, Any], src: str | None, name: str = "touchpoint"
+) -> dict[str, Any]:
+    """Add ``name@base`` after ``name``: its worker with ``PYTHONPATH=src`` (None: unchanged)."""
+    if not src or name not in argv:
+        return argv
+    out: dict[str, Any] = {}
+    for key, value in argv.items():
+        out[key] = value
+        if key == name:
+            out[f"{name}@base"] = {"argv": value, "env": {"PYTHONPATH": str(Path(src).resolve())}}
+    return out

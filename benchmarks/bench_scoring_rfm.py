@@ -49,6 +49,7 @@ from bench_scoring_harness import (
     save,
     serve,
     versions,
+    with_baseline,
 )
 
 ASOF = np.datetime64("2026-01-01", "us")
@@ -296,6 +297,7 @@ def main() -> None:
                 ]
                 for name in names
             }
+            argv = with_baseline(argv, a.baseline_src)
             env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
             res = interleave(
                 argv,

@@ -33,6 +33,7 @@ from bench_scoring_harness import (
     results_dict,
     save,
     serve,
+    with_baseline,
 )
 
 BOUNDS = (0.01, 0.05, 0.20)
@@ -137,6 +138,7 @@ def main() -> None:
                 name: [PYTHON, __file__, "--worker", name, "--data", tmp, "--what", what]
                 for name in a.contenders.split(",")
             }
+            argv = with_baseline(argv, a.baseline_src)
             res = interleave(
                 argv,
                 rounds=a.repeat,

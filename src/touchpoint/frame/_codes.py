@@ -53,7 +53,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from touchpoint._threads import chunk_bounds, get_threads, map_chunks, parallel_map
+from touchpoint._threads import chunk_bounds, map_chunks, parallel_map
 
 __all__ = ["factorize", "recode"]
 
@@ -68,6 +68,8 @@ _PER_PARTITION = 1 << 14
 #: At most 256 partitions, so that partition ids are one byte and one stable radix pass
 #: (numpy's ``argsort(kind="stable")`` of uint8) groups a chunk by partition.
 _MAX_PARTITION_BITS = 8
+#: Rows per chunk of the partitioning passes: their temporaries stay in the L2 cache.
+_CHUNK = 1 << 15
 #: Chunks of the string paths (rows per thread task).
 _STRING_CHUNK = 1 << 18
 #: Object/str arrays at least this long are moved to Arrow for the string paths.
@@ -175,7 +177,7 @@ def _factorize_int(arr: np.ndarray, sort: bool | None) -> tuple[np.ndarray, np.n
     if sort is None:  # first appearance is what pandas' hash table gave; kept as it was
         sort = _optional("pandas") is None
     keys = arr if arr.dtype.itemsize == 8 else arr.astype(np.int64 if lo < 0 else np.uint64)
-    codes, uniques, _ = _hash_codes(keys, "ascending" if sort else "first")
+    codes, uniques, _ = _hash_codes(keys, "ascending" if sort else "first", firsts=False)
     return codes, uniques.astype(arr.dtype, copy=False)
 
 
@@ -238,77 +240,127 @@ def _partition_bits(n: int) -> int:
     return bits
 
 
-def _hash_codes(keys: np.ndarray, order: Order) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _hash_codes(
+    keys: np.ndarray, order: Order, *, firsts: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Codes of 8-byte integer keys (no missing values) by hashing, in ``order``.
 
     Returns ``(codes, uniques, first)``: ``uniques`` ascending or in order of first
-    appearance, ``first[j]`` the position of the first occurrence of ``uniques[j]``.
-    Large inputs are hash-partitioned so that each partition's table stays in cache and
-    the partitions run on the thread pool; the result does not depend on either.
+    appearance, ``first[j]`` the position of the first occurrence of ``uniques[j]``
+    (None when not asked for and not needed for the order).
+
+    Large inputs are radix-partitioned by the top bits of a multiplicative hash, as
+    hash joins and aggregations in databases are, so that each partition's hash table
+    stays in the CPU cache:
+
+    1. in small chunks (cache-sized, on the thread pool), each key's partition and the
+       count of each partition per chunk;
+    2. in those chunks again, keys are moved to their partition's region of one buffer
+       (256 sequential write streams) and each key's place there is noted;
+    3. each partition is factorized on its own (pandas' hash table, or ``numpy.unique``)
+       on the pool, and its codes are written over its region, renumbered into
+       ``order`` once all partitions are done;
+    4. each key's code is read back from its place, chunk by chunk.
+
+    Neither the chunks nor the thread count change the result.
     """
     n = len(keys)
     bits = _partition_bits(n)
     if n < _PARTITION_MIN or bits == 0:
         local, uniques, first = _table(keys)
         return _renumber(local, uniques, first, order)
-    parts = 1 << bits
-    shift = np.uint64(64 - bits)
-    # chunks only bound the work of one task: the codes do not depend on them
-    chunks = chunk_bounds(n, min_size=1 << 16, parts=max(2, get_threads()))
-    starts = np.array([a for a, _ in chunks], dtype=np.int64)
-    grouped = np.empty_like(keys)  # each chunk's keys, grouped by partition
-    index = np.empty(n, dtype=np.int64 if max(b - a for a, b in chunks) >= 2**31 else np.int32)
-    bounds = np.empty((len(chunks), parts + 1), dtype=np.int64)
-    bounds[:, 0] = 0
-    unsigned = keys.view(np.uint64)
-
-    def group(c: int) -> None:
-        a, b = chunks[c]
-        pid = np.multiply(unsigned[a:b], _FIB)
-        pid >>= shift
-        pid = pid.astype(np.uint8)
-        perm = np.argsort(pid, kind="stable")
-        np.cumsum(np.bincount(pid, minlength=parts), out=bounds[c, 1:])
-        np.take(keys[a:b], perm, out=grouped[a:b])
-        index[a:b] = perm
-
-    parallel_map(group, range(len(chunks)))
-    local = np.empty(n, dtype=np.int32)  # partition-local codes, in the grouped layout
-
-    def code(p: int) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = starts + bounds[:, p], starts + bounds[:, p + 1]
-        sizes = hi - lo
-        pieces = [grouped[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
-        vals = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-        codes, uniques, first = _table(vals)
-        at = 0
-        for a, size in zip(lo.tolist(), sizes.tolist(), strict=True):  # a loop over chunks
-            local[a : a + size] = codes[at : at + size]
-            at += size
-        # the first occurrences' positions in the input: chunk, then place in the chunk
-        ends = np.cumsum(sizes)
-        c = np.searchsorted(ends, first, side="right")
-        grouped_at = lo[c] + first - (ends[c] - sizes[c])
-        return uniques, starts[c] + index[grouped_at]
-
-    results = parallel_map(code, range(parts))
-    uniques = np.concatenate([u for u, _ in results])
-    first = np.concatenate([f for _, f in results])
-    offsets = np.zeros(parts + 1, dtype=np.int64)
-    np.cumsum([len(u) for u, _ in results], out=offsets[1:])
+    chunks = chunk_bounds(n, min_size=_CHUNK)
+    want_first = firsts or order == "first"
+    buffer, region, place, origin = _by_partition(keys, bits, chunks, want_first)
+    uniques, first, offsets = _code_partitions(buffer, region, origin)
+    del origin
     perm = np.argsort(first if order == "first" else uniques, kind="stable")
     rank = np.empty(len(perm), dtype=np.int64)
     rank[perm] = np.arange(len(perm))
+    codes_by_place = buffer.view(np.int64)
+
+    def renumber(p: int) -> None:  # a partition's codes into the global order, in cache
+        mine = codes_by_place[region[p] : region[p + 1]]
+        mine[:] = rank[offsets[p] : offsets[p + 1]][mine]
+
+    parallel_map(renumber, range(len(region) - 1))
     codes = np.empty(n, dtype=np.int64)
 
-    def place(c: int) -> None:
+    def gather(c: int) -> None:  # step 4
         a, b = chunks[c]
-        ids = np.repeat(offsets[:-1], np.diff(bounds[c]))
-        ids += local[a:b]
-        codes[a:b][index[a:b]] = rank[ids]
+        np.take(codes_by_place, place[a:b], out=codes[a:b])
 
-    parallel_map(place, range(len(chunks)))
-    return codes, uniques[perm], first[perm]
+    parallel_map(gather, range(len(chunks)))
+    return codes, uniques[perm], (first[perm] if first is not None and firsts else None)
+
+
+def _by_partition(
+    keys: np.ndarray, bits: int, chunks: list[tuple[int, int]], want_first: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Steps 1 and 2 of `_hash_codes`: the keys grouped by partition in one buffer.
+
+    Returns the buffer, the partitions' regions in it (``parts + 1`` offsets), each
+    key's position in it, and (if ``want_first``) each buffer position's input row.
+    Within a partition keys keep their input order.
+    """
+    n, parts = len(keys), 1 << bits
+    shift = np.uint64(64 - bits)
+    unsigned = keys.view(np.uint64)
+    pid = np.empty(n, dtype=np.uint8)
+    counts = np.empty((len(chunks), parts), dtype=np.int64)
+
+    def partition(c: int) -> None:  # step 1
+        a, b = chunks[c]
+        h = np.multiply(unsigned[a:b], _FIB)
+        h >>= shift
+        pid[a:b] = h
+        counts[c] = np.bincount(pid[a:b], minlength=parts)
+
+    parallel_map(partition, range(len(chunks)))
+    region = np.zeros(parts + 1, dtype=np.int64)
+    np.cumsum(counts.sum(axis=0), out=region[1:])
+    # where each chunk's share of each partition starts: partition-major, chunks in order
+    cursor = region[:-1] + np.cumsum(counts, axis=0) - counts
+    small = np.int32 if n < 2**31 else np.int64
+    buffer = np.empty_like(keys)
+    place = np.empty(n, dtype=small)
+    origin = np.empty(n, dtype=small) if want_first else None
+
+    def scatter(c: int) -> None:  # step 2
+        a, b = chunks[c]
+        perm = np.argsort(pid[a:b], kind="stable")  # radix sort of one byte, in cache
+        dest = np.arange(b - a, dtype=np.int64)
+        dest += np.repeat(cursor[c] - (np.cumsum(counts[c]) - counts[c]), counts[c])
+        buffer[dest] = keys[a:b][perm]  # a sequential write stream per partition
+        place[a + perm] = dest
+        if origin is not None:
+            origin[dest] = perm + a
+
+    parallel_map(scatter, range(len(chunks)))
+    return buffer, region, place, origin
+
+
+def _code_partitions(
+    buffer: np.ndarray, region: np.ndarray, origin: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Step 3 of `_hash_codes`: each partition's keys replaced by their local codes.
+
+    Returns the partitions' distinct keys one after the other, their first input rows
+    (if ``origin`` is given) and where each partition's distinct keys start.
+    """
+
+    def code(p: int) -> tuple[np.ndarray, np.ndarray | None]:
+        lo, hi = int(region[p]), int(region[p + 1])
+        local, uniques, first = _table(buffer[lo:hi])
+        buffer[lo:hi] = local  # the keys are no longer needed: their codes take their place
+        return uniques, (origin[lo + first] if origin is not None else None)
+
+    results = parallel_map(code, range(len(region) - 1))
+    uniques = np.concatenate([u for u, _ in results])
+    first = np.concatenate([f for _, f in results]) if origin is not None else None
+    offsets = np.zeros(len(results) + 1, dtype=np.int64)
+    np.cumsum([len(u) for u, _ in results], out=offsets[1:])
+    return uniques, first, offsets
 
 
 def _renumber(
@@ -419,7 +471,7 @@ def _string_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray]:
         return _dictionary_codes(pc.dictionary_encode(values), sort)
     shortest, longest = int(lengths.min()), int(lengths.max())
     strings = _Strings(data, offsets[:-1], lengths, longest if shortest == longest else None)
-    if longest <= 8 and (shortest == longest or not (data[offsets[0] : offsets[-1]] == 0).any()):
+    if longest <= 8 and (shortest == longest or not _has_nul(data, offsets[0], offsets[-1])):
         # one exact key per string, ordered as the strings are: equal lengths, or no NUL
         # byte, so that zero padding cannot make two different strings equal
         keys = np.empty(n, dtype=np.uint64)
@@ -446,8 +498,17 @@ def _string_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray]:
     return codes, _as_objects(values.take(pa.array(first)))
 
 
+def _has_nul(data: np.ndarray, lo: int, hi: int) -> bool:
+    """Whether ``data[lo:hi]`` holds a zero byte (checked in chunks, no full-size mask)."""
+    return any(map_chunks(lambda a, b: bool((data[lo + a : lo + b] == 0).any()), int(hi - lo)))
+
+
 class _Strings:
-    """Byte strings (Arrow's data and offsets) read as 8-byte big-endian words."""
+    """Byte strings (Arrow's data and offsets) read as 8-byte big-endian words.
+
+    ``starts`` and ``lengths`` stay in Arrow's offset type (int32 for ``string``); each
+    chunk converts its own slice.
+    """
 
     def __init__(
         self, data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int | None = None
@@ -455,8 +516,8 @@ class _Strings:
         if len(data) < 8:  # so that an 8-byte load always fits
             data = np.concatenate([data, np.zeros(8, dtype=np.uint8)])
         self.data = data
-        self.starts = starts.astype(np.int64, copy=False)
-        self.lengths = lengths.astype(np.int64, copy=False)
+        self.starts = starts
+        self.lengths = lengths
         #: the common length when the strings follow each other with equal lengths
         self.width = width
         self.last = len(data) - 8
@@ -486,7 +547,8 @@ class _Strings:
         return self._gathered(a, b, j, out)
 
     def _gathered(self, a: int, b: int, j: int, out: np.ndarray) -> np.ndarray:
-        at = self.starts[a:b] + 8 * j
+        at = self.starts[a:b].astype(np.int64)
+        at += 8 * j
         inside = np.minimum(at, self.last)
         word = self.windows[inside].astype(np.uint64)
         over = at - inside  # bytes past the last full window: shift them in
