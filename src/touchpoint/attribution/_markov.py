@@ -43,8 +43,8 @@ import numpy as np
 
 from touchpoint._extras import require
 from touchpoint.attribution._journeys import Journeys, journeys
-from touchpoint.clv._columns import keyed_result
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame
 from touchpoint.scale._detect import is_dask
 
 __all__ = [
@@ -139,10 +139,14 @@ def markov(
         counts = count_transitions(j, order=int(order))
     effects = solve_transitions(counts)
     share = effects / effects.sum()
-    return keyed_result(
-        touchpoint,
-        counts.units,
-        {"removal_effect": effects, "share": share, "conversions": share * counts.converted},
+    return ScoreFrame(
+        {
+            touchpoint: counts.units,
+            "removal_effect": effects,
+            "share": share,
+            "conversions": share * counts.converted,
+        },
+        key=touchpoint,
     )
 
 

@@ -42,8 +42,8 @@ from touchpoint.attribution._markov import (
     count_transitions,
     empty_transitions,
 )
-from touchpoint.clv._columns import read_coded
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import read_coded
 from touchpoint.scale._dask import by_customer, check_column, require_dask
 
 __all__ = ["global_units", "transitions_on_dask"]

@@ -32,10 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.clv._columns import times
 from touchpoint.clv._summary import partition_summary
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import PURCHASE_OUTCOMES, purchase_columns, purchase_mask, read_coded
+from touchpoint.frame import PURCHASE_OUTCOMES, as_day, purchase_columns, purchase_mask, read_coded
 from touchpoint.scale._dask import (
     check_column,
     conform,
@@ -95,7 +94,7 @@ def end_day(data: Any, time: str, end: Any) -> np.datetime64:
         if latest is None:
             raise ValidationError([Problem("data", "no transactions")])
         return latest.astype("datetime64[D]")
-    day = times(np.asarray([end]), "observation_end").astype("datetime64[D]")[0]
+    day = as_day(end, name="observation_end")
     earliest = data[time].min().compute()
     if earliest is None or earliest != earliest or _day(earliest, time) > day:
         raise ValidationError(
@@ -105,7 +104,7 @@ def end_day(data: Any, time: str, end: Any) -> np.datetime64:
 
 
 def _day(value: Any, time: str) -> np.datetime64:
-    return times(np.asarray([value]), f"data[{time!r}]").astype("datetime64[D]")[0]
+    return as_day(value, name=f"data[{time!r}]")
 
 
 def summary_on_dask(

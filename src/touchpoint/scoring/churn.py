@@ -34,22 +34,20 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
+    DAY_US,
     PURCHASE_OUTCOMES,
     ScoreFrame,
-    purchase_columns,
-    purchase_mask,
-    read_coded,
-)
-from touchpoint.frame._input import column_names
-from touchpoint.model.promise import ChurnKind
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import (
-    DAY_US,
     as_time,
     check_codes,
     check_nonnegative,
     check_times,
+    column_names,
+    purchase_columns,
+    purchase_mask,
+    read_coded,
 )
+from touchpoint.model.promise import ChurnKind
+from touchpoint.scale._detect import is_dask
 
 __all__ = ["CHURN_LEVELS", "DEFAULT_REASONS", "churn_kinds", "churn_risk", "churn_summary"]
 

@@ -30,12 +30,17 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, factorize, read_coded
-from touchpoint.frame._input import column_names
+from touchpoint.frame import (
+    ScoreFrame,
+    as_time,
+    column_names,
+    factorize,
+    read_coded,
+)
 from touchpoint.model.indicator import ControlIndicator, IndicatorKind
 from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import Progress, as_time, report
 from touchpoint.scoring._groups import Groups, period_codes
+from touchpoint.scoring._reduce import Progress, report
 from touchpoint.scoring._timeline import cumulative_at
 
 __all__ = ["ComplianceReport", "compliance"]

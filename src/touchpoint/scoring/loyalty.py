@@ -30,16 +30,20 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
+    DAY_US,
     PURCHASE_OUTCOMES,
     ScoreFrame,
+    as_time,
+    check_codes,
+    check_nonnegative,
+    check_times,
+    column_names,
     factorize,
     purchase_columns,
     purchase_mask,
     read_coded,
 )
-from touchpoint.frame._input import column_names
 from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import DAY_US, as_time, check_codes, check_nonnegative, check_times
 from touchpoint.scoring._counts import count_cdf, pooled_concentration, zero_probability
 from touchpoint.scoring._ratings import check_share, is_number, read_ratings
 from touchpoint.scoring.referral import _map_ids, first_referrer

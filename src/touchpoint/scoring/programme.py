@@ -49,18 +49,20 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import PURCHASE_OUTCOMES, ScoreFrame, purchase_mask, read_coded
-from touchpoint.frame._input import column_names
-from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, QualificationBasis
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import (
-    Progress,
+from touchpoint.frame import (
+    PURCHASE_OUTCOMES,
+    ScoreFrame,
     as_time,
     check_codes,
     check_nonnegative,
     check_times,
-    report,
+    column_names,
+    purchase_mask,
+    read_coded,
 )
+from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, QualificationBasis
+from touchpoint.scale._detect import is_dask
+from touchpoint.scoring._reduce import Progress, report
 from touchpoint.scoring._timeline import add_months, cumulative_at, running_max_before
 
 __all__ = ["LoyaltyReport", "loyalty_programme"]

@@ -24,25 +24,20 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
+    DAY_US,
     PURCHASE_OUTCOMES,
     ScoreFrame,
+    as_time,
+    check_codes,
+    check_nonnegative,
+    check_times,
     purchase_columns,
     purchase_mask,
     read_coded,
     read_columns,
 )
 from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import (
-    DAY_US,
-    Progress,
-    as_time,
-    check_codes,
-    check_nonnegative,
-    check_times,
-    group_max,
-    group_sum,
-    report,
-)
+from touchpoint.scoring._reduce import Progress, group_max, group_sum, report
 from touchpoint.scoring._ties import Cut, _Arrays, after, resolve_cuts, split_counts
 
 __all__ = [

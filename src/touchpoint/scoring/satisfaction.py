@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded
+from touchpoint.frame import ScoreFrame, check_range, column_names, read_coded
 from touchpoint.scale._detect import is_dask
 from touchpoint.scoring._groups import DERIVED, Groups, from_blueprint, period_codes
 
@@ -70,7 +70,6 @@ def _grouped(
     blueprint: Any,
 ) -> tuple[np.ndarray, Groups, list[str]]:
     keys = [by] if isinstance(by, str) else list(by or ())
-    from touchpoint.frame._input import column_names
 
     available = set(column_names(data))
     derived = [k for k in keys if k in DERIVED and k not in available]
@@ -108,19 +107,6 @@ def _frame(groups: Groups, labels: list[str], columns: dict[str, np.ndarray]) ->
         out["group"] = np.array(["all"], dtype=object)
     out.update(columns)
     return ScoreFrame(out, key=labels[0])
-
-
-def _check_range(r: np.ndarray, lo: float, hi: float, column: str) -> None:
-    bad = (r < lo) | (r > hi)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValidationError(
-            [
-                Problem(
-                    f"{column}[{row}]", f"a rating must be between {lo:g} and {hi:g}", float(r[row])
-                )
-            ]
-        )
 
 
 def csat(
@@ -183,7 +169,7 @@ def _csat_sums(
     """Per group: responses, satisfied responses and the sum of ratings."""
     ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
     answered = ~np.isnan(ratings)
-    _check_range(np.where(answered, ratings, scale[0]), scale[0], scale[1], rating)
+    check_range(np.where(answered, ratings, scale[0]), scale[0], scale[1], rating, "a rating")
     k = groups.size
     g = groups.codes
     sums = {
@@ -211,7 +197,6 @@ _HIDDEN_SUMS = frozenset({"rating_sum"})
 
 def _finish(finish: Any, sums: Any, *, confidence: float) -> ScoreFrame:
     """The score from a table of per-group sums: the group columns, then ``finish``'s."""
-    from touchpoint.frame._input import column_names
 
     names = column_names(sums)
     columns = finish(sums, confidence)
@@ -289,7 +274,7 @@ def _nps_sums(data: Any, *, by, rating, touchpoint, time, period, blueprint) -> 
     """Per group: responses, promoters and detractors."""
     ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
     answered = ~np.isnan(ratings)
-    _check_range(np.where(answered, ratings, 0), 0, 10, rating)
+    check_range(np.where(answered, ratings, 0), 0, 10, rating, "a rating")
     k = groups.size
     g = groups.codes
     sums = {

@@ -23,9 +23,13 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded, read_columns
+from touchpoint.frame import (
+    ScoreFrame,
+    check_nonnegative,
+    read_coded,
+    read_columns,
+)
 from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import check_nonnegative
 from touchpoint.scoring._ties import Cut, after, cuts, order_positions, split_counts
 
 __all__ = ["lifetime_value", "pareto", "pyramid", "pyramid_summary", "simple_clv", "top_share"]
