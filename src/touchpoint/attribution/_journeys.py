@@ -303,7 +303,7 @@ def journeys(
             raise ValidationError([Problem(f"data[{name!r}][{row}]", "missing value")])
     if unit_map is not None:
         unit_codes, units = _apply_map(unit_codes, units, unit_map, touchpoint)
-    unit_codes, units = _sorted_units(unit_codes, units)
+    unit_codes, units = sorted_units(unit_codes, units)
     conv = (
         np.asarray(cols["converted"]).astype(bool, copy=False)
         if "converted" in cols
@@ -367,7 +367,7 @@ def _in_window(t: np.ndarray, starts: np.ndarray, window: Any) -> np.ndarray:
     return t >= end - width
 
 
-def _sorted_units(codes: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_units(codes: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Units in ascending order (results are keyed by them), recoding only if needed."""
     try:
         order = np.argsort(units, kind="stable")

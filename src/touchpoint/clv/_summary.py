@@ -44,12 +44,12 @@ from touchpoint.frame import (
     ScoreFrame,
     as_day,
     as_float64,
+    distributed,
     factorize,
     purchase_columns,
     purchase_mask,
     read_coded,
 )
-from touchpoint.scale._detect import is_dask
 
 __all__ = ["UNITS", "customer_summary", "partition_summary"]
 
@@ -57,6 +57,7 @@ __all__ = ["UNITS", "customer_summary", "partition_summary"]
 UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
 
 
+@distributed("customer_summary")
 def customer_summary(
     data: Any,
     *,
@@ -125,24 +126,16 @@ def customer_summary(
     >>> s["customer"].tolist(), s["frequency"].tolist(), s["monetary_value"].tolist()
     ([1], [1], [30.0])
     """
-    if unit not in UNITS:
-        raise ValidationError([Problem("unit", f"expected one of {sorted(UNITS)}", unit)])
-    if is_dask(data):
-        from touchpoint.scale._clv import summary_on_dask
-
-        return summary_on_dask(
-            data,
-            customer=customer,
-            time=time,
-            amount=amount,
-            observation_end=observation_end,
-            unit=unit,
-            outcome=outcome,
-            purchases=purchases,
-        )
+    check_unit(unit)
     return _summary(
         data, customer, time, amount, observation_end, unit, outcome, purchases, allow_empty=False
     )
+
+
+def check_unit(unit: str) -> None:
+    """A `ValidationError` unless ``unit`` is one of `UNITS`."""
+    if unit not in UNITS:
+        raise ValidationError([Problem("unit", f"expected one of {sorted(UNITS)}", unit)])
 
 
 def partition_summary(

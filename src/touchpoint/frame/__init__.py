@@ -10,7 +10,9 @@
   errors name the column, the row and the value;
 - times (`as_time`, `as_day`, `parse_times`, `naive_utc`...): every conversion of a time
   to naive UTC;
-- the purchase rule (`purchase_mask`) every score that counts purchases shares.
+- the purchase rule (`purchase_mask`) every score that counts purchases shares;
+- the scores that run on Dask: `distributed` marks a score, `touchpoint.scale`
+  registers its plan (`register_plan`), `distributed_scores` lists them.
 
 Examples
 --------
@@ -20,6 +22,7 @@ Examples
 """
 
 from touchpoint.frame._codes import factorize
+from touchpoint.frame._dispatch import distributed, distributed_scores, is_dask, register_plan
 from touchpoint.frame._frame import CATEGORICAL, STANDARD, EventFrame, ScoreFrame
 from touchpoint.frame._input import FLOAT_NAMES, TIME_NAMES, column_names, parse_numbers
 from touchpoint.frame._purchases import PURCHASE_OUTCOMES, purchase_columns, purchase_mask
@@ -63,8 +66,11 @@ __all__ = [
     "check_range",
     "check_times",
     "column_names",
+    "distributed",
+    "distributed_scores",
     "factorize",
     "first_row",
+    "is_dask",
     "micros",
     "naive_utc",
     "naive_utc_series",
@@ -74,5 +80,6 @@ __all__ = [
     "purchase_mask",
     "read_coded",
     "read_columns",
+    "register_plan",
     "require_columns",
 ]

@@ -19,16 +19,15 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, check_range, column_names, read_coded
-from touchpoint.scale._detect import is_dask
+from touchpoint.frame import ScoreFrame, check_range, column_names, distributed, read_coded
 from touchpoint.scoring._groups import DERIVED, Groups, from_blueprint, period_codes
 
 __all__ = ["csat", "nps", "nps_interval", "wilson_interval"]
@@ -109,6 +108,19 @@ def _frame(groups: Groups, labels: list[str], columns: dict[str, np.ndarray]) ->
     return ScoreFrame(out, key=labels[0])
 
 
+class GroupScore(NamedTuple):
+    """A score made of per-group sums: ``finish(sums(data))``, grouped by ``labels``.
+
+    The sums of disjoint parts of the data add up, so on Dask the partitions' sums are
+    added per group between the two steps.
+    """
+
+    sums: Callable[[Any], ScoreFrame]
+    finish: Callable[[Any], ScoreFrame]
+    labels: list[str]
+
+
+@distributed("csat")
 def csat(
     data: Any,
     *,
@@ -149,6 +161,33 @@ def csat(
     >>> int(s["responses"][0]), float(s["csat"][0])
     (9, 0.8888888888888888)
     """
+    steps = csat_steps(
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        satisfied=satisfied,
+        scale=scale,
+        confidence=confidence,
+    )
+    return steps.finish(steps.sums(data))
+
+
+def csat_steps(
+    *,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+    satisfied: float,
+    scale: tuple[float, float],
+    confidence: float,
+) -> GroupScore:
+    """`csat` as per-group sums and a finishing step (see `GroupScore`)."""
     sums = partial(
         _csat_sums,
         by=by,
@@ -160,7 +199,8 @@ def csat(
         satisfied=satisfied,
         scale=scale,
     )
-    return _score(data, sums, partial(_finish, _csat_finish, confidence=confidence), by, period)
+    finish = partial(_finish, _csat_finish, confidence=confidence)
+    return GroupScore(sums, finish, _labels(by, period))
 
 
 def _csat_sums(
@@ -180,15 +220,6 @@ def _csat_sums(
         "rating_sum": np.bincount(g, weights=np.where(answered, ratings, 0.0), minlength=k),
     }
     return _frame(groups, labels, sums)
-
-
-def _score(data: Any, sums: Any, finish: Any, by: Any, period: str | None) -> Any:
-    """``finish(sums(data))`` in memory; on Dask the partitions' sums added up in between."""
-    if is_dask(data):
-        from touchpoint.scale._groups import grouped_on_dask
-
-        return grouped_on_dask(data, sums, finish, _labels(by, period))
-    return finish(sums(data))
 
 
 #: Sums that only feed a score's columns and are not shown themselves.
@@ -227,6 +258,7 @@ def _csat_finish(sums: Any, confidence: float) -> dict[str, np.ndarray]:
     }
 
 
+@distributed("nps")
 def nps(
     data: Any,
     *,
@@ -258,6 +290,29 @@ def nps(
     >>> round(float(s["nps_low"][0]), 1), round(float(s["nps_high"][0]), 1)
     (-34.9, 82.6)
     """
+    steps = nps_steps(
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        confidence=confidence,
+    )
+    return steps.finish(steps.sums(data))
+
+
+def nps_steps(
+    *,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+    confidence: float,
+) -> GroupScore:
+    """`nps` as per-group sums and a finishing step (see `GroupScore`)."""
     sums = partial(
         _nps_sums,
         by=by,
@@ -267,7 +322,8 @@ def nps(
         period=period,
         blueprint=blueprint,
     )
-    return _score(data, sums, partial(_finish, _nps_finish, confidence=confidence), by, period)
+    finish = partial(_finish, _nps_finish, confidence=confidence)
+    return GroupScore(sums, finish, _labels(by, period))
 
 
 def _nps_sums(data: Any, *, by, rating, touchpoint, time, period, blueprint) -> ScoreFrame:
