@@ -155,7 +155,7 @@ def load_cdnow(
 
     >>> s = load_cdnow("summary", sample=True)
     >>> len(s), int(s["frequency"].sum()), round(float(s["T"].max()), 2)
-    (2357, 1716, 38.86)
+    (2357, 2457, 38.86)
     """
     if kind not in _KINDS:
         raise ValidationError(
