@@ -37,7 +37,11 @@ def _dates(yyyymmdd: np.ndarray) -> np.ndarray:
     years = (yyyymmdd // 10_000 - 1970).astype("timedelta64[Y]")
     months = (yyyymmdd // 100 % 100 - 1).astype("timedelta64[M]")
     days = (yyyymmdd % 100 - 1).astype("timedelta64[D]")
-    return (np.datetime64("1970", "Y") + years + months).astype("datetime64[D]") + days
+    first_of_month: np.ndarray = (np.datetime64("1970", "Y") + years + months).astype(
+        "datetime64[D]"
+    )
+    out: np.ndarray = first_of_month + days
+    return out
 
 
 @functools.cache
