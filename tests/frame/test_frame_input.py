@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from touchpoint.errors import ValidationError
-from touchpoint.frame import EventFrame, read_coded, read_columns
-from touchpoint.frame._input import parse_numbers, parse_times
+from touchpoint.frame import EventFrame, parse_numbers, parse_times, read_coded, read_columns
 
 NAMES = {"customer": "cust", "time": "ts", "amount": "paid", "touchpoint": "tp"}
 

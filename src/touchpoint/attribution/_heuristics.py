@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from touchpoint.attribution._journeys import Journeys, journeys
-from touchpoint.clv._columns import keyed_result
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame
 
 __all__ = ["MODELS", "heuristic", "touch_weights"]
 
@@ -184,6 +184,6 @@ def heuristic(
         )
     w = touch_weights(j, model, half_life=half_life, first=first, last=last)
     credit = np.bincount(j.codes, weights=w, minlength=len(j.units))
-    return keyed_result(
-        touchpoint, j.units, {"conversions": credit, "share": credit / credit.sum()}
+    return ScoreFrame(
+        {touchpoint: j.units, "conversions": credit, "share": credit / credit.sum()}, key=touchpoint
     )

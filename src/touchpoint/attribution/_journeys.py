@@ -33,20 +33,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from touchpoint.clv._columns import read_coded
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame._input import parse_numbers, parse_times
+from touchpoint.frame import factorize, parse_numbers, parse_times, read_coded
 
 __all__ = ["Journeys", "group_by_customer", "journeys", "order_key", "steps"]
 
 _US = np.dtype("datetime64[us]")
 _SIGNLESS = np.int64(0x7FFF_FFFF_FFFF_FFFF)
-
-
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from touchpoint.frame import factorize
-
-    return factorize(values)
 
 
 @attrs.frozen(eq=False)
@@ -310,7 +303,7 @@ def journeys(
             raise ValidationError([Problem(f"data[{name!r}][{row}]", "missing value")])
     if unit_map is not None:
         unit_codes, units = _apply_map(unit_codes, units, unit_map, touchpoint)
-    unit_codes, units = _sorted_units(unit_codes, units)
+    unit_codes, units = sorted_units(unit_codes, units)
     conv = (
         np.asarray(cols["converted"]).astype(bool, copy=False)
         if "converted" in cols
@@ -374,7 +367,7 @@ def _in_window(t: np.ndarray, starts: np.ndarray, window: Any) -> np.ndarray:
     return t >= end - width
 
 
-def _sorted_units(codes: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_units(codes: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Units in ascending order (results are keyed by them), recoding only if needed."""
     try:
         order = np.argsort(units, kind="stable")
@@ -397,5 +390,5 @@ def _apply_map(
             [Problem(f"data[{column!r}]", "value missing from unit_map", missing[0])]
         )
     mapped = np.asarray([unit_map[u] for u in labels], dtype=object)  # one per distinct unit
-    new_codes, new_units = _factorize(mapped)
+    new_codes, new_units = factorize(mapped)
     return new_codes[codes], new_units

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.clv._columns import as_float, keyed_result, read
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame, as_float64, read_columns
 
 __all__ = ["key_touchpoints", "relative_weights"]
 
@@ -113,16 +113,16 @@ def key_touchpoints(
     """
     if not 0 <= weight <= 1:
         raise ValidationError([Problem("weight", "must be between 0 and 1", weight)])
-    att = read(
+    att = read_columns(
         attribution, {"touchpoint": touchpoint, "share": share}, required=("touchpoint", "share")
     )
-    rat = read(
+    rat = read_columns(
         ratings,
         {"customer": customer, "touchpoint": touchpoint, "rating": rating, "overall": overall},
         required=("customer", "touchpoint", "rating", "overall"),
     )
-    r = as_float(rat["rating"], f"ratings[{rating!r}]")
-    y_rows = as_float(rat["overall"], f"ratings[{overall!r}]")
+    r = as_float64(rat["rating"], f"ratings[{rating!r}]")
+    y_rows = as_float64(rat["overall"], f"ratings[{overall!r}]")
     valid = np.isfinite(r) & np.isfinite(y_rows)
     if not valid.any():
         raise ValidationError([Problem(f"ratings[{rating!r}]", "no usable rating")])
@@ -133,7 +133,7 @@ def key_touchpoints(
     )
     p = len(units)
     att_share = np.full(p, 0.0)
-    att_share[inverse[: len(att_units)]] = as_float(att["share"], f"attribution[{share!r}]")
+    att_share[inverse[: len(att_units)]] = as_float64(att["share"], f"attribution[{share!r}]")
     tp = inverse[len(att_units) :]
     cust_ids, cust = np.unique(np.asarray(rat["customer"])[valid], return_inverse=True)
     n = len(cust_ids)
@@ -167,10 +167,9 @@ def key_touchpoints(
             np.where(high_rating, "maintain", "monitor"),
         ),
     ).astype(object)
-    return keyed_result(
-        touchpoint,
-        units,
+    return ScoreFrame(
         {
+            touchpoint: units,
             "attribution_share": att_share,
             "driver_share": driver,
             "relative_weight": rel,
@@ -182,6 +181,7 @@ def key_touchpoints(
             "rank": rank,
             "action": action,
         },
+        key=touchpoint,
     )
 
 

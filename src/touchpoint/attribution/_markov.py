@@ -43,9 +43,8 @@ import numpy as np
 
 from touchpoint._extras import require
 from touchpoint.attribution._journeys import Journeys, journeys
-from touchpoint.clv._columns import keyed_result
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.scale._detect import is_dask
+from touchpoint.frame import ScoreFrame, distributed
 
 __all__ = [
     "Transitions",
@@ -62,6 +61,7 @@ _DENSE_LIMIT = 1500  # states up to which higher-order chains are solved densely
 _START, _CONV, _NULL = 0, -1, -2
 
 
+@distributed("markov")
 def markov(
     data: Any,
     *,
@@ -114,35 +114,31 @@ def markov(
     touches. The integer counts equal the in-memory ones, so the result does too.
     """
     check_order(order)
-    if is_dask(data):
-        from touchpoint.scale._attribution import transitions_on_dask
+    j = journeys(
+        data,
+        customer=customer,
+        time=time,
+        touchpoint=touchpoint,
+        converted=converted,
+        until="customer",
+        with_times=False,
+    )
+    _check_converted(int(np.count_nonzero(j.converted)))
+    return markov_frame(count_transitions(j, order=int(order)), touchpoint)
 
-        counts = transitions_on_dask(
-            data,
-            customer=customer,
-            time=time,
-            touchpoint=touchpoint,
-            converted=converted,
-            order=int(order),
-        )
-    else:
-        j = journeys(
-            data,
-            customer=customer,
-            time=time,
-            touchpoint=touchpoint,
-            converted=converted,
-            until="customer",
-            with_times=False,
-        )
-        _check_converted(int(np.count_nonzero(j.converted)))
-        counts = count_transitions(j, order=int(order))
+
+def markov_frame(counts: Transitions, touchpoint: str) -> ScoreFrame:
+    """`markov`'s result from the transition counts of the journeys (see `Transitions`)."""
     effects = solve_transitions(counts)
     share = effects / effects.sum()
-    return keyed_result(
-        touchpoint,
-        counts.units,
-        {"removal_effect": effects, "share": share, "conversions": share * counts.converted},
+    return ScoreFrame(
+        {
+            touchpoint: counts.units,
+            "removal_effect": effects,
+            "share": share,
+            "conversions": share * counts.converted,
+        },
+        key=touchpoint,
     )
 
 

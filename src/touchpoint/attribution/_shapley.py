@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from touchpoint.attribution._journeys import Journeys, journeys
-from touchpoint.clv._columns import keyed_result
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame
 
 __all__ = ["shapley", "shapley_values"]
 
@@ -189,4 +189,4 @@ def shapley(
     }
     if se is not None:
         columns["standard_error"] = se
-    return keyed_result(touchpoint, j.units, columns)
+    return ScoreFrame({touchpoint: j.units, **columns}, key=touchpoint)

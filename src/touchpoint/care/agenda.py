@@ -45,6 +45,7 @@ import numpy as np
 
 from touchpoint.care._calendar import add_months, civil, from_civil, month_index
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import as_day, read_columns
 from touchpoint.model.blueprint import Blueprint
 from touchpoint.model.care import CareRule, Recurrence
 from touchpoint.model.duration import Offset
@@ -93,16 +94,6 @@ class DueContacts:
         )
 
 
-def _as_day(value: Any, name: str) -> np.datetime64:
-    try:
-        day = np.datetime64(value, "D")
-    except (TypeError, ValueError):
-        raise ValidationError([Problem(name, "must be a date", value)]) from None
-    if np.isnat(day):
-        raise ValidationError([Problem(name, "must be a date", value)])
-    return day
-
-
 def _rules(rules: Blueprint | Iterable[CareRule]) -> list[CareRule]:
     return list(rules.care_rules if isinstance(rules, Blueprint) else rules)
 
@@ -146,8 +137,6 @@ def agenda(
     segment, tier, stage:
         Columns read for rules that restrict eligibility.
     """
-    from touchpoint.frame._input import read_columns
-
     rules = _rules(rules)
     if (on is None) == (now is None):
         raise ValidationError([Problem("on", "give either on (a date) or now (a moment)", on)])
@@ -227,8 +216,8 @@ def _windows(
 ) -> list[tuple[np.ndarray | None, np.datetime64, np.datetime64]]:
     """(customers, first day, last day) groups: one for ``on``, or one per local date of ``now``."""
     if now is None:
-        end = _as_day(on, "on")
-        start = end if since is None else _as_day(since, "since")
+        end = as_day(on, name="on")
+        start = end if since is None else as_day(since, name="since")
         if start > end:
             raise ValidationError([Problem("since", f"is after on ({end})", str(start))])
         return [(None, start, end)]
@@ -245,7 +234,7 @@ def _windows(
         local[day] = local.get(day, np.zeros(n, bool)) | (names == zone)
     windows = []
     for end, members in sorted(local.items()):
-        start = end if since is None else _as_day(since, "since")
+        start = end if since is None else as_day(since, name="since")
         if start > end:
             raise ValidationError(
                 [Problem("since", f"is after the local date ({end})", str(start))]
@@ -255,8 +244,6 @@ def _windows(
 
 
 def _read_dates(customers: Any, column: str, anchor: str) -> np.ndarray:
-    from touchpoint.frame._input import read_columns
-
     try:
         values = read_columns(customers, {"date": column}, required=["date"])["date"]
     except ValidationError as exc:

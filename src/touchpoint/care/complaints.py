@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame, as_time, read_columns
 from touchpoint.model.duration import parse_timedelta
 
 __all__ = ["complaint_stats"]
@@ -83,9 +84,6 @@ def complaint_stats(
     percentiles:
         Which percentiles of response and resolution time (in hours) to report.
     """
-    from touchpoint.frame import ScoreFrame
-    from touchpoint.frame._input import read_columns
-
     cols = read_columns(
         data,
         {
@@ -117,7 +115,7 @@ def complaint_stats(
             else np.datetime64("now", "us")
         )
     else:
-        now64 = np.datetime64(now, "us")
+        now64 = as_time(now, name="now")
     limit, quick = _us(response_limit), _us(quick_resolution)
 
     response_hours = (answered_at - opened_at) / _HOUR
@@ -176,8 +174,6 @@ def _came_back(
     """Whether each complainant bought after the complaint was resolved (or opened, if open)."""
     if purchases is None:
         return None
-    from touchpoint.frame._input import read_columns
-
     p = read_columns(purchases, {"customer": customer, "time": time}, required=["customer", "time"])
     # Each customer's last purchase, by sort: a complainant came back if it is after the mark.
     buyers = np.asarray(p["customer"]).astype(str)

@@ -93,6 +93,7 @@ from touchpoint.channels.base import (
     mask_reason,
 )
 from touchpoint.errors import StorageError
+from touchpoint.frame import micros
 from touchpoint.model.care import CapAction
 from touchpoint.model.interaction import as_utc
 
@@ -106,20 +107,12 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _TIMED_OUT = "did not answer within"
 
 
-def _micros(value: Any) -> int:
-    """UTC microseconds since the epoch of a datetime (naive = UTC) or a datetime64."""
-    if isinstance(value, dt.datetime):
-        delta = as_utc(value) - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
-    return int(np.datetime64(value, "us").astype("int64"))
+def _datetime(us: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=int(us))
 
 
-def _datetime(micros: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=int(micros))
-
-
-def _stamp(micros: int) -> str:
-    return _datetime(micros).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _stamp(us: int) -> str:
+    return _datetime(us).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _default_owner() -> str:
@@ -321,7 +314,7 @@ class Dispatcher:
                     "on_cap": None if rule is None else rule.on_cap.value,
                 }
             )
-        duplicates = storage.enqueue(rows, now=_micros(now)) if rows else []
+        duplicates = storage.enqueue(rows, now=micros(now)) if rows else []
         return EnqueueReport(len(rows) - len(duplicates), len(duplicates), blocked)
 
     # ------------------------------------------------------------------ run
@@ -333,7 +326,7 @@ class Dispatcher:
         monotonic clock, so a long run checks the policy, schedules retries and renews
         leases at the real moment of each row.
         """
-        start, origin = _micros(now), time.monotonic()
+        start, origin = micros(now), time.monotonic()
 
         def clock() -> int:
             return start + int((time.monotonic() - origin) * _US)
@@ -471,7 +464,7 @@ class Dispatcher:
         quiet = self.policy.quiet_hours  # type: ignore[union-attr]
         if quiet is None or customer is None:
             return when
-        return _micros(quiet.allowed(_datetime(when), self._zone(customer)))
+        return micros(quiet.allowed(_datetime(when), self._zone(customer)))
 
     def _policy(
         self, row: Mapping[str, Any], customer: Any, t: int

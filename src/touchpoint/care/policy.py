@@ -59,10 +59,10 @@ import numpy as np
 
 from touchpoint.care.agenda import DueContacts
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import as_time, naive_utc, read_columns
 from touchpoint.model.blueprint import Blueprint
 from touchpoint.model.care import CapAction, CareRule
 from touchpoint.model.duration import parse_timedelta
-from touchpoint.model.interaction import as_utc
 
 __all__ = ["ContactPlan", "ContactPolicy", "FrequencyCap", "QuietHours", "plan_contacts"]
 
@@ -222,12 +222,9 @@ def plan_contacts(
     policy:
         Quiet hours and caps; the default has quiet hours 21:00-08:00 and no caps.
     """
-    from touchpoint.frame._input import read_columns
-
     policy = ContactPolicy() if policy is None else policy
     rules_by_code = _rules(rules)
-    now = as_utc(now)
-    now64 = np.datetime64(now.replace(tzinfo=None), "us")
+    now64 = as_time(now, name="now")
     n = len(due)
 
     cust = read_columns(
@@ -330,8 +327,6 @@ def _codes(values: np.ndarray, mapping: dict[str, int]) -> np.ndarray:
 
 def _consent_lookup(consents: Any, customer_ids: np.ndarray, channel_code: dict[str, int]):
     """A function (rows, channel codes, purpose 0/1) -> granted, from the consent records."""
-    from touchpoint.frame._input import read_columns
-
     c = read_columns(
         consents,
         {
@@ -376,8 +371,6 @@ def _read_history(history: Any, customer_ids: np.ndarray) -> tuple[np.ndarray, .
     """(customer row, channel, time) of the history (rows of unknown customers are -1)."""
     if history is None:
         return np.array([], np.int64), np.array([], str), np.array([], _US)
-    from touchpoint.frame._input import read_columns
-
     h = read_columns(
         history,
         {"customer": "customer", "channel": "channel", "time": "time"},
@@ -489,9 +482,7 @@ def _quiet(quiet: QuietHours, zones: np.ndarray, times: np.ndarray) -> np.ndarra
             ) from None
         mine = zones == zone
         instants, inverse = np.unique(out[mine], return_inverse=True)
-        moved = np.array(
-            [quiet.allowed(_aware(i), tz).replace(tzinfo=None) for i in instants], dtype=_US
-        )
+        moved = np.array([naive_utc(quiet.allowed(_aware(i), tz)) for i in instants], dtype=_US)
         out[mine] = moved[inverse]
     return out
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import ScoreFrame, as_time, read_columns
 from touchpoint.model.promise import PromiseStatus
 
 __all__ = ["overdue_promises"]
@@ -42,9 +43,6 @@ def overdue_promises(
 
     Columns: ``id``, ``customer``, ``due`` and ``days_overdue`` (fractional days).
     """
-    from touchpoint.frame import ScoreFrame
-    from touchpoint.frame._input import read_columns
-
     cols = read_columns(
         data,
         {"id": id, "customer": customer, "time": due, "status": status},
@@ -58,7 +56,7 @@ def overdue_promises(
         raise ValidationError(
             [Problem(f"{status}[{i}]", f"must be one of {', '.join(allowed)}", states[i])]
         )
-    now64 = np.datetime64(now, "us")
+    now64 = as_time(now, name="now")
     late = (states == PromiseStatus.OPEN.value) & ~np.isnat(cols["time"]) & (cols["time"] < now64)
     index = np.flatnonzero(late)
     days = (now64 - cols["time"][index]) / _DAY

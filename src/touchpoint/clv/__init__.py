@@ -4,7 +4,7 @@
 average spend the models need; `BetaGeo` (BG/NBD) and `ModifiedBetaGeo` (MBG/NBD)
 predict purchases and the probability a customer is still active; `GammaGamma` predicts
 average spend and, with a purchase model, discounted lifetime value. The purchase
-models need numpy only; Gamma-Gamma needs scipy (``pip install 'touchpoint[clv]'``).
+models need numpy only; Gamma-Gamma needs scipy (``pip install 'touchpoint-ctm[clv]'``).
 A fit whose likelihood is highest at a limit of its model (nobody drops out, equal
 rates, equal spend) fits that limit and warns with
 `touchpoint.errors.BoundaryFitWarning`.

@@ -90,7 +90,7 @@ from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, refine, runaway
 from touchpoint.clv._quadrature import beta_nodes
 from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
-from touchpoint.scale._detect import is_dask
+from touchpoint.frame import distributed
 
 __all__ = ["BetaGeo"]
 
@@ -472,6 +472,7 @@ class _BetaGeoModel:
 
     # -- fitting -----------------------------------------------------------------------
 
+    @distributed("BetaGeo.fit", on="summary")
     def fit(self, summary: Any) -> Any:
         """Estimate ``r, alpha, a, b`` by maximum likelihood; returns the model.
 
@@ -490,12 +491,6 @@ class _BetaGeoModel:
             every T = 0, or a likelihood that keeps increasing towards a degenerate
             model (the error says which).
         """
-        if is_dask(summary):
-            from touchpoint.scale._clv import collect
-
-            summary = collect(
-                summary, self.columns.values(), f"{self._label}.fit on a Dask DataFrame"
-            )
         x, t_x, T = self._read(summary)
         where = f"summary[{self.columns['frequency']!r}]"
         if not (x > 0).any():
@@ -607,12 +602,6 @@ class _BetaGeoModel:
 
     # -- prediction --------------------------------------------------------------------
 
-    def _per_partition(self, predict: Any, summary: Any, name: str, **kwargs: Any) -> Any:
-        """``predict`` on each partition of a Dask summary: a lazy Dask Series."""
-        from touchpoint.scale._clv import per_partition
-
-        return per_partition(predict, summary, name=name, columns=self.columns.values(), **kwargs)
-
     def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
         """log P(dropped out) / P(alive) at T, per customer (-inf when it cannot be)."""
         mu, phi, pi, psi = self._params()
@@ -628,6 +617,7 @@ class _BetaGeoModel:
         out[can] = math.log(pi) - np.log(pibar + jv * psi) + xs * (L1T - L1t) + (QT - Qt)
         return out
 
+    @distributed("BetaGeo.probability_alive", on="summary")
     def probability_alive(self, summary: Any) -> Any:
         """Probability that each customer is still active at the end of their history T.
 
@@ -639,8 +629,6 @@ class _BetaGeoModel:
         [1.0, 0.727]
         """
         self._params()
-        if is_dask(summary):
-            return self._per_partition(self.probability_alive, summary, "probability_alive")
         x, t_x, T = self._read(summary)
         return _sigmoid_neg(self._log_odds_dead(x, t_x, T))
 
@@ -690,6 +678,7 @@ class _BetaGeoModel:
             out[sel] = acc
         return out
 
+    @distributed("BetaGeo.expected_purchases", on="summary")
     def expected_purchases(self, summary: Any, horizon: float) -> Any:
         """Expected number of purchases of each customer in the next ``horizon`` time units.
 
@@ -698,10 +687,6 @@ class _BetaGeoModel:
         stays finite and accurate for frequent buyers, long horizons and limit models.
         """
         self._params()
-        if is_dask(summary):
-            return self._per_partition(
-                self.expected_purchases, summary, "expected_purchases", horizon=horizon
-            )
         x, t_x, T = self._read(summary)
         _check_horizon(horizon)
         alive = _sigmoid_neg(self._log_odds_dead(x, t_x, T))

@@ -46,7 +46,7 @@ from touchpoint.clv._bgnbd import BetaGeo, _counts_of
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, runaway
 from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
-from touchpoint.scale._detect import is_dask
+from touchpoint.frame import distributed
 
 __all__ = ["GammaGamma"]
 
@@ -151,6 +151,20 @@ def _nll_grad(theta: np.ndarray, xv: np.ndarray, k: np.ndarray, m: np.ndarray):
     return -float(ll), -grad
 
 
+def check_periods(periods: int, period_length: float, discount_rate: float) -> None:
+    """`GammaGamma.customer_lifetime_value`'s periods and discount rate, checked."""
+    if periods < 1 or period_length <= 0 or discount_rate <= -1:
+        raise ValidationError(
+            [
+                Problem(
+                    "customer_lifetime_value",
+                    "periods must be >= 1, period_length > 0 and discount_rate > -1",
+                    (periods, period_length, discount_rate),
+                )
+            ]
+        )
+
+
 class GammaGamma:
     """Gamma-Gamma model of average transaction value.
 
@@ -219,6 +233,7 @@ class GammaGamma:
         cols = read_summary(summary, self.columns)
         return cols["frequency"], cols["monetary_value"]
 
+    @distributed("GammaGamma.fit", on="summary")
     def fit(self, summary: Any) -> GammaGamma:
         """Estimate ``p, q, v`` by maximum likelihood on the repeat buyers; returns the model.
 
@@ -235,10 +250,6 @@ class GammaGamma:
             that ``p`` and ``q`` describe is not there), a likelihood that keeps
             increasing towards a degenerate model, or bad summary values.
         """
-        if is_dask(summary):
-            from touchpoint.scale._clv import collect
-
-            summary = collect(summary, self.columns.values(), "GammaGamma.fit on a Dask DataFrame")
         x, m = self._read(summary)
         rep = x > 0
         where = f"summary[{self.columns['frequency']!r}]"
@@ -359,6 +370,7 @@ class GammaGamma:
             )
         return p, kappa, c
 
+    @distributed("GammaGamma.expected_average_spend", on="summary")
     def expected_average_spend(self, summary: Any) -> Any:
         """Expected average transaction value of each customer, given their history.
 
@@ -368,15 +380,6 @@ class GammaGamma:
         everyone gets the population mean.
         """
         p, kappa, c = self._spend_params()
-        if is_dask(summary):
-            from touchpoint.scale._clv import per_partition
-
-            return per_partition(
-                self.expected_average_spend,
-                summary,
-                name="expected_average_spend",
-                columns=self.columns.values(),
-            )
         x, m = self._read(summary)
         m = np.where(x > 0, m, 0.0)
         # p (v + x m) / (p x + q - 1), numerator and denominator times 1/q
@@ -384,6 +387,7 @@ class GammaGamma:
 
     predict = expected_average_spend
 
+    @distributed("GammaGamma.customer_lifetime_value", on="summary")
     def customer_lifetime_value(
         self,
         transaction_model: BetaGeo,
@@ -419,31 +423,7 @@ class GammaGamma:
         >>> bool(clv[1] > clv[0] > 0)
         True
         """
-        if periods < 1 or period_length <= 0 or discount_rate <= -1:
-            raise ValidationError(
-                [
-                    Problem(
-                        "customer_lifetime_value",
-                        "periods must be >= 1, period_length > 0 and discount_rate > -1",
-                        (periods, period_length, discount_rate),
-                    )
-                ]
-            )
-        if is_dask(summary):
-            from touchpoint.scale._clv import per_partition
-
-            self._spend_params()  # errors now, not when the result is computed
-            transaction_model._params()
-            return per_partition(
-                self.customer_lifetime_value,
-                summary,
-                transaction_model,
-                name="customer_lifetime_value",
-                columns=[*self.columns.values(), *transaction_model.columns.values()],
-                periods=periods,
-                period_length=period_length,
-                discount_rate=discount_rate,
-            )
+        check_periods(periods, period_length, discount_rate)
         spend = self.expected_average_spend(summary)
         total = np.zeros(len(spend))
         previous = np.zeros(len(spend))

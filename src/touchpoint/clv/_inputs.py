@@ -21,25 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.clv._columns import as_float, read
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import as_float64, first_row, read_columns
 
 __all__ = ["read_summary"]
 
 
-def _first_bad(mask: np.ndarray) -> int | None:
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if len(idx) else None
-
-
 def read_summary(summary: Any, names: Mapping[str, str]) -> dict[str, np.ndarray]:
     """The named summary columns as float64 arrays, checked for the CLV models' conventions."""
-    cols = read(summary, names, required=tuple(names))
-    out = {role: as_float(cols[role], f"summary[{names[role]!r}]") for role in names}
+    cols = read_columns(summary, names, required=tuple(names))
+    out = {role: as_float64(cols[role], f"summary[{names[role]!r}]") for role in names}
     problems: list[Problem] = []
 
     def check(role: str, bad: np.ndarray, message: str) -> None:
-        row = _first_bad(bad)
+        row = first_row(bad)
         if row is not None:
             value = out[role][row].item()
             where = f"summary[{names[role]!r}][{row}]"
@@ -57,7 +52,7 @@ def read_summary(summary: Any, names: Mapping[str, str]) -> dict[str, np.ndarray
     if "recency" in out and "T" in out:
         r, t = out["recency"], out["T"]
         bad = r > t * (1 + 1e-12) + 1e-12
-        row = _first_bad(bad)
+        row = first_row(bad)
         if row is not None:
             problems.append(
                 Problem(

@@ -38,10 +38,18 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.clv._columns import as_float, keyed_result, times
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import PURCHASE_OUTCOMES, purchase_columns, purchase_mask, read_coded
-from touchpoint.scale._detect import is_dask
+from touchpoint.frame import (
+    PURCHASE_OUTCOMES,
+    ScoreFrame,
+    as_day,
+    as_float64,
+    distributed,
+    factorize,
+    purchase_columns,
+    purchase_mask,
+    read_coded,
+)
 
 __all__ = ["UNITS", "customer_summary", "partition_summary"]
 
@@ -49,15 +57,7 @@ __all__ = ["UNITS", "customer_summary", "partition_summary"]
 UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from touchpoint.frame._codes import factorize
-    except ImportError:
-        uniques, codes = np.unique(values, return_inverse=True)
-        return codes.astype(np.int64), uniques
-    return factorize(values)
-
-
+@distributed("customer_summary")
 def customer_summary(
     data: Any,
     *,
@@ -126,24 +126,16 @@ def customer_summary(
     >>> s["customer"].tolist(), s["frequency"].tolist(), s["monetary_value"].tolist()
     ([1], [1], [30.0])
     """
-    if unit not in UNITS:
-        raise ValidationError([Problem("unit", f"expected one of {sorted(UNITS)}", unit)])
-    if is_dask(data):
-        from touchpoint.scale._clv import summary_on_dask
-
-        return summary_on_dask(
-            data,
-            customer=customer,
-            time=time,
-            amount=amount,
-            observation_end=observation_end,
-            unit=unit,
-            outcome=outcome,
-            purchases=purchases,
-        )
+    check_unit(unit)
     return _summary(
         data, customer, time, amount, observation_end, unit, outcome, purchases, allow_empty=False
     )
+
+
+def check_unit(unit: str) -> None:
+    """A `ValidationError` unless ``unit`` is one of `UNITS`."""
+    if unit not in UNITS:
+        raise ValidationError([Problem("unit", f"expected one of {sorted(UNITS)}", unit)])
 
 
 def partition_summary(
@@ -191,12 +183,12 @@ def _summary(
         required=("customer", "time"),
         categorical=tuple(extra),
     )
-    days = times(cols["time"], time).astype("datetime64[D]")
+    days = cols["time"].astype("datetime64[D]")
     if np.isnat(days).any():
         raise ValidationError([Problem(f"data[{time!r}]", "missing time", "NaT")])
     cust = cols["customer"]
     amounts = (
-        as_float(cols["amount"], f"data[{amount!r}]")
+        as_float64(cols["amount"], f"data[{amount!r}]")
         if "amount" in cols
         else np.zeros(len(days), dtype=np.float64)
     )
@@ -216,7 +208,7 @@ def _summary(
             raise ValidationError([Problem("data", "no transactions")])
         end = days.max()
     else:
-        end = times(np.asarray([observation_end]), "observation_end").astype("datetime64[D]")[0]
+        end = as_day(observation_end, name="observation_end")
         keep = days <= end
         if not keep.all():
             days, cust, amounts = days[keep], cust[keep], amounts[keep]
@@ -225,7 +217,7 @@ def _summary(
             raise ValidationError(
                 [Problem("observation_end", "no transaction on or before it", str(end))]
             )
-    codes, ids = _factorize(cust)
+    codes, ids = factorize(cust)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
         row = row if rows is None else int(rows[row])
@@ -233,7 +225,9 @@ def _summary(
     if len(days) == 0:  # only with allow_empty
         none = np.zeros(0, dtype=np.float64)
         columns = {"recency": none, "T": none, "monetary_value": none}
-        return keyed_result(customer, ids, {"frequency": np.zeros(0, np.int64), **columns})
+        return ScoreFrame(
+            {customer: ids, "frequency": np.zeros(0, np.int64), **columns}, key=customer
+        )
     day_num = days.astype(np.int64)
     # days count from this partition's first day: an offset only, every time below is a
     # difference of whole days (exact in float64), so the numbers do not depend on it
@@ -265,13 +259,13 @@ def _summary(
     )
     scale = UNITS[unit]
     end_num = float(end.astype(np.int64) - lo)
-    return keyed_result(
-        customer,
-        ids,
+    return ScoreFrame(
         {
+            customer: ids,
             "frequency": frequency,
             "recency": (last - first) / scale,
             "T": (end_num - first) / scale,
             "monetary_value": monetary,
         },
+        key=customer,
     )

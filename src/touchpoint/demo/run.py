@@ -340,7 +340,7 @@ def run_demo(
     rules, rule_counts = np.unique(plan.rule.astype(str), return_counts=True)
     statuses, status_counts = np.unique(plan.status.astype(str), return_counts=True)
     say("promises")
-    late = care.overdue_promises(base.promises, now=np.datetime64(now.replace(tzinfo=None), "us"))
+    late = care.overdue_promises(base.promises, now=now)
     return DemoResult(
         template=template,
         db=os.fspath(db),

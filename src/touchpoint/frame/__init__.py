@@ -1,10 +1,18 @@
-"""Columnar frames: events and per-customer scores as numpy columns with coded ids.
+"""Columnar frames, and the one place that reads and checks columns and times.
 
 - `EventFrame`: one row per interaction; customers, touchpoints, channels... stored as
   int codes into their distinct values.
-- `ScoreFrame`: one row per customer, keyed by the original customer ids.
-- `read_columns`: numpy columns out of any supported table (the input adapter every
-  score uses); `factorize`: values to dense codes.
+- `ScoreFrame`: one row per customer (or touchpoint, group...), keyed by the original ids.
+- `read_columns` / `read_coded`: numpy columns out of any supported table, the input
+  every score reads; `factorize`: values to dense codes.
+- the checks every score states its requirements with (`check_codes`, `check_times`,
+  `check_nonnegative`, `check_finite`, `check_range`, `require_columns`...), whose
+  errors name the column, the row and the value;
+- times (`as_time`, `as_day`, `parse_times`, `naive_utc`...): every conversion of a time
+  to naive UTC;
+- the purchase rule (`purchase_mask`) every score that counts purchases shares;
+- the scores that run on Dask: `distributed` marks a score, `touchpoint.scale`
+  registers its plan (`register_plan`), `distributed_scores` lists them.
 
 Examples
 --------
@@ -14,19 +22,64 @@ Examples
 """
 
 from touchpoint.frame._codes import factorize
+from touchpoint.frame._dispatch import distributed, distributed_scores, is_dask, register_plan
 from touchpoint.frame._frame import CATEGORICAL, STANDARD, EventFrame, ScoreFrame
-from touchpoint.frame._input import read_coded, read_columns
+from touchpoint.frame._input import FLOAT_NAMES, TIME_NAMES, column_names, parse_numbers
 from touchpoint.frame._purchases import PURCHASE_OUTCOMES, purchase_columns, purchase_mask
+from touchpoint.frame._times import (
+    DAY_US,
+    as_day,
+    as_time,
+    micros,
+    naive_utc,
+    naive_utc_series,
+    parse_times,
+)
+from touchpoint.frame._validation import (
+    as_float64,
+    check_codes,
+    check_finite,
+    check_nonnegative,
+    check_range,
+    check_times,
+    first_row,
+    read_coded,
+    read_columns,
+    require_columns,
+)
 
 __all__ = [
     "CATEGORICAL",
+    "DAY_US",
+    "FLOAT_NAMES",
     "PURCHASE_OUTCOMES",
     "STANDARD",
+    "TIME_NAMES",
     "EventFrame",
     "ScoreFrame",
+    "as_day",
+    "as_float64",
+    "as_time",
+    "check_codes",
+    "check_finite",
+    "check_nonnegative",
+    "check_range",
+    "check_times",
+    "column_names",
+    "distributed",
+    "distributed_scores",
     "factorize",
+    "first_row",
+    "is_dask",
+    "micros",
+    "naive_utc",
+    "naive_utc_series",
+    "parse_numbers",
+    "parse_times",
     "purchase_columns",
     "purchase_mask",
     "read_coded",
     "read_columns",
+    "register_plan",
+    "require_columns",
 ]

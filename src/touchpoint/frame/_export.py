@@ -92,9 +92,9 @@ def _preview(frame: Any) -> tuple[list[str], list[list[str]], int]:
     for name in names:
         arr = frame.columns[name][idx]
         if name in frame.categories:
-            from touchpoint.frame._input import _decode
+            from touchpoint.frame._input import decode
 
-            arr = _decode(arr, frame.categories[name])
+            arr = decode(arr, frame.categories[name])
         cols.append([_cell(v) for v in arr])
     rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
     return names, rows, n

@@ -31,7 +31,8 @@ import numpy as np
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import _export
 from touchpoint.frame._codes import factorize
-from touchpoint.frame._input import _decode, read_coded, read_columns
+from touchpoint.frame._input import column_names, decode
+from touchpoint.frame._validation import read_coded, read_columns
 
 __all__ = ["CATEGORICAL", "STANDARD", "EventFrame", "ScoreFrame"]
 
@@ -129,7 +130,7 @@ class _Frame:
             available = ", ".join(map(repr, self.columns)) or "none"
             raise KeyError(f"no column {name!r} (available: {available})")
         if name in self.categories:
-            return _decode(self.columns[name], self.categories[name])
+            return decode(self.columns[name], self.categories[name])
         return self.columns[name]
 
     def codes(self, name: str) -> np.ndarray:
@@ -218,8 +219,6 @@ class EventFrame(_Frame):
         ...                      customer="cust", time="ts").column_names
         ['customer', 'time']
         """
-        from touchpoint.frame._input import column_names
-
         available = column_names(data)
         unknown = [k for k in names if k not in STANDARD]
         mapping: dict[str, str | None] = {}
@@ -328,8 +327,6 @@ class ScoreFrame(_Frame):
         >>> ScoreFrame.from_data({"customer": ["a", "b"], "segment": ["x", "x"]}).categories["segment"].tolist()
         ['x']
         """
-        from touchpoint.frame._input import column_names
-
         names = {c: c for c in column_names(data)}
         plain = read_columns(data, names, required=list(names))
         cols: dict[str, np.ndarray] = {}

@@ -1,10 +1,14 @@
 """Scoring past one machine: the same scores on Dask, and event sources past SQLite.
 
-The public scoring functions (`touchpoint.scoring.rfm`, `pyramid`, `csat`...) accept a
-Dask DataFrame as ``data`` with the same column keywords; per-customer scores return a
-lazy Dask DataFrame with one row per customer whose ``.compute()`` equals the in-memory
-result (row order aside). Nothing here imports Dask until it is used; without the
-``dask`` extra, using it raises `touchpoint.errors.MissingExtraError` naming the extra.
+The scores marked to run on Dask (the table `touchpoint.frame.distributed_scores`
+lists them, and how each runs) accept a Dask DataFrame as ``data`` with the same
+column keywords: this package registers their distributed plans, which run the
+in-memory code on each partition, so a per-customer score returns a lazy Dask DataFrame
+with one row per customer whose ``.compute()`` equals the in-memory result (row order
+aside). The scores import nothing from here: importing this package registers the
+plans, and the frame layer imports it the first time a Dask DataFrame arrives. Nothing
+here imports Dask until it is used; without the ``dask`` extra, using it raises
+`touchpoint.errors.MissingExtraError` naming the extra.
 
 - `by_customer`: events partitioned by customer (a hash shuffle), the layout every
   per-customer score runs on, one pandas partition at a time.
@@ -16,8 +20,17 @@ result (row order aside). Nothing here imports Dask until it is used; without th
 See the "Scaling out" page of the docs.
 """
 
+from touchpoint.frame import is_dask
+from touchpoint.scale import (  # noqa: F401 (imported to register their plans with the frame layer)
+    _attribution,
+    _clv,
+    _compliance,
+    _customers,
+    _groups,
+    _programme,
+    _value,
+)
 from touchpoint.scale._dask import by_customer
-from touchpoint.scale._detect import is_dask
 from touchpoint.scale._order import order_statistics
 from touchpoint.scale.parquet import read_parquet
 

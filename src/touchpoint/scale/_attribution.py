@@ -3,7 +3,8 @@
 The chain's transition counts are additive over disjoint sets of journeys, so the
 touches are shuffled by customer (each journey then lies in one partition), each
 partition's journeys are built and counted by the in-memory code (`journeys`,
-`count_transitions`), and the integer counts are added in a tree of reductions. Only
+`count_transitions`), and the integer counts are added in a tree of reductions and
+solved once, in memory, by the code that solves the in-memory counts (`markov_on_dask`). Only
 the counts (a matrix over the touchpoints at first order, the distinct transitions
 between states at higher orders) travel; no process collects the journeys.
 
@@ -34,19 +35,14 @@ from typing import Any
 import attrs
 import numpy as np
 
-from touchpoint.attribution._journeys import _sorted_units, journeys
-from touchpoint.attribution._markov import (
-    Transitions,
-    add_transitions,
-    check_state_bits,
-    count_transitions,
-    empty_transitions,
-)
-from touchpoint.clv._columns import read_coded
+from touchpoint.attribution import journeys
+from touchpoint.attribution import parts as attribution
+from touchpoint.attribution.parts import Transitions
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import read_coded, register_plan
 from touchpoint.scale._dask import by_customer, check_column, require_dask
 
-__all__ = ["global_units", "transitions_on_dask"]
+__all__ = ["global_units", "markov_on_dask", "transitions_on_dask"]
 
 _FAN_IN = 8  # partial counts added per reduction task
 
@@ -64,7 +60,7 @@ def global_units(data: Any, touchpoint: str) -> np.ndarray:
         categorical=("touchpoint",),
     )
     units = cats["touchpoint"]
-    return _sorted_units(np.arange(len(units)), units)[1]
+    return attribution.sorted_units(np.arange(len(units)), units)[1]
 
 
 def _count_partition(
@@ -72,16 +68,18 @@ def _count_partition(
 ) -> Transitions:
     """The transitions of one partition's journeys, coded into the global ``units``."""
     if len(part) == 0:
-        return empty_transitions(units, order)
+        return attribution.empty_transitions(units, order)
     j = journeys(part, **names, until="customer", with_times=False)
     lookup = {u: i for i, u in enumerate(units.tolist())}
     # a loop over the partition's distinct touchpoints, few
     to_global = np.fromiter((lookup[u] for u in j.units.tolist()), np.int64, len(j.units))
-    return count_transitions(attrs.evolve(j, units=units, codes=to_global[j.codes]), order=order)
+    return attribution.count_transitions(
+        attrs.evolve(j, units=units, codes=to_global[j.codes]), order=order
+    )
 
 
 def _add(*parts: Transitions) -> Transitions:
-    return add_transitions(parts)
+    return attribution.add_transitions(parts)
 
 
 def transitions_on_dask(
@@ -108,7 +106,7 @@ def transitions_on_dask(
     units = global_units(data, touchpoint)
     if len(units) == 0:
         raise ValidationError([Problem("data", "no touches")])
-    check_state_bits(len(units), order)
+    attribution.check_state_bits(len(units), order)
     names: dict[str, Any] = {
         "customer": customer,
         "time": time,
@@ -124,3 +122,25 @@ def transitions_on_dask(
         partial = [add(*partial[i : i + _FAN_IN]) for i in range(0, len(partial), _FAN_IN)]
     (total,) = dask.compute(partial[0])
     return total
+
+
+@register_plan(
+    "markov",
+    how="summed",
+    result="computed: one row per touchpoint",
+    note="transition counts per partition of customers, added up, solved once in memory",
+)
+def markov_on_dask(
+    data: Any, *, customer: str, time: str, touchpoint: str, converted: str, order: int
+) -> Any:
+    """`touchpoint.attribution.markov` of a Dask DataFrame of touches (computed: it is small)."""
+    attribution.check_order(order)
+    counts = transitions_on_dask(
+        data,
+        customer=customer,
+        time=time,
+        touchpoint=touchpoint,
+        converted=converted,
+        order=int(order),
+    )
+    return attribution.markov_frame(counts, touchpoint)

@@ -3,12 +3,14 @@
 - `summary_on_dask`: `customer_summary` of a Dask DataFrame of purchases. The default end
   of the observation period (the last purchase day of all the data) is a reduction
   computed first; then the purchases are shuffled by customer and every partition is
-  summarised by the in-memory code (`touchpoint.clv._summary.partition_summary`).
+  summarised by the in-memory code (`touchpoint.clv.parts.partition_summary`).
 - `collect`: the few summary columns a model's ``fit`` needs, computed into memory (a
   summary of tens of millions of customers fits in memory even when their purchases do
-  not); the model is then fitted exactly as in memory.
+  not); the model is then fitted exactly as in memory (`fit_on_dask`,
+  `gamma_gamma_fit_on_dask`).
 - `per_partition`: a model's prediction written back per partition with
-  ``map_partitions``: a lazy Dask Series aligned with the summary's rows.
+  ``map_partitions``: a lazy Dask Series aligned with the summary's rows
+  (`probability_alive_on_dask` and the other predictions).
 - `churn_risk_on_dask`: `touchpoint.scoring.churn_risk` the same way: the per-customer
   pass on each customer partition, one fit on the collected summary columns, the risks
   per partition.
@@ -32,10 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.clv._columns import times
-from touchpoint.clv._summary import partition_summary
+from touchpoint.clv import BetaGeo, GammaGamma
+from touchpoint.clv import parts as clv
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import PURCHASE_OUTCOMES, purchase_columns, purchase_mask, read_coded
+from touchpoint.frame import (
+    PURCHASE_OUTCOMES,
+    as_day,
+    purchase_columns,
+    purchase_mask,
+    read_coded,
+    register_plan,
+)
 from touchpoint.scale._dask import (
     check_column,
     conform,
@@ -44,12 +53,19 @@ from touchpoint.scale._dask import (
     per_customer,
     require_dask,
 )
+from touchpoint.scoring import parts as scoring
 
 __all__ = [
     "churn_risk_on_dask",
     "collect",
+    "customer_lifetime_value_on_dask",
     "end_day",
+    "expected_average_spend_on_dask",
+    "expected_purchases_on_dask",
+    "fit_on_dask",
+    "gamma_gamma_fit_on_dask",
     "per_partition",
+    "probability_alive_on_dask",
     "purchases_of",
     "summary_on_dask",
 ]
@@ -95,7 +111,7 @@ def end_day(data: Any, time: str, end: Any) -> np.datetime64:
         if latest is None:
             raise ValidationError([Problem("data", "no transactions")])
         return latest.astype("datetime64[D]")
-    day = times(np.asarray([end]), "observation_end").astype("datetime64[D]")[0]
+    day = as_day(end, name="observation_end")
     earliest = data[time].min().compute()
     if earliest is None or earliest != earliest or _day(earliest, time) > day:
         raise ValidationError(
@@ -105,9 +121,15 @@ def end_day(data: Any, time: str, end: Any) -> np.datetime64:
 
 
 def _day(value: Any, time: str) -> np.datetime64:
-    return times(np.asarray([value]), f"data[{time!r}]").astype("datetime64[D]")[0]
+    return as_day(value, name=f"data[{time!r}]")
 
 
+@register_plan(
+    "customer_summary",
+    how="per customer",
+    result="lazy, one row per customer",
+    note="the default end of observation (the last purchase day) computed first",
+)
 def summary_on_dask(
     data: Any,
     *,
@@ -120,13 +142,14 @@ def summary_on_dask(
     purchases: Any = PURCHASE_OUTCOMES,
 ) -> Any:
     """`customer_summary` of a Dask DataFrame: a lazy Dask DataFrame, one row per customer."""
+    clv.check_unit(unit)
     require_dask("customer_summary on a Dask DataFrame")
     check_column(data, customer, "customer")
     check_column(data, time, "time")
     bought = purchases_of(data, amount=amount, outcome=outcome, purchases=purchases)
     end = end_day(bought, time, observation_end)
     return per_customer(
-        partition_summary,
+        clv.partition_summary,
         data,
         customer=customer,
         time=time,
@@ -183,44 +206,149 @@ def per_partition(
     return summary.map_partitions(_predict, predict, name, args, kwargs, meta=meta)
 
 
-def _churn_partition(part: Any, model: Any, bounds: Any, names: list[str], meta: Any) -> Any:
-    from touchpoint.scoring.churn import _finish
+@register_plan(
+    "BetaGeo.fit",
+    how="collected",
+    result="the fitted model",
+    note="also ModifiedBetaGeo.fit; the same parameters as in memory for the same row order",
+)
+def fit_on_dask(model: BetaGeo, summary: Any) -> BetaGeo:
+    """A purchase model (`BetaGeo`, `ModifiedBetaGeo`) fitted to a Dask summary."""
+    name = type(model).__name__
+    return model.fit(collect(summary, model.columns.values(), f"{name}.fit on a Dask DataFrame"))
 
+
+@register_plan(
+    "GammaGamma.fit",
+    how="collected",
+    result="the fitted model",
+    note="two columns of the repeat buyers",
+)
+def gamma_gamma_fit_on_dask(model: GammaGamma, summary: Any) -> GammaGamma:
+    """`GammaGamma` fitted to a Dask summary."""
+    return model.fit(collect(summary, model.columns.values(), "GammaGamma.fit on a Dask DataFrame"))
+
+
+@register_plan(
+    "BetaGeo.probability_alive",
+    how="per partition",
+    result="a lazy Dask Series aligned with the summary",
+    note="also ModifiedBetaGeo",
+)
+def probability_alive_on_dask(model: BetaGeo, summary: Any) -> Any:
+    """`BetaGeo.probability_alive` of a Dask summary: a lazy Dask Series."""
+    clv.check_fitted(model)
+    return per_partition(
+        model.probability_alive, summary, name="probability_alive", columns=model.columns.values()
+    )
+
+
+@register_plan(
+    "BetaGeo.expected_purchases",
+    how="per partition",
+    result="a lazy Dask Series aligned with the summary",
+    note="also ModifiedBetaGeo, and predict",
+)
+def expected_purchases_on_dask(model: BetaGeo, summary: Any, horizon: float) -> Any:
+    """`BetaGeo.expected_purchases` of a Dask summary: a lazy Dask Series."""
+    clv.check_fitted(model)
+    return per_partition(
+        model.expected_purchases,
+        summary,
+        name="expected_purchases",
+        columns=model.columns.values(),
+        horizon=horizon,
+    )
+
+
+@register_plan(
+    "GammaGamma.expected_average_spend",
+    how="per partition",
+    result="a lazy Dask Series aligned with the summary",
+    note="also predict",
+)
+def expected_average_spend_on_dask(model: GammaGamma, summary: Any) -> Any:
+    """`GammaGamma.expected_average_spend` of a Dask summary: a lazy Dask Series."""
+    clv.check_fitted(model)
+    return per_partition(
+        model.expected_average_spend,
+        summary,
+        name="expected_average_spend",
+        columns=model.columns.values(),
+    )
+
+
+@register_plan(
+    "GammaGamma.customer_lifetime_value",
+    how="per partition",
+    result="a lazy Dask Series aligned with the summary",
+    note="both models' errors raised before any work",
+)
+def customer_lifetime_value_on_dask(
+    model: GammaGamma,
+    transaction_model: BetaGeo,
+    summary: Any,
+    *,
+    periods: int,
+    period_length: float,
+    discount_rate: float,
+) -> Any:
+    """`GammaGamma.customer_lifetime_value` of a Dask summary: a lazy Dask Series."""
+    clv.check_periods(periods, period_length, discount_rate)
+    clv.check_fitted(model)  # errors now, not when the result is computed
+    clv.check_fitted(transaction_model)
+    return per_partition(
+        model.customer_lifetime_value,
+        summary,
+        transaction_model,
+        name="customer_lifetime_value",
+        columns=[*model.columns.values(), *transaction_model.columns.values()],
+        periods=periods,
+        period_length=period_length,
+        discount_rate=discount_rate,
+    )
+
+
+def _churn_partition(part: Any, model: Any, bounds: Any, names: list[str], meta: Any) -> Any:
     if len(part) == 0:
         return meta
     cols = {c: part[c].to_numpy() for c in part.columns}
-    out = _finish(cols, model, bounds, names).to_pandas()
+    out = scoring.churn_frame(cols, model, bounds, names).to_pandas()
     out.index = part.index
     return conform(out, meta)
 
 
+@register_plan(
+    "churn_risk",
+    how="per customer",
+    result="lazy, one row per customer",
+    note="asof computed first; the model fitted once in memory on three columns per customer",
+)
 def churn_risk_on_dask(
     data: Any,
     *,
-    asof: Any,
-    bounds: Any,
-    names: list[str],
     customer: str,
     time: str,
     amount: str | None,
+    asof: Any,
     outcome: str | None,
     purchases: Any,
+    levels: Any,
 ) -> Any:
     """`touchpoint.scoring.churn_risk` of a Dask DataFrame of events: a lazy Dask DataFrame.
 
-    The per-customer pass (`touchpoint.scoring.churn._customers`) runs on each customer
+    The per-customer pass (`touchpoint.scoring.parts.churn_history`) runs on each customer
     partition and is persisted; its three model columns are collected and the MBG/NBD
     model fitted once in memory, by the in-memory code; the risks and levels are then
     computed per partition, again by the in-memory code.
     """
-    from touchpoint.scoring.churn import _AGE, _T_X, _X, _customers, _finish, _fit
-
+    bounds, names = scoring.check_levels(levels)
     require_dask("churn_risk on a Dask DataFrame")
     check_column(data, customer, "customer")
     check_column(data, time, "time")
     at = default_asof(data, time, asof)
     parts = per_customer(
-        _customers,
+        scoring.churn_history,
         data,
         customer=customer,
         time=time,
@@ -229,10 +357,10 @@ def churn_risk_on_dask(
         purchases=purchases,
         asof=at,
     ).persist()
-    inputs = parts[[_X, _T_X, _AGE]].compute()
-    model = _fit(inputs[_X].to_numpy(), inputs[_T_X].to_numpy(), inputs[_AGE].to_numpy(), time)
+    inputs = parts[list(scoring.MODEL_INPUTS)].compute()
+    model = scoring.fit_churn(*(inputs[c].to_numpy() for c in scoring.MODEL_INPUTS), time)
     empty = {c: parts._meta[c].to_numpy() for c in parts._meta.columns}
-    meta = _finish(empty, model, bounds, names).to_pandas()
+    meta = scoring.churn_frame(empty, model, bounds, names).to_pandas()
     meta.index = parts._meta.index
     if meta["customer"].dtype != parts._meta["customer"].dtype:
         meta["customer"] = meta["customer"].astype(parts._meta["customer"].dtype)

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from touchpoint._extras import require
-from touchpoint.errors import Problem, ValidationError
+from touchpoint.errors import ValidationError
+from touchpoint.frame import require_columns
 
 __all__ = [
     "by_customer",
@@ -48,11 +49,8 @@ def require_dask(feature: str) -> Any:
 
 
 def check_column(data: Any, column: str, role: str) -> None:
-    if column not in data.columns:
-        available = ", ".join(map(repr, data.columns)) or "none"
-        raise ValidationError(
-            [Problem(column, f"no such column for {role!r} (available: {available})", column)]
-        )
+    """Raise unless the Dask DataFrame ``data`` has ``column`` (for ``role``)."""
+    require_columns([str(c) for c in data.columns], {role: column}, [role])
 
 
 def by_customer(data: Any, customer: str = "customer", *, npartitions: int | None = None) -> Any:

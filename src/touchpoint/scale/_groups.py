@@ -1,21 +1,24 @@
 """Group scores on Dask: sums per partition, added up per group, finished once.
 
-CSAT and NPS are sums per group (responses, satisfied, promoters...) turned into shares
-and intervals. On Dask each partition gives its sums with the in-memory code, a
+CSAT, NPS and the pyramid summary are sums per group (responses, satisfied, promoters,
+customers per tier...) turned into shares and intervals. On Dask each partition gives its sums with the in-memory code, a
 groupby adds them up (a tree reduction: no shuffle by customer is needed), and the
 in-memory finishing step turns the totals into the score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from touchpoint.frame import register_plan
 from touchpoint.scale._dask import conform, on_stand_in, require_dask, to_pandas
+from touchpoint.scoring import parts as scoring
 
-__all__ = ["grouped_on_dask"]
+__all__ = ["csat_on_dask", "grouped_on_dask", "nps_on_dask", "pyramid_summary_on_dask"]
 
 
 _FIRST = "__first_seen"  # where a group first appears: partition, then row
@@ -55,3 +58,79 @@ def grouped_on_dask(
         .astype({c: meta.dtypes[c] for c in labels})
     )
     return totals.map_partitions(_finished, finish, meta=_finished(with_first, finish))
+
+
+@register_plan(
+    "csat",
+    how="summed",
+    result="lazy, one row per group",
+    note="groups in the order they first appear",
+)
+def csat_on_dask(
+    data: Any,
+    *,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+    satisfied: float,
+    scale: tuple[float, float],
+    confidence: float,
+) -> Any:
+    """`touchpoint.scoring.csat` of a Dask DataFrame, as a lazy Dask DataFrame."""
+    steps = scoring.csat_steps(
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        satisfied=satisfied,
+        scale=scale,
+        confidence=confidence,
+    )
+    return grouped_on_dask(data, steps.sums, steps.finish, steps.labels)
+
+
+@register_plan(
+    "nps",
+    how="summed",
+    result="lazy, one row per group",
+    note="the interval from the counts added up",
+)
+def nps_on_dask(
+    data: Any,
+    *,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+    confidence: float,
+) -> Any:
+    """`touchpoint.scoring.nps` of a Dask DataFrame, as a lazy Dask DataFrame."""
+    steps = scoring.nps_steps(
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        confidence=confidence,
+    )
+    return grouped_on_dask(data, steps.sums, steps.finish, steps.labels)
+
+
+@register_plan(
+    "pyramid_summary",
+    how="summed",
+    result="lazy, one row per tier",
+    note="of the output of pyramid on Dask",
+)
+def pyramid_summary_on_dask(data: Any, *, tier: str, value: str) -> Any:
+    """`touchpoint.scoring.pyramid_summary` of a Dask DataFrame, as a lazy Dask DataFrame."""
+    sums = partial(scoring.tier_sums, tier=tier, value=value)
+    return grouped_on_dask(data, sums, scoring.tier_shares, ["tier"])

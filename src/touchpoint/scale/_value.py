@@ -13,13 +13,14 @@ the pyramid's for ``method="first"``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import register_plan
 from touchpoint.scale._dask import check_column, require_dask, to_pandas
 from touchpoint.scale._order import (
     Counted,
@@ -28,8 +29,16 @@ from touchpoint.scale._order import (
     order_statistics,
     partition_arrays,
 )
+from touchpoint.scoring import parts as scoring
 
-__all__ = ["Partitions", "curve_on_dask", "pyramid_on_dask", "rfm_scores_on_dask"]
+__all__ = [
+    "Partitions",
+    "curve_on_dask",
+    "pareto_on_dask",
+    "pyramid_on_dask",
+    "rfm_scores_on_dask",
+    "top_share_on_dask",
+]
 
 #: ``read(part) -> (ids, key)``: a pandas partition's customer ids and keys (higher is
 #: better, NaN outside the order), read by the same code as in memory
@@ -45,25 +54,19 @@ def _keys(part: Any, read: Reader) -> Any:
 def _tied_hashes(part: Any, read: Reader, value: float) -> Any:
     import pandas as pd
 
-    from touchpoint.scoring._ties import tie_hash
-
     ids, key = read(part)
-    return pd.Series(tie_hash(ids[key == value]), dtype="uint64")
+    return pd.Series(scoring.tie_hash(ids[key == value]), dtype="uint64")
 
 
 def _all_tied_hashes(part: Any, read: Reader, values: list[float]) -> dict[float, np.ndarray]:
-    from touchpoint.scoring._ties import tie_hash
-
     ids, key = read(part)
-    return {t: tie_hash(ids[key == t]) for t in values}  # a few split values
+    return {t: scoring.tie_hash(ids[key == t]) for t in values}  # a few split values
 
 
 def _colliding(part: Any, read: Reader, value: float, h: int) -> np.ndarray:
-    from touchpoint.scoring._ties import tie_hash
-
     ids, key = read(part)
     tied = key == value
-    return ids[tied][tie_hash(ids[tied]) == np.uint64(h)]
+    return ids[tied][scoring.tie_hash(ids[tied]) == np.uint64(h)]
 
 
 def on_partitions(frame: Any, fn: Callable[..., Any], *args: Any) -> list[Any]:
@@ -112,13 +115,12 @@ class Partitions:
     def tied_hashes_at(
         self, wanted: dict[float, list[int]], tied: dict[float, int]
     ) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        from touchpoint.scoring._ties import order_and_count
-
         values = list(wanted)
         if sum(tied.values()) <= COLLECT:  # one pass, then as in memory
             parts = on_partitions(self.frame, _all_tied_hashes, self.read, values)
             return {
-                t: order_and_count(np.concatenate([p[t] for p in parts]), wanted[t]) for t in values
+                t: scoring.order_and_count(np.concatenate([p[t] for p in parts]), wanted[t])
+                for t in values
             }
         import pandas as pd
 
@@ -136,20 +138,22 @@ class Partitions:
 
 
 def _read_value(part: Any, customer: str, value: str) -> tuple[np.ndarray, np.ndarray]:
-    from touchpoint.scoring.value import _values
-
-    return _values(part, customer, value)
+    return scoring.read_values(part, customer, value)
 
 
 def _pyramid_partition(
     part: Any, customer: str, value: str, cut_list: Sequence[Any], skipped: int, tiers: Any
 ) -> Any:
-    from touchpoint.scoring.value import _values, pyramid_frame
-
-    ids, v = _values(part, customer, value)
-    return to_pandas(pyramid_frame(ids, v, cut_list, skipped, tiers))
+    ids, v = scoring.read_values(part, customer, value)
+    return to_pandas(scoring.pyramid_frame(ids, v, cut_list, skipped, tiers))
 
 
+@register_plan(
+    "pyramid",
+    how="ranked",
+    result="lazy, one row per customer",
+    note="tiers only: ranks=True needs a full sort of all customers and is refused",
+)
 def pyramid_on_dask(
     data: Any,
     *,
@@ -161,9 +165,6 @@ def pyramid_on_dask(
 ) -> Any:
     """`touchpoint.scoring.pyramid` of a Dask DataFrame, as a lazy Dask DataFrame."""
     require_dask("pyramid on a Dask DataFrame")
-    from touchpoint.scoring._ties import resolve_cuts
-    from touchpoint.scoring.value import tier_counts
-
     if ranks:
         raise ValidationError(
             [
@@ -176,14 +177,16 @@ def pyramid_on_dask(
             ]
         )
     tiers = list(tiers)
-    tier_counts(0, shares, tiers)  # check shares and tiers before any work
+    scoring.tier_counts(0, shares, tiers)  # check shares and tiers before any work
     check_column(data, customer, "customer")
     check_column(data, value, "value")
     # the customer table is small next to the events: keep it in the workers' memory
     # for the passes below rather than recomputing what produced it for each pass
     cols = data[[customer, value]].persist()
     source = Partitions(cols, partial(_read_value, customer=customer, value=value))
-    cut_list, skipped = resolve_cuts(source, lambda n: tier_counts(n, shares, tiers))
+    cut_list, skipped = scoring.resolve_cuts(
+        source, lambda n: scoring.tier_counts(n, shares, tiers)
+    )
     meta = _pyramid_partition(cols._meta_nonempty.iloc[:1], customer, value, [], 0, tiers)
     return cols.map_partitions(
         _pyramid_partition, customer, value, cut_list, skipped, tiers, meta=meta.iloc[:0]
@@ -193,29 +196,31 @@ def pyramid_on_dask(
 def _scores_partition(
     part: Any, names: tuple[str, str, str, str], thresholds: Any, k: int, segments: Any
 ) -> Any:
-    from touchpoint.scoring.rfm import score_keys, scores_frame
-
-    ids, keys = score_keys(part, *names)
-    return to_pandas(scores_frame(ids, keys, thresholds, k, segments))
+    ids, keys = scoring.score_keys(part, *names)
+    return to_pandas(scoring.scores_frame(ids, keys, thresholds, k, segments))
 
 
 def _read_score_key(
     part: Any, names: tuple[str, str, str, str], dim: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    from touchpoint.scoring.rfm import score_keys
-
-    ids, keys = score_keys(part, *names)
+    ids, keys = scoring.score_keys(part, *names)
     return ids, keys[dim]
 
 
 def _score_keys(part: Any, names: tuple[str, str, str, str]) -> Any:
     import pandas as pd
 
-    from touchpoint.scoring.rfm import score_keys
+    return pd.DataFrame(
+        scoring.score_keys(part, *names)[1], columns=["r", "f", "m"], dtype="float64"
+    )
 
-    return pd.DataFrame(score_keys(part, *names)[1], columns=["r", "f", "m"], dtype="float64")
 
-
+@register_plan(
+    "rfm_scores",
+    how="ranked",
+    result="lazy, one row per customer",
+    note='k - 1 order statistics per dimension (of the distinct values for method="dense")',
+)
 def rfm_scores_on_dask(
     data: Any,
     *,
@@ -225,21 +230,20 @@ def rfm_scores_on_dask(
     monetary: str,
     k: int,
     segments: Any,
-    method: dict[str, str],
+    method: str | Mapping[str, str],
 ) -> Any:
     """`touchpoint.scoring.rfm_scores` of a Dask DataFrame, as a lazy Dask DataFrame.
 
-    The keys are read per partition by the in-memory code. Per dimension (``method``
-    maps ``r``, ``f``, ``m`` to a tie rule): ``"min"`` takes k - 1 order statistics of
+    The keys are read per partition by the in-memory code. Per dimension (the tie rule
+    of `touchpoint.scoring.parts.dimension_methods`): ``"min"`` takes k - 1 order statistics of
     its keys, ``"dense"`` of its distinct keys (a ``drop_duplicates`` first),
     ``"first"`` finds cuts as the pyramid does; the three dimensions share each pass.
     """
+    scoring.check_k(k)
+    methods = scoring.dimension_methods(method)
     require_dask("rfm_scores on a Dask DataFrame")
     import dask
     import pandas as pd
-
-    from touchpoint.scoring._ties import resolve_cuts
-    from touchpoint.scoring.rfm import score_counts, score_positions
 
     names = (customer, recency, frequency, monetary)
     for role, column in zip(("customer", "recency", "frequency", "monetary"), names, strict=True):
@@ -251,30 +255,30 @@ def rfm_scores_on_dask(
     keys = cols.map_partitions(_score_keys, names, meta=frame_meta).persist()
     dims = ("r", "f", "m")
     series = [keys[d].dropna() for d in dims]
-    dense = [i for i, d in enumerate(dims) if method[d] == "dense"]
+    dense = [i for i, d in enumerate(dims) if methods[d] == "dense"]
     for i, s in zip(
         dense, dask.persist(*[series[i].drop_duplicates() for i in dense]), strict=True
     ):
         series[i] = s
 
     def first_positions(n: int) -> np.ndarray:
-        return n - score_counts(n, k)[0]
+        return n - scoring.score_counts(n, k)[0]
 
     def quantile_positions(n: int) -> np.ndarray:
-        return score_positions(n, k)
+        return scoring.score_positions(n, k)
 
     found = many_order_statistics(
         [
-            (s, first_positions if method[d] == "first" else quantile_positions)
+            (s, first_positions if methods[d] == "first" else quantile_positions)
             for d, s in zip(dims, series, strict=True)
         ]
     )
     thresholds: dict[str, Any] = {}
     for dim, s, c in zip(dims, series, found, strict=True):  # three dimensions
-        if method[dim] == "first":
+        if methods[dim] == "first":
             read = partial(_read_score_key, names=names, dim=dim)
             source = Partitions(cols, read, keys=s, known=c)
-            thresholds[dim] = resolve_cuts(source, lambda n: score_counts(n, k))
+            thresholds[dim] = scoring.resolve_cuts(source, lambda n: scoring.score_counts(n, k))
         else:
             thresholds[dim] = c.values
     return cols.map_partitions(
@@ -300,6 +304,27 @@ def _sums_above(v: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.stack((above.astype(np.float64), top[above]))
 
 
+@register_plan(
+    "pareto",
+    how="ranked",
+    result="computed: a few points",
+    note="the sums above a few exact order statistics",
+)
+def pareto_on_dask(data: Any, *, customer: str, value: str, points: int) -> Any:
+    """`touchpoint.scoring.pareto` of a Dask DataFrame (computed: it is a few points)."""
+    x = scoring.pareto_shares(points)
+    return scoring.pareto_frame(x, curve_on_dask(data, customer=customer, value=value, x=x))
+
+
+@register_plan(
+    "top_share", how="ranked", result="computed: a number", note="as pareto, at one point"
+)
+def top_share_on_dask(data: Any, *, customer: str, value: str, top: float) -> float:
+    """`touchpoint.scoring.top_share` of a Dask DataFrame."""
+    scoring.check_top(top)
+    return float(curve_on_dask(data, customer=customer, value=value, x=np.array([top]))[0])
+
+
 def curve_on_dask(data: Any, *, customer: str, value: str, x: np.ndarray) -> np.ndarray:
     """The Pareto curve (see `touchpoint.scoring.pareto`) of a Dask DataFrame at shares ``x``.
 
@@ -307,8 +332,6 @@ def curve_on_dask(data: Any, *, customer: str, value: str, x: np.ndarray) -> np.
     plus that value times the number of its ties that make up the ``i``.
     """
     require_dask("pareto on a Dask DataFrame")
-    from touchpoint.scoring.value import read_curve
-
     _, v = _value_column(data, customer, value)
     low, n, total = (float(r) for r in _compute(v.min(), v.count(), v.sum()))
     n = int(n)
@@ -326,7 +349,7 @@ def curve_on_dask(data: Any, *, customer: str, value: str, x: np.ndarray) -> np.
         out[some] = above + (i[some] - count) * ith
         return out
 
-    return read_curve(x, n, total, top_sums)
+    return scoring.read_curve(x, n, total, top_sums)
 
 
 def _compute(*lazy: Any) -> tuple[Any, ...]:

@@ -29,8 +29,14 @@ import numpy as np
 
 from touchpoint._extras import require
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame._frame import STANDARD, EventFrame
-from touchpoint.frame._input import FLOAT_NAMES, TIME_NAMES
+from touchpoint.frame import (
+    FLOAT_NAMES,
+    STANDARD,
+    TIME_NAMES,
+    EventFrame,
+    naive_utc,
+    naive_utc_series,
+)
 
 __all__ = ["read_parquet"]
 
@@ -291,11 +297,7 @@ def _time_value(value: Any, typ: Any, op: str) -> Any:
         return [_time_value(v, typ, "=") for v in value]
     if not _is_timestamp(typ):
         return value
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    elif hasattr(value, "tz_convert") and getattr(value, "tzinfo", None) is not None:
-        value = value.tz_convert("UTC").tz_localize(None)  # a pandas Timestamp
-    when = np.datetime64(value, "us")
+    when = np.datetime64(naive_utc(value), "us")
     if np.isnat(when):
         raise ValueError("NaT")
     out = when.astype(dt.datetime)
@@ -370,7 +372,7 @@ def _standard_columns(part: Any, rename: dict[str, str], kinds: dict[str, str]) 
         col = original = part[name]
         if kind == "time":
             if getattr(col.dtype, "tz", None) is not None:
-                col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+                col = naive_utc_series(col)
             elif col.dtype.kind != "M":
                 col = pd.to_datetime(col, utc=True, format="ISO8601").dt.tz_localize(None)
             if col.dtype != "datetime64[us]":

@@ -44,7 +44,7 @@ import numpy as np
 
 from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame._frame import STANDARD
+from touchpoint.frame import STANDARD
 from touchpoint.model.indicator import rating_range
 from touchpoint.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
@@ -157,7 +157,7 @@ def _names(data: Any, names: Mapping[str, str] | None) -> tuple[dict[str, str], 
     The `REQUIRED` fields are always asked for (a batch without one of them is refused
     as a whole, naming each missing column), and so is every field ``names`` maps.
     """
-    from touchpoint.frame._input import column_names
+    from touchpoint.frame import column_names
 
     unknown = set(names or {}) - set(FIELDS)
     if unknown:

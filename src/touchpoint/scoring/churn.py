@@ -34,22 +34,20 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
+    DAY_US,
     PURCHASE_OUTCOMES,
     ScoreFrame,
-    purchase_columns,
-    purchase_mask,
-    read_coded,
-)
-from touchpoint.frame._input import column_names
-from touchpoint.model.promise import ChurnKind
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import (
-    DAY_US,
     as_time,
     check_codes,
     check_nonnegative,
     check_times,
+    column_names,
+    distributed,
+    purchase_columns,
+    purchase_mask,
+    read_coded,
 )
+from touchpoint.model.promise import ChurnKind
 
 __all__ = ["CHURN_LEVELS", "DEFAULT_REASONS", "churn_kinds", "churn_risk", "churn_summary"]
 
@@ -66,9 +64,11 @@ _MIN = np.iinfo(np.int64).min
 _MAX = np.iinfo(np.int64).max
 # the model's inputs, carried between the per-customer pass and the prediction
 _X, _T_X, _AGE = "_repeat_days", "_first_to_last", "_first_to_asof"
+#: The columns of `churn_history` that the model is fitted on (`fit_churn`).
+MODEL_INPUTS = (_X, _T_X, _AGE)
 
 
-def _check_levels(levels: Mapping[str, float]) -> tuple[np.ndarray, list[str]]:
+def check_levels(levels: Mapping[str, float]) -> tuple[np.ndarray, list[str]]:
     names = list(levels)
     try:
         bounds = np.array([float(v) for v in levels.values()], dtype=np.float64)
@@ -96,7 +96,7 @@ def _check_levels(levels: Mapping[str, float]) -> tuple[np.ndarray, list[str]]:
     return bounds, names
 
 
-def _customers(
+def churn_history(
     data: Any,
     *,
     customer: str,
@@ -166,9 +166,9 @@ def _customers(
     )
 
 
-def _fit(x: np.ndarray, t_x: np.ndarray, age: np.ndarray, time: str) -> Any:
+def fit_churn(x: np.ndarray, t_x: np.ndarray, age: np.ndarray, time: str) -> Any:
     """MBG/NBD fitted to the buyers' purchase days (numpy only)."""
-    from touchpoint.clv._mbgnbd import ModifiedBetaGeo
+    from touchpoint.clv import ModifiedBetaGeo
 
     buyer = ~np.isnan(x)
     if not (x[buyer] > 0).any():
@@ -186,7 +186,7 @@ def _fit(x: np.ndarray, t_x: np.ndarray, age: np.ndarray, time: str) -> Any:
     return ModifiedBetaGeo().fit(summary)
 
 
-def _finish(
+def churn_frame(
     cols: Mapping[str, Any], model: Any, bounds: np.ndarray, names: list[str]
 ) -> ScoreFrame:
     """The risk and level of each customer from their summary and the fitted model."""
@@ -219,6 +219,7 @@ def _finish(
     )
 
 
+@distributed("churn_risk")
 def churn_risk(
     data: Any,
     *,
@@ -314,21 +315,18 @@ def churn_risk(
     partition: equal to the in-memory ones up to rounding (the fit adds its sums in
     another order). ``asof`` defaults to the latest time of all events, computed first.
     """
-    bounds, names = _check_levels(levels)
-    kw = {
-        "customer": customer,
-        "time": time,
-        "amount": amount,
-        "outcome": outcome,
-        "purchases": purchases,
-    }
-    if is_dask(data):
-        from touchpoint.scale._clv import churn_risk_on_dask
-
-        return churn_risk_on_dask(data, asof=asof, bounds=bounds, names=names, **kw)
-    cols = _customers(data, asof=asof, **kw)
-    model = _fit(cols[_X], cols[_T_X], cols[_AGE], time)
-    return _finish(cols, model, bounds, names)
+    bounds, names = check_levels(levels)
+    cols = churn_history(
+        data,
+        customer=customer,
+        time=time,
+        amount=amount,
+        outcome=outcome,
+        purchases=purchases,
+        asof=asof,
+    )
+    model = fit_churn(cols[_X], cols[_T_X], cols[_AGE], time)
+    return churn_frame(cols, model, bounds, names)
 
 
 #: Words in a reason (lower case) that mark each kind; the kind names themselves count too.

@@ -30,12 +30,17 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, factorize, read_coded
-from touchpoint.frame._input import column_names
+from touchpoint.frame import (
+    ScoreFrame,
+    as_time,
+    column_names,
+    distributed,
+    factorize,
+    read_coded,
+)
 from touchpoint.model.indicator import ControlIndicator, IndicatorKind
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import Progress, as_time, report
 from touchpoint.scoring._groups import Groups, period_codes
+from touchpoint.scoring._reduce import Progress, report
 from touchpoint.scoring._timeline import cumulative_at
 
 __all__ = ["ComplianceReport", "compliance"]
@@ -67,10 +72,12 @@ class ComplianceReport:
     breaches: Any
 
 
-def _needed(blueprint: Any) -> set[IndicatorKind]:
+def indicator_kinds(blueprint: Any) -> set[IndicatorKind]:
+    """The kinds of the blueprint's indicators (only their columns are read)."""
     return {ind.kind for _, ind in blueprint.indicators()}
 
 
+@distributed("compliance")
 def compliance(
     data: Any,
     blueprint: Any,
@@ -131,26 +138,7 @@ def compliance(
         Unknown or missing touchpoint codes (naming the column and a value), negative
         response times, missing columns.
     """
-    if is_dask(data):
-        return _on_dask(
-            data,
-            blueprint,
-            dict(
-                by=by,
-                period=period,
-                asof=asof,
-                touchpoint=touchpoint,
-                customer=customer,
-                time=time,
-                rating=rating,
-                response_time=response_time,
-                outcome=outcome,
-                indicator=indicator,
-                event_id=event_id,
-                strict=strict,
-            ),
-        )
-    kinds = _needed(blueprint)
+    kinds = indicator_kinds(blueprint)
     keys = [by] if isinstance(by, str) else list(by)
     available = set(column_names(data))
     names: dict[str, str | None] = {"touchpoint": touchpoint}
@@ -216,7 +204,7 @@ def compliance(
             else (int(times.max()) if n else 0)
         )
 
-    summary: dict[str, list[Any]] = {c: [] for c in _SUMMARY}
+    summary: dict[str, list[Any]] = {c: [] for c in SUMMARY_COLUMNS}
     group_cols: list[list[np.ndarray]] = [[] for _ in labels]
     breach_rows, breach_ind, breach_measured, breach_target = [], [], [], []
     pairs = list(blueprint.indicators())
@@ -259,12 +247,12 @@ def compliance(
         breach_target.append(np.full(int(bad.sum()), target))
     report(progress, "done", 1.0)
     return ComplianceReport(
-        _summary_frame(summary, labels, group_cols),
+        summary_frame(summary, labels, group_cols),
         _breach_frame(pairs, breach_rows, breach_ind, breach_measured, breach_target, cols, cats),
     )
 
 
-_SUMMARY = (
+SUMMARY_COLUMNS = (
     "touchpoint",
     "indicator",
     "kind",
@@ -417,7 +405,7 @@ def _cat(parts: list[np.ndarray], dtype: Any = None) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=dtype or object)
 
 
-def _summary_frame(
+def summary_frame(
     summary: dict[str, list[Any]], labels: list[str], group_cols: list[list[np.ndarray]]
 ) -> ScoreFrame:
     """The summary from its pieces: counts, ``breaches`` and ``compliance`` (met / cases).
@@ -479,98 +467,3 @@ def _breach_frame(
     out["measured"] = _cat(measured, float).astype(np.float64)
     out["target"] = _cat(target, float).astype(np.float64)
     return ScoreFrame(out, categories, key="row")
-
-
-# --- Dask: the score per partition of events by customer, then a reduction -------------
-
-
-def _labels(kwargs: dict[str, Any]) -> list[str]:
-    by = kwargs["by"]
-    keys = [by] if isinstance(by, str) else list(by)
-    return keys + (["period"] if kwargs["period"] is not None else [])
-
-
-def _on_dask(data: Any, blueprint: Any, kwargs: dict[str, Any]) -> ComplianceReport:
-    """`compliance` on a Dask DataFrame (see its Returns section)."""
-    import dask
-
-    from touchpoint.scale._reports import frame_of, meta_of, partition_results, positioned
-
-    pairs = list(blueprint.indicators())
-    labels = _labels(kwargs)
-    # the stand-in's made-up touchpoint code is not in the blueprint: not strict for it
-    relaxed = {**kwargs, "strict": False}
-    sample, breach_sample = meta_of(
-        lambda ev, rows: _partition(ev, rows, blueprint, relaxed, None), data
-    )
-    # the stand-in's own events do not count; without groups, its summary still has a
-    # row per indicator, so the reduction has them even when there are no events at all
-    sample = sample.assign(events=0, cases=0, met=0)
-    metas = (sample.iloc[:0], breach_sample.iloc[:0])
-    count = IndicatorKind.COUNT in _needed(blueprint) and kwargs["asof"] is None
-    numbered, latest = positioned(data, kwargs["time"] if count else None)
-    if count and latest is not None:
-        kwargs = {**kwargs, "asof": latest}
-    results = partition_results(
-        numbered, kwargs["customer"], _partition, metas, blueprint, kwargs, metas[1]
-    )
-    # one pass: the breaches stay on the workers, the small summaries are gathered
-    breaches, summaries = dask.persist(
-        frame_of(results, 1, metas[1]), frame_of(results, 0, metas[0])
-    )
-    parts = summaries.compute()
-    return ComplianceReport(_combine([sample, parts], pairs, labels), breaches)
-
-
-def _partition(
-    events: Any, rows: np.ndarray, blueprint: Any, kwargs: dict[str, Any], breach_meta: Any
-) -> tuple[Any, Any]:
-    """`compliance` on one partition as pandas: its summary (with each row's indicator
-    number, ``__pair``) and its breaches, rows as input positions."""
-    import pandas as pd
-
-    from touchpoint.scale._dask import conform
-    from touchpoint.scale._reports import plain
-
-    report = compliance(events, blueprint, **kwargs)
-    summary = dict(report.summary.columns)
-    tp, ind = summary["touchpoint"], summary["indicator"]
-    number = {(t.code, i.code): j for j, (t, i) in enumerate(blueprint.indicators())}
-    # rows come in runs of one indicator: a loop over the runs (indicators), not rows
-    starts = np.flatnonzero(np.concatenate(([True], (tp[1:] != tp[:-1]) | (ind[1:] != ind[:-1]))))
-    starts = starts[starts < len(tp)]
-    run_pair = np.array([number[(tp[s], ind[s])] for s in starts], dtype=np.int64)
-    summary["__pair"] = np.repeat(run_pair, np.diff(np.append(starts, len(tp))))
-    breaches = report.breaches.to_pandas()
-    breaches["row"] = rows[breaches["row"].to_numpy()]
-    if "customer" in breaches:
-        breaches["customer"] = plain(breaches["customer"])
-    if breach_meta is not None:
-        breaches = conform(breaches, breach_meta)
-    return pd.DataFrame(summary), breaches
-
-
-def _combine(parts: list[Any], pairs: list[Any], labels: list[str]) -> ScoreFrame:
-    """The partitions' summaries (pandas) summed per indicator and group, finished by the
-    same `_summary_frame` as in memory; groups in ascending order of their labels."""
-    import pandas as pd
-
-    frame = pd.concat(parts, ignore_index=True)
-    cols = {name: frame[name].to_numpy(dtype=object, na_value=None) for name in frame.columns}
-    n = len(frame)
-    keys = [(frame["__pair"].to_numpy(dtype=np.int64), np.arange(len(pairs)))]
-    keys += [factorize(cols[name], sort=True) for name in labels]
-    groups = Groups.of(keys, n)
-    k = len(groups.key_codes[0])
-    first = np.full(k, n, dtype=np.int64)
-    np.minimum.at(first, groups.codes, np.arange(n))
-    sums = {}
-    for name in ("events", "cases", "met"):
-        sums[name] = np.zeros(k, dtype=np.int64)
-        np.add.at(sums[name], groups.codes, frame[name].to_numpy(dtype=np.int64))
-    # as in memory: with group columns, only the groups with events at the touchpoint
-    shown = np.flatnonzero(sums["events"] > 0) if labels else np.arange(k)
-    summary = {name: [cols[name][first[shown]]] for name in _SUMMARY[:-3]}
-    summary.update({name: [sums[name][shown]] for name in sums})
-    group_cols = [[groups.labels(j + 1)[shown]] for j in range(len(labels))]
-    return _summary_frame(summary, labels, group_cols)

@@ -30,16 +30,20 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
+    DAY_US,
     PURCHASE_OUTCOMES,
     ScoreFrame,
+    as_time,
+    check_codes,
+    check_nonnegative,
+    check_times,
+    column_names,
+    distributed,
     factorize,
     purchase_columns,
     purchase_mask,
     read_coded,
 )
-from touchpoint.frame._input import column_names
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import DAY_US, as_time, check_codes, check_nonnegative, check_times
 from touchpoint.scoring._counts import count_cdf, pooled_concentration, zero_probability
 from touchpoint.scoring._ratings import check_share, is_number, read_ratings
 from touchpoint.scoring.referral import _map_ids, first_referrer
@@ -538,7 +542,7 @@ def _windows(
     return _Windows(recent, previous, recent_days, previous_days, x2, counted, cells)
 
 
-def _rate_cv(x2: float, purchases: float, customers: float, cells: int) -> float:
+def rate_cv_of(x2: float, purchases: float, customers: float, cells: int) -> float:
     """The coefficient of variation of a rate over one sub-window (about one period) that
     explains the customers' baseline counts; NaN when nobody was seen long enough."""
     concentration = pooled_concentration(x2, purchases, customers, cells)
@@ -548,7 +552,46 @@ def _rate_cv(x2: float, purchases: float, customers: float, cells: int) -> float
     return 0.0 if np.isinf(concentration) else float(np.sqrt(cells / concentration))
 
 
-def _rate_parts(
+def defecting_windows(
+    data: Any,
+    *,
+    rating: str | None,
+    satisfied: float | None,
+    share: float,
+    period: Any,
+    baseline: Any,
+    alpha: float,
+    rate_cv: float | str,
+    drop: float,
+) -> tuple[float, float]:
+    """`satisfied_but_defecting`'s parameters checked: the windows' lengths in days.
+
+    Also checks that ``data`` (in memory or on Dask) has the rating column.
+    """
+    recent_width = _days(period, "period")
+    base_width = 3 * recent_width if baseline is None else _days(baseline, "baseline")
+    if not is_number(alpha) or not 0.0 < float(alpha) < 1.0:
+        raise ValidationError([Problem("alpha", "must be between 0 and 1 (e.g. 0.05)", alpha)])
+    if rate_cv != "estimate" and (
+        not is_number(rate_cv) or not (np.isnan(rate_cv) or 0 <= rate_cv < np.inf)
+    ):
+        raise ValidationError(
+            [Problem("rate_cv", "must be 'estimate' or a number >= 0 (0: a steady rate)", rate_cv)]
+        )
+    check_share(drop, "drop", allow_none=False)
+    check_share(share, "share", allow_none=False)
+    check_share(
+        satisfied,
+        "satisfied",
+        allow_none=True,
+        hint=" of the rating scale (0.75: 4 of 1-5); leave it out for the top two boxes",
+    )
+    if rating is None or rating not in column_names(data):
+        raise ValidationError([Problem(str(rating), "this score needs the rating column", rating)])
+    return recent_width, base_width
+
+
+def rate_parts(
     data: Any,
     *,
     customer: str,
@@ -583,6 +626,7 @@ def _rate_parts(
     )
 
 
+@distributed("satisfied_but_defecting")
 def satisfied_but_defecting(
     data: Any,
     *,
@@ -695,65 +739,17 @@ def satisfied_but_defecting(
     the same columns, one row per customer, in no particular order; ``asof`` defaults to
     the latest time of all events, and an estimated ``rate_cv`` is computed first.
     """
-    recent_width = _days(period, "period")
-    base_width = 3 * recent_width if baseline is None else _days(baseline, "baseline")
-    if not is_number(alpha) or not 0.0 < float(alpha) < 1.0:
-        raise ValidationError([Problem("alpha", "must be between 0 and 1 (e.g. 0.05)", alpha)])
-    if rate_cv != "estimate" and (
-        not is_number(rate_cv) or not (np.isnan(rate_cv) or 0 <= rate_cv < np.inf)
-    ):
-        raise ValidationError(
-            [Problem("rate_cv", "must be 'estimate' or a number >= 0 (0: a steady rate)", rate_cv)]
-        )
-    check_share(drop, "drop", allow_none=False)
-    check_share(share, "share", allow_none=False)
-    check_share(
-        satisfied,
-        "satisfied",
-        allow_none=True,
-        hint=" of the rating scale (0.75: 4 of 1-5); leave it out for the top two boxes",
+    recent_width, base_width = defecting_windows(
+        data,
+        rating=rating,
+        satisfied=satisfied,
+        share=share,
+        period=period,
+        baseline=baseline,
+        alpha=alpha,
+        rate_cv=rate_cv,
+        drop=drop,
     )
-    available = list(data.columns) if is_dask(data) else column_names(data)
-    if rating is None or rating not in available:
-        raise ValidationError([Problem(str(rating), "this score needs the rating column", rating)])
-    if is_dask(data):
-        from touchpoint.scale._dask import default_asof, per_customer
-
-        at = default_asof(data, time, asof)
-        kw = {"time": time, "amount": amount, "outcome": outcome, "purchases": purchases}
-        if rate_cv == "estimate":
-            parts = per_customer(
-                _rate_parts,
-                data,
-                customer=customer,
-                asof=at,
-                period=recent_width,
-                base=base_width,
-                **kw,
-            )
-            sums = parts[["x2", "purchases", "counted"]].sum().compute()
-            cells = max(2, round(base_width / recent_width))
-            rate_cv = _rate_cv(
-                float(sums["x2"]), float(sums["purchases"]), float(sums["counted"]), cells
-            )
-        return per_customer(
-            satisfied_but_defecting,
-            data,
-            customer=customer,
-            rating=rating,
-            asof=at,
-            touchpoint=touchpoint,
-            blueprint=blueprint,
-            scale=scale,
-            satisfied=satisfied,
-            share=share,
-            period=period,
-            baseline=baseline,
-            alpha=alpha,
-            rate_cv=rate_cv,
-            drop=drop,
-            **kw,
-        )
     cols, cats, bought = _events(
         data,
         customer=customer,
@@ -790,7 +786,7 @@ def satisfied_but_defecting(
 
     w = _windows(c, t, bought & inside, k, at, recent_width, base_width)
     if rate_cv == "estimate":
-        rate_cv = _rate_cv(
+        rate_cv = rate_cv_of(
             float(w.x2.sum()), float(w.previous[w.counted].sum()), float(w.counted.sum()), w.cells
         )
     cv = float(rate_cv)

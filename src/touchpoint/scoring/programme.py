@@ -49,18 +49,20 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import PURCHASE_OUTCOMES, ScoreFrame, purchase_mask, read_coded
-from touchpoint.frame._input import column_names
-from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, QualificationBasis
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import (
-    Progress,
+from touchpoint.frame import (
+    PURCHASE_OUTCOMES,
+    ScoreFrame,
     as_time,
     check_codes,
     check_nonnegative,
     check_times,
-    report,
+    column_names,
+    distributed,
+    purchase_mask,
+    read_coded,
 )
+from touchpoint.model.loyalty import DowngradeRule, LoyaltyProgramme, QualificationBasis
+from touchpoint.scoring._reduce import Progress, report
 from touchpoint.scoring._timeline import add_months, cumulative_at, running_max_before
 
 __all__ = ["LoyaltyReport", "loyalty_programme"]
@@ -98,6 +100,7 @@ class LoyaltyReport:
     transitions: Any
     tier_names: np.ndarray
 
+    @distributed("LoyaltyReport.tier_at", on="self.balances")
     def tier_at(self, when: Any) -> Any:
         """Every customer's tier at a date, replayed from the transitions.
 
@@ -105,8 +108,6 @@ class LoyaltyReport:
         at or before ``when`` otherwise. A lazy Dask DataFrame of ``customer`` and
         ``tier`` for a report computed on Dask.
         """
-        if is_dask(self.balances):
-            return _tier_at_on_dask(self, np.datetime64(as_time(when, name="when"), "us"))
         t = int(as_time(when, name="when").view(np.int64))
         ids = self.balances["customer"]
         k = len(ids)
@@ -119,6 +120,7 @@ class LoyaltyReport:
         return ScoreFrame({"customer": ids, "tier": tier}, {"tier": self.tier_names})
 
 
+@distributed("loyalty_programme")
 def loyalty_programme(
     data: Any,
     programme: LoyaltyProgramme,
@@ -165,21 +167,6 @@ def loyalty_programme(
         Missing customer or time, negative amounts or points, a redemption of more
         points than the customer had earned by then (naming the row, customer and values).
     """
-    if is_dask(data):
-        return _on_dask(
-            data,
-            programme,
-            dict(
-                customer=customer,
-                time=time,
-                amount=amount,
-                outcome=outcome,
-                points=points,
-                redeem=redeem,
-                purchases=purchases,
-                asof=asof,
-            ),
-        )
     available = set(column_names(data))
     names: dict[str, str | None] = {"customer": customer, "time": time, "amount": amount}
     required = ["customer", "time", "amount"]
@@ -403,86 +390,3 @@ def _tiers(
         return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
 
     return tier, qualifying, (cat(out_c), cat(out_t), cat(out_f), cat(out_to))
-
-
-# --- Dask: the programme per partition of events by customer --------------------------
-
-
-def _on_dask(data: Any, programme: LoyaltyProgramme, kwargs: dict[str, Any]) -> LoyaltyReport:
-    """`loyalty_programme` on a Dask DataFrame (see its Returns section)."""
-    from touchpoint.scale._reports import frame_of, meta_of, partition_results, positioned
-
-    names = np.array([tier.name for tier in programme.tiers], dtype=object)
-    # the stand-in only gives the tables' columns and dtypes: any asof will do for it
-    probe = {**kwargs, "asof": kwargs["asof"] if kwargs["asof"] is not None else "2000-01-01"}
-    sample = meta_of(lambda ev, rows: _partition(ev, rows, programme, probe, None), data)
-    metas = (sample[0].iloc[:0], sample[1].iloc[:0])
-    numbered, latest = positioned(data, kwargs["time"] if kwargs["asof"] is None else None)
-    if kwargs["asof"] is None:
-        kwargs = {**kwargs, "asof": latest}
-    results = partition_results(
-        numbered, kwargs["customer"], _partition, metas, programme, kwargs, metas
-    )
-    return LoyaltyReport(frame_of(results, 0, metas[0]), frame_of(results, 1, metas[1]), names)
-
-
-def _partition(
-    events: Any,
-    rows: np.ndarray,
-    programme: LoyaltyProgramme,
-    kwargs: dict[str, Any],
-    metas: tuple[Any, Any] | None,
-) -> tuple[Any, Any]:
-    """`loyalty_programme` on one partition: balances and transitions as pandas."""
-    from touchpoint.scale._dask import conform
-
-    report = loyalty_programme(events, programme, **kwargs)
-    balances = report.balances.to_pandas()
-    transitions = report.transitions.to_pandas()
-    codes = report.transitions.columns["customer"]
-    transitions["customer"] = balances["customer"].array.take(codes)
-    if metas is None:
-        return balances, transitions
-    return conform(balances, metas[0]), conform(transitions, metas[1])
-
-
-def _tier_at_on_dask(report: LoyaltyReport, when: np.datetime64) -> Any:
-    """`LoyaltyReport.tier_at` on Dask: balances and transitions come from the same
-    partitions (every customer in one), so each pair of partitions is replayed alone."""
-    import pandas as pd
-
-    from touchpoint.scale._dask import require_dask
-
-    dd = require_dask("tier_at on a Dask DataFrame")
-    meta = pd.DataFrame(
-        {
-            "customer": report.balances._meta["customer"],
-            "tier": pd.Categorical.from_codes([], categories=pd.Index(report.tier_names)),
-        }
-    )
-    return dd.map_partitions(
-        _tier_at_partition,
-        report.balances,
-        report.transitions,
-        when,
-        report.tier_names,
-        meta=meta,
-        align_dataframes=False,
-    )
-
-
-def _tier_at_partition(balances: Any, transitions: Any, when: Any, names: np.ndarray) -> Any:
-    import pandas as pd
-
-    tier = np.zeros(len(balances), dtype=np.int64)
-    done = transitions[transitions["time"] <= when]
-    # transitions are in time order, so the last one per customer wins
-    last = done.drop_duplicates("customer", keep="last")
-    at = pd.Index(balances["customer"]).get_indexer(last["customer"])
-    tier[at] = last["to_tier"].cat.codes.to_numpy()
-    return pd.DataFrame(
-        {
-            "customer": balances["customer"].array,
-            "tier": pd.Categorical.from_codes(tier, categories=pd.Index(names)),
-        }
-    )

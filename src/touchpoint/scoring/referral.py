@@ -24,9 +24,13 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded
-from touchpoint.frame._input import column_names
-from touchpoint.scoring._columns import check_codes, check_nonnegative
+from touchpoint.frame import (
+    ScoreFrame,
+    check_codes,
+    check_nonnegative,
+    column_names,
+    read_coded,
+)
 
 __all__ = ["first_referrer", "referral"]
 

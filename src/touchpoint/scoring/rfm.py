@@ -24,25 +24,20 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
+    DAY_US,
     PURCHASE_OUTCOMES,
     ScoreFrame,
+    as_time,
+    check_codes,
+    check_nonnegative,
+    check_times,
+    distributed,
     purchase_columns,
     purchase_mask,
     read_coded,
     read_columns,
 )
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import (
-    DAY_US,
-    Progress,
-    as_time,
-    check_codes,
-    check_nonnegative,
-    check_times,
-    group_max,
-    group_sum,
-    report,
-)
+from touchpoint.scoring._reduce import Progress, group_max, group_sum, report
 from touchpoint.scoring._ties import Cut, _Arrays, after, resolve_cuts, split_counts
 
 __all__ = [
@@ -58,6 +53,7 @@ _NONE = np.iinfo(np.int64).min
 _BASE_TIME = np.datetime64(0, "us")
 
 
+@distributed("rfm")
 def rfm(
     data: Any,
     *,
@@ -137,19 +133,6 @@ def rfm(
     >>> int(rfm(events, purchases=None)["frequency"][0])
     3
     """
-    if is_dask(data):
-        from touchpoint.scale._dask import default_asof, per_customer
-
-        return per_customer(
-            rfm,
-            data,
-            customer=customer,
-            time=time,
-            amount=amount,
-            outcome=outcome,
-            purchases=purchases,
-            asof=default_asof(data, time, asof),
-        )
     report(progress, "read", 0.0)
     cols, cats = read_coded(
         data,
@@ -295,8 +278,8 @@ def quantile_scores(
     >>> sorted(quantile_scores(f, method="first", ids=np.arange(10)).tolist())
     [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     """
-    _check_k(k)
-    _check_method(method)
+    check_k(k)
+    check_method(method)
     values = np.asarray(values, dtype=np.float64)
     key = values if higher_is_better else -values
     if method == "first":
@@ -315,12 +298,12 @@ def quantile_scores(
     return scores_from(key, score_thresholds(key, k, method))
 
 
-def _check_k(k: int) -> None:
+def check_k(k: int) -> None:
     if not isinstance(k, int | np.integer) or k < 1:
         raise ValidationError([Problem("k", "must be a whole number, at least 1", k)])
 
 
-def _check_method(method: str) -> None:
+def check_method(method: str) -> None:
     if method not in METHODS:
         raise ValidationError(
             [Problem("method", f"must be one of {', '.join(map(repr, METHODS))}", method)]
@@ -336,7 +319,7 @@ def score_positions(n: int, k: int) -> np.ndarray:
     >>> score_positions(10, 5).tolist()
     [1, 3, 5, 7]
     """
-    _check_k(k)
+    check_k(k)
     if n == 0:
         return np.empty(0, dtype=np.int64)
     return -((-np.arange(1, k, dtype=np.int64) * n) // k) - 1
@@ -401,6 +384,7 @@ DEFAULT_SEGMENTS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
 }
 
 
+@distributed("rfm_scores")
 def rfm_scores(
     data: Any,
     *,
@@ -462,21 +446,8 @@ def rfm_scores(
     >>> rfm_scores(feats, method={"frequency": "dense"})["f_score"].tolist()
     [4, 1, 1, 1, 2]
     """
-    _check_k(k)
+    check_k(k)
     methods = dimension_methods(method)
-    if is_dask(data):
-        from touchpoint.scale._value import rfm_scores_on_dask
-
-        return rfm_scores_on_dask(
-            data,
-            customer=customer,
-            recency=recency,
-            frequency=frequency,
-            monetary=monetary,
-            k=k,
-            segments=segments,
-            method=methods,
-        )
     ids, keys = score_keys(data, customer, recency, frequency, monetary)
     thresholds = {}
     for dim, key in keys.items():  # three dimensions
@@ -497,13 +468,13 @@ def dimension_methods(method: str | Mapping[str, str]) -> dict[str, str]:
     {'r': 'min', 'f': 'dense', 'm': 'min'}
     """
     if isinstance(method, str):
-        _check_method(method)
+        check_method(method)
         return dict.fromkeys(_DIMENSIONS.values(), method)
     out = dict.fromkeys(_DIMENSIONS.values(), "min")
     for name, rule in dict(method).items():
         if name not in _DIMENSIONS:
             raise ValidationError([Problem("method", "names recency, frequency or monetary", name)])
-        _check_method(rule)
+        check_method(rule)
         out[_DIMENSIONS[name]] = rule
     return out
 

@@ -19,16 +19,15 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded
-from touchpoint.scale._detect import is_dask
+from touchpoint.frame import ScoreFrame, check_range, column_names, distributed, read_coded
 from touchpoint.scoring._groups import DERIVED, Groups, from_blueprint, period_codes
 
 __all__ = ["csat", "nps", "nps_interval", "wilson_interval"]
@@ -70,7 +69,6 @@ def _grouped(
     blueprint: Any,
 ) -> tuple[np.ndarray, Groups, list[str]]:
     keys = [by] if isinstance(by, str) else list(by or ())
-    from touchpoint.frame._input import column_names
 
     available = set(column_names(data))
     derived = [k for k in keys if k in DERIVED and k not in available]
@@ -110,19 +108,19 @@ def _frame(groups: Groups, labels: list[str], columns: dict[str, np.ndarray]) ->
     return ScoreFrame(out, key=labels[0])
 
 
-def _check_range(r: np.ndarray, lo: float, hi: float, column: str) -> None:
-    bad = (r < lo) | (r > hi)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValidationError(
-            [
-                Problem(
-                    f"{column}[{row}]", f"a rating must be between {lo:g} and {hi:g}", float(r[row])
-                )
-            ]
-        )
+class GroupScore(NamedTuple):
+    """A score made of per-group sums: ``finish(sums(data))``, grouped by ``labels``.
+
+    The sums of disjoint parts of the data add up, so on Dask the partitions' sums are
+    added per group between the two steps.
+    """
+
+    sums: Callable[[Any], ScoreFrame]
+    finish: Callable[[Any], ScoreFrame]
+    labels: list[str]
 
 
+@distributed("csat")
 def csat(
     data: Any,
     *,
@@ -163,6 +161,33 @@ def csat(
     >>> int(s["responses"][0]), float(s["csat"][0])
     (9, 0.8888888888888888)
     """
+    steps = csat_steps(
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        satisfied=satisfied,
+        scale=scale,
+        confidence=confidence,
+    )
+    return steps.finish(steps.sums(data))
+
+
+def csat_steps(
+    *,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+    satisfied: float,
+    scale: tuple[float, float],
+    confidence: float,
+) -> GroupScore:
+    """`csat` as per-group sums and a finishing step (see `GroupScore`)."""
     sums = partial(
         _csat_sums,
         by=by,
@@ -174,7 +199,8 @@ def csat(
         satisfied=satisfied,
         scale=scale,
     )
-    return _score(data, sums, partial(_finish, _csat_finish, confidence=confidence), by, period)
+    finish = partial(_finish, _csat_finish, confidence=confidence)
+    return GroupScore(sums, finish, _labels(by, period))
 
 
 def _csat_sums(
@@ -183,7 +209,7 @@ def _csat_sums(
     """Per group: responses, satisfied responses and the sum of ratings."""
     ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
     answered = ~np.isnan(ratings)
-    _check_range(np.where(answered, ratings, scale[0]), scale[0], scale[1], rating)
+    check_range(np.where(answered, ratings, scale[0]), scale[0], scale[1], rating, "a rating")
     k = groups.size
     g = groups.codes
     sums = {
@@ -196,22 +222,12 @@ def _csat_sums(
     return _frame(groups, labels, sums)
 
 
-def _score(data: Any, sums: Any, finish: Any, by: Any, period: str | None) -> Any:
-    """``finish(sums(data))`` in memory; on Dask the partitions' sums added up in between."""
-    if is_dask(data):
-        from touchpoint.scale._groups import grouped_on_dask
-
-        return grouped_on_dask(data, sums, finish, _labels(by, period))
-    return finish(sums(data))
-
-
 #: Sums that only feed a score's columns and are not shown themselves.
 _HIDDEN_SUMS = frozenset({"rating_sum"})
 
 
 def _finish(finish: Any, sums: Any, *, confidence: float) -> ScoreFrame:
     """The score from a table of per-group sums: the group columns, then ``finish``'s."""
-    from touchpoint.frame._input import column_names
 
     names = column_names(sums)
     columns = finish(sums, confidence)
@@ -242,6 +258,7 @@ def _csat_finish(sums: Any, confidence: float) -> dict[str, np.ndarray]:
     }
 
 
+@distributed("nps")
 def nps(
     data: Any,
     *,
@@ -273,6 +290,29 @@ def nps(
     >>> round(float(s["nps_low"][0]), 1), round(float(s["nps_high"][0]), 1)
     (-34.9, 82.6)
     """
+    steps = nps_steps(
+        by=by,
+        rating=rating,
+        touchpoint=touchpoint,
+        time=time,
+        period=period,
+        blueprint=blueprint,
+        confidence=confidence,
+    )
+    return steps.finish(steps.sums(data))
+
+
+def nps_steps(
+    *,
+    by: str | Sequence[str] | None,
+    rating: str,
+    touchpoint: str,
+    time: str,
+    period: str | None,
+    blueprint: Any,
+    confidence: float,
+) -> GroupScore:
+    """`nps` as per-group sums and a finishing step (see `GroupScore`)."""
     sums = partial(
         _nps_sums,
         by=by,
@@ -282,14 +322,15 @@ def nps(
         period=period,
         blueprint=blueprint,
     )
-    return _score(data, sums, partial(_finish, _nps_finish, confidence=confidence), by, period)
+    finish = partial(_finish, _nps_finish, confidence=confidence)
+    return GroupScore(sums, finish, _labels(by, period))
 
 
 def _nps_sums(data: Any, *, by, rating, touchpoint, time, period, blueprint) -> ScoreFrame:
     """Per group: responses, promoters and detractors."""
     ratings, groups, labels = _grouped(data, by, rating, touchpoint, time, period, blueprint)
     answered = ~np.isnan(ratings)
-    _check_range(np.where(answered, ratings, 0), 0, 10, rating)
+    check_range(np.where(answered, ratings, 0), 0, 10, rating, "a rating")
     k = groups.size
     g = groups.codes
     sums = {

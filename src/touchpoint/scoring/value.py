@@ -17,15 +17,18 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, read_coded, read_columns
-from touchpoint.scale._detect import is_dask
-from touchpoint.scoring._columns import check_nonnegative
+from touchpoint.frame import (
+    ScoreFrame,
+    check_nonnegative,
+    distributed,
+    read_coded,
+    read_columns,
+)
 from touchpoint.scoring._ties import Cut, after, cuts, order_positions, split_counts
 
 __all__ = ["lifetime_value", "pareto", "pyramid", "pyramid_summary", "simple_clv", "top_share"]
@@ -34,7 +37,8 @@ DEFAULT_SHARES = (0.01, 0.04, 0.15, 0.80)
 DEFAULT_TIERS = ("key", "major", "ordinary", "small")
 
 
-def _values(data: Any, customer: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+def read_values(data: Any, customer: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+    """The customer ids and values (float64, NaN missing) of a per-customer table."""
     cols = read_columns(
         data, {"customer": customer, "value": value}, required=("customer", "value")
     )
@@ -42,6 +46,7 @@ def _values(data: Any, customer: str, value: str) -> tuple[np.ndarray, np.ndarra
     return cols["customer"], v
 
 
+@distributed("pyramid")
 def pyramid(
     data: Any,
     *,
@@ -105,13 +110,7 @@ def pyramid(
     >>> sorted(p["tier"].tolist()), sorted(p["rank"].tolist())
     (['rest', 'rest', 'rest', 'top'], [1, 2, 3, 4])
     """
-    if is_dask(data):
-        from touchpoint.scale._value import pyramid_on_dask
-
-        return pyramid_on_dask(
-            data, customer=customer, value=value, shares=shares, tiers=tiers, ranks=ranks
-        )
-    ids, v = _values(data, customer, value)
+    ids, v = read_values(data, customer, value)
     valid = ~np.isnan(v)
     counts, skipped = tier_counts(int(valid.sum()), shares, tiers)
     rank = None
@@ -168,6 +167,7 @@ def pyramid_frame(
     return ScoreFrame(out, {"tier": np.array([*tiers, "none"], dtype=object)})
 
 
+@distributed("pyramid_summary")
 def pyramid_summary(data: Any, *, tier: str = "tier", value: str = "value") -> ScoreFrame:
     """Customers, total value, share of customers and share of value per tier.
 
@@ -180,15 +180,10 @@ def pyramid_summary(data: Any, *, tier: str = "tier", value: str = "value") -> S
     >>> s["tier"].tolist(), s["customers"].tolist(), s["value_share"].tolist()
     (['top', 'rest', 'none'], [1, 3, 0], [0.7, 0.3, 0.0])
     """
-    sums = partial(_tier_sums, tier=tier, value=value)
-    if is_dask(data):
-        from touchpoint.scale._groups import grouped_on_dask
-
-        return grouped_on_dask(data, sums, _tier_shares, ["tier"])
-    return _tier_shares(sums(data))
+    return tier_shares(tier_sums(data, tier=tier, value=value))
 
 
-def _tier_sums(data: Any, *, tier: str, value: str) -> ScoreFrame:
+def tier_sums(data: Any, *, tier: str, value: str) -> ScoreFrame:
     """Customers and total value per tier (every tier of the categories, even empty)."""
     cols, cats = read_coded(
         data, {"tier": tier, "value": value}, required=("tier", "value"), categorical=("tier",)
@@ -205,7 +200,7 @@ def _tier_sums(data: Any, *, tier: str, value: str) -> ScoreFrame:
     )
 
 
-def _tier_shares(sums: Any) -> ScoreFrame:
+def tier_shares(sums: Any) -> ScoreFrame:
     """`pyramid_summary` from the per-tier sums: each tier's share of customers and value."""
     counts = np.asarray(sums["customers"], dtype=np.int64)
     totals = np.asarray(sums["value"], dtype=np.float64)
@@ -223,6 +218,7 @@ def _tier_shares(sums: Any) -> ScoreFrame:
         )
 
 
+@distributed("pareto")
 def pareto(
     data: Any, *, customer: str = "customer", value: str = "monetary", points: int = 101
 ) -> ScoreFrame:
@@ -239,15 +235,19 @@ def pareto(
     >>> c["value_share"].round(3).tolist()
     [0.0, 0.8, 0.85, 0.9, 0.95, 1.0]
     """
-    x = np.linspace(0.0, 1.0, points)
-    if is_dask(data):
-        from touchpoint.scale._value import curve_on_dask
+    x = pareto_shares(points)
+    _, v = read_values(data, customer, value)
+    check_nonnegative(v, value)
+    return pareto_frame(x, _curve(v, x))
 
-        y = curve_on_dask(data, customer=customer, value=value, x=x)
-    else:
-        _, v = _values(data, customer, value)
-        check_nonnegative(v, value)
-        y = _curve(v, x)
+
+def pareto_shares(points: int) -> np.ndarray:
+    """The customer shares the Pareto curve is read at: ``points`` from 0 to 1."""
+    return np.linspace(0.0, 1.0, points)
+
+
+def pareto_frame(x: np.ndarray, y: np.ndarray) -> ScoreFrame:
+    """The Pareto curve as `pareto` returns it, from its shares of customers and value."""
     return ScoreFrame({"customer_share": x, "value_share": y}, key="customer_share")
 
 
@@ -279,6 +279,7 @@ def read_curve(x: np.ndarray, n: int, total: float, top_sums: Any) -> np.ndarray
     return (s0 + (t - i0) * (s1 - s0)) / total
 
 
+@distributed("top_share")
 def top_share(
     data: Any, *, customer: str = "customer", value: str = "monetary", top: float = 0.2
 ) -> float:
@@ -287,15 +288,16 @@ def top_share(
     >>> top_share({"customer": list("abcde"), "monetary": [80, 5, 5, 5, 5]}, top=0.2)
     0.8
     """
-    if not 0.0 <= top <= 1.0:
-        raise ValidationError([Problem("top", "must be a share between 0 and 1", top)])
-    if is_dask(data):
-        from touchpoint.scale._value import curve_on_dask
-
-        return float(curve_on_dask(data, customer=customer, value=value, x=np.array([top]))[0])
-    _, v = _values(data, customer, value)
+    check_top(top)
+    _, v = read_values(data, customer, value)
     check_nonnegative(v, value)
     return float(_curve(v, np.array([top]))[0])
+
+
+def check_top(top: float) -> None:
+    """A `ValidationError` unless ``top`` is a share of customers, 0 to 1."""
+    if not 0.0 <= top <= 1.0:
+        raise ValidationError([Problem("top", "must be a share between 0 and 1", top)])
 
 
 def lifetime_value(spend: Any, frequency: Any, lifespan: Any, *, discount_rate: float = 0.0) -> Any:

@@ -1,0 +1,116 @@
+"""touchpoint.frame's checks: each names the column, the row and the value it refuses.
+
+Every score states what it requires of its columns through these functions, so their
+errors are the ones a user sees; the tests compare the row found with numpy's own search.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from touchpoint.errors import ValidationError
+from touchpoint.frame import (
+    as_float64,
+    check_codes,
+    check_finite,
+    check_nonnegative,
+    check_range,
+    check_times,
+    read_columns,
+    require_columns,
+)
+
+FLOATS = hnp.arrays(
+    np.float64,
+    st.integers(0, 40),
+    elements=st.floats(-1e6, 1e6) | st.sampled_from([np.nan, np.inf, -np.inf]),
+)
+
+
+def _problem(call):
+    with pytest.raises(ValidationError) as err:
+        call()
+    (problem,) = err.value.problems
+    return problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(FLOATS)
+def test_nonnegative_names_the_first_negative_row_and_lets_nan_through(values):
+    negative = np.flatnonzero(values < 0)
+    if len(negative) == 0:
+        check_nonnegative(values, "amount")
+        return
+    problem = _problem(lambda: check_nonnegative(values, "amount"))
+    assert problem.path == f"amount[{negative[0]}]"
+    assert problem.value == values[negative[0]]
+    assert problem.message == "must not be negative"
+
+
+@settings(max_examples=200, deadline=None)
+@given(FLOATS)
+def test_finite_names_the_first_nan_or_infinite_row(values):
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad) == 0:
+        check_finite(values, "T")
+        return
+    problem = _problem(lambda: check_finite(values, "T"))
+    assert problem.path == f"T[{bad[0]}]"
+    assert problem.value == pytest.approx(values[bad[0]], nan_ok=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(FLOATS)
+def test_range_ignores_nan_and_names_the_first_value_outside(values):
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero((values < 1) | (values > 5))
+    if len(bad) == 0:
+        check_range(values, 1, 5, "rating", "a rating")
+        return
+    problem = _problem(lambda: check_range(values, 1, 5, "rating", "a rating"))
+    assert problem.path == f"rating[{bad[0]}]"
+    assert problem.message == "a rating must be between 1 and 5"
+
+
+def test_codes_and_times_name_the_first_missing_row():
+    assert _problem(lambda: check_codes(np.array([0, 1, -1, -1]), "customer")).path == (
+        "customer[2]"
+    )
+    times = np.array(["2026-01-01", "NaT", "NaT"], dtype="datetime64[us]")
+    problem = _problem(lambda: check_times(times, "time"))
+    assert (problem.path, problem.value) == ("time[1]", "NaT")
+    check_codes(np.array([], dtype=np.int64), "customer")
+    check_times(np.array([], dtype="datetime64[us]"), "time")
+
+
+def test_required_columns_list_every_missing_one_and_the_available_ones():
+    with pytest.raises(ValidationError) as err:
+        require_columns(
+            ["ts", "paid"],
+            {"customer": "cust", "time": "ts", "amount": None},
+            ["customer", "time", "amount"],
+        )
+    problems = err.value.problems
+    assert [p.path for p in problems] == ["cust", "amount"]
+    assert problems[0].message == "no such column for 'customer' (available: 'ts', 'paid')"
+    assert "name it with the keyword argument" in problems[1].message
+
+
+def test_reading_a_missing_column_reports_the_same_problem():
+    with pytest.raises(ValidationError) as err:
+        read_columns(
+            {"ts": ["2026-01-01"]},
+            {"customer": "cust", "time": "ts"},
+            required=["customer", "time"],
+        )
+    assert str(err.value.problems[0]) == str(
+        _problem(lambda: require_columns(["ts"], {"customer": "cust"}, ["customer"]))
+    )
+
+
+def test_as_float64_names_the_first_value_that_is_no_number():
+    problem = _problem(lambda: as_float64(np.array([1, "2", "x", "y"], dtype=object), "paid"))
+    assert (problem.path, problem.message, problem.value) == ("paid", "expected numbers", "x")
+    assert as_float64([1, "2.5"], "paid").tolist() == [1.0, 2.5]
