@@ -206,16 +206,20 @@ def paths(
     n = len(cols["customer"])
     bought = purchase_mask(cols, cats, purchases)
     converted = np.ones(n, dtype=bool) if bought is None else bought
-    j = journeys(
-        {
-            "customer": cols["customer"],
-            "time": cols["step"],
-            "touchpoint": tp_codes,
-            "converted": converted,
-        },
-        until="conversion",
-        with_times=False,
-    ) if n else None
+    j = (
+        journeys(
+            {
+                "customer": cols["customer"],
+                "time": cols["step"],
+                "touchpoint": tp_codes,
+                "converted": converted,
+            },
+            until="conversion",
+            with_times=False,
+        )
+        if n
+        else None
+    )
     units = np.asarray(tp_units, dtype=object)
     if j is None:
         j = Journeys(
