@@ -244,7 +244,7 @@ def _population(customers: Any, event_ids: np.ndarray) -> tuple[int, np.ndarray]
     if n and own.min() < 0:
         row = int(np.flatnonzero(own < 0)[0])
         raise ValidationError([Problem(f"customers[{row}]", "is missing; every id needs one")])
-    if n and len(np.unique(own)) != n:
+    if n and int(own.max()) + 1 != n:  # first-appearance codes: n distinct ids are 0..n-1
         order = np.arange(n)
         first = np.full(n, n, dtype=np.int64)
         np.minimum.at(first, own, order)

@@ -2,7 +2,7 @@
 
 The CDF is the regularized incomplete beta function, evaluated by its continued
 fraction (modified Lentz, as in Numerical Recipes' ``betacf``) to near machine
-precision; the quantile inverts it by bisection. Degrees of freedom may be fractional
+precision; the quantile inverts it by Newton's method (bisection as a safeguard). Degrees of freedom may be fractional
 (Welch-Satterthwaite). Scalars only: an interval needs one or two values.
 
 Examples
@@ -78,13 +78,24 @@ def t_cdf(t: float, df: float) -> float:
 
 
 def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t (0 < p < 1), by bisection on `t_cdf`."""
+    """The ``p`` quantile of Student's t (0 < p < 1), inverting `t_cdf`."""
     if p == 0.5:
         return 0.0
     if p < 0.5:
         return -t_quantile(1.0 - p, df)
     if math.isinf(df) or df > 1e7:
         return NormalDist().inv_cdf(p)
+    # Newton's method from the normal quantile (a few steps), bisection as a safeguard
+    q = NormalDist().inv_cdf(p)
+    log_norm = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    for _ in range(50):
+        density = math.exp(log_norm - (df + 1) / 2 * math.log1p(q * q / df))
+        step = (t_cdf(q, df) - p) / density
+        q -= step
+        if abs(step) <= 1e-13 * max(1.0, abs(q)):
+            if q > 0:
+                return q
+            break
     lo, hi = 0.0, 1.0
     while t_cdf(hi, df) < p:
         hi *= 2.0
