@@ -9,8 +9,11 @@ answers it over event columns, vectorised like the scores (same calling conventi
 - `retention`: the cohort table (customers of each first-activity period still active
   k periods later) and a Kaplan-Meier survival curve of customer lifetimes with its
   confidence band (`kaplan_meier` on durations directly);
+- `lifetimes`: each customer's first and last event, lifetime and whether they left;
 - `paths`: the most frequent touchpoint paths to conversion (a purchase) and to
   drop-out, and drop-off per touchpoint.
+
+`retention` and `lifetimes` run on a Dask DataFrame too (see `touchpoint.scale`).
 
 Examples
 --------
@@ -26,7 +29,7 @@ from touchpoint.journeys._funnel import funnel
 from touchpoint.journeys._km import kaplan_meier
 from touchpoint.journeys._paths import PathReport, paths
 from touchpoint.journeys._periods import PERIODS
-from touchpoint.journeys._retention import Retention, retention
+from touchpoint.journeys._retention import Retention, lifetimes, retention
 
 __all__ = [
     "PERIODS",
@@ -34,6 +37,7 @@ __all__ = [
     "Retention",
     "funnel",
     "kaplan_meier",
+    "lifetimes",
     "paths",
     "retention",
 ]

@@ -25,12 +25,21 @@ from touchpoint.frame import (
     as_time,
     check_codes,
     check_times,
+    distributed,
     read_coded,
 )
 from touchpoint.journeys._km import kaplan_meier
 from touchpoint.journeys._periods import check_period, period_index, period_start
 
-__all__ = ["Retention", "lifetimes", "retention"]
+__all__ = [
+    "Retention",
+    "cohort_counts",
+    "cohort_frame",
+    "cohort_table",
+    "lifetimes",
+    "retention",
+    "window_us",
+]
 
 _NONE = np.iinfo(np.int64).min
 
@@ -62,7 +71,7 @@ class Retention:
     lifetimes: ScoreFrame
 
 
-def _window(value: Any) -> int:
+def window_us(value: Any) -> int:
     """``inactive_after`` (days, or a ``timedelta64``) as microseconds."""
     if isinstance(value, np.timedelta64):
         us = int(value.astype("timedelta64[us]").view(np.int64))
@@ -77,6 +86,7 @@ def _window(value: Any) -> int:
     return us
 
 
+@distributed("lifetimes")
 def lifetimes(
     data: Any,
     *,
@@ -91,12 +101,15 @@ def lifetimes(
     whose last event is more than ``inactive_after`` days before ``asof`` has churned;
     the others are still active, their lifetime censored.
 
+    With a Dask DataFrame as ``data``: a lazy Dask DataFrame of the same columns, one
+    row per customer.
+
     >>> lt = lifetimes({"customer": [1, 1, 2], "time": ["2026-01-01", "2026-01-11", "2026-03-30"]},
     ...                asof="2026-04-01", inactive_after=30)
     >>> lt["days"].tolist(), lt["churned"].tolist()
     ([10.0, 0.0], [True, False])
     """
-    width = _window(inactive_after)
+    width = window_us(inactive_after)
     codes, t, at, ids = _events(data, customer, time, asof)
     return _per_customer(codes, t, at, ids, width)
 
@@ -123,6 +136,7 @@ def _per_customer(
     )
 
 
+@distributed("retention")
 def retention(
     data: Any,
     *,
@@ -161,7 +175,10 @@ def retention(
     -------
     Retention
         ``table`` (cohort, offset, customers, share), ``survival`` (Kaplan-Meier, in
-        days, with a Greenwood log-log band) and ``lifetimes`` (per customer).
+        days, with a Greenwood log-log band) and ``lifetimes`` (per customer). With a
+        Dask DataFrame as ``data``: the same, computed (the cohort cells are summed
+        over partitions of customers; the lifetimes, one row per customer, are
+        brought into memory for the curve; see `touchpoint.scale`).
 
     Raises
     ------
@@ -179,7 +196,7 @@ def retention(
     ([0.0, 19.0, 149.0], [1.0, 0.5, 0.5])
     """
     check_period(period)
-    width = _window(inactive_after)
+    width = window_us(inactive_after)
     codes, t, at, ids = _events(data, customer, time, asof)
     per = _per_customer(codes, t, at, ids, width)
     survival = kaplan_meier(per["days"], per["churned"], confidence=confidence)
@@ -207,9 +224,41 @@ def _events(
     return codes, t, at, cats["customer"]
 
 
-def cohort_table(codes: np.ndarray, t: np.ndarray, at: int, period: str) -> ScoreFrame:
-    """The long cohort table of events (customer codes, int64 times) up to ``at``."""
+def cohort_counts(
+    codes: np.ndarray, t: np.ndarray, period: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zero cells of the cohort table: ``(cohort, offset, customers)``.
+
+    ``codes`` and ``t`` (int64 times) are events; ``cohort`` is a period number (see
+    `touchpoint.journeys._periods.period_index`). Sums over disjoint sets of customers
+    add up: a Dask plan computes them per partition of customers and adds them.
+    """
     if not len(t):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    p = period_index(t.view("datetime64[us]"), period)
+    p0 = int(p.min())
+    rel = p - p0
+    span = int(rel.max()) + 1
+    n = int(codes.max()) + 1
+    pairs = np.unique(codes * span + rel)  # distinct (customer, period)
+    who, when = pairs // span, pairs % span
+    first = np.full(n, span, dtype=np.int64)
+    np.minimum.at(first, who, when)
+    cohort = first[who]
+    cells, counts = np.unique(cohort * span + (when - cohort), return_counts=True)
+    return cells // span + p0, cells % span, counts.astype(np.int64)
+
+
+def cohort_frame(
+    cohort: np.ndarray, offset: np.ndarray, customers: np.ndarray, at: int, period: str
+) -> ScoreFrame:
+    """The long cohort table from its non-zero cells (summed), up to the period of ``at``.
+
+    Each cohort with customers gets a row for every offset 0 .. period of ``at`` - cohort.
+    """
+    last_p = int(period_index(np.array([at]).view("datetime64[us]"), period)[0])
+    if not len(cohort):
         return ScoreFrame(
             {
                 "cohort": np.empty(0, dtype="datetime64[D]"),
@@ -219,33 +268,31 @@ def cohort_table(codes: np.ndarray, t: np.ndarray, at: int, period: str) -> Scor
             },
             key="cohort",
         )
-    p = period_index(t.view("datetime64[us]"), period)
-    last_p = int(period_index(np.array([at]).view("datetime64[us]"), period)[0])
-    p0 = int(p.min())
-    rel = p - p0
+    cohort, offset = np.asarray(cohort, np.int64), np.asarray(offset, np.int64)
+    p0 = int(cohort.min())
     span = last_p - p0 + 1
-    n = int(codes.max()) + 1
-    pairs = np.unique(codes * span + rel)  # distinct (customer, period)
-    who, when = pairs // span, pairs % span
-    first = np.full(n, span, dtype=np.int64)
-    np.minimum.at(first, who, when)
-    cohort = first[who]
-    counts = np.bincount(cohort * span + (when - cohort), minlength=span * span)
+    counts = np.zeros(span * span, dtype=np.int64)
+    np.add.at(counts, (cohort - p0) * span + offset, np.asarray(customers, np.int64))
     counts = counts.reshape(span, span)  # cohort x offset
     size = counts[:, 0]
     cohorts = np.flatnonzero(size > 0)  # periods in which some customer first came
     offsets = span - cohorts  # offsets 0 .. last period - cohort
     row_cohort = np.repeat(cohorts, offsets)
     row_offset = np.arange(offsets.sum()) - np.repeat(np.r_[0, np.cumsum(offsets)[:-1]], offsets)
-    customers = counts[row_cohort, row_offset]
+    got = counts[row_cohort, row_offset]
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = customers / size[row_cohort]
+        share = got / size[row_cohort]
     return ScoreFrame(
         {
             "cohort": period_start(row_cohort + p0, period),
             "offset": row_offset,
-            "customers": customers.astype(np.int64),
+            "customers": got.astype(np.int64),
             "share": share,
         },
         key="cohort",
     )
+
+
+def cohort_table(codes: np.ndarray, t: np.ndarray, at: int, period: str) -> ScoreFrame:
+    """The long cohort table of events (customer codes, int64 times) up to ``at``."""
+    return cohort_frame(*cohort_counts(codes, t, period), at, period)
