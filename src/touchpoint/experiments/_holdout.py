@@ -156,4 +156,5 @@ def holdout(customers: Any, *, share: float = 0.1, salt: str | bytes) -> np.ndar
         return np.ones(len(codes), dtype=bool)
     threshold = np.uint64(int(float(share) * _TWO64))
     held = hash_ids(distinct, salt=key) < threshold
-    return held[codes]
+    out: np.ndarray = held[codes]  # one hash per distinct id, then one gather
+    return out

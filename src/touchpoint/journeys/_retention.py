@@ -271,9 +271,9 @@ def cohort_frame(
     cohort, offset = np.asarray(cohort, np.int64), np.asarray(offset, np.int64)
     p0 = int(cohort.min())
     span = last_p - p0 + 1
-    counts = np.zeros(span * span, dtype=np.int64)
-    np.add.at(counts, (cohort - p0) * span + offset, np.asarray(customers, np.int64))
-    counts = counts.reshape(span, span)  # cohort x offset
+    flat = np.zeros(span * span, dtype=np.int64)
+    np.add.at(flat, (cohort - p0) * span + offset, np.asarray(customers, np.int64))
+    counts = flat.reshape(span, span)  # cohort x offset
     size = counts[:, 0]
     cohorts = np.flatnonzero(size > 0)  # periods in which some customer first came
     offsets = span - cohorts  # offsets 0 .. last period - cohort
