@@ -106,6 +106,7 @@ def numeric_gradient(fun, theta, lower):
 # a subnormal 1/r once kept too few digits for log1p(z) / phi (found by CI)
 @example(m=-2.0, v=5e-324, rho=0.0, w=0.0, modified=False)
 @example(m=-2.0, v=5e-324, rho=1.0, w=0.0, modified=False)
+@example(m=-2.0, v=1.0, rho=9.98e-6, w=0.0, modified=False)  # differences 0.3% off here
 @settings(max_examples=40, deadline=None)
 def test_gradient_is_the_derivative_of_the_likelihood_limits_included(m, v, rho, w, modified):
     data = _bgnbd._Data(CDNOW["x"], CDNOW["t_x"], CDNOW["T"], 0.25, modified)
@@ -113,27 +114,30 @@ def test_gradient_is_the_derivative_of_the_likelihood_limits_included(m, v, rho,
     _, grad = _bgnbd._nll_grad(theta, data)
     numeric = numeric_gradient(lambda t: _bgnbd._nll_grad(t, data)[0], theta, _bgnbd._LOWER)
     check = np.ones(4, dtype=bool)
+    # the derivative in rho, written directly: near "no dropout" the slope into dropout
+    # can be huge and the curvature with it (log(1 + pi e^q) with e^q up to 1e7), so
+    # differences cannot follow it there (at rho = 1e-5 they are 0.3% off); checked
+    # against the code everywhere, and against differences away from the limit
+    x, t, T = CDNOW["x"], CDNOW["t_x"] * 0.25, CDNOW["T"] * 0.25
+    mu, phi, psi = np.exp(m), np.expm1(v), np.expm1(w)
+    pi, pibar = -np.expm1(-rho), np.exp(-rho)
+    d = 1 if modified else 0
+    alive = -sum(np.sum(1 / (pibar + np.arange(k + d) * psi)) for k in x.astype(int))
+    if phi > 1e-12:  # ((alpha + T) / (alpha + t)) ** (r + x), written to keep its digits
+        ratio = np.exp((1 / phi + x) * (np.log1p(phi * mu * T) - np.log1p(phi * mu * t)))
+    else:  # the Poisson limit (to a relative 1e-10 here)
+        ratio = np.exp(mu * (T - t))
+    j = x - 1 + d
+    odds = ratio / (pibar + j * psi)  # odds of having dropped out, per unit of pi
+    # d/dpi log(1 + pi odds(pi)) = (1/pi + 1/(pibar + j psi)) pi odds / (1 + pi odds)
+    dropped = odds / (1 + pi * odds) * (1 + pi / (pibar + j * psi))
+    dropped = np.sum(dropped if modified else np.where(x > 0, dropped, 0.0))
+    assert -grad[2] == pytest.approx(pibar * (alive + dropped), rel=1e-9)
+    if rho < 1e-2:
+        check[2] = False
     if rho < 1e-12:
-        # at "no dropout" (or a hair from it) the slope into dropout can be huge and the
-        # curvature with it (log(1 + pi e^q) with e^q up to 1e7): differences cannot
-        # follow it, so the derivative in rho is written directly instead
-        x, t, T = CDNOW["x"], CDNOW["t_x"] * 0.25, CDNOW["T"] * 0.25
-        mu, phi, psi = np.exp(m), np.expm1(v), np.expm1(w)
-        pi, pibar = -np.expm1(-rho), np.exp(-rho)
-        d = 1 if modified else 0
-        alive = -sum(np.sum(1 / (pibar + np.arange(k + d) * psi)) for k in x.astype(int))
-        if phi > 1e-12:  # ((alpha + T) / (alpha + t)) ** (r + x), written to keep its digits
-            ratio = np.exp((1 / phi + x) * (np.log1p(phi * mu * T) - np.log1p(phi * mu * t)))
-        else:  # the Poisson limit (to a relative 1e-10 here)
-            ratio = np.exp(mu * (T - t))
-        j = x - 1 + d
-        odds = ratio / (pibar + j * psi)  # odds of having dropped out, per unit of pi
-        # d/dpi log(1 + pi odds(pi)) = (1/pi + 1/(pibar + j psi)) pi odds / (1 + pi odds)
-        dropped = odds / (1 + pi * odds) * (1 + pi / (pibar + j * psi))
-        dropped = np.sum(dropped if modified else np.where(x > 0, dropped, 0.0))
-        assert -grad[2] == pytest.approx(pibar * (alive + dropped), rel=1e-9)
         assert abs(grad[3]) <= 1e-6  # the spread of dropout chances is moot without dropout
-        check[2:] = False
+        check[3] = False
     np.testing.assert_allclose(grad[check], numeric[check], rtol=2e-5, atol=1e-3)
 
 
