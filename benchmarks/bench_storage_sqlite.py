@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from touchpoint.schema.records import validate_columns
+from touchpoint.schema import validate_columns
 from touchpoint.storage.sqlite import SqliteStorage
 from touchpoint.workspace import Workspace
 

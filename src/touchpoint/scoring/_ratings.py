@@ -30,7 +30,7 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.model.indicator import rating_range
+from touchpoint.model import rating_range
 
 __all__ = ["Ratings", "blueprint_scales", "check_share", "is_number", "read_ratings", "scale_of"]
 
