@@ -1,50 +1,69 @@
-"""First-order Markov attribution on N journeys: touchpoint against ChannelAttribution.
+"""Markov attribution on N journeys: touchpoint against ChannelAttribution, order 1 or 2.
 
     benchmarks/peers/make_peer_envs.sh channelattribution   # once
     .venv/bin/python benchmarks/bench_attribution_markov.py --journeys 1_000_000
+    .venv/bin/python benchmarks/bench_attribution_markov.py --journeys 1_000_000 --order 2
 
 touchpoint starts from an EventFrame (one row per touch, in time order as logged, coded
 customers and touchpoints) and returns exact removal effects. ChannelAttribution 2.2.5
-(in its own virtual environment, run as a subprocess) starts from the same journeys
-already aggregated into distinct paths with conversion and null counts, its input
-format; its removal effects are simulated with its default settings. Each side runs in
-a fresh process; times are the best of three runs; peak memory is the rise of the
-process's peak resident set size over its size before the runs.
+(in its own virtual environment) starts from the same journeys already aggregated into
+distinct paths with conversion and null counts, its input format; its removal effects
+are simulated with its default settings (``ncore=1``), and once more on every core
+(``ncore`` = the cores of this machine).
+
+Journeys (``--lengths``): ``geometric`` (mean about 3.3 touches, at most 20: the old
+shape) or ``heavy`` (lognormal lengths, median 3, a tail of long journeys up to 60);
+channel popularity skewed (Dirichlet, or Zipf with ``heavy``). All sides run interleaved
+through the skeptic's harness (`bench_scoring_harness.py`), each in its own process.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
-from measure import peak_since, reset_peak  # noqa: E402
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_scoring_harness import (  # noqa: E402
+    PYTHON,
+    add_common_arguments,
+    cores,
+    interleave,
+    report,
+    results_dict,
+    save,
+    serve,
+    with_baseline,
+)
 
 CA_PYTHON = ROOT / ".peers" / "channelattribution" / "bin" / "python"
 
 
-def make_events(n_journeys: int, n_channels: int = 10, seed: int = 0) -> dict[str, np.ndarray]:
-    """Journeys of geometric length (mean about 3.3 touches) over 90 days, in time order."""
+def make_events(
+    n_journeys: int, n_channels: int = 10, seed: int = 0, lengths: str = "geometric"
+) -> dict[str, np.ndarray]:
+    """Journeys over 90 days, in time order; the last touch converts with its channel's rate."""
     rng = np.random.default_rng(seed)
-    lengths = rng.geometric(0.3, n_journeys).clip(1, 20)
-    n = int(lengths.sum())
-    ends = np.cumsum(lengths)
-    journey = np.repeat(np.arange(n_journeys), lengths)
-    popularity = rng.dirichlet(np.ones(n_channels))
+    if lengths == "geometric":
+        length = rng.geometric(0.3, n_journeys).clip(1, 20)
+        popularity = rng.dirichlet(np.ones(n_channels))
+    else:
+        length = np.round(rng.lognormal(np.log(3), 0.9, n_journeys)).astype(np.int64).clip(1, 60)
+        popularity = 1.0 / np.arange(1, n_channels + 1) ** 1.1
+        popularity = rng.permutation(popularity / popularity.sum())
+    n = int(length.sum())
+    ends = np.cumsum(length)
+    journey = np.repeat(np.arange(n_journeys), length)
     strength = rng.uniform(0.02, 0.4, n_channels)
     channel = rng.choice(n_channels, n, p=popularity)
     converted_journey = rng.random(n_journeys) < strength[channel[ends - 1]]
     start = rng.integers(0, 86_400 * 90, n_journeys)
-    pos = np.arange(n) - np.repeat(ends - lengths, lengths)
+    pos = np.arange(n) - np.repeat(ends - length, length)
     t = start[journey] + pos * 3_600 + rng.integers(0, 3_600, n)
     converted = np.zeros(n, dtype=bool)
     converted[ends - 1] = converted_journey
@@ -57,7 +76,7 @@ def make_events(n_journeys: int, n_channels: int = 10, seed: int = 0) -> dict[st
     }
 
 
-def worker_touchpoint(path: str) -> dict:
+def worker_touchpoint(path: str, order: int) -> None:
     from touchpoint.attribution import markov
     from touchpoint.frame import EventFrame
 
@@ -69,62 +88,59 @@ def worker_touchpoint(path: str) -> dict:
         data, {"customer": np.arange(int(data["customer"].max()) + 1), "touchpoint": channels}
     )
     del data
-    times, result = [], None
-    for _ in range(3):
-        t0 = time.perf_counter()
-        result = markov(frame)
-        times.append(time.perf_counter() - t0)
-    before = reset_peak()
-    markov(frame)
-    peak = peak_since(before)
-    return {
-        "seconds": min(times),
-        "peak_mib": peak,
-        "removal_effects": dict(
+
+    def check(result):
+        return dict(
             zip(result["touchpoint"].tolist(), result["removal_effect"].tolist(), strict=True)
-        ),
-    }
+        )
+
+    serve(lambda: markov(frame, order=order), check=check)
 
 
 CA_WORKER = r"""
-import contextlib, io, json, os, sys, time
+import contextlib, io, json, os, sys
 sys.path.insert(0, sys.argv[2])
-from measure import peak_since, reset_peak
+from measure import serve
 import pandas as pd
 with contextlib.redirect_stdout(io.StringIO()):
     import ChannelAttribution as ca
 df = pd.read_csv(sys.argv[1])
-times = []
-for _ in range(3):
-    t0 = time.perf_counter()
+order, ncore = int(sys.argv[3]), int(sys.argv[4])
+
+def run():
     with contextlib.redirect_stdout(io.StringIO()):
-        r = ca.markov_model(df, "path", "conv", var_null="null", out_more=True, verbose=0)
-    times.append(time.perf_counter() - t0)
-before = reset_peak()
-with contextlib.redirect_stdout(io.StringIO()):
-    ca.markov_model(df, "path", "conv", var_null="null", out_more=True, verbose=0)
-peak = peak_since(before)
-re = r["removal_effects"]
-print(json.dumps({"seconds": min(times),
-                  "peak_mib": peak,
-                  "paths": len(df),
-                  "removal_effects": dict(zip(re["channel_name"], re["removal_effect"]))}))
+        return ca.markov_model(df, "path", "conv", var_null="null", order=order, ncore=ncore,
+                               out_more=True, verbose=0)
+
+def check(r):
+    re = r["removal_effects"]
+    return dict(zip(re["channel_name"], (float(x) for x in re["removal_effect"])))
+
+serve(run, check=check)
 """
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--journeys", type=lambda s: int(s.replace("_", "")), default=1_000_000)
+    parser.add_argument("--order", type=int, default=1)
+    parser.add_argument("--lengths", choices=["geometric", "heavy"], default="geometric")
+    parser.add_argument(
+        "--contenders", default="touchpoint,channelattribution,channelattribution-all-cores"
+    )
+    add_common_arguments(parser)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker_touchpoint(args.worker)))
+        worker_touchpoint(args.worker, args.order)
         return
     if not CA_PYTHON.exists():
         sys.exit("run benchmarks/peers/make_peer_envs.sh channelattribution first")
     from touchpoint.attribution import journeys
 
-    data = make_events(args.journeys)
+    data = make_events(args.journeys, lengths=args.lengths)
     with tempfile.TemporaryDirectory() as tmp:
         events = os.path.join(tmp, "events.npz")
         np.savez(events, **data)
@@ -134,39 +150,52 @@ def main() -> None:
             f.write("path,conv,null\n")
             for p, c, n in zip(paths, conv.tolist(), null.tolist(), strict=True):
                 f.write(" > ".join(f"channel_{u}" for u in p) + f",{c},{n}\n")
-        ours = json.loads(
-            subprocess.run(
-                [sys.executable, __file__, "--worker", events],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+        peers = str(ROOT / "benchmarks" / "peers")
+        every = {
+            "touchpoint": [PYTHON, __file__, "--worker", events, "--order", str(args.order)],
+            "channelattribution": [
+                str(CA_PYTHON),
+                "-c",
+                CA_WORKER,
+                csv,
+                peers,
+                str(args.order),
+                "1",
+            ],
+            "channelattribution-all-cores": [
+                str(CA_PYTHON),
+                "-c",
+                CA_WORKER,
+                csv,
+                peers,
+                str(args.order),
+                str(cores()),
+            ],
+        }
+        argv = {name: every[name] for name in args.contenders.split(",")}
+        argv = with_baseline(argv, args.baseline_src)
+        env = {"TOUCHPOINT_THREADS": str(args.threads)} if args.threads else None
+        res = interleave(
+            argv,
+            rounds=args.repeat,
+            max_others=args.max_others,
+            retries=args.retries,
+            env=env,
+            together=not args.one_by_one,
         )
-        peer = json.loads(
-            subprocess.run(
-                [str(CA_PYTHON), "-c", CA_WORKER, csv, str(ROOT / "benchmarks" / "peers")],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-    diff = max(
-        abs(ours["removal_effects"][k] - peer["removal_effects"][k])
-        for k in ours["removal_effects"]
+    ours = res["touchpoint"].check or {}
+    notes = [
+        f"{len(data['customer']):,} touches, {len(paths):,} distinct paths, {args.lengths} lengths"
+    ]
+    for name, r in res.items():
+        if name != "touchpoint" and r.check and ours:
+            diff = max(abs(ours[k] - r.check.get(k, float("nan"))) for k in ours)
+            notes.append(f"largest difference in removal effects, {name} vs touchpoint: {diff:.4f}")
+    title = f"Markov attribution, order {args.order}, {args.journeys:,} journeys"
+    report(title, res, notes=notes, together=not args.one_by_one)
+    save(
+        args.json, {"script": "markov", "what": title, "notes": notes, "results": results_dict(res)}
     )
-    print(
-        f"{args.journeys:,} journeys, {len(data['customer']):,} touches, {peer['paths']:,} distinct paths"
-    )
-    print(
-        f"touchpoint (exact, from an EventFrame)          {ours['seconds']:.3f} s  peak +{ours['peak_mib']:.0f} MiB"
-    )
-    print(
-        f"ChannelAttribution 2.2.5 (simulated, from paths) {peer['seconds']:.3f} s  peak +{peer['peak_mib']:.0f} MiB"
-    )
-    print(f"ratio (ChannelAttribution / touchpoint): {peer['seconds'] / ours['seconds']:.2f}x")
-    print(f"largest difference in removal effects: {diff:.4f}")
 
 
 if __name__ == "__main__":

@@ -2,40 +2,49 @@
 
     benchmarks/peers/make_peer_envs.sh lifetimes   # once
     .venv/bin/python benchmarks/bench_clv_bgnbd.py --customers 100_000 1_000_000
-    # before/after: also time another source tree (e.g. `git archive main src | tar -x -C /tmp/main`)
-    .venv/bin/python benchmarks/bench_clv_bgnbd.py --baseline-src /tmp/main/src
+    .venv/bin/python benchmarks/bench_clv_bgnbd.py --customers 1_000_000 --shape events
 
-Customers are simulated from the BG/NBD model itself (r=0.25, alpha=4, a=0.8, b=2.5 per
-week) with first purchases spread over a year and times in whole days, the way
-`customer_summary` reports them. Both libraries fit the same summary (frequency,
-recency, T in weeks), each in a fresh process (lifetimes needs numpy<2, so it runs in
-its own virtual environment). Times: the best of the runs of the whole ``fit`` call,
-standard errors included; peak memory: the rise of the peak resident set size during
-the fits over the size before them (see benchmarks/peers/measure.py).
+Two shapes of summary (frequency, recency, T in weeks, from times in whole days):
 
-touchpoint's fit (a trust-region Newton iteration over coordinates in which the model's
-limits are finite points; see touchpoint.clv._bgnbd) starts large fits from a subsample
-of a quarter of the customers, at most 50,000, and finishes with Newton steps on all of
-them that reuse the subsample's Hessian.
+- ``model`` (the old benchmark's data): customers simulated from the BG/NBD model itself
+  (r=0.25, alpha=4, a=0.8, b=2.5 per week), first purchases spread over a year;
+- ``events``: the summary of a skewed event log (`data.py`: lognormal customers, two
+  years, about 8 events a customer, customers acquired all through the period), the
+  way `customer_summary` computes it: repeat purchases counted on distinct days. Its
+  distinct (frequency, recency, T) triples are many more than the model's, which is what
+  a fit that sums over distinct values pays for.
+
+Both libraries fit the same summary, each in its own process (lifetimes needs numpy<2,
+so it runs in its own virtual environment), interleaved through the skeptic's harness
+(`bench_scoring_harness.py`). Times: the whole ``fit`` call, standard errors included;
+lifetimes warms up on 1,000 customers. Peak memory: the rise of the peak resident set
+size during a fit over the size before it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "benchmarks" / "peers"
-sys.path.insert(0, str(PEERS))
-from measure import peak_since, reset_peak  # noqa: E402
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import data as gen  # noqa: E402
+from bench_scoring_harness import (  # noqa: E402
+    PYTHON,
+    add_common_arguments,
+    interleave,
+    report,
+    results_dict,
+    save,
+    serve,
+    with_baseline,
+)
 
 LIFETIMES_PYTHON = ROOT / ".peers" / "lifetimes" / "bin" / "python"
 TRUTH = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
@@ -55,113 +64,115 @@ def simulate(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return {"frequency": x.astype(np.float64), "recency": t_days / 7.0, "T": T_days / 7.0}
 
 
-def worker_touchpoint(path: str, repeats: int) -> dict:
-    from touchpoint.clv import BetaGeo
-
-    data = dict(np.load(path))
-    BetaGeo().fit({k: v[:1000] for k, v in data.items()})  # imports and first-call costs
-    before = reset_peak()
-    times, model = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model = BetaGeo().fit(data)
-        times.append(time.perf_counter() - t0)
+def from_events(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """The summary of a skewed event log of ``n`` customers (about 8 events each)."""
+    ev = gen.events(8 * n, n, seed=seed)
+    day = ev["time"].astype("datetime64[D]").view(np.int64)
+    end = int(day.max())
+    key = np.unique(ev["customer"] * (end + 1) + day)  # distinct (customer, day)
+    cust, d = key // (end + 1), key % (end + 1)
+    days = np.bincount(cust, minlength=n)
+    first = np.full(n, end)
+    np.minimum.at(first, cust, d)
+    last = np.zeros(n, dtype=np.int64)
+    np.maximum.at(last, cust, d)
     return {
-        "seconds": min(times),
-        "peak_mib": peak_since(before),
-        "params": model.params_,
-        "limit": list(getattr(model, "limit_", ())),
+        "frequency": (days - 1).astype(np.float64),
+        "recency": (last - first) / 7.0,
+        "T": (end - first) / 7.0,
     }
 
 
+def worker_touchpoint(path: str) -> None:
+    from touchpoint.clv import BetaGeo
+
+    data = dict(np.load(path))
+    small = {k: v[:1000] for k, v in data.items()}
+    serve(
+        lambda: BetaGeo().fit(data),
+        warmup=lambda: BetaGeo().fit(small),  # imports and first-call costs
+        check=lambda m: m.params_,
+    )
+
+
 LIFETIMES_WORKER = r"""
-import json, sys, time, warnings
+import sys, warnings
 warnings.simplefilter("ignore")
-sys.path.insert(0, sys.argv[3])
-from measure import peak_since, reset_peak
+sys.path.insert(0, sys.argv[2])
+from measure import serve
 import numpy as np
 from lifetimes import BetaGeoFitter
 data = dict(np.load(sys.argv[1]))
-BetaGeoFitter().fit(data["frequency"][:1000], data["recency"][:1000], data["T"][:1000])
-before = reset_peak()
-times = []
-for _ in range(int(sys.argv[2])):
-    t0 = time.perf_counter()
-    m = BetaGeoFitter(penalizer_coef=0.0).fit(data["frequency"], data["recency"], data["T"])
-    times.append(time.perf_counter() - t0)
-print(json.dumps({"seconds": min(times), "peak_mib": peak_since(before),
-                  "params": {k: float(v) for k, v in m.params_.items()}}))
+
+def fit(n=None):
+    f, r, T = (data[c] if n is None else data[c][:n] for c in ("frequency", "recency", "T"))
+    return BetaGeoFitter(penalizer_coef=0.0).fit(f, r, T)
+
+serve(fit, warmup=lambda: fit(1000), check=lambda m: {k: float(v) for k, v in m.params_.items()})
 """
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--customers",
         type=lambda s: int(s.replace("_", "")),
         nargs="+",
         default=[100_000, 1_000_000],
     )
-    parser.add_argument(
-        "--baseline-src",
-        help="another touchpoint source tree (its src/) to time on the same data, e.g. main's",
-    )
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--shape", choices=["model", "events"], nargs="+", default=["model"])
+    parser.add_argument("--contenders", default="touchpoint,lifetimes")
+    add_common_arguments(parser)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker_touchpoint(args.worker[0], int(args.worker[1]))))
+        worker_touchpoint(args.worker)
         return
     if not LIFETIMES_PYTHON.exists():
         sys.exit("run benchmarks/peers/make_peer_envs.sh lifetimes first")
-    print("customers   touchpoint        lifetimes 0.11.3   ratio   largest parameter difference")
-    for n in args.customers:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "summary.npz")
-            np.savez(path, **simulate(n))
-            ours = json.loads(
-                subprocess.run(
-                    [sys.executable, __file__, "--worker", path, "3"],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )
-            baseline = None
-            if args.baseline_src:
-                env = {**os.environ, "PYTHONPATH": args.baseline_src}
-                baseline = json.loads(
-                    subprocess.run(
-                        [sys.executable, __file__, "--worker", path, "3"],
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                        env=env,
-                    ).stdout
+    for shape in args.shape:
+        for n in args.customers:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "summary.npz")
+                summary = simulate(n) if shape == "model" else from_events(n)
+                np.savez(path, **summary)
+                triples = np.stack([summary[c] for c in ("frequency", "recency", "T")], axis=1)
+                distinct = len(np.unique(triples, axis=0))
+                every = {
+                    "touchpoint": [PYTHON, __file__, "--worker", path],
+                    "lifetimes": [str(LIFETIMES_PYTHON), "-c", LIFETIMES_WORKER, path, str(PEERS)],
+                }
+                argv = {name: every[name] for name in args.contenders.split(",")}
+                argv = with_baseline(argv, args.baseline_src)
+                env = {"TOUCHPOINT_THREADS": str(args.threads)} if args.threads else None
+                res = interleave(
+                    argv,
+                    rounds=args.repeat,
+                    max_others=args.max_others,
+                    retries=args.retries,
+                    env=env,
+                    together=not args.one_by_one,
                 )
-            peer_repeats = "3" if n <= 200_000 else "1"
-            peer = json.loads(
-                subprocess.run(
-                    [str(LIFETIMES_PYTHON), "-c", LIFETIMES_WORKER, path, peer_repeats, str(PEERS)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
+            ours = res["touchpoint"].check or {}
+            notes = [
+                f"{shape} shape: {int(summary['frequency'].sum()):,} repeat purchases, "
+                f"{(summary['frequency'] == 0).mean():.0%} without repeat, {distinct:,} distinct "
+                f"(frequency, recency, T)",
+                f"touchpoint's parameters {ours}",
+            ]
+            peer = res.get("lifetimes")
+            if peer is not None and peer.check and ours:
+                rel = max(abs(ours[k] / peer.check[k] - 1) for k in TRUTH)
+                notes.append(
+                    f"lifetimes' parameters {peer.check}; largest relative difference {rel:.1e}"
                 )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-        rel = max(abs(ours["params"][k] / peer["params"][k] - 1) for k in TRUTH)
-        print(
-            f"{n:>9,}   {ours['seconds']:6.3f} s {ours['peak_mib']:5.0f} MiB"
-            f"   {peer['seconds']:6.2f} s {peer['peak_mib']:5.0f} MiB"
-            f"   {peer['seconds'] / ours['seconds']:5.1f}x   {rel:.1e} (relative)"
-        )
-        print(f"            touchpoint {ours['params']} limit {ours['limit']}")
-        print(f"            lifetimes  {peer['params']}")
-        if baseline is not None:
-            print(
-                f"            baseline   {baseline['seconds']:6.3f} s {baseline['peak_mib']:5.0f} MiB"
-                f" ({args.baseline_src}): this tree takes "
-                f"{ours['seconds'] / baseline['seconds']:.2f}x its time"
+            title = f"BG/NBD fit, {n:,} customers, {shape} shape"
+            report(title, res, notes=notes, together=not args.one_by_one)
+            save(
+                args.json,
+                {"script": "bgnbd", "what": title, "notes": notes, "results": results_dict(res)},
             )
 
 

@@ -4,13 +4,18 @@
 
 No peers here (the other ``bench_scoring_*`` scripts compare with pandas, polars and
 DuckDB); this one checks that each score runs at scale, in seconds, and how much memory
-it needs above the loaded columns. Each score runs in its own subprocess.
+it needs above the loaded columns, against the bytes of the columns it reads (the goal
+of issue 18: within about twice). Each score runs in its own subprocess, one after the
+other (the harness of `bench_scoring_harness.py`, ``--repeat`` runs each, best counts).
+
+Data: customers, times and amounts from `data.py` (skewed customers, time order), the
+other columns drawn per event as before (ratings on 30% of events, three touchpoints,
+response times on half, a referrer on a fifth of the events, a churn reason on 1%).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +23,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scoring_harness import machine, measure, run_workers
+import data as gen
+from bench_scoring_harness import (
+    PYTHON,
+    add_common_arguments,
+    interleave,
+    machine,
+    save,
+    serve,
+)
 
 SCORES = [
     "rfm",
@@ -36,17 +49,27 @@ SCORES = [
 ]
 
 
-def make(path: Path, n: int, customers: int) -> None:
+#: The event columns each score reads (the denominator of "peak / columns").
+READS = {
+    "rfm": ("customer", "time", "amount"),
+    "csat": ("rating", "touchpoint", "time"),
+    "nps": ("rating", "touchpoint"),
+    "compliance": ("touchpoint", "customer", "time", "rating", "response_time"),
+    "loyalty_programme": ("customer", "time", "amount"),
+    "churn_risk": ("customer", "time", "amount"),
+    "loyalty_index": ("customer", "time", "amount", "referrer", "rating", "touchpoint"),
+    "satisfied_but_defecting": ("customer", "time", "amount", "rating", "touchpoint"),
+    "referral": ("customer", "referrer"),
+    "churn_kinds": ("customer", "reason"),
+}
+
+
+def make(path: Path, n: int, customers: int, skew: str = "lognormal") -> None:
+    ev = gen.events(n, customers, skew=skew)
     rng = np.random.default_rng(0)
-    np.save(path / "customer.npy", rng.integers(0, customers, n))
-    start = np.datetime64("2024-01-01", "us")
-    np.save(
-        path / "time.npy",
-        start + rng.integers(0, 2 * 365 * 86_400 * 10**6, n).astype("timedelta64[us]"),
-    )
-    np.save(
-        path / "amount.npy", np.where(rng.random(n) < 0.3, 0.0, np.round(rng.lognormal(3, 1, n), 2))
-    )
+    np.save(path / "customer.npy", ev["customer"])
+    np.save(path / "time.npy", ev["time"])
+    np.save(path / "amount.npy", np.where(rng.random(n) < 0.3, 0.0, ev["amount"]))
     np.save(
         path / "rating.npy",
         np.where(rng.random(n) < 0.7, np.nan, rng.integers(1, 6, n).astype(float)),
@@ -168,23 +191,57 @@ def main() -> None:
     )
     p.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=10_000_000)
     p.add_argument("--customers", type=lambda s: int(s.replace("_", "")), default=1_000_000)
-    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--skew", choices=gen.SKEWS, default="lognormal")
     p.add_argument("--scores", default=",".join(SCORES))
+    add_common_arguments(p)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
+    p.set_defaults(repeat=1)
     a = p.parse_args()
     if a.worker:
-        run = task(a.worker, Path(a.data))
-        run()  # warm-up (imports, first touch of pages)
-        print(json.dumps(measure(run, a.repeat)))
+        serve(task(a.worker, Path(a.data)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        make(Path(tmp), a.events, a.customers)
-        res = run_workers(__file__, a.scores.split(","), ["--data", tmp, "--repeat", str(a.repeat)])
-    print(f"\nevery score, {a.events:,} events / {a.customers:,} customers  [{machine()}]")
-    print(f"{'score':<26}{'seconds':>10}{'peak MiB':>11}")
+        make(Path(tmp), a.events, a.customers, a.skew)
+        widths = {f.stem: np.load(f, mmap_mode="r").dtype.itemsize for f in Path(tmp).glob("*.npy")}
+        argv = {
+            name: [PYTHON, __file__, "--worker", name, "--data", tmp]
+            for name in a.scores.split(",")
+        }
+        env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
+        res = interleave(
+            argv,
+            rounds=a.repeat,
+            max_others=a.max_others,
+            retries=a.retries,
+            env=env,
+            together=False,
+        )
+    col_names = {"response_time": "rt"}
+    print(f"\nevery score, {a.events:,} events / {a.customers:,} customers, {a.skew} customers")
+    print(f"  [{machine()}]")
+    print(
+        f"  {'score':<26}{'seconds':>10}{'cores':>7}{'peak MiB':>10}{'columns MiB':>13}{'peak/columns':>14}{'load':>6}{'others':>8}"
+    )
+    rows = {}
     for name, r in res.items():
-        print(f"{name:<26}{r['seconds']:>10.2f}{r['peak_mib']:>11.0f}")
+        if not r.runs:
+            print(f"  {name:<26}failed")
+            continue
+        d = r.as_dict()
+        cols = READS.get(name)
+        mib = (
+            sum(widths[col_names.get(c, c)] for c in cols) * a.events / 2**20
+            if cols
+            else float("nan")
+        )
+        d["columns_mib"] = mib
+        rows[name] = d
+        print(
+            f"  {name:<26}{d['seconds']:>10.2f}{d['cpu_per_wall']:>7.2f}{d['peak_mib']:>10.0f}"
+            f"{mib:>13.0f}{d['peak_mib'] / mib:>14.1f}{d['load1']:>6.1f}{d['others']:>8.2f}"
+        )
+    save(a.json, {"script": "all", "what": f"every score, {a.events:,} events", "results": rows})
 
 
 if __name__ == "__main__":

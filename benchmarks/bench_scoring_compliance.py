@@ -6,6 +6,12 @@ A blueprint of 20 touchpoints, each with a time limit (response within its own n
 hours) and a rating indicator (>= 4). Per indicator and store: cases, met, compliance,
 and the breaching rows. The peers compute the same with a join on the per-touchpoint
 targets and a group-by (touchpoint x store), plus a filter for the breaches.
+
+Data: touchpoints and stores drawn with skewed popularity (``--skew lognormal``, or
+``zipf``, ``uniform``: the old shape), response times lognormal (a fifth missing),
+ratings 1..5 on half the interactions. Runs interleaved through the skeptic's harness
+(`bench_scoring_harness.py`); the contenders' counts of cases, met and breaches are
+compared.
 """
 
 from __future__ import annotations
@@ -19,7 +25,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scoring_harness import measure, report, run_workers
+import data as gen
+from bench_scoring_harness import (
+    PYTHON,
+    add_common_arguments,
+    interleave,
+    report,
+    results_dict,
+    save,
+    serve,
+    versions,
+    with_baseline,
+)
 
 TOUCHPOINTS = 20
 STORES = 50
@@ -48,20 +65,19 @@ def blueprint():
     return Blueprint(name="bench", stages=["transaction"], touchpoints=tps)
 
 
-def make(path: Path, n: int) -> None:
-    rng = np.random.default_rng(0)
-    np.save(path / "tp.npy", rng.integers(0, TOUCHPOINTS, n).astype(np.int64))
-    np.save(path / "store.npy", rng.integers(0, STORES, n).astype(np.int64))
-    np.save(path / "rt.npy", np.where(rng.random(n) < 0.2, np.nan, rng.exponential(8 * 3600, n)))
-    np.save(
-        path / "rating.npy",
-        np.where(rng.random(n) < 0.5, np.nan, rng.integers(1, 6, n).astype(float)),
-    )
+def make(n: int, skew: str, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "tp": gen.categories(n, TOUCHPOINTS, skew, rng),
+        "store": gen.categories(n, STORES, skew, rng),
+        "rt": np.where(rng.random(n) < 0.2, np.nan, rng.lognormal(np.log(4 * 3600), 1.0, n)),
+        "rating": np.where(rng.random(n) < 0.5, np.nan, rng.integers(1, 6, n).astype(float)),
+    }
 
 
 def task(name: str, path: Path):
-    tp, store = np.load(path / "tp.npy"), np.load(path / "store.npy")
-    rt, rating = np.load(path / "rt.npy"), np.load(path / "rating.npy")
+    cols = gen.load(path)
+    tp, store, rt, rating = cols["tp"], cols["store"], cols["rt"], cols["rating"]
     tp_names = np.array([f"T{i:02d}" for i in range(TOUCHPOINTS)], dtype=object)
     st_names = np.array([f"S{i:02d}" for i in range(STORES)], dtype=object)
     limits = (1 + np.arange(TOUCHPOINTS)) * 3600.0
@@ -74,7 +90,16 @@ def task(name: str, path: Path):
             {"touchpoint": tp, "store": store, "response_time": rt, "rating": rating},
             {"touchpoint": tp_names, "store": st_names},
         )
-        return lambda: compliance(frame, bp, by="store")
+
+        def check(r):
+            s = r.summary
+            return {
+                "cases": int(np.sum(s["cases"])),
+                "met": int(np.sum(s["met"])),
+                "breaches": len(r.breaches),
+            }
+
+        return (lambda: compliance(frame, bp, by="store")), check
     if name == "pandas":
         import pandas as pd
 
@@ -99,7 +124,14 @@ def task(name: str, path: Path):
                 out.append(df.index[seen & ~met])
             return out
 
-        return run
+        def check(out):
+            return {
+                "cases": int(out[0]["case"].sum() + out[2]["case"].sum()),
+                "met": int(out[0]["met"].sum() + out[2]["met"].sum()),
+                "breaches": len(out[1]) + len(out[3]),
+            }
+
+        return run, check
     if name == "polars":
         import polars as pl
 
@@ -128,7 +160,14 @@ def task(name: str, path: Path):
                 out.append(df.filter(seen & ~met).select("index"))
             return out
 
-        return run
+        def check(out):
+            return {
+                "cases": int(out[0]["cases"].sum() + out[2]["cases"].sum()),
+                "met": int(out[0]["met"].sum() + out[2]["met"].sum()),
+                "breaches": len(out[1]) + len(out[3]),
+            }
+
+        return run, check
     if name == "duckdb":
         import duckdb
         import pyarrow as pa
@@ -155,7 +194,20 @@ def task(name: str, path: Path):
             "select tp, store, count(rating) as cases, count(*) filter (where rating >= 4) as met from j group by tp, store",
             "select row from j where rating is not null and rating < 4",
         ]
-        return lambda: [con.sql(q).fetch_arrow_table() for q in sqls]
+
+        def check(out):
+            return {
+                "cases": int(
+                    pa.compute.sum(out[0]["cases"]).as_py()
+                    + pa.compute.sum(out[2]["cases"]).as_py()
+                ),
+                "met": int(
+                    pa.compute.sum(out[0]["met"]).as_py() + pa.compute.sum(out[2]["met"]).as_py()
+                ),
+                "breaches": out[1].num_rows + out[3].num_rows,
+            }
+
+        return (lambda: [con.sql(q).fetch_arrow_table() for q in sqls]), check
     raise SystemExit(f"unknown contender {name}")
 
 
@@ -164,25 +216,54 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=10_000_000)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--skew", choices=gen.SKEWS, default="lognormal")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--contenders", default="touchpoint,pandas,polars,duckdb")
+    add_common_arguments(p)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
-        run = task(a.worker, Path(a.data))
-        run()
-        print(json.dumps(measure(run, a.repeat)))
+        run, check = task(a.worker, Path(a.data))
+        serve(run, check=check)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        make(Path(tmp), a.events)
-        res = run_workers(
-            __file__, a.contenders.split(","), ["--data", tmp, "--repeat", str(a.repeat)]
+        gen.cached(Path(tmp), {"n": a.events}, lambda: make(a.events, a.skew, a.seed))
+        argv = {
+            name: [PYTHON, __file__, "--worker", name, "--data", tmp]
+            for name in a.contenders.split(",")
+        }
+        argv = with_baseline(argv, a.baseline_src)
+        env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
+        res = interleave(
+            argv,
+            rounds=a.repeat,
+            max_others=a.max_others,
+            retries=a.retries,
+            env=env,
+            together=not a.one_by_one,
         )
-        report(
-            f"compliance of {a.events:,} interactions, {TOUCHPOINTS * 2} indicators x {STORES} stores",
-            res,
-        )
+    what = (
+        f"compliance of {a.events:,} interactions, {TOUCHPOINTS * 2} indicators x {STORES} "
+        f"stores, {a.skew} popularity"
+    )
+    checks = {n: r.check for n, r in res.items() if r.check is not None}
+    agree = len({json.dumps(c, sort_keys=True) for c in checks.values()}) <= 1
+    notes = [
+        versions("pandas", "polars", "duckdb"),
+        f"all agree: {next(iter(checks.values()), None)}" if agree else f"RESULTS DIFFER: {checks}",
+    ]
+    report(what, res, notes=notes, together=not a.one_by_one)
+    save(
+        a.json,
+        {
+            "script": "compliance",
+            "what": what,
+            "params": {"n": a.events, "skew": a.skew},
+            "notes": notes,
+            "results": results_dict(res),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ write (the tiers have the same sizes; which equal-value customers go up differs)
 Pareto: sort values descending, cumulative share of value, read at 101 points.
 
 Values: Pareto-distributed spend in cents (some ties), or with ``--whole`` in whole
-units (heavy ties: every tier boundary splits a run of equal values).
+units (heavy ties: every tier boundary splits a run of equal values). Runs interleaved
+through the skeptic's harness (`bench_scoring_harness.py`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +25,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scoring_harness import measure, report, run_workers
+from bench_scoring_harness import (
+    PYTHON,
+    add_common_arguments,
+    interleave,
+    report,
+    results_dict,
+    save,
+    serve,
+    with_baseline,
+)
 
 BOUNDS = (0.01, 0.05, 0.20)
 
@@ -108,31 +117,40 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--customers", type=lambda s: int(s.replace("_", "")), default=10_000_000)
-    p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--contenders", default="touchpoint,pandas,polars,duckdb")
     p.add_argument("--whole", action="store_true", help="values in whole units: heavy ties")
+    add_common_arguments(p)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--what", default="pyramid", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
         values = np.load(Path(a.data) / "values.npy")
-        run = task(a.worker, a.what, values)
-        run()
-        print(json.dumps(measure(run, a.repeat)))
+        serve(task(a.worker, a.what, values))
         return
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
         values = rng.pareto(1.16, a.customers) * 100
         np.save(Path(tmp) / "values.npy", np.round(values, 0 if a.whole else 2))
+        env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
         for what in ("pyramid", "pareto"):
-            res = run_workers(
-                __file__,
-                a.contenders.split(","),
-                ["--data", tmp, "--what", what, "--repeat", str(a.repeat)],
+            argv = {
+                name: [PYTHON, __file__, "--worker", name, "--data", tmp, "--what", what]
+                for name in a.contenders.split(",")
+            }
+            argv = with_baseline(argv, a.baseline_src)
+            res = interleave(
+                argv,
+                rounds=a.repeat,
+                max_others=a.max_others,
+                retries=a.retries,
+                env=env,
+                together=not a.one_by_one,
             )
             ties = ", whole units" if a.whole else ""
-            report(f"{what} of {a.customers:,} customers{ties}", res)
+            title = f"{what} of {a.customers:,} customers{ties}"
+            report(title, res, together=not a.one_by_one)
+            save(a.json, {"script": "tiers", "what": title, "results": results_dict(res)})
 
 
 if __name__ == "__main__":

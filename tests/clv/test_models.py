@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.special import betaln, gammaln
 
@@ -103,6 +103,9 @@ def numeric_gradient(fun, theta, lower):
     w=st.one_of(st.just(0.0), st.floats(0, 3)),
     modified=st.booleans(),
 )
+# a subnormal 1/r once kept too few digits for log1p(z) / phi (found by CI)
+@example(m=-2.0, v=5e-324, rho=0.0, w=0.0, modified=False)
+@example(m=-2.0, v=5e-324, rho=1.0, w=0.0, modified=False)
 @settings(max_examples=40, deadline=None)
 def test_gradient_is_the_derivative_of_the_likelihood_limits_included(m, v, rho, w, modified):
     data = _bgnbd._Data(CDNOW["x"], CDNOW["t_x"], CDNOW["T"], 0.25, modified)

@@ -81,7 +81,7 @@ def test_every_section_is_reported_with_progress(demo_run) -> None:
 def test_numbers_agree_with_the_data(demo_run, base) -> None:
     db, _, out, _ = demo_run
     with sqlite3.connect(db) as con:
-        stored = con.execute("SELECT count(*) FROM event_key").fetchone()[0]
+        stored = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
         queued = con.execute("SELECT count(*) FROM contact WHERE status = 'queued'").fetchone()[0]
     assert stored == len(base.events)
     assert f"{stored:,} interactions stored" in out
@@ -118,11 +118,11 @@ def test_numbers_agree_with_the_data(demo_run, base) -> None:
 def test_rerun_changes_nothing(demo_run, capsys) -> None:
     db, html, first, _ = demo_run
     with sqlite3.connect(db) as con:
-        before = con.execute("SELECT count(*) FROM event_key").fetchone()[0]
+        before = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
         contacts = con.execute("SELECT count(*) FROM contact").fetchone()[0]
     second, _ = _demo(capsys, db, "--html", str(html))
     with sqlite3.connect(db) as con:
-        assert con.execute("SELECT count(*) FROM event_key").fetchone()[0] == before
+        assert con.execute("SELECT count(*) FROM interactions").fetchone()[0] == before
         assert con.execute("SELECT count(*) FROM contact").fetchone()[0] == contacts
     assert f"0 new interactions, {before:,} already stored" in second
     # everything after the "recorded this run" line is identical

@@ -45,7 +45,7 @@ def test_disable_by_argument_and_environment(monkeypatch):
     monkeypatch.setenv(DISABLE_ENV, " touchpoint.channels.webhook , touchpoint.storage.memory")
     p = Plugins(disable=["touchpoint.channels.smtp"], entry_points=False)
     assert "webhook" not in p.channels() and "smtp" not in p.channels()
-    assert set(p.storages()) == {"sqlite"}
+    assert set(p.storages()) == {"sqlite", "postgresql", "postgres"}
     assert "touchpoint.storage.memory" not in {i.name for i in p.info()}
 
 
@@ -96,7 +96,12 @@ def test_a_plugin_raising_while_registering_is_disabled_not_fatal():
     assert fault.reason == "raised in register_channels: RuntimeError: no config file"
     assert isinstance(fault.error, RuntimeError)
     assert "ok-store" not in p.storages()  # what it registered before failing is dropped
-    assert {"console", "smtp"} <= set(p.channels()) and set(p.storages()) == {"memory", "sqlite"}
+    assert {"console", "smtp"} <= set(p.channels()) and set(p.storages()) == {
+        "memory",
+        "sqlite",
+        "postgresql",
+        "postgres",
+    }
     assert p.notify("tier_changed", workspace=None, customer="C1", old=None, new="gold") == []
     with open_workspace("memory://", plugins=p) as ws:
         assert ws.record(event_id="e1", customer="C1", touchpoint="T1", time="2026-01-01").ok
@@ -241,4 +246,9 @@ def test_a_plugin_swallowing_the_refusal_of_a_taken_name_is_still_disabled():
             register("sly", lambda url: None)
 
     p = Plugins(entry_points=False, extra=[Sly()])
-    assert [f.name for f in p.faulty] == ["Sly"] and set(p.storages()) == {"memory", "sqlite"}
+    assert [f.name for f in p.faulty] == ["Sly"] and set(p.storages()) == {
+        "memory",
+        "sqlite",
+        "postgresql",
+        "postgres",
+    }

@@ -78,7 +78,7 @@ def test_sigkill_mid_batch_leaves_whole_batches(tmp_path):
         assert customers.tolist() == ["K0", "K1", "K2"]  # every committed batch, not batch 3
         assert counts.tolist() == [ROWS] * 3  # each one whole
         assert store.count() == 3 * ROWS
-        assert store._con.execute("SELECT count(*) FROM event_key").fetchone()[0] == 3 * ROWS
+        assert store._con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 3 * ROWS
         # and the database takes the interrupted batch afterwards
         assert store.append(
             Batch.from_columns(

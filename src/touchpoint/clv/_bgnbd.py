@@ -222,7 +222,11 @@ def _time_terms(
         z = phi * mt
         L1 = np.log1p(z)
         inv = 1.0 / (1.0 + z)
-        Q = L1 / phi
+        # Q = log1p(z) / phi = mt log1p(z) / z, by its series where z is tiny: a
+        # subnormal phi (or z) keeps too few digits for the quotient to mean anything
+        safe = np.where(z > 1e-4, z, 1.0)
+        ratio = np.where(z > 1e-4, L1 / safe, 1.0 - z * (0.5 - z * (1 / 3 - z * 0.25)))
+        Q = mt * ratio
     else:
         z = np.zeros_like(mt)
         L1 = z

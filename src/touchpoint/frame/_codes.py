@@ -9,17 +9,30 @@ into ``(codes, uniques)`` with ``uniques[codes] == values``:
   ``sort=None`` in whichever of the two is cheaper for the input (ascending for floats,
   times and integers spanning a small range; first appearance for strings and, when
   pandas is installed, widely spread integers), which is what the scores use. Either
-  way the result depends only on the values, never on hashing.
+  way the result depends only on the values, never on hashing or on the thread count.
 
 Fast paths, chosen by the kind of input (no Python work per value on any of them):
 
-- integers spanning a small range: a lookup table, O(n);
-- other integers: ``pandas.factorize`` (a hash table) when pandas is installed;
-- floats, times (and wide integers without pandas): ``numpy.unique`` (a sort);
-- Arrow string/binary arrays (also what pandas 3 ``str`` columns hold): Arrow's hash
-  dictionary-encode, then only the distinct values are sorted;
-- numpy object/unicode arrays: ``pandas.factorize`` when pandas is installed, otherwise
-  ``numpy.unique`` on a ``StringDType`` view.
+- integers spanning a small range (at most ``max(4 n, 65536)``): a lookup table, O(n);
+- other integers: a hash-partitioned factorize. Values are split by the top bits of a
+  multiplicative hash into up to 256 partitions (one stable radix pass per chunk), each
+  partition is factorized on its own with pandas' hash table (``numpy.unique`` without
+  pandas), small enough to stay in the CPU cache, and the partitions' codes are then
+  renumbered into the requested order. Chunks and partitions run on the threads of
+  `touchpoint._threads` (numpy and pandas release the GIL there);
+- floats and times: ``numpy.unique`` (a sort);
+- strings (Arrow string/binary arrays, which is also what pandas 3 ``str`` and polars
+  ``String`` columns hand over; numpy ``object`` / ``str`` arrays of strings are moved to
+  Arrow first when pyarrow is installed): strings of at most 8 bytes are packed into one
+  64-bit key that orders like the string (big-endian bytes), then coded as integers;
+  longer ones (up to 64 bytes) are hashed from their 8-byte words and coded as integers,
+  and every value is then compared with the first value of its code, word by word, so
+  the result is exact (on a hash collision the input is dictionary-encoded by Arrow
+  instead); longer strings go to Arrow's dictionary encoding;
+- Arrow dictionary arrays: their indices and dictionary, as they are.
+
+Without pyarrow, strings go to ``pandas.factorize``; without pandas either, to
+``numpy.unique`` on a ``StringDType`` view.
 
 Examples
 --------
@@ -36,13 +49,43 @@ Examples
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from touchpoint._threads import chunk_bounds, map_chunks, parallel_map
 
 __all__ = ["factorize", "recode"]
 
 _MISSING = -1
+Order = Literal["ascending", "first"]
+
+#: Below this many values one hash table beats partitioning.
+_PARTITION_MIN = 1 << 16
+#: Values per partition aimed for: with about ten events per customer the partition's
+#: hash table holds some thousands of keys and stays in the CPU's L2 cache.
+_PER_PARTITION = 1 << 14
+#: At most 256 partitions, so that partition ids are one byte and one stable radix pass
+#: (numpy's ``argsort(kind="stable")`` of uint8) groups a chunk by partition.
+_MAX_PARTITION_BITS = 8
+#: Rows per chunk of the partitioning passes: their temporaries stay in the L2 cache.
+_CHUNK = 1 << 15
+#: Chunks of the string paths (rows per thread task).
+_STRING_CHUNK = 1 << 18
+#: Object/str arrays at least this long are moved to Arrow for the string paths.
+_ARROW_MIN = 1 << 14
+#: Strings longer than this many bytes go to Arrow's dictionary encoding.
+_MAX_WORDS = 8
+
+_FIB = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: multiplicative hashing
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finaliser constants
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: _KEEP[r]: the mask keeping the top r bytes of a big-endian 8-byte word.
+_KEEP = np.array(
+    [0] + [(0xFFFFFFFFFFFFFFFF << (8 * (8 - r))) & 0xFFFFFFFFFFFFFFFF for r in range(1, 9)],
+    dtype=np.uint64,
+)
 
 
 def _optional(module: str) -> Any:
@@ -117,6 +160,9 @@ def _first_appearance(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarra
     return out, uniques[order]
 
 
+# --------------------------------------------------------------------------- integers
+
+
 def _factorize_int(arr: np.ndarray, sort: bool | None) -> tuple[np.ndarray, np.ndarray]:
     n = len(arr)
     if n == 0:
@@ -124,23 +170,212 @@ def _factorize_int(arr: np.ndarray, sort: bool | None) -> tuple[np.ndarray, np.n
     lo, hi = int(arr.min()), int(arr.max())
     span = hi - lo + 1
     if span <= max(4 * n, 1 << 16):
-        shifted = (arr - lo) if lo else arr
-        if shifted.dtype.kind == "u" or shifted.dtype.itemsize > 8:
-            shifted = shifted.astype(np.int64)
-        present = np.bincount(shifted, minlength=span) > 0
-        lut = np.cumsum(present, dtype=np.int64) - 1
-        codes = lut[shifted]
-        uniques = (np.flatnonzero(present) + lo).astype(arr.dtype)
+        codes, uniques = _lookup_codes(arr, lo, span)
+        if sort is False:
+            codes, uniques = _first_appearance(codes, uniques)
+        return codes, uniques
+    if sort is None:  # first appearance is what pandas' hash table gave; kept as it was
+        sort = _optional("pandas") is None
+    keys = arr if arr.dtype.itemsize == 8 else arr.astype(np.int64 if lo < 0 else np.uint64)
+    codes, uniques, _ = _hash_codes(keys, "ascending" if sort else "first", firsts=False)
+    return codes, uniques.astype(arr.dtype, copy=False)
+
+
+def _lookup_codes(arr: np.ndarray, lo: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending codes of integers in ``[lo, lo + span)`` through a table of that size."""
+    n = len(arr)
+
+    def shifted(a: int, b: int) -> np.ndarray:  # the values minus lo, as int64
+        part = arr[a:b]
+        if part.dtype == np.uint64:  # subtract first: the differences fit int64
+            return (part - np.uint64(lo)).view(np.int64)
+        part = part.astype(np.int64, copy=False)  # no overflow of narrow types
+        return part - lo if lo else part
+
+    present = np.zeros(span, dtype=bool)
+
+    def mark(a: int, b: int) -> None:
+        # chunks write True into one shared table: the same value, so they may overlap
+        present[shifted(a, b)] = True
+
+    map_chunks(mark, n)
+    if arr.dtype == np.uint64:
+        uniques = np.flatnonzero(present).astype(np.uint64) + np.uint64(lo)
     else:
-        pd = _optional("pandas")
-        if pd is not None:  # a hash table beats numpy's sort about 3x on wide ids
-            codes, uniques = pd.factorize(arr, sort=bool(sort))
-            return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=arr.dtype)
-        uniques, codes = np.unique(arr, return_inverse=True)
-        codes = codes.astype(np.int64, copy=False)
-    if sort is False:
-        codes, uniques = _first_appearance(codes, uniques)
+        uniques = (np.flatnonzero(present) + lo).astype(arr.dtype)
+    lut = np.cumsum(present, dtype=np.int64)
+    lut -= 1
+    codes = np.empty(n, dtype=np.int64)
+
+    def code(a: int, b: int) -> None:
+        np.take(lut, shifted(a, b), out=codes[a:b])
+
+    map_chunks(code, n)
     return codes, uniques
+
+
+def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One hash table: local codes, the distinct keys and each one's first position.
+
+    The three agree with each other (``uniques[codes] == keys`` and
+    ``keys[first] == uniques``); the order of ``uniques`` is whatever was cheaper.
+    """
+    pd = _optional("pandas")
+    if pd is not None:
+        codes, uniques = pd.factorize(keys, sort=False)
+        # codes in first-appearance order: a code is new where the running maximum grows
+        top = np.maximum.accumulate(codes)
+        new = np.empty(len(codes), dtype=bool)
+        new[:1] = True
+        np.not_equal(top[1:], top[:-1], out=new[1:])
+        return codes, np.asarray(uniques, dtype=keys.dtype), np.flatnonzero(new)
+    uniques, first, codes = np.unique(keys, return_index=True, return_inverse=True)
+    return codes.reshape(-1), uniques, first
+
+
+def _partition_bits(n: int) -> int:
+    bits = 0
+    while bits < _MAX_PARTITION_BITS and (n >> bits) > _PER_PARTITION:
+        bits += 1
+    return bits
+
+
+def _hash_codes(
+    keys: np.ndarray, order: Order, *, firsts: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Codes of 8-byte integer keys (no missing values) by hashing, in ``order``.
+
+    Returns ``(codes, uniques, first)``: ``uniques`` ascending or in order of first
+    appearance, ``first[j]`` the position of the first occurrence of ``uniques[j]``
+    (None when not asked for and not needed for the order).
+
+    Large inputs are radix-partitioned by the top bits of a multiplicative hash, as
+    hash joins and aggregations in databases are, so that each partition's hash table
+    stays in the CPU cache:
+
+    1. in small chunks (cache-sized, on the thread pool), each key's partition and the
+       count of each partition per chunk;
+    2. in those chunks again, keys are moved to their partition's region of one buffer
+       (256 sequential write streams) and each key's place there is noted;
+    3. each partition is factorized on its own (pandas' hash table, or ``numpy.unique``)
+       on the pool, and its codes are written over its region, renumbered into
+       ``order`` once all partitions are done;
+    4. each key's code is read back from its place, chunk by chunk.
+
+    Neither the chunks nor the thread count change the result.
+    """
+    n = len(keys)
+    bits = _partition_bits(n)
+    if n < _PARTITION_MIN or bits == 0:
+        local, uniques, first = _table(keys)
+        return _renumber(local, uniques, first, order)
+    chunks = chunk_bounds(n, min_size=_CHUNK)
+    want_first = firsts or order == "first"
+    buffer, region, place, origin = _by_partition(keys, bits, chunks, want_first)
+    uniques, first, offsets = _code_partitions(buffer, region, origin)
+    del origin
+    perm = np.argsort(first if order == "first" else uniques, kind="stable")
+    rank = np.empty(len(perm), dtype=np.int64)
+    rank[perm] = np.arange(len(perm))
+    codes_by_place = buffer.view(np.int64)
+
+    def renumber(p: int) -> None:  # a partition's codes into the global order, in cache
+        mine = codes_by_place[region[p] : region[p + 1]]
+        mine[:] = rank[offsets[p] : offsets[p + 1]][mine]
+
+    parallel_map(renumber, range(len(region) - 1))
+    codes = np.empty(n, dtype=np.int64)
+
+    def gather(c: int) -> None:  # step 4
+        a, b = chunks[c]
+        np.take(codes_by_place, place[a:b], out=codes[a:b])
+
+    parallel_map(gather, range(len(chunks)))
+    return codes, uniques[perm], (first[perm] if first is not None and firsts else None)
+
+
+def _by_partition(
+    keys: np.ndarray, bits: int, chunks: list[tuple[int, int]], want_first: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Steps 1 and 2 of `_hash_codes`: the keys grouped by partition in one buffer.
+
+    Returns the buffer, the partitions' regions in it (``parts + 1`` offsets), each
+    key's position in it, and (if ``want_first``) each buffer position's input row.
+    Within a partition keys keep their input order.
+    """
+    n, parts = len(keys), 1 << bits
+    shift = np.uint64(64 - bits)
+    unsigned = keys.view(np.uint64)
+    pid = np.empty(n, dtype=np.uint8)
+    counts = np.empty((len(chunks), parts), dtype=np.int64)
+
+    def partition(c: int) -> None:  # step 1
+        a, b = chunks[c]
+        h = np.multiply(unsigned[a:b], _FIB)
+        h >>= shift
+        pid[a:b] = h
+        counts[c] = np.bincount(pid[a:b], minlength=parts)
+
+    parallel_map(partition, range(len(chunks)))
+    region = np.zeros(parts + 1, dtype=np.int64)
+    np.cumsum(counts.sum(axis=0), out=region[1:])
+    # where each chunk's share of each partition starts: partition-major, chunks in order
+    cursor = region[:-1] + np.cumsum(counts, axis=0) - counts
+    small = np.int32 if n < 2**31 else np.int64
+    buffer = np.empty_like(keys)
+    place = np.empty(n, dtype=small)
+    origin = np.empty(n, dtype=small) if want_first else None
+
+    def scatter(c: int) -> None:  # step 2
+        a, b = chunks[c]
+        perm = np.argsort(pid[a:b], kind="stable")  # radix sort of one byte, in cache
+        dest = np.arange(b - a, dtype=np.int64)
+        dest += np.repeat(cursor[c] - (np.cumsum(counts[c]) - counts[c]), counts[c])
+        buffer[dest] = keys[a:b][perm]  # a sequential write stream per partition
+        place[a + perm] = dest
+        if origin is not None:
+            origin[dest] = perm + a
+
+    parallel_map(scatter, range(len(chunks)))
+    return buffer, region, place, origin
+
+
+def _code_partitions(
+    buffer: np.ndarray, region: np.ndarray, origin: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Step 3 of `_hash_codes`: each partition's keys replaced by their local codes.
+
+    Returns the partitions' distinct keys one after the other, their first input rows
+    (if ``origin`` is given) and where each partition's distinct keys start.
+    """
+
+    def code(p: int) -> tuple[np.ndarray, np.ndarray | None]:
+        lo, hi = int(region[p]), int(region[p + 1])
+        local, uniques, first = _table(buffer[lo:hi])
+        buffer[lo:hi] = local  # the keys are no longer needed: their codes take their place
+        return uniques, (origin[lo + first] if origin is not None else None)
+
+    results = parallel_map(code, range(len(region) - 1))
+    uniques = np.concatenate([u for u, _ in results])
+    first = np.concatenate([f for _, f in results]) if origin is not None else None
+    offsets = np.zeros(len(results) + 1, dtype=np.int64)
+    np.cumsum([len(u) for u, _ in results], out=offsets[1:])
+    return uniques, first, offsets
+
+
+def _renumber(
+    codes: np.ndarray, uniques: np.ndarray, first: np.ndarray, order: Order
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of one table renumbered so that the uniques come in ``order``."""
+    perm = np.argsort(first if order == "first" else uniques, kind="stable")
+    if np.array_equal(perm, np.arange(len(perm))):
+        return codes.astype(np.int64, copy=False), uniques, first
+    rank = np.empty(len(perm), dtype=np.int64)
+    rank[perm] = np.arange(len(perm))
+    return rank[codes], uniques[perm], first[perm]
+
+
+# --------------------------------------------------------------------------- floats, times
 
 
 def _factorize_masked(
@@ -158,43 +393,209 @@ def _factorize_masked(
     return codes, uniques
 
 
+# --------------------------------------------------------------------------- Arrow
+
+
 def _factorize_arrow(values: Any, sort: bool | None) -> tuple[np.ndarray, np.ndarray]:
     pa = importlib.import_module("pyarrow")
-    pc = importlib.import_module("pyarrow.compute")
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if pa.types.is_dictionary(values.type):
-        indices, dictionary = values.indices, values.dictionary
-    elif (
-        pa.types.is_integer(values.type)
-        or pa.types.is_floating(values.type)
-        or pa.types.is_temporal(values.type)
-    ):
+    typ = values.type
+    if pa.types.is_dictionary(typ):
+        return _dictionary_codes(values, bool(sort))
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_temporal(typ):
         arr = values.to_numpy(zero_copy_only=False)
         return factorize(arr, sort=sort)
-    else:
-        sort = bool(sort)
-        if pa.types.is_string_view(values.type):
-            values = values.cast(pa.large_string())
-        encoded = pc.dictionary_encode(values)
-        indices, dictionary = encoded.indices, encoded.dictionary
+    if pa.types.is_string_view(typ) or pa.types.is_binary_view(typ):
+        values = values.cast(
+            pa.large_string() if pa.types.is_string_view(typ) else pa.large_binary()
+        )
+    if (
+        pa.types.is_string(values.type)
+        or pa.types.is_large_string(values.type)
+        or pa.types.is_binary(values.type)
+        or pa.types.is_large_binary(values.type)
+    ):
+        return _string_codes(values, bool(sort))
+    encoded = importlib.import_module("pyarrow.compute").dictionary_encode(values)
+    return _dictionary_codes(encoded, bool(sort))
+
+
+def _dictionary_codes(encoded: Any, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of an Arrow dictionary array: its indices, re-sorted if asked to."""
+    pa = importlib.import_module("pyarrow")
+    indices, dictionary = encoded.indices, encoded.dictionary
     if indices.null_count:
         indices = indices.cast(pa.int64()).fill_null(_MISSING)
     codes = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    uniques = dictionary.to_numpy(zero_copy_only=False)
-    if uniques.dtype == object or uniques.dtype.kind in "US":
-        uniques = np.asarray(uniques, dtype=object)
+    uniques = _as_objects(dictionary)
     if sort and len(dictionary):
         try:
-            order = pc.array_sort_indices(dictionary).to_numpy()
+            order = importlib.import_module("pyarrow.compute").array_sort_indices(dictionary)
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # pragma: no cover - exotic types
             return codes, uniques
+        order = order.to_numpy()
         codes, uniques = recode(codes, order), uniques[order]
     return codes, uniques
 
 
+def _as_objects(array: Any) -> np.ndarray:
+    uniques = array.to_numpy(zero_copy_only=False)
+    if uniques.dtype == object or uniques.dtype.kind in "US":
+        uniques = np.asarray(uniques, dtype=object)
+    return uniques
+
+
+def _string_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of an Arrow string / binary array (see the module docs for the paths)."""
+    pa = importlib.import_module("pyarrow")
+    pc = importlib.import_module("pyarrow.compute")
+    if values.null_count:
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        inner, uniques = _string_codes(pc.drop_null(values), sort)
+        codes = np.full(len(values), _MISSING, dtype=np.int64)
+        codes[valid] = inner
+        return codes, uniques
+    n = len(values)
+    large = pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[values.offset : values.offset + n + 1]
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, np.uint8)
+    )
+    lengths = np.diff(offsets)
+    if n == 0 or int(lengths.max()) > 8 * _MAX_WORDS:
+        return _dictionary_codes(pc.dictionary_encode(values), sort)
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    strings = _Strings(data, offsets[:-1], lengths, longest if shortest == longest else None)
+    if longest <= 8 and (shortest == longest or not _has_nul(data, offsets[0], offsets[-1])):
+        # one exact key per string, ordered as the strings are: equal lengths, or no NUL
+        # byte, so that zero padding cannot make two different strings equal
+        keys = np.empty(n, dtype=np.uint64)
+        map_chunks(lambda a, b: strings.word(a, b, 0, out=keys[a:b]), n, min_size=_STRING_CHUNK)
+        codes, _, first = _hash_codes(keys, "ascending" if sort else "first")
+        return codes, _as_objects(values.take(pa.array(first)))
+    words = -(-longest // 8)
+    hashes = np.empty(n, dtype=np.uint64)
+    map_chunks(lambda a, b: strings.hash(a, b, words, hashes[a:b]), n, min_size=_STRING_CHUNK)
+    codes, _, first = _hash_codes(hashes, "first")
+    # exact: every string equals the first string of its code, word by word and in length
+    table = strings.at(first).table(0, len(first), words)
+    same = map_chunks(
+        lambda a, b: np.array_equal(strings.table(a, b, words), np.take(table, codes[a:b], axis=0)),
+        n,
+        min_size=_STRING_CHUNK,
+    )
+    if not all(same):  # pragma: no cover - a 64-bit hash collision
+        return _dictionary_codes(pc.dictionary_encode(values), sort)
+    if sort and len(first) > 1:
+        # byte order: word 0, then word 1, ..., then the length (np.lexsort: last key first)
+        perm = np.lexsort(table.T[::-1])
+        codes, first = recode(codes, perm), first[perm]
+    return codes, _as_objects(values.take(pa.array(first)))
+
+
+def _has_nul(data: np.ndarray, lo: int, hi: int) -> bool:
+    """Whether ``data[lo:hi]`` holds a zero byte (checked in chunks, no full-size mask)."""
+    return any(map_chunks(lambda a, b: bool((data[lo + a : lo + b] == 0).any()), int(hi - lo)))
+
+
+class _Strings:
+    """Byte strings (Arrow's data and offsets) read as 8-byte big-endian words.
+
+    ``starts`` and ``lengths`` stay in Arrow's offset type (int32 for ``string``); each
+    chunk converts its own slice.
+    """
+
+    def __init__(
+        self, data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int | None = None
+    ) -> None:
+        if len(data) < 8:  # so that an 8-byte load always fits
+            data = np.concatenate([data, np.zeros(8, dtype=np.uint8)])
+        self.data = data
+        self.starts = starts
+        self.lengths = lengths
+        #: the common length when the strings follow each other with equal lengths
+        self.width = width
+        self.last = len(data) - 8
+        # every 8-byte window of the data, read big-endian: byte order = string order
+        self.windows = np.ndarray((self.last + 1,), dtype=">u8", buffer=data, strides=(1,))
+
+    def at(self, rows: np.ndarray) -> _Strings:
+        """The strings at ``rows`` (views of the same data)."""
+        return _Strings(self.data, self.starts[rows], self.lengths[rows])
+
+    def word(self, a: int, b: int, j: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Word ``j`` (bytes ``8j .. 8j+7``, zero past the end) of strings ``a:b``."""
+        if out is None:
+            out = np.empty(b - a, dtype=np.uint64)
+        width = self.width
+        if width and a < b:
+            # equal lengths, one after the other: a strided view, no gather
+            first = int(self.starts[a]) + 8 * j
+            fit = min(b - a, max(0, (self.last - first) // width + 1))
+            if fit:
+                out[:fit] = np.ndarray(
+                    (fit,), dtype=">u8", buffer=self.data, offset=first, strides=(width,)
+                )
+                if fit < b - a:
+                    self._gathered(a + fit, b, j, out[fit:])
+                return np.bitwise_and(out, _KEEP[min(8, max(0, width - 8 * j))], out=out)
+        return self._gathered(a, b, j, out)
+
+    def _gathered(self, a: int, b: int, j: int, out: np.ndarray) -> np.ndarray:
+        at = self.starts[a:b].astype(np.int64)
+        at += 8 * j
+        inside = np.minimum(at, self.last)
+        word = self.windows[inside].astype(np.uint64)
+        over = at - inside  # bytes past the last full window: shift them in
+        if over.any():
+            word <<= (8 * over).astype(np.uint64)
+        rest = np.clip(self.lengths[a:b] - 8 * j, 0, 8)
+        return np.bitwise_and(word, _KEEP[rest], out=out)
+
+    def table(self, a: int, b: int, words: int) -> np.ndarray:
+        """Strings ``a:b`` as rows of their ``words`` words, then their length."""
+        out = np.empty((b - a, words + 1), dtype=np.uint64)
+        for j in range(words):  # a loop over the words of a string, at most 8
+            self.word(a, b, j, out=out[:, j])
+        out[:, words] = self.lengths[a:b]
+        return out
+
+    def hash(self, a: int, b: int, words: int, out: np.ndarray) -> np.ndarray:
+        """A 64-bit hash of strings ``a:b`` from their length and words."""
+        h = np.multiply(self.lengths[a:b].astype(np.uint64), _FIB)
+        for j in range(words):  # a loop over the words of a string, at most 8
+            h ^= self.word(a, b, j)
+            h *= _MIX1
+            h ^= h >> np.uint64(29)
+        h *= _MIX2
+        h ^= h >> np.uint64(32)
+        out[:] = h
+        return out
+
+
+# --------------------------------------------------------------------------- objects
+
+
 def _factorize_object(arr: np.ndarray, sort: bool | None) -> tuple[np.ndarray, np.ndarray]:
     sort = bool(sort)
+    if len(arr) >= _ARROW_MIN:
+        pa = _optional("pyarrow")
+        if pa is not None:
+            try:  # (numpy str arrays as objects: Arrow reads them up to a NUL character)
+                strings = pa.array(
+                    arr if arr.dtype == object else arr.astype(object), from_pandas=True
+                )
+            except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+                strings = None  # not all text: pandas below
+            if strings is not None and (
+                pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type)
+            ):
+                return _string_codes(strings, sort)
     pd = _optional("pandas")
     if pd is not None:
         try:

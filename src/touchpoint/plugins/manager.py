@@ -24,7 +24,7 @@ Examples
 --------
 >>> plugins = Plugins(entry_points=False)
 >>> sorted(plugins.storages())
-['memory', 'sqlite']
+['memory', 'postgres', 'postgresql', 'sqlite']
 >>> "console" in plugins.channels()
 True
 >>> Plugins(disable=["touchpoint.channels.console"], entry_points=False).channels().get("console")
@@ -87,6 +87,7 @@ DEFAULT_HOOK_TIMEOUT = 10.0
 DEFAULT_PLUGINS: tuple[tuple[str, str | tuple[str, ...]], ...] = (
     ("touchpoint.storage.memory", "touchpoint.storage.memory"),
     ("touchpoint.storage.sqlite", "touchpoint.storage.sqlite"),
+    ("touchpoint.storage.postgres", "touchpoint.storage.postgres"),
     ("touchpoint.channels.console", "touchpoint.channels.console"),
     ("touchpoint.channels.outbox", "touchpoint.channels.outbox"),
     ("touchpoint.channels.smtp", "touchpoint.channels.smtp"),

@@ -1,11 +1,11 @@
 """Forgetting and exporting a customer in SQLite, down to the bytes of every file.
 
-``forget`` runs in one write transaction: it rewrites the column blocks holding the
-customer's interactions without them, deletes their event ids, documents, contacts,
-outbox rows, quarantined records and score rows and their dictionary entries, and
-records a salted hash of the id in ``suppression``. Where **other** customers' data
+``forget`` runs in one write transaction: it deletes the customer's interaction rows
+and rewrites the scan-cache blocks holding them without them, deletes their documents,
+contacts, outbox rows, quarantined records and score rows and their dictionary entries,
+and records a salted hash of the id in ``suppression``. Where **other** customers' data
 names them, the id is replaced by a missing value: the ``referrer`` of others'
-interactions (code -1) and of others' customer records (``None``), and any field or
+interactions (NULL in ``event``, -1 in the cache) and of others' customer records (``None``), and any field or
 reason value equal to the id in others' quarantined records (``null``).
 
 With ``secure_delete=ON`` SQLite overwrites the freed content, but in WAL mode copies of
@@ -105,7 +105,7 @@ class PrivacyMixin:
         return removed
 
     def _erase(self, customer: str) -> dict[str, int]:
-        from touchpoint.storage._sqlite_append import STORED
+        from touchpoint.storage._sqlite_append import CACHED, write_block
 
         removed = {
             "interactions": 0,
@@ -127,35 +127,25 @@ class PrivacyMixin:
             ).fetchone()
             cid = -2 if cid is None else cid[0]
             rid = -2 if rid is None else rid[0]
-            # one pass per column block (thousands of rows each), numpy within a block
+            # the rows: deleted, or their referrer blanked (secure_delete overwrites both)
+            removed["interactions"] = con.execute(
+                "DELETE FROM event WHERE customer = ?", (cid,)
+            ).rowcount
+            removed["referrals"] = con.execute(
+                "UPDATE event SET referrer = NULL WHERE referrer = ?", (rid,)
+            ).rowcount
+            # the scan cache: one pass per column block, numpy within a block
             for chunk_id, blob in con.execute("SELECT id, data FROM chunk WHERE n > 0").fetchall():
                 cols = unpack(blob)
                 gone = cols["customer"] == cid
                 referred = (cols["referrer"] == rid) & ~gone
                 if not gone.any() and not referred.any():
                     continue
-                removed["interactions"] += int(gone.sum())
-                removed["referrals"] += int(referred.sum())
-                con.executemany(
-                    "DELETE FROM event_key WHERE event_id = ?",
-                    ((e,) for e in cols["event_id"][gone].astype("U").tolist()),
-                )
-                keep = {k: np.array(cols[k][~gone]) for k in STORED}
+                keep = {k: np.array(cols[k][~gone]) for k in CACHED}
                 keep["referrer"][keep["referrer"] == rid] = -1
-                n = len(keep["time"])
-                if n == 0:
-                    con.execute("DELETE FROM chunk WHERE id = ?", (chunk_id,))
-                    continue
-                first_gone = int(np.argmax(gone)) if gone.any() else n
-                moved = keep["event_id"][first_gone:].astype("U").tolist()
-                con.executemany(
-                    "UPDATE event_key SET pos = ? WHERE event_id = ?",
-                    zip(range(first_gone, n), moved, strict=True),
-                )
-                con.execute(
-                    "UPDATE chunk SET n = ?, tmin = ?, tmax = ?, data = ? WHERE id = ?",
-                    (n, int(keep["time"].min()), int(keep["time"].max()), pack(keep), chunk_id),
-                )
+                con.execute("DELETE FROM chunk WHERE id = ?", (chunk_id,))
+                if len(keep["id"]):
+                    write_block(con, keep, chunk_id)
             removed["documents"] = con.execute(
                 "DELETE FROM document WHERE customer = ?", (customer,)
             ).rowcount
@@ -180,6 +170,13 @@ class PrivacyMixin:
                     )
             con.execute("DELETE FROM dict_customer WHERE id = ?", (cid,))
             con.execute("DELETE FROM dict_referrer WHERE id = ?", (rid,))
+            # the dictionaries lost entries (their ids may be given again): readers that
+            # keep them (SqliteStorage._categories) read them again
+            con.execute(
+                "INSERT INTO meta (key, value) VALUES ('dict_generation', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (secrets.token_hex(8),),
+            )
             con.execute(
                 "INSERT INTO suppression (hash, at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING",
                 (self._hash(customer), _now()),  # type: ignore[attr-defined]

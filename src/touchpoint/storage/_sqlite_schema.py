@@ -1,8 +1,8 @@
 """The SQLite schema, its version and its migrations.
 
 The database records its schema version in ``schema_version``; opening a database runs
-the migrations it has not had yet, each in its own transaction. A database written by a
-newer `touchpoint` (a higher version) is refused rather than misread.
+the migrations it has not had yet, in place and in one transaction. A database written by
+a newer `touchpoint` (a higher version) is refused rather than misread.
 
 Layout (version 1):
 
@@ -20,17 +20,40 @@ Layout (version 1):
   ``meta``: the salt.
 
 Version 2 adds the dispatch ``outbox``; version 3 its leases and policy holds.
+
+Version 4 makes interactions readable by plain SQL and appends fast with random ids:
+
+- ``event``: one row per interaction, the table of record. ``id`` is the row's number,
+  ``key`` a 64-bit hash of ``event_id`` (`touchpoint.storage._sqlite_keys`) with a
+  unique index (NULL for the rare event whose key another event id holds: an overflow
+  row, found by a partial unique index on its full id); categorical columns hold the
+  ids of their ``dict_<column>`` value, ``time`` microseconds since 1970-01-01 UTC,
+  ``direction`` 0 inbound / 1 outbound.
+- ``interactions``: a view of ``event`` with the values themselves (customer ids,
+  touchpoint codes, ...), the time as ISO 8601 text (``time``) and as microseconds
+  (``time_us``): what the ``sqlite3`` shell, datasette or a BI tool reads.
+- ``chunk``: now the scan cache, written in the same transaction as ``event``: the same
+  rows in column blocks, with their ``id``, and the range of ids each block holds
+  (``first_id``, ``last_id``, before ``data``). ``event_key`` is gone (``event.key``
+  replaces it).
+
+The version 4 migration fills ``event`` from the column blocks of an older file and
+rewrites the blocks with their ids, in the same transaction as every other step.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
+from collections.abc import Callable
 
 from touchpoint.errors import StorageError
 from touchpoint.storage.base import CATEGORICAL
 
-__all__ = ["SCHEMA_VERSION", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+log = logging.getLogger("touchpoint.storage")
 
 _V1 = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -89,28 +112,108 @@ _V3 = [
     "CREATE INDEX outbox_customer ON outbox (customer, state)",
 ]
 
-#: (version, statements) in order; append new versions, never edit old ones.
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2), (3, _V3)]
+
+def _time_text(column: str) -> str:
+    """SQL for ISO 8601 text (microseconds, ``Z``) of a column of microseconds since 1970."""
+    seconds = f"({column} / 1000000 - ({column} % 1000000 < 0))"  # floor, also before 1970
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', {seconds}, 'unixepoch') "
+        f"|| printf('.%06dZ', ({column} % 1000000 + 1000000) % 1000000)"
+    )
+
+
+def _value(name: str) -> str:
+    """SQL for the value of dictionary column ``name`` of the ``event`` row ``e``.
+
+    A scalar subquery rather than a join: evaluated only when the column is read, so
+    ``select count(*) from interactions`` counts rows without a lookup per row.
+    """
+    return f"(SELECT value FROM dict_{name} WHERE id = e.{name})"
+
+
+#: The ``interactions`` view: one row per interaction with its values, for plain SQL.
+INTERACTIONS_VIEW = (
+    "CREATE VIEW interactions AS SELECT e.event_id AS event_id, "
+    f"{_value('customer')} AS customer, {_time_text('e.time')} AS time, "
+    f"{_value('touchpoint')} AS touchpoint, {_value('channel')} AS channel, "
+    "CASE e.direction WHEN 1 THEN 'outbound' ELSE 'inbound' END AS direction, "
+    f"{_value('outcome')} AS outcome, e.amount AS amount, e.rating AS rating, "
+    f"e.response_time AS response_time, {_value('staff')} AS staff, "
+    f"{_value('store')} AS store, {_value('referrer')} AS referrer, "
+    f"{_value('indicator')} AS indicator, e.time AS time_us FROM event AS e"
+)
+
+#: Version 4: interactions as rows (``event``, the ``interactions`` view), the 64-bit
+#: key index that makes appends with random ids fast, and ``chunk`` as the scan cache.
+_V4: list[str | Callable[[sqlite3.Connection], None]] = [
+    """CREATE TABLE event (
+        id INTEGER PRIMARY KEY, key INTEGER, event_id TEXT NOT NULL,
+        """
+    + ", ".join(f"{name} INTEGER REFERENCES dict_{name} (id)" for name in CATEGORICAL)
+    + """,
+        time INTEGER NOT NULL, direction INTEGER NOT NULL,
+        amount REAL, rating REAL, response_time REAL)""",
+    "CREATE UNIQUE INDEX event_by_key ON event (key)",
+    "CREATE UNIQUE INDEX event_overflow ON event (event_id) WHERE key IS NULL",
+    # the block's id range before its data: reading a column after a large blob walks
+    # the blob's overflow pages
+    "ALTER TABLE chunk RENAME TO chunk_v3",
+    """CREATE TABLE chunk (
+        id INTEGER PRIMARY KEY, n INTEGER NOT NULL, tmin INTEGER NOT NULL,
+        tmax INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
+        data BLOB NOT NULL)""",
+    lambda con: _rows_from_blocks(con),
+    "DROP TABLE chunk_v3",
+    "DROP TABLE event_key",
+    INTERACTIONS_VIEW,
+]
+
+
+def _rows_from_blocks(con: sqlite3.Connection) -> None:
+    """Version 4: fill ``event`` from the version 1-3 column blocks; give the blocks ids."""
+    from touchpoint.storage._sqlite_append import migrate_blocks
+
+    migrate_blocks(con)
+
+
+#: (version, steps) in order: SQL statements, or functions of the connection for what
+#: SQL alone cannot do. Append new versions, never edit old ones.
+MIGRATIONS: list[tuple[int, list[str | Callable[[sqlite3.Connection], None]]]] = [
+    (1, list(_V1)),
+    (2, list(_V2)),
+    (3, list(_V3)),
+    (4, _V4),
+]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def migrate(con: sqlite3.Connection, where: str) -> int:
-    """Bring the database up to `SCHEMA_VERSION`; returns the version found before."""
+    """Bring the database up to `SCHEMA_VERSION` in one transaction; returns the version found.
+
+    Every missing version is applied in order inside one ``BEGIN IMMEDIATE`` transaction:
+    a failure (or a crash) at any step leaves the file as it was.
+    """
     con.execute("BEGIN IMMEDIATE")
     try:
         con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = con.execute("SELECT max(version) FROM schema_version").fetchone()
         found = row[0] or 0
-        if found > SCHEMA_VERSION:
+        latest = MIGRATIONS[-1][0]
+        if found > latest:
             raise StorageError(
                 f"{where} has schema version {found}, newer than this touchpoint understands "
-                f"({SCHEMA_VERSION}): upgrade touchpoint"
+                f"({latest}): upgrade touchpoint"
             )
-        for version, statements in MIGRATIONS:
+        for version, steps in MIGRATIONS:
             if version <= found:
                 continue
-            for sql in statements:
-                con.execute(sql)
+            if found:
+                log.info("%s: migrating the schema from version %d to %d", where, found, version)
+            for step in steps:
+                if callable(step):
+                    step(con)
+                else:
+                    con.execute(step)
             if version == 1:
                 con.execute("INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),))
             con.execute("INSERT INTO schema_version VALUES (?)", (version,))

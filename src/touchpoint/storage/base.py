@@ -194,6 +194,16 @@ class Storage(abc.ABC):
 
     url: str = ""
 
+    @property
+    def schema_version(self) -> int:
+        """The version of the schema the storage keeps its data in (read-only).
+
+        A storage with a versioned schema (tables it creates and migrates) returns the
+        version its data is in now: after opening, the newest one it knows, since an
+        older database is migrated on open. A storage without a schema returns 0.
+        """
+        return 0
+
     # ---------------------------------------------------------------- interactions
 
     @abc.abstractmethod

@@ -5,10 +5,12 @@ One file, WAL journal (readers never block the writer), explicit transactions
 timeout, ``PRAGMA secure_delete=ON`` (so erased data is overwritten, whatever the SQLite
 build's default) and a versioned schema (`touchpoint.storage._sqlite_schema`).
 
-Interactions are stored in column blocks with dictionary-coded ids, so appending and
-scanning move numpy arrays, not a Python object per row; event ids are kept in a primary
-key table that makes appends idempotent. WAL needs the database on a local disk: on a
-network file system (NFS, SMB) use ``?journal=delete``.
+Interactions are rows of the ``event`` table, readable by plain SQL through the
+``interactions`` view (``sqlite3 shop.db "select count(*) from interactions"``), and are
+also kept in column blocks with dictionary-coded ids (the scan cache), so scanning moves
+numpy arrays, not a Python object per row. A unique index on a 64-bit key of each event
+id makes appends idempotent and fast with random ids. WAL needs the database on a local
+disk: on a network file system (NFS, SMB) use ``?journal=delete``.
 
 URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; options as query
 parameters: ``busy_timeout`` (ms, default 5000), ``synchronous`` (``normal``, the
@@ -26,14 +28,19 @@ Examples
 ...     "touchpoint": ["T1", "T2"], "time": np.array(["2026-01-01", "2026-01-02"], "datetime64[us]")})
 >>> store.append(b).status.tolist(), store.append(b).status.tolist()
 ([0, 0], [1, 1])
->>> store.scan()["customer"].tolist()
+>>> sorted(store.scan()["customer"].tolist())
 ['C1', 'C2']
+>>> store._read("SELECT event_id, customer, time FROM interactions ORDER BY time_us")
+[('e1', 'C1', '2026-01-01T00:00:00.000000Z'), ('e2', 'C2', '2026-01-02T00:00:00.000000Z')]
+>>> store.schema_version
+4
 >>> store.close()
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sqlite3
 import threading
@@ -59,6 +66,12 @@ from touchpoint.storage.base import AppendResult, Batch, Rejection, Storage
 __all__ = ["ErasureIncomplete", "SqliteStorage", "parse_url"]
 
 log = logging.getLogger("touchpoint.storage")
+
+#: Page cache of each connection, in KiB (SQLite's default is 2 MiB): measured in
+#: ``benchmarks/bench_storage_sqlite.py``; memory is taken only as pages are read.
+CACHE_KIB = 64 * 1024
+#: Dictionaries (customer ids...) up to this many values are kept between scans.
+DICT_CACHE_ROWS = 2_000_000
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
@@ -121,6 +134,10 @@ class SqliteStorage(
         self._busy_timeout = int(busy_timeout)
         self._wal = False
         self._lock = threading.RLock()
+        # dictionary tables as read by scans: column -> (ids, values), and the erasure
+        # generation they were read at (see _categories)
+        self._dicts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._dicts_generation: str | None = None
         try:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -142,10 +159,9 @@ class SqliteStorage(
         con.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         con.execute("PRAGMA secure_delete = ON")
         con.execute("PRAGMA temp_store = MEMORY")
+        # room for the key index: a batch sweeps it once, in key order (see _sqlite_append)
+        con.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
         migrate(con, self.path)
-        con.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _vals (pos INTEGER PRIMARY KEY, value TEXT NOT NULL)"
-        )
         self._salt = bytes.fromhex(
             con.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
         )
@@ -172,6 +188,11 @@ class SqliteStorage(
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database (`touchpoint.storage._sqlite_schema`)."""
+        return int(self._read("SELECT max(version) FROM schema_version")[0][0])
 
     # ------------------------------------------------------------------ plumbing
 
@@ -204,6 +225,20 @@ class SqliteStorage(
         with self._lock:
             return self._con.execute(sql, params).fetchall()
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query inside sees the same committed state."""
+        with self._lock:
+            con = self._con
+            if con.in_transaction:
+                yield con
+                return
+            con.execute("BEGIN")
+            try:
+                yield con
+            finally:
+                con.execute("COMMIT")
+
     def _hash(self, customer: str) -> str:
         return hashlib.blake2b(customer.encode(), key=self._salt, digest_size=20).hexdigest()
 
@@ -216,16 +251,29 @@ class SqliteStorage(
         out = np.empty(n, dtype=np.int64)
         if n == 0:
             return out
-        con.execute("DELETE FROM temp._vals")
-        con.executemany("INSERT INTO temp._vals VALUES (?, ?)", enumerate(values))
-        con.execute(
-            f"INSERT OR IGNORE INTO dict_{column} (value) SELECT value FROM temp._vals ORDER BY pos"
-        )
-        rows = con.execute(
-            f"SELECT v.pos, d.id FROM temp._vals v JOIN dict_{column} d ON d.value = v.value"
-        ).fetchall()
-        pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        out[pairs[:, 0]] = pairs[:, 1]
+        # the values travel as one JSON array (json_each), not as a row each: the known
+        # ones are found in one pass, then the new ones are added and read back
+        todo = np.arange(n)
+        for adding in (False, True):
+            text = json.dumps([values[i] for i in todo.tolist()])
+            if adding:
+                con.execute(
+                    f"INSERT OR IGNORE INTO dict_{column} (value) "
+                    "SELECT value FROM json_each(?) ORDER BY key",
+                    (text,),
+                )
+            rows = con.execute(
+                f"SELECT j.key, d.id FROM json_each(?) AS j "
+                f"JOIN dict_{column} AS d ON d.value = j.value",
+                (text,),
+            ).fetchall()
+            pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            out[todo[pairs[:, 0]]] = pairs[:, 1]
+            todo = np.delete(todo, pairs[:, 0])
+            if not len(todo):
+                break
+        if len(todo):  # cannot be: every value was just added
+            raise StorageError(f"dict_{column}: {len(todo)} values could not be stored")
         return out
 
     def _lookup(self, column: str, values: Iterable[str]) -> np.ndarray:
@@ -242,11 +290,35 @@ class SqliteStorage(
         return np.array(found, dtype=np.int64)
 
     def _categories(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._read(f"SELECT id, value FROM dict_{column}")
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        values = np.empty(len(rows), dtype=object)
-        values[:] = [r[1] for r in rows]
-        return ids, values
+        """The ids and values of ``dict_<column>`` (the values a fresh array each call).
+
+        Kept between calls: dictionaries only grow (a new value gets an id above every
+        other), except when `forget` deletes an entry, which bumps the ``meta`` row
+        ``dict_generation``; then every dictionary is read again. Dictionaries of more
+        than `DICT_CACHE_ROWS` values are read each time, not kept.
+        """
+        with self._snapshot() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'dict_generation'").fetchone()
+            generation = row[0] if row else "0"
+            if generation != self._dicts_generation:
+                self._dicts, self._dicts_generation = {}, generation
+            ids, values = self._dicts.get(
+                column, (np.empty(0, dtype=np.int64), np.empty(0, dtype=object))
+            )
+            top = int(ids[-1]) if len(ids) else -(2**63)
+            rows = con.execute(
+                f"SELECT id, value FROM dict_{column} WHERE id > ? ORDER BY id", (top,)
+            ).fetchall()
+        if rows:
+            more = np.empty(len(rows), dtype=object)
+            more[:] = [r[1] for r in rows]
+            ids = np.concatenate([ids, np.fromiter((r[0] for r in rows), np.int64, len(rows))])
+            values = np.concatenate([values, more])
+            if len(ids) <= DICT_CACHE_ROWS:
+                self._dicts[column] = (ids, values)
+            else:
+                self._dicts.pop(column, None)
+        return ids, values.copy()
 
     # ------------------------------------------------------------------ interactions
 

@@ -97,6 +97,15 @@ class StorageContract:
         assert isinstance(storage, Storage)
         assert storage.count() == 0 and len(storage.scan()) == 0
 
+    def test_schema_version_is_a_read_only_integer(self, storage: Storage) -> None:
+        version = storage.schema_version
+        assert type(version) is int and version >= 0  # 0: a storage without a schema
+        storage.append(Batch.from_columns(make_columns(20)))
+        assert storage.schema_version == version  # data does not change it
+        with pytest.raises(AttributeError):
+            storage.schema_version = version + 1  # type: ignore[misc]
+        assert storage.schema_version == version
+
     def test_append_then_scan_returns_the_same_values(self, storage: Storage) -> None:
         cols = make_columns(300)
         result = storage.append(Batch.from_columns(cols))

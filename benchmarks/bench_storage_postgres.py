@@ -1,0 +1,419 @@
+"""PostgreSQL storage: ingest with random UUID event ids and scans, against plain psycopg.
+
+    python benchmarks/bench_storage_postgres.py --events 1_000_000 --batch 200_000 --rounds 3
+
+The script starts a throw-away PostgreSQL server (``initdb`` + ``pg_ctl`` in a temporary
+directory, PostgreSQL's crash-safe defaults: ``fsync``, ``full_page_writes`` and
+``synchronous_commit`` on), generates the interactions once (random UUID4 event ids,
+100k customers, 200 touchpoints, half the amounts missing) and runs each contender in
+its own fresh process, on its own fresh tables, interleaved: round 1 runs touchpoint,
+then the peers; round 2 the peers first; and so on. It reports the best of the rounds
+for each step, with each process's peak RSS and the machine's load average around
+each run. Contenders:
+
+- **touchpoint**: ``Workspace.record_batch`` on a dict of numpy arrays (validation,
+  dimension ids, binary ``COPY`` into a staging table, one ``INSERT ... ON CONFLICT DO
+  NOTHING`` per batch), then the same batches again (all duplicates), then
+  ``Workspace.interactions()`` (binary ``COPY`` into numpy columns), first and best of 3;
+  the validation alone is timed too, to show the split;
+- **psycopg executemany**: the rows as tuples into one ordinary 14-column table with a
+  ``TEXT`` primary key, ``executemany`` of ``INSERT ... ON CONFLICT (event_id) DO
+  NOTHING``, one transaction per batch (psycopg 3 pipelines it), tuples built from the
+  columns included; then the same batches again; then ``SELECT *`` + ``fetchall`` +
+  numpy columns;
+- **psycopg COPY**: the same table, ``COPY ... FROM STDIN`` with ``write_row`` per row:
+  the fastest way plain psycopg loads rows, but not idempotent (a repeated id aborts the
+  batch), so it has no second pass: the floor for any ingest that keeps a primary key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+T0 = np.datetime64("2026-01-01", "us")
+NAMES = (
+    "event_id",
+    "customer",
+    "touchpoint",
+    "channel",
+    "time",
+    "direction",
+    "amount",
+    "rating",
+    "response_time",
+    "outcome",
+    "staff",
+    "store",
+    "referrer",
+    "indicator",
+)
+PLAIN_TABLE = (
+    "CREATE TABLE events (event_id TEXT PRIMARY KEY, customer TEXT, touchpoint TEXT, "
+    "channel TEXT, time BIGINT, direction TEXT, amount DOUBLE PRECISION, "
+    "rating DOUBLE PRECISION, response_time DOUBLE PRECISION, outcome TEXT, staff TEXT, "
+    "store TEXT, referrer TEXT, indicator TEXT)"
+)
+
+
+def make(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``n`` interactions; event ids are random UUID4s from a seeded generator."""
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    ids = np.array([str(uuid.UUID(bytes=row.tobytes())) for row in raw], dtype=object)  # once
+    customers = np.array([f"C{i:07d}" for i in range(max(n // 10, 1))], dtype=object)
+    touchpoints = np.array([f"A{i:03d}" for i in range(200)], dtype=object)
+    amount = np.round(rng.gamma(2.0, 150.0, n), 2)
+    amount[rng.random(n) < 0.5] = np.nan
+    return {
+        "event_id": ids,
+        "customer": customers[rng.integers(0, len(customers), n)],
+        "touchpoint": touchpoints[rng.integers(0, len(touchpoints), n)],
+        "channel": np.array(["store", "phone", "email", "app"], dtype=object)[
+            rng.integers(0, 4, n)
+        ],
+        "time": T0 + rng.integers(0, 365 * 86_400_000_000, n).astype("timedelta64[us]"),
+        "direction": np.array(["inbound", "outbound"], dtype=object)[rng.integers(0, 2, n)],
+        "amount": amount,
+        "rating": np.where(rng.random(n) < 0.3, rng.integers(1, 6, n), np.nan).astype(float),
+        "response_time": np.full(n, np.nan),
+        "outcome": np.array(["purchase", "visit", None], dtype=object)[rng.integers(0, 3, n)],
+        "staff": np.array([f"S{i}" for i in range(50)], dtype=object)[rng.integers(0, 50, n)],
+        "store": np.array([f"shop{i}" for i in range(20)], dtype=object)[rng.integers(0, 20, n)],
+        "referrer": np.full(n, None, dtype=object),
+        "indicator": np.full(n, None, dtype=object),
+    }
+
+
+def save(cols: dict[str, np.ndarray], path: Path) -> None:
+    """Columns to an ``.npz`` without pickles (text as fixed-width unicode, None as '')."""
+    out = {}
+    for k, v in cols.items():
+        if v.dtype == object:
+            out[k] = np.where(v == None, "", v).astype("U")  # noqa: E711 - elementwise
+            out[k + ".null"] = v == None  # noqa: E711
+        else:
+            out[k] = v
+    np.savez(path, **out)
+
+
+def load(path: Path) -> dict[str, np.ndarray]:
+    data = np.load(path)
+    cols = {}
+    for k in NAMES:
+        v = data[k]
+        if v.dtype.kind == "U":
+            obj = v.astype(object)
+            obj[data[k + ".null"]] = None
+            v = obj
+        cols[k] = v
+    return cols
+
+
+def slices(cols: dict[str, np.ndarray], size: int) -> list[dict[str, np.ndarray]]:
+    n = len(cols["event_id"])
+    return [{k: v[s : s + size] for k, v in cols.items()} for s in range(0, n, size)]
+
+
+def rows_of(cols: dict[str, np.ndarray]) -> list[tuple]:
+    """Columns to row tuples as a user of plain psycopg would (times as integer microseconds)."""
+    lists = []
+    for k in NAMES:
+        v = cols[k]
+        if v.dtype.kind == "M":
+            v = v.astype(np.int64)
+        if v.dtype.kind == "f":
+            lists.append([None if x != x else x for x in v.tolist()])
+        else:
+            lists.append(v.tolist())
+    return list(zip(*lists, strict=True))
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def backend(con) -> int:
+    return int(con.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of a server backend (from /proc; NaN where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(fn, pid: int, out: dict, key: str):
+    """Run ``fn``; record its wall time, this process's CPU and the server backend's CPU."""
+    c, s = client_cpu(), server_cpu(pid)
+    result, wall = timed(fn)
+    out[key] = wall
+    out[key + "_cpu"] = client_cpu() - c
+    out[key + "_srv"] = server_cpu(pid) - s
+    return result
+
+
+# ---------------------------------------------------------------------- contenders
+
+
+def run_touchpoint(url: str, schema: str, parts: list[dict[str, np.ndarray]]) -> dict[str, float]:
+    from touchpoint.schema import validate_columns
+    from touchpoint.storage.postgres import PostgresStorage
+    from touchpoint.workspace import Workspace
+
+    warm = PostgresStorage(url, schema=f"warm_{schema}")
+    Workspace(warm).record_batch({k: v[:1000] for k, v in make(1000, seed=9).items()})
+    warm.close()  # imports, first connection, first COPY: once per process
+    _, s_validate = timed(lambda: [validate_columns(p) for p in parts])
+    ws = Workspace(PostgresStorage(url, schema=schema))
+    pid = backend(ws.storage._con)
+    out: dict[str, float] = {"validate": s_validate}
+    n = sum(len(p["event_id"]) for p in parts)
+    reports = measured(lambda: [ws.record_batch(p) for p in parts], pid, out, "ingest")
+    assert sum(r.accepted for r in reports) == n, "not every event was accepted"
+    again = measured(lambda: [ws.record_batch(p) for p in parts], pid, out, "again")
+    assert sum(r.duplicates for r in again) == n and ws.storage.count() == n
+    frame = measured(ws.interactions, pid, out, "scan")
+    assert len(frame) == n
+    del frame
+    best: dict[str, float] = {}
+    for _ in range(3):  # best of 3 more scans
+        trial: dict[str, float] = {}
+        measured(ws.interactions, pid, trial, "scan_best")
+        if not best or trial["scan_best"] < best["scan_best"]:
+            best = trial
+    out.update(best)
+    ws.close()
+    return out
+
+
+def plain_connection(url: str, schema: str):
+    import psycopg
+
+    con = psycopg.connect(url)
+    con.execute(f"CREATE SCHEMA {schema}")
+    con.execute(f"SET search_path TO {schema}")
+    return con
+
+
+def run_executemany(url: str, schema: str, parts: list[dict[str, np.ndarray]]) -> dict[str, float]:
+    sql = f"INSERT INTO events VALUES ({', '.join(['%s'] * 14)}) ON CONFLICT (event_id) DO NOTHING"
+    out: dict[str, float] = {}
+    with plain_connection(url, schema) as con:
+        con.execute(PLAIN_TABLE)
+        con.commit()
+        pid = backend(con)
+
+        def ingest() -> None:
+            for p in parts:
+                rows = rows_of(p)
+                with con.cursor() as cur:
+                    cur.executemany(sql, rows)
+                con.commit()
+
+        measured(ingest, pid, out, "ingest")
+        measured(ingest, pid, out, "again")
+        n = sum(len(p["event_id"]) for p in parts)
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] == n
+
+        def scan() -> dict[str, np.ndarray]:
+            rows = con.execute("SELECT * FROM events").fetchall()
+            columns = list(zip(*rows, strict=True))
+            cols = {}
+            for k, values in zip(NAMES, columns, strict=True):
+                if k == "time":
+                    cols[k] = np.array(values, dtype=np.int64).view("datetime64[us]")
+                elif k in ("amount", "rating", "response_time"):
+                    cols[k] = np.array(values, dtype=float)
+                else:
+                    cols[k] = np.array(values, dtype=object)
+            return cols
+
+        frame = measured(scan, pid, out, "scan")
+        assert len(frame["event_id"]) == n
+        del frame
+        con.rollback()
+    return out
+
+
+def run_copy(url: str, schema: str, parts: list[dict[str, np.ndarray]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with plain_connection(url, schema) as con:
+        con.execute(PLAIN_TABLE)
+        con.commit()
+        pid = backend(con)
+
+        def ingest() -> None:
+            for p in parts:
+                rows = rows_of(p)
+                with con.cursor().copy(f"COPY events ({', '.join(NAMES)}) FROM STDIN") as copy:
+                    for row in rows:  # what a user of plain psycopg writes
+                        copy.write_row(row)
+                con.commit()
+
+        measured(ingest, pid, out, "ingest")
+    return out
+
+
+CONTENDERS = {
+    "touchpoint": run_touchpoint,
+    "psycopg executemany": run_executemany,
+    "psycopg COPY": run_copy,
+}
+
+
+def child(name: str, url: str, schema: str, data: str, batch: int) -> None:
+    cols = load(Path(data))
+    parts = slices(cols, batch)
+    base = rss_mib()
+    load0 = os.getloadavg()[0]
+    result = CONTENDERS[name](url, schema, parts)
+    result.update(rss=rss_mib(), rss_base=base, load=[load0, os.getloadavg()[0]])
+    print(json.dumps(result))
+
+
+# ---------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=1_000_000)
+    parser.add_argument("--batch", type=lambda s: int(s.replace("_", "")), default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=list(CONTENDERS))
+    parser.add_argument("--child", nargs=5, metavar=("NAME", "URL", "SCHEMA", "DATA", "BATCH"))
+    args = parser.parse_args()
+    if args.child:
+        name, url, schema, data, batch = args.child
+        child(name, url, schema, data, int(batch))
+        return
+
+    from touchpoint.storage._postgres_server import TemporaryServer
+
+    n = args.events
+    with tempfile.TemporaryDirectory() as tmp, TemporaryServer(durable=True) as server:
+        data = Path(tmp) / "events.npz"
+        save(make(n), data)
+        version = server.psql("SHOW server_version")
+        settings = {
+            k: server.psql(f"SHOW {k}").strip()
+            for k in (
+                "shared_buffers",
+                "max_wal_size",
+                "fsync",
+                "synchronous_commit",
+                "full_page_writes",
+            )
+        }
+        server.psql("CREATE DATABASE bench")
+        results: dict[str, list[dict]] = {k: [] for k in args.only}
+        for r in range(args.rounds):  # interleaved: the order turns every round
+            order = list(args.only) if r % 2 == 0 else list(reversed(args.only))
+            for i, name in enumerate(order):
+                schema = f"run{r}_{i}"
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        name,
+                        server.url("bench"),
+                        schema,
+                        str(data),
+                        str(args.batch),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode:
+                    raise SystemExit(f"{name} failed:\n{out.stderr}")
+                results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                print(f"round {r + 1} {name}: {results[name][-1]}", flush=True)
+                server.psql("CHECKPOINT")
+
+    print()
+    print(
+        f"{n:,} events (random UUID4 ids), batches of {args.batch:,}, best of {args.rounds} "
+        f"interleaved rounds; PostgreSQL {version.strip()} ({', '.join(f'{k}={v}' for k, v in settings.items())}); "
+        f"psycopg {__import__('psycopg').__version__}; Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores"
+    )
+    loads = [x for rs in results.values() for r in rs for x in r["load"]]
+    print(f"load average (1 min) during the runs: {min(loads):.1f} to {max(loads):.1f}")
+    print(
+        "seconds and events/s: wall clock, best of the rounds; CPU: seconds of this client "
+        "process and of its server backend in that run; RSS: the process's peak, above the "
+        "input it loaded"
+    )
+    head = f"{'contender / step':52} {'seconds':>8} {'events/s':>10} {'client CPU':>10} {'server CPU':>10} {'RSS MiB':>8}"
+    print(head)
+    best: dict[tuple[str, str], float] = {}
+    labels = {
+        "ingest": "ingest",
+        "validate": "  of which validation (record_batch's own step)",
+        "again": "same batches again (all duplicates)",
+        "scan": "scan to numpy columns, first",
+        "scan_best": "scan, best of 3 more",
+    }
+    for name, rs in results.items():
+        rss = max(r["rss"] - r["rss_base"] for r in rs)
+        for key, label in labels.items():
+            if key not in rs[0]:
+                continue
+            run = min(rs, key=lambda r, key=key: r[key])
+            best[name, key] = run[key]
+            cpu = (
+                f"{run[key + '_cpu']:10.2f} {run[key + '_srv']:10.2f}"
+                if key + "_cpu" in run
+                else " " * 21
+            )
+            print(
+                f"{name + ': ' + label:52} {run[key]:8.2f} {n / run[key]:10,.0f} {cpu} {rss:8.0f}"
+            )
+    if ("touchpoint", "ingest") in best and ("psycopg executemany", "ingest") in best:
+        tp, ex = best["touchpoint", "ingest"], best["psycopg executemany", "ingest"]
+        print(f"ingest ratio touchpoint / psycopg executemany: {ex / tp:.2f}x")
+        print(
+            f"again / first (touchpoint): {best['touchpoint', 'again'] / tp:.2f} "
+            "(below 1: the duplicate pass is faster)"
+        )
+    if ("touchpoint", "ingest") in best and ("psycopg COPY", "ingest") in best:
+        print(
+            f"touchpoint ingest / plain COPY time: {best['touchpoint', 'ingest'] / best['psycopg COPY', 'ingest']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

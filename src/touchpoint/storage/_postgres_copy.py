@@ -1,0 +1,163 @@
+"""PostgreSQL's binary ``COPY`` format and binary arrays, to and from numpy columns.
+
+Writing (`copy_rows`): the binary ``COPY FROM`` stream is a header, then per row a
+16-bit field count and per field a 32-bit length and the value in network byte order,
+then a trailer. Rows whose fields all have fixed widths have one layout, so a whole
+group of rows is one numpy structured array written with ``tobytes()``. Text fields
+(byte strings) vary in length: rows are grouped by the lengths of their text fields
+(one group for ids of equal length, such as UUIDs), each group one structured array.
+No Python object is made per row.
+
+Reading (`read_copy_row`, `array`, `texts`): a scan copies one row per block of the
+table, each field an aggregate over the block's interactions (``array_agg`` of a column,
+or the ``string_agg`` of the event ids with their lengths). A binary array is a header
+and per element a 32-bit length and the value: with no NULL elements (the query
+replaces them) every element has the same width, so numpy reads the whole array as one
+strided view.
+
+Examples
+--------
+>>> import numpy as np
+>>> data = copy_rows([np.array([1, 2], dtype=">i4"), np.array([b"ab", b"c"])])
+>>> data[:11] == COPY_SIGNATURE  # then per row: field count, (length, value) per field
+True
+>>> len(data) == 19 + (2 + 4 + 4 + 4 + 2) + (2 + 4 + 4 + 4 + 1) + 2  # header, 2 rows, trailer
+True
+>>> blob = (1).to_bytes(4, "big") + bytes(4) + (23).to_bytes(4, "big")  # int4[], no NULL
+>>> blob += (2).to_bytes(4, "big") + (1).to_bytes(4, "big")             # 2 elements from 1
+>>> blob += b"".join((4).to_bytes(4, "big") + v.to_bytes(4, "big") for v in (7, 9))
+>>> array(blob, ">i4").tolist()
+[7, 9]
+>>> texts(b"abcde", np.array([2, 0, 3])).tolist()
+[b'ab', b'', b'cde']
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "COPY_SIGNATURE",
+    "array",
+    "copy_parts",
+    "copy_rows",
+    "read_copy_row",
+    "text_lengths",
+    "texts",
+]
+
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_HEADER = COPY_SIGNATURE + bytes(8)  # flags 0, no header extension
+_TRAILER = b"\xff\xff"
+
+
+def text_lengths(values: np.ndarray) -> np.ndarray:
+    """Byte lengths of a fixed-width bytes array (numpy drops trailing NUL bytes)."""
+    n, width = len(values), values.dtype.itemsize
+    if n == 0 or width == 0:
+        return np.zeros(n, dtype=np.int64)
+    used = np.ascontiguousarray(values).view(np.uint8).reshape(n, width) != 0
+    # the length is one past the last non-NUL byte
+    last = width - np.argmax(used[:, ::-1], axis=1)
+    return np.where(used.any(axis=1), last, 0).astype(np.int64)
+
+
+def copy_rows(columns: Sequence[np.ndarray]) -> bytes:
+    """A binary ``COPY FROM`` stream of ``columns`` (fields in order, no NULLs), as one bytes.
+
+    See `copy_parts`, which gives the same stream in pieces without copying them.
+    """
+    return b"".join(bytes(part) for part in copy_parts(columns))
+
+
+def copy_parts(columns: Sequence[np.ndarray]) -> list[bytes | memoryview]:
+    """A binary ``COPY FROM`` stream of ``columns`` in pieces (header, row groups, trailer).
+
+    Numeric columns must already have their PostgreSQL width and big-endian byte order
+    (``>i2``, ``>i4``, ``>i8``, ``>f8``); byte-string columns (``S``) are ``text``
+    (or ``bytea``) of each value's own length. Rows keep their order when every text
+    value of a column has one length (one group); otherwise they come group by group.
+    """
+    n = len(columns[0]) if columns else 0
+    texts_at = [i for i, c in enumerate(columns) if c.dtype.kind == "S"]
+    if texts_at:
+        lengths = np.stack([text_lengths(columns[i]) for i in texts_at], axis=1)
+        if n and (lengths == lengths[0]).all():  # one layout (ids of one length: UUIDs)
+            groups, which = lengths[:1], np.zeros(n, dtype=np.int64)
+        elif len(texts_at) == 1:
+            groups, which = np.unique(lengths[:, 0], return_inverse=True)
+            groups, which = groups[:, None], which.reshape(-1)
+        else:
+            groups, which = np.unique(lengths, axis=0, return_inverse=True)
+            which = which.reshape(-1)
+    else:
+        groups, which = np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    parts: list[bytes | memoryview] = [_HEADER]
+    for g, widths in enumerate(groups):  # one group per combination of text lengths
+        rows = np.flatnonzero(which == g) if len(groups) > 1 else slice(None)
+        fields: list[tuple[str, str]] = [("count", ">i2")]
+        for i, col in enumerate(columns):
+            text = col.dtype.kind == "S"
+            dtype = f"S{int(widths[texts_at.index(i)])}" if text else col.dtype.str
+            fields += [(f"len{i}", ">i4"), (f"val{i}", dtype)]
+        out = np.empty(n if isinstance(rows, slice) else len(rows), dtype=np.dtype(fields))
+        out["count"] = len(columns)
+        for i, col in enumerate(columns):
+            out[f"len{i}"] = out.dtype[f"val{i}"].itemsize
+            out[f"val{i}"] = col[rows]
+        parts.append(memoryview(out).cast("B"))
+    parts.append(_TRAILER)
+    return parts
+
+
+def read_copy_row(data: bytes | memoryview) -> list[memoryview | None]:
+    """The fields of one row of a binary ``COPY TO`` stream (the header skipped if present)."""
+    view = memoryview(data)
+    at = 0
+    if bytes(view[:11]) == COPY_SIGNATURE:
+        (ext,) = struct.unpack_from(">i", view, 15)
+        at = 19 + ext
+    (count,) = struct.unpack_from(">h", view, at)
+    at += 2
+    fields: list[memoryview | None] = []
+    for _ in range(max(count, 0)):  # a handful of fields per row (one row per block)
+        (size,) = struct.unpack_from(">i", view, at)
+        at += 4
+        if size < 0:
+            fields.append(None)
+        else:
+            fields.append(view[at : at + size])
+            at += size
+    return fields
+
+
+def array(blob: bytes | memoryview, dtype: str) -> np.ndarray:
+    """The elements of a one-dimensional binary array without NULLs, as native numpy values."""
+    ndim, has_null, _oid = struct.unpack_from(">iii", blob, 0)
+    if ndim == 0:
+        return np.empty(0, dtype=np.dtype(dtype).newbyteorder("="))
+    if ndim != 1 or has_null:
+        raise ValueError("expected a one-dimensional array without NULL elements")
+    (n,) = struct.unpack_from(">i", blob, 12)
+    width = np.dtype(dtype).itemsize
+    items = np.frombuffer(
+        blob, dtype=np.dtype([("len", ">i4"), ("val", dtype)]), count=n, offset=20
+    )
+    if n and (items["len"] != width).any():
+        raise ValueError(f"array elements are not all {width} bytes wide")
+    return items["val"].astype(np.dtype(dtype).newbyteorder("="))
+
+
+def texts(concatenated: bytes | memoryview, lengths: np.ndarray) -> np.ndarray:
+    """Split concatenated byte strings by their lengths into a fixed-width bytes array."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n = len(lengths)
+    width = int(lengths.max()) if n else 0
+    matrix = np.zeros((n, max(width, 1)), dtype=np.uint8)
+    if n and width:
+        mask = np.arange(width) < lengths[:, None]
+        matrix[:, :width][mask] = np.frombuffer(concatenated, dtype=np.uint8)
+    return matrix.view(f"S{max(width, 1)}").reshape(n)

@@ -1,0 +1,136 @@
+"""Dimension ids of categorical values (``dim_<column>``), with a per-process cache.
+
+A batch's distinct values of a column are mapped to their ids once: the values already
+known to this process come from the cache; the others go through one binary ``COPY``
+into a temporary table, one ``INSERT ... ON CONFLICT (value) DO NOTHING`` in sorted
+order (so concurrent writers take the unique-index locks in one order and never
+deadlock) and one join copied back as two binary arrays.
+
+The cache learns an id only once the transaction that used it committed (a rolled-back
+transaction's new ids do not exist). Ids are never reused, so a cached id stays right;
+the only ids that disappear are a forgotten customer's, and `forget` refuses that
+customer's data from then on (suppression), so a stale entry is never written.
+
+Examples
+--------
+>>> import numpy as np
+>>> utf8(np.array(["C1", "Zoë"], dtype=object)).tolist()
+[b'C1', b'Zo\\xc3\\xab']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from touchpoint.storage._postgres_copy import array, copy_rows, read_copy_row, texts
+from touchpoint.storage.base import CATEGORICAL
+
+__all__ = ["VALUES", "Dimensions", "utf8"]
+
+#: The temporary table that carries new values (rows deleted at each commit).
+VALUES = "_touchpoint_values"
+VALUES_DDL = (
+    f'CREATE TEMP TABLE IF NOT EXISTS {VALUES} (pos integer NOT NULL, value text COLLATE "C" '
+    "NOT NULL) ON COMMIT DELETE ROWS"
+)
+
+
+def utf8(values: np.ndarray) -> np.ndarray:
+    """Text values (an object array of str) as a fixed-width array of UTF-8 bytes."""
+    return np.array([str(v).encode() for v in values], dtype=bytes)  # one per distinct value
+
+
+def copy_one(con: Any, sql: str, params: Any = None) -> list[Any]:
+    """The fields of the single row a binary ``COPY (SELECT ...) TO STDOUT`` returns."""
+    with con.cursor().copy(sql, params) as copy:
+        data = b"".join(bytes(chunk) for chunk in copy)
+    return read_copy_row(data)
+
+
+class Dimensions:
+    """Value -> id of each categorical column, cached after commit (at most `LIMIT` a column)."""
+
+    LIMIT = 2_000_000
+
+    def __init__(self) -> None:
+        self._known: dict[str, dict[str, int]] = {name: {} for name in CATEGORICAL}
+        self._pending: dict[str, dict[str, int]] = {name: {} for name in CATEGORICAL}
+
+    def ids(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
+        """The ids of ``values`` (distinct str) in ``dim_<column>``, adding the new ones."""
+        known, pending = self._known[column], self._pending[column]
+        out = np.empty(len(values), dtype=np.int64)
+        missing = []
+        for i, value in enumerate(values.tolist()):  # one per distinct value
+            found = known.get(value)
+            if found is None:
+                found = pending.get(value)
+            if found is None:
+                missing.append(i)
+            else:
+                out[i] = found
+        if missing:
+            at = np.array(missing, dtype=np.int64)
+            new = self._fetch(con, column, values[at])
+            out[at] = new
+            pending.update(zip(values[at].tolist(), new.tolist(), strict=True))
+        return out
+
+    def _fetch(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
+        con.execute(f"DELETE FROM {VALUES}")
+        with con.cursor().copy(f"COPY {VALUES} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(copy_rows([np.arange(len(values), dtype=">i4"), utf8(values)]))
+        con.execute(
+            f"INSERT INTO dim_{column} (value) SELECT value FROM {VALUES} ORDER BY value "
+            "ON CONFLICT (value) DO NOTHING"
+        )
+        fields = copy_one(
+            con,
+            f"COPY (SELECT array_agg(v.pos), array_agg(d.id) FROM {VALUES} v "
+            f"CROSS JOIN LATERAL (SELECT id FROM dim_{column} d WHERE d.value = v.value "
+            "OFFSET 0) d) TO STDOUT (FORMAT BINARY)",
+        )
+        out = np.empty(len(values), dtype=np.int64)
+        out[array(fields[0], ">i4")] = array(fields[1], ">i4")
+        return out
+
+    def commit(self) -> None:
+        """The transaction committed: its new ids are real."""
+        for name in CATEGORICAL:  # eight columns
+            known, pending = self._known[name], self._pending[name]
+            if pending:
+                if len(known) + len(pending) > self.LIMIT:
+                    known.clear()
+                known.update(pending)
+                pending.clear()
+
+    def rollback(self) -> None:
+        """The transaction rolled back: forget the ids it made."""
+        for pending in self._pending.values():
+            pending.clear()
+
+    def drop(self, column: str, value: str) -> None:
+        """A value was deleted (`forget`)."""
+        self._known[column].pop(value, None)
+        self._pending[column].pop(value, None)
+
+
+def categories(con: Any, column: str, used: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, values) of ``dim_<column>``: all of them, or only ``used`` ids when given."""
+    where, params = "", None
+    if used is not None:
+        where, params = " WHERE id = ANY(%s::integer[])", [used.tolist()]
+    fields = copy_one(
+        con,
+        f"COPY (SELECT count(*), array_agg(id), string_agg(textsend(value), ''::bytea), "
+        f"array_agg(octet_length(value)) FROM dim_{column}{where}) TO STDOUT (FORMAT BINARY)",
+        params,
+    )
+    if not int.from_bytes(bytes(fields[0]), "big", signed=True):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    ids = array(fields[1], ">i4").astype(np.int64)
+    raw = texts(fields[2], array(fields[3], ">i4"))
+    values = np.char.decode(raw, "utf-8").astype(object) if raw.dtype.itemsize else raw
+    return ids, values
