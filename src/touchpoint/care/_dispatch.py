@@ -19,7 +19,7 @@ number of processes) works through the due rows in small claims. For each row:
    granted consent for the row's channel and purpose (the latest consent record wins)
    closes the row as ``held`` (never sent, reason stored); quiet hours in the customer's
    time zone and the frequency caps (over the contacts this outbox sent) move it to the
-   first allowed moment, with the reason. See `touchpoint.care.policy`.
+   first allowed moment, with the reason. See `touchpoint.care.plan_contacts`.
 4. **Send**, after renewing the lease, with the key as the message's ``contact_id`` (the
    webhook channel passes it as ``Idempotency-Key``), bounded by ``timeout`` seconds.
 5. **Mark** the outcome in its own transaction, only while this dispatcher still holds

@@ -11,7 +11,7 @@ when it may go out and through which channel, with the reason whenever it may no
 3. **Frequency caps**: at most ``limit`` contacts per customer within ``window``, per
    channel or overall, counting the contact history and the contacts planned in the same
    run (``history`` may hold contacts already scheduled for later, such as
-   `touchpoint.care.dispatch.Dispatcher.history`). What happens to a contact over a cap
+   `touchpoint.care.Dispatcher.history`). What happens to a contact over a cap
    is the rule's declared choice (``on_cap``): ``drop`` (blocked, with the reason),
    ``defer`` (to the moment the ``limit``-th latest contact counted so far, deferred ones
    included, leaves the window: every window then holds the cap) or ``exempt`` (sent

@@ -159,7 +159,7 @@ class CareRule:
     source, source_note:
         Where the rule's timing (anchor, offset, recurrence, occurrences and the
         follow-ups' offsets) comes from: ``own`` (the default), ``material`` or
-        ``example``; see `touchpoint.model.provenance`.
+        ``example``; see `touchpoint.model.Provenance`.
     """
 
     code: str

@@ -62,7 +62,7 @@ def rating_range(top: float) -> tuple[float, float]:
     An indicator states only the top of its rating scale. Star and agreement scales of 2
     to 9 points start at 1 (1-5, 1-7); a scale of 10 or more starts at 0 (the 0-10
     "how likely are you to recommend us" of NPS, 0-100), and so does a 0-1 (thumbs down
-    / up) scale. Ingest (`touchpoint.schema.records`) and the rating-based scores read
+    / up) scale. Ingest (`touchpoint.schema.validate_records`) and the rating-based scores read
     scales by this one rule.
 
     >>> rating_range(5), rating_range(10), rating_range(1)
@@ -157,7 +157,7 @@ class ControlIndicator:
         Where the standard (what is checked, the target, the window) comes from: ``own``
         (the default, the author's own standard), ``material`` (the source material, the
         note quoting where) or ``example`` (a figure made up to illustrate, the note
-        saying what the material does say); see `touchpoint.model.provenance`. The
+        saying what the material does say); see `touchpoint.model.Provenance`. The
         weight is never part of it.
 
     Examples

@@ -128,7 +128,7 @@ class LoyaltyProgramme:
     source, source_note:
         Where the programme's figures (earn rate, window, tiers with their thresholds
         and discounts, point value, redemption and expiry) come from: ``own`` (the
-        default), ``material`` or ``example``; see `touchpoint.model.provenance`.
+        default), ``material`` or ``example``; see `touchpoint.model.Provenance`.
     """
 
     tiers: tuple[LoyaltyTier, ...] = attrs.field(converter=to_tuple)

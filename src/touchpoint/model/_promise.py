@@ -57,7 +57,7 @@ class PromisePolicy:
     """The company's bottom line for promises (底线): at most ``max_value``, due within ``max_days``.
 
     ``source`` and ``source_note`` say where the two figures come from (``own`` by
-    default, ``material`` or ``example``; see `touchpoint.model.provenance`).
+    default, ``material`` or ``example``; see `touchpoint.model.Provenance`).
 
     >>> PromisePolicy(max_value=2000, max_days=30, source="example").source.label
     'example value'

@@ -13,7 +13,7 @@ Rules (those of `touchpoint.Interaction`): ``event_id`` and ``touchpoint`` are c
 ``inbound`` (default) or ``outbound``, ``amount`` and ``response_time`` finite and >= 0
 when given, ``rating`` finite when given. With a blueprint, the touchpoint must be one of
 its codes, the channel one it knows, and a rating within the rating scale of the
-touchpoint's indicators (see `touchpoint.model.indicator.rating_range`; touchpoints that state no scale take any
+touchpoint's indicators (see `touchpoint.model.rating_range`; touchpoints that state no scale take any
 finite rating).
 
 A value that cannot be read as its field's type (a time of ``"not a date"``, an amount

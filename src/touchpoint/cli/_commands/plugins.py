@@ -4,7 +4,7 @@ A faulty plugin (it fails to import, raises while registering, or registers a na
 is taken) is disabled, not fatal: it is listed under "disabled" with the reason, and the
 command still exits 0.
 
-Follows the command-module convention of `touchpoint.cli.commands` (``NAME``, ``HELP``,
+Follows the command-module convention of `touchpoint.cli._commands` (``NAME``, ``HELP``,
 ``configure(parser)``, ``run(args)``), so it can be listed in ``COMMANDS``.
 
 Examples
