@@ -20,7 +20,7 @@ __all__ = ["require"]
 
 
 def require(module: str, *, extra: str, feature: str) -> ModuleType:
-    """Import ``module`` or raise `MissingExtraError` saying ``pip install 'touchpoint[extra]'``."""
+    """Import ``module`` or raise `MissingExtraError` saying ``pip install 'touchpoint-ctm[extra]'``."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised with the extra missing

@@ -141,7 +141,7 @@ class MissingExtraError(TouchpointError, ImportError):
         self.feature, self.extra, self.missing = feature, extra, missing
         super().__init__(
             f"{feature} needs the optional package {missing!r}: "
-            f"install it with  pip install 'touchpoint[{extra}]'"
+            f"install it with  pip install 'touchpoint-ctm[{extra}]'"
         )
 
 

@@ -250,7 +250,7 @@ def test_without_the_extra_the_error_names_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("MissingExtraError")
-    assert "pip install 'touchpoint[dask]'" in out.stdout
+    assert "pip install 'touchpoint-ctm[dask]'" in out.stdout
 
 
 def test_pyramid_summary_of_a_dask_pyramid(client, events):

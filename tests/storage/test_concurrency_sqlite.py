@@ -311,5 +311,4 @@ def test_four_writers_and_four_dispatchers_on_one_file(tmp_path):
         "seconds": round(elapsed, 1),
         "load_average": Path("/proc/loadavg").read_text().split()[0],
     }
-    print("sqlite concurrency:", json.dumps(figures))
-    assert elapsed < 90
+    print("sqlite concurrency:", json.dumps(figures))  # figures for the docs; no timed assert

@@ -128,7 +128,7 @@ def test_importing_touchpoint_and_its_plugins_imports_no_psycopg():
 
 def test_without_the_extra_opening_says_which_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg fails
-    with pytest.raises(MissingExtraError, match=r"pip install 'touchpoint\[postgres\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'touchpoint-ctm\[postgres\]'"):
         open_storage("postgresql://app@127.0.0.1:5432/touchpoint")
 
 

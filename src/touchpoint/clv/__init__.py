@@ -6,7 +6,7 @@ predict purchases and the probability a customer is still active; `GammaGamma` p
 average spend and, with a purchase model, discounted lifetime value. Summaries and
 predictions are `ScoreFrame`s keyed by ``customer``, as every score is (`Predictions`).
 The purchase models need numpy only; Gamma-Gamma needs scipy
-(``pip install 'touchpoint[clv]'``).
+(``pip install 'touchpoint-ctm[clv]'``).
 A fit whose likelihood is highest at a limit of its model (nobody drops out, equal
 rates, equal spend) fits that limit and warns with
 `touchpoint.errors.BoundaryFitWarning`.

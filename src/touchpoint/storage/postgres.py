@@ -1,6 +1,6 @@
 """Built-in plugin: ``postgresql://user@host:port/db``, storage in a PostgreSQL database (psycopg 3).
 
-Install the extra: ``pip install 'touchpoint[postgres]'`` (psycopg 3, imported only when
+Install the extra: ``pip install 'touchpoint-ctm[postgres]'`` (psycopg 3, imported only when
 a storage is opened). Open it like any storage::
 
     ws = touchpoint.open("postgresql://app@db.internal:5432/crm", blueprint=...)
