@@ -38,10 +38,12 @@ def _marked() -> dict[str, object]:
     """Every function of the package marked `distributed`, by the name it is marked with."""
     import touchpoint.attribution
     import touchpoint.clv
+    import touchpoint.journeys
     import touchpoint.scoring
 
     found = {}
-    for package in (touchpoint.scoring, touchpoint.clv, touchpoint.attribution):
+    packages = (touchpoint.scoring, touchpoint.clv, touchpoint.attribution, touchpoint.journeys)
+    for package in packages:
         for obj in vars(package).values():
             members = [m for _, m in inspect.getmembers(obj)] if inspect.isclass(obj) else []
             candidates = [obj, *members]

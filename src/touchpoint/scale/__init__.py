@@ -28,6 +28,7 @@ from touchpoint.scale import (  # noqa: F401 (imported to register their plans w
     _compliance,
     _customers,
     _groups,
+    _journeys,
     _programme,
     _value,
 )
