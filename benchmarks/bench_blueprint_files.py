@@ -33,8 +33,7 @@ from touchpoint.model import (
     Stage,
     Touchpoint,
 )
-from touchpoint.schema import dump_blueprint, loads_blueprint
-from touchpoint.schema.models import BlueprintFile
+from touchpoint.schema import BlueprintFile, dump_blueprint, loads_blueprint
 
 STAGES = list(Stage)
 

@@ -188,7 +188,7 @@ def measured(fn, pid: int, out: dict, key: str):
 
 
 def run_touchpoint(url: str, schema: str, parts: list[dict[str, np.ndarray]]) -> dict[str, float]:
-    from touchpoint.schema.records import validate_columns
+    from touchpoint.schema import validate_columns
     from touchpoint.storage.postgres import PostgresStorage
     from touchpoint.workspace import Workspace
 

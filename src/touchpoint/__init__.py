@@ -8,6 +8,10 @@ schedules and pluggable channels and storage. See https://touchpoint.readthedocs
 'in-sale'
 """
 
+from __future__ import annotations
+
+import os
+
 from touchpoint._version import __version__
 from touchpoint.errors import (
     BlueprintError,
@@ -64,6 +68,33 @@ from touchpoint.workspace import IngestReport, Workspace, open_workspace
 #: ``touchpoint.open(url, blueprint=...)``: the workspace an application holds.
 open = open_workspace
 
+
+def load_blueprint(path: str | os.PathLike[str]) -> Blueprint:
+    """Read a blueprint file (``.toml`` or ``.json``): `touchpoint.schema.load_blueprint`.
+
+    The file formats and their checks live in `touchpoint.schema`, imported on the first
+    call (it brings pydantic's models, which ``import touchpoint`` does not need).
+
+    Raises
+    ------
+    BlueprintError
+        For any problem, including a file that cannot be read; the message names the file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from touchpoint import templates
+    >>> from touchpoint.schema import dump_blueprint
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "dealer.json"
+    >>> _ = path.write_text(dump_blueprint(templates.load("car-dealership"), format="json"))
+    >>> load_blueprint(path) == templates.load("car-dealership")
+    True
+    """
+    from touchpoint.schema import load_blueprint as load
+
+    return load(path)
+
+
 __all__ = [
     "BUILTIN_CHANNELS",
     "Anchor",
@@ -115,6 +146,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "hookimpl",
+    "load_blueprint",
     "open",
     "open_workspace",
 ]

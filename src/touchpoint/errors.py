@@ -50,6 +50,22 @@ class Problem:
     def has_value(self) -> bool:
         return self.value is not _NO_VALUE
 
+    def under(self, prefix: str) -> Problem:
+        """The same problem located under ``prefix``: ``weight`` under ``touchpoints[3]``
+        is ``touchpoints[3].weight``, ``[0]`` under ``tiers`` is ``tiers[0]``.
+
+        >>> str(Problem("weight", "must be > 0", -1).under("touchpoints[3]"))
+        'touchpoints[3].weight: must be > 0 (value: -1)'
+        """
+        path = (
+            f"{prefix}.{self.path}"
+            if self.path and not self.path.startswith("[")
+            else f"{prefix}{self.path}"
+        )
+        if self.has_value:
+            return Problem(path, self.message, self.value)
+        return Problem(path, self.message)
+
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
         value = self.value
@@ -87,8 +103,8 @@ class _ProblemsError(TouchpointError, ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (self.__class__, (self.problems,), {"source": self.source})
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.source = state.get("source")
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        self.source = (state or {}).get("source")
 
 
 class BlueprintError(_ProblemsError):

@@ -41,11 +41,12 @@ import logging
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 import numpy as np
 
+from touchpoint._deprecation import renamed
 from touchpoint.channels.base import Delivery, Message, deliver
 from touchpoint.errors import ChannelError, Problem, StorageError, TouchpointError, ValidationError
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
@@ -274,7 +275,7 @@ class Workspace:
           - customer: no such column for 'customer' (available: 'event_id', 'time') (value: 'customer')
           - touchpoint: no such column for 'touchpoint' (available: 'event_id', 'time') (value: 'touchpoint')
         """
-        from touchpoint.schema.records import validate_columns, validate_records
+        from touchpoint.schema import validate_columns, validate_records
 
         if on_reject not in ("refuse", "quarantine"):
             raise ValueError(f"on_reject must be 'refuse' or 'quarantine', not {on_reject!r}")
@@ -311,15 +312,19 @@ class Workspace:
     ) -> IngestReport:
         bad = {r.row for r in rejections}
         n_bad = len(bad)
+        # Rejection converts its problems with ``tuple``, which type checkers cannot follow
         refused = [
             Rejection(
                 i,
-                [
-                    Problem(
-                        f"records[{i}]",
-                        f"not stored: the batch was refused because {n_bad} record(s) were rejected; fix them or use on_reject='quarantine'",
-                    )
-                ],
+                cast(
+                    Any,
+                    [
+                        Problem(
+                            f"records[{i}]",
+                            f"not stored: the batch was refused because {n_bad} record(s) were rejected; fix them or use on_reject='quarantine'",
+                        )
+                    ],
+                ),
             )
             for i in range(total)
             if i not in bad
@@ -358,7 +363,8 @@ class Workspace:
         """Rejected records kept in quarantine, with their reasons."""
         rows = self.storage.quarantined()
         ok = isinstance(rows, list) and all(isinstance(r, dict) for r in rows)
-        return self._checked("quarantined", rows, ok, "a list of dicts")
+        result: list[dict[str, Any]] = self._checked("quarantined", rows, ok, "a list of dicts")
+        return result
 
     # ------------------------------------------------------------------ storage results
 
@@ -384,8 +390,9 @@ class Workspace:
     def _append(self, batch: Any, **options: Any) -> AppendResult:
         """`Storage.append`, with its result checked before the workspace relies on it."""
         result = self.storage.append(batch, **options)
-        if not isinstance(result, AppendResult):
-            self._checked("append", result, False, "an AppendResult")
+        given: object = result  # a plugin's backend may return anything
+        if not isinstance(given, AppendResult):
+            self._checked("append", given, False, "an AppendResult")
         status = result.status
         ok = (
             isinstance(status, np.ndarray)
@@ -423,7 +430,8 @@ class Workspace:
         ok = isinstance(removed, dict) and all(
             isinstance(k, str) and isinstance(v, int) for k, v in removed.items()
         )
-        return self._checked("forget", removed, ok, "a dict of counts")
+        result: dict[str, int] = self._checked("forget", removed, ok, "a dict of counts")
+        return result
 
     def finish_erasure(self, *, wait: float | None = None) -> bool:
         """Complete erasures that `forget` left pending (readers held old copies of pages).
@@ -441,7 +449,8 @@ class Workspace:
     def export(self, customer: str) -> str:
         """Everything stored about a customer, as JSON."""
         text = self.storage.export(customer)
-        return self._checked("export", text, isinstance(text, str), "a JSON string")
+        result: str = self._checked("export", text, isinstance(text, str), "a JSON string")
+        return result
 
     # ------------------------------------------------------------------ channels
 
@@ -532,8 +541,9 @@ class Workspace:
         return promise
 
     # ------------------------------------------------------------------ checks
-    def check_promises(self, now: Any) -> list[Any]:
-        """Open promises past their due date at ``now``; fires ``promise_overdue`` for each.
+    @renamed(now="asof")
+    def check_promises(self, asof: Any) -> list[Any]:
+        """Open promises past their due date at ``asof``; fires ``promise_overdue`` for each.
 
         Promises are few, so this goes through the stored `Promise` objects one by one.
         Every call reports every promise that is overdue then; a host that wants one
@@ -544,7 +554,7 @@ class Workspace:
             callable(getattr(p, "is_overdue", None)) for p in promises
         )
         self._checked("promises", promises, ok, "a list of touchpoint.Promise")
-        late = [p for p in promises if p.is_overdue(now)]
+        late = [p for p in promises if p.is_overdue(asof)]
         for promise in late:
             self.notify("promise_overdue", promise=promise)
         return late

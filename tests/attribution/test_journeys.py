@@ -73,7 +73,8 @@ def test_many_customers_take_the_radix_sort_path():
             "time": t.astype("datetime64[s]"),
             "touchpoint": unit,
             "converted": np.zeros(n, bool),
-        }
+        },
+        until="conversion",
     )
     df = pd.DataFrame({"c": cust, "t": t, "u": unit}).sort_values(["c", "t"], kind="stable")
     np.testing.assert_array_equal(j.units[j.codes], df["u"].to_numpy())
@@ -82,32 +83,39 @@ def test_many_customers_take_the_radix_sort_path():
 
 def test_window_keeps_touches_within_the_look_back(to_rows):
     data = to_rows([["ad", "email", "store", "store"]], [True])  # days 0..3
-    assert journeys(data, window=1.5).paths() == [("store", "store")]
-    assert journeys(data, window=np.timedelta64(2, "D")).paths() == [("email", "store", "store")]
+    assert journeys(data, window=1.5, until="conversion").paths() == [("store", "store")]
+    assert journeys(data, window=np.timedelta64(2, "D"), until="conversion").paths() == [
+        ("email", "store", "store")
+    ]
     with pytest.raises(ValidationError, match="window"):
-        journeys(data, window=-1)
+        journeys(data, window=-1, until="conversion")
 
 
 def test_unit_map_coarsens_touchpoints(to_rows):
     data = to_rows([["A102", "B201", "A108"]], [True])
-    j = journeys(data, unit_map={"A102": "store", "A108": "store", "B201": "phone"})
+    j = journeys(
+        data, unit_map={"A102": "store", "A108": "store", "B201": "phone"}, until="conversion"
+    )
     assert j.paths() == [("store", "phone", "store")]
     assert j.units.tolist() == ["phone", "store"]
     with pytest.raises(ValidationError, match="A108"):
-        journeys(data, unit_map={"A102": "store", "B201": "phone"})
+        journeys(data, unit_map={"A102": "store", "B201": "phone"}, until="conversion")
 
 
 def test_pandas_and_polars_give_the_same_journeys(to_rows):
     data = to_rows([["ad", "store"], ["email"]], [True, False], shuffle_seed=1)
     data["time"] = data["time"].astype("datetime64[ns]")
-    expected = journeys(data).paths()
-    assert journeys(pd.DataFrame(data)).paths() == expected
-    assert journeys(pl.DataFrame({k: list(v) for k, v in data.items()})).paths() == expected
+    expected = journeys(data, until="conversion").paths()
+    assert journeys(pd.DataFrame(data), until="conversion").paths() == expected
+    assert (
+        journeys(pl.DataFrame({k: list(v) for k, v in data.items()}), until="conversion").paths()
+        == expected
+    )
 
 
 def test_missing_columns_and_values_are_named():
     with pytest.raises(ValidationError, match="touchpoint"):
-        journeys({"customer": [1], "time": ["2024-01-01"], "converted": [True]})
+        journeys({"customer": [1], "time": ["2024-01-01"], "converted": [True]}, until="conversion")
     with pytest.raises(ValidationError, match=r"time'\]\[1\]"):
         journeys(
             {
@@ -115,5 +123,6 @@ def test_missing_columns_and_values_are_named():
                 "time": np.array(["2024-01-01", "NaT"], dtype="datetime64[us]"),
                 "touchpoint": ["a", "b"],
                 "converted": [False, True],
-            }
+            },
+            until="conversion",
         )

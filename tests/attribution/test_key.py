@@ -6,7 +6,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from touchpoint.attribution import key_touchpoints, markov, relative_weights
+from touchpoint.attribution import key_touchpoints, markov
+from touchpoint.attribution.parts import relative_weights
 from touchpoint.errors import ValidationError
 
 

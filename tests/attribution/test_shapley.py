@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from touchpoint.attribution import journeys, shapley, shapley_values
+from touchpoint.attribution import journeys, shapley
+from touchpoint.attribution.parts import shapley_values
 from touchpoint.errors import ValidationError
 
 
@@ -53,7 +54,7 @@ def test_efficiency_values_sum_to_the_grand_coalition(to_rows):
     units = list("abcdefghij")
     paths = [list(rng.choice(units, rng.integers(1, 5))) for _ in range(300)]
     conv = rng.random(300) < 0.4
-    j = journeys(to_rows(paths, conv))
+    j = journeys(to_rows(paths, conv), until="conversion")
     phi, _ = shapley_values(j, value="conversions")
     assert phi.sum() == pytest.approx(conv.sum())
     phi, _ = shapley_values(j, value="rate")
@@ -66,7 +67,7 @@ def test_sampling_beyond_the_exact_limit_estimates_the_exact_value(to_rows):
     units = [f"u{i}" for i in range(9)]
     paths = [list(rng.choice(units, rng.integers(1, 4), replace=False)) for _ in range(400)]
     conv = rng.random(400) < 0.5
-    j = journeys(to_rows(paths, conv))
+    j = journeys(to_rows(paths, conv), until="conversion")
     exact, _ = shapley_values(j, value="rate", exact_limit=15)
     sampled, se = shapley_values(j, value="rate", exact_limit=5, n_permutations=4000, seed=3)
     assert se is not None and np.all(se > 0)

@@ -122,7 +122,7 @@ def test_integer_steps_from_every_table(kind):
         "list": lambda: data,
         "frame": lambda: EventFrame.from_data(pd.DataFrame(data)),
     }[kind]()
-    j = journeys(table, time="seq")
+    j = journeys(table, time="seq", until="conversion")
     assert j.paths() == [("ad", "email", "store"), ("ad",)]
     assert j.times.tolist() == [1, 2, 3, 1]
 
@@ -135,7 +135,7 @@ def test_python_numbers_with_a_gap_are_steps_and_a_gap_is_named():
         "converted": [False, True],
     }
     with pytest.raises(ValidationError, match=r"'step'\]\[1\]: missing time or step"):
-        journeys(data, time="step")
+        journeys(data, time="step", until="conversion")
     data["step"] = [2, 1.5]
     assert journeys(data, time="step", until="customer").paths() == [("b", "a")]
 
@@ -147,9 +147,9 @@ def test_a_look_back_window_and_a_half_life_in_steps():
         "touchpoint": ["ad", "email", "store", "store"],
         "converted": [False, False, False, True],
     }
-    assert journeys(data, time="step", window=1).paths() == [("store", "store")]
+    assert journeys(data, time="step", until="conversion", window=1).paths() == [("store", "store")]
     with pytest.raises(ValidationError, match="number of steps"):
-        journeys(data, time="step", window=np.timedelta64(1, "D"))
+        journeys(data, time="step", until="conversion", window=np.timedelta64(1, "D"))
     w = heuristic(data, time="step", model="time_decay", half_life=1)["conversions"]
     # weights 1/8, 1/4, 1/2, 1 over the four touches, normalised: store gets 12/15
     assert w.round(12).tolist() == [round(1 / 15, 12), round(2 / 15, 12), round(12 / 15, 12)]

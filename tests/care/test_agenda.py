@@ -107,7 +107,7 @@ def test_birthdays_move_in_and_warranty_with_leap_days_and_month_ends():
         "warranty_end": [dt.date(2026, 3, 30), None, dt.date(2026, 4, 1), None],
     }
     cols = as_columns(customers, ["birthday", "move_in", "warranty_end"])
-    due = agenda(rules, cols, on=dt.date(2026, 2, 28))
+    due = agenda(rules, cols, asof=dt.date(2026, 2, 28))
     # 29 Feb birthdays fall on 28 Feb in 2026; 30 Nov + 3 months is clamped to 28 Feb;
     # 30 March - 30 days is 28 Feb.
     assert rows(due) == {
@@ -118,8 +118,14 @@ def test_birthdays_move_in_and_warranty_with_leap_days_and_month_ends():
         ("leap", "warranty", 0, dt.date(2026, 2, 28), "warranty/leap/2026-03-30"),
     }
     assert rows(due) == reference(rules, customers, dt.date(2026, 2, 28), dt.date(2026, 2, 28))
+    # the same contacts as a ScoreFrame keyed by their idempotency key
+    frame = due.to_frame()
+    assert frame.key == "key" and len(set(frame["key"].tolist())) == len(due)
+    for name, values in due.columns().items():
+        assert frame[name].tolist() == values.tolist(), name
+    assert frame.row("visit-3m/leap/2025-11-30")["customer"] == "leap"
     # In a leap year the 29 February birthday is on its day.
-    assert rows(agenda(rules[:1], cols, on=dt.date(2028, 2, 29))) == {
+    assert rows(agenda(rules[:1], cols, asof=dt.date(2028, 2, 29))) == {
         ("leap", "birthday", 28, dt.date(2028, 2, 29), "birthday/leap/2028")
     }
 
@@ -139,13 +145,13 @@ def test_computing_twice_gives_the_same_keys_and_days_add_up_to_the_range():
     cols = as_columns(
         {"customer": ["a", "b"], "signup": [dt.date(2026, 1, 31), dt.date(2026, 2, 15)]}, ["signup"]
     )
-    whole = agenda(rules, cols, since="2026-01-01", on="2026-12-31")
-    again = agenda(rules, cols, since="2026-01-01", on="2026-12-31")
+    whole = agenda(rules, cols, since="2026-01-01", asof="2026-12-31")
+    again = agenda(rules, cols, since="2026-01-01", asof="2026-12-31")
     assert whole.key.tolist() == again.key.tolist()
     assert len(set(whole.key)) == len(whole) == 10, "five occurrences each, never more"
     daily = set()
     for day in np.arange("2026-01-01", "2027-01-01", dtype="datetime64[D]"):
-        daily |= set(agenda(rules, cols, on=day).key)
+        daily |= set(agenda(rules, cols, asof=day).key)
     assert daily == set(whole.key)
 
 
@@ -163,7 +169,7 @@ def test_eligibility_by_tier():
     ]
     cols = as_columns({"customer": ["g", "s"], "birthday": [dt.date(1990, 5, 5)] * 2}, ["birthday"])
     cols["tier"] = np.array(["gold", "silver"], dtype=object)
-    assert agenda(rules, cols, on="2026-05-05").customer.tolist() == ["g"]
+    assert agenda(rules, cols, asof="2026-05-05").customer.tolist() == ["g"]
 
 
 def test_missing_anchor_column_says_how_to_map_it():
@@ -176,20 +182,20 @@ def test_missing_anchor_column_says_how_to_map_it():
         agenda(
             rules,
             {"customer": ["a"], "handover": np.array(["2026-01-01"], dtype="datetime64[D]")},
-            on="2026-04-01",
+            asof="2026-04-01",
         )
     due = agenda(
         rules,
         {"customer": ["a"], "handover": np.array(["2026-01-01"], dtype="datetime64[D]")},
-        on="2026-04-01",
+        asof="2026-04-01",
         anchors={"move_in": "handover"},
     )
     assert due.key.tolist() == ["v/a/2026-01-01"]
 
 
-def test_since_after_on_is_an_error():
-    with pytest.raises(ValidationError, match="since: is after on"):
-        agenda([], {"customer": []}, on="2026-01-01", since="2026-02-01")
+def test_since_after_asof_is_an_error():
+    with pytest.raises(ValidationError, match="since: is after asof"):
+        agenda([], {"customer": []}, asof="2026-01-01", since="2026-02-01")
 
 
 dates = st.dates(min_value=dt.date(1996, 1, 1), max_value=dt.date(2030, 12, 31))
@@ -218,7 +224,7 @@ def test_matches_the_reference(anchors, recurrence, offset, occurrences, start, 
     )
     customers = {"customer": [f"c{i}" for i in range(len(anchors))], "purchase": anchors}
     end = start + dt.timedelta(days=length)
-    due = agenda([rule], as_columns(customers, ["purchase"]), since=start, on=end)
+    due = agenda([rule], as_columns(customers, ["purchase"]), since=start, asof=end)
     assert rows(due) == reference([rule], customers, start, end)
 
 
@@ -239,7 +245,7 @@ def test_follow_ups_are_due_after_the_contact_with_keys_of_their_own():
         ],
     )
     cols = as_columns({"customer": ["a"], "purchase": [dt.date(2026, 3, 1)]}, ["purchase"])
-    due = agenda([letter], cols, since="2026-03-01", on="2026-03-31")
+    due = agenda([letter], cols, since="2026-03-01", asof="2026-03-31")
     assert list(zip(due.step, due.due.astype(str), due.key, strict=True)) == [
         ("", "2026-03-08", "letter/a/2026-03-01"),
         ("announce", "2026-03-08", "letter/a/2026-03-01/announce"),
@@ -247,7 +253,7 @@ def test_follow_ups_are_due_after_the_contact_with_keys_of_their_own():
         ("feedback", "2026-03-18", "letter/a/2026-03-01/feedback"),
     ]
     # Each day's agenda holds exactly that day's steps.
-    assert agenda([letter], cols, on="2026-03-11").key.tolist() == ["letter/a/2026-03-01/confirm"]
+    assert agenda([letter], cols, asof="2026-03-11").key.tolist() == ["letter/a/2026-03-01/confirm"]
 
 
 def test_each_customer_is_due_on_their_own_local_date():
@@ -278,5 +284,5 @@ def test_each_customer_is_due_on_their_own_local_date():
     # within its own day's key.
     later = agenda([rule], cols, now=dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC))
     assert set(later.customer) == {"sh", "ld", "ny"} and len(set(later.key)) == 3
-    with pytest.raises(ValidationError, match="give either on"):
+    with pytest.raises(ValidationError, match="give either asof"):
         agenda([rule], cols)

@@ -94,7 +94,7 @@ def test_matches_pandas_reference(rows, buys):
             ),
         }
     )
-    got = complaint_stats(df, purchases=purchases, now=NOW.to_datetime64(), percentiles=(50, 90))
+    got = complaint_stats(df, purchases=purchases, asof=NOW.to_datetime64(), percentiles=(50, 90))
     want = reference(df, purchases)
     assert got["type"].tolist() == list(want)
     for i, group in enumerate(want):

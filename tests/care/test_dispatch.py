@@ -18,11 +18,10 @@ from loopback import Receiver
 
 import touchpoint
 from touchpoint import Consent, Customer
-from touchpoint.care import ContactPlan, ContactPolicy, FrequencyCap
-from touchpoint.care.dispatch import Dispatcher, dispatch
+from touchpoint.care import ContactPlan, ContactPolicy, Dispatcher, FrequencyCap, dispatch
 from touchpoint.channels import Message
 from touchpoint.channels.base import REASON_LIMIT, ChannelBackend, Delivery
-from touchpoint.model.care import CareRule, FollowUp
+from touchpoint.model import CareRule, FollowUp
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -212,7 +211,7 @@ CHILD = textwrap.dedent(
     """
     import sys, datetime as dt
     import touchpoint
-    from touchpoint.care.dispatch import Dispatcher
+    from touchpoint.care import Dispatcher
     ws = touchpoint.open(sys.argv[1])
     ws.add_channel("hook", kind="webhook", url=sys.argv[2], secret="s3cret", retries=0)
     Dispatcher(ws, claim=50).run_once(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC))

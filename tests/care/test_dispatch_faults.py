@@ -28,8 +28,7 @@ from loopback import Receiver
 
 import touchpoint
 from touchpoint import Consent, Customer
-from touchpoint.care import ContactPlan
-from touchpoint.care.dispatch import Dispatcher
+from touchpoint.care import ContactPlan, Dispatcher
 from touchpoint.channels import Message
 
 pytestmark = pytest.mark.slow  # dispatcher processes killed and restarted
@@ -40,7 +39,7 @@ DISPATCHER = textwrap.dedent(
     from collections import Counter
     import touchpoint
     from touchpoint.care import ContactPolicy
-    from touchpoint.care.dispatch import Dispatcher
+    from touchpoint.care import Dispatcher
 
     url, hook, opts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     ws = touchpoint.open(url)

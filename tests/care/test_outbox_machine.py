@@ -20,8 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import touchpoint
 from touchpoint import Consent, Customer
-from touchpoint.care import ContactPlan, ContactPolicy
-from touchpoint.care.dispatch import Dispatcher
+from touchpoint.care import ContactPlan, ContactPolicy, Dispatcher
 from touchpoint.channels import Message
 from touchpoint.channels.base import ChannelBackend, Delivery
 

@@ -50,7 +50,7 @@ def consents(*records):
 
 
 def plan(rules, cust, cons, now=NOON_UTC, **kw):
-    due = agenda(rules, cust, on=now.date())
+    due = agenda(rules, cust, asof=now.date())
     return plan_contacts(due, rules, customers=cust, consents=cons, now=now, **kw)
 
 
@@ -60,6 +60,8 @@ class TestConsent:
         assert p.status.tolist() == ["blocked"] and p.reason.tolist() == [
             "no service consent on sms, email"
         ]
+        frame = p.to_frame()  # the plan as a ScoreFrame keyed by the contact's key
+        assert frame.key == "key" and frame.row(p.key[0])["status"] == "blocked"
 
     def test_service_consent_does_not_cover_marketing(self):
         cons = consents(("C0", "sms", "service", True))
@@ -204,7 +206,7 @@ class TestCaps:
 
 
 def test_a_due_contact_for_an_unknown_customer_is_an_error():
-    due = agenda([rule()], customers(), on=NOON_UTC.date())
+    due = agenda([rule()], customers(), asof=NOON_UTC.date())
     with pytest.raises(ValidationError, match="customer: is not in the customers table"):
         plan_contacts(
             due,

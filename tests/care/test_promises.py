@@ -35,7 +35,7 @@ def test_overdue_is_exactly_the_open_promises_past_due_per_the_domain_object(row
         "due": np.array([p.due.replace(tzinfo=None) for p in objects], dtype="datetime64[us]"),
         "status": [p.status.value for p in objects],
     }
-    late = overdue_promises(data, now=np.datetime64(now.replace(tzinfo=None), "us"))
+    late = overdue_promises(data, asof=np.datetime64(now.replace(tzinfo=None), "us"))
     assert set(late["id"].tolist()) == {p.id for p in objects if p.is_overdue(now)}
     assert list(late["days_overdue"]) == sorted(late["days_overdue"], reverse=True)
     assert all(d > 0 for d in late["days_overdue"])
@@ -53,5 +53,5 @@ def test_unknown_status_names_the_row():
                 "due": np.array(["2026-01-01"], dtype="datetime64[us]"),
                 "status": ["late"],
             },
-            now="2026-03-01",
+            asof="2026-03-01",
         )

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from touchpoint import ValidationError
-from touchpoint.care.render import MAX_WIDTH, fields_of, render
+from touchpoint.care import MAX_WIDTH, fields_of, render
 
 
 def test_missing_field_names_the_field_but_not_other_values():

@@ -51,7 +51,7 @@ def test_gammagamma_matches_the_published_estimates(published_summary):
 
 
 def test_customer_summary_reproduces_the_published_summary(transactions, published_summary):
-    s = customer_summary(transactions, observation_end="1997-09-30", unit="W")
+    s = customer_summary(transactions, asof="1997-09-30", unit="W")
     np.testing.assert_array_equal(s["customer"], np.arange(1, 2358))
     np.testing.assert_array_equal(s["frequency"], published_summary["frequency"])
     # The published file rounds to two decimals.
@@ -60,7 +60,7 @@ def test_customer_summary_reproduces_the_published_summary(transactions, publish
 
 
 def test_fitting_our_own_summary_gives_the_published_estimates(transactions):
-    s = customer_summary(transactions, observation_end="1997-09-30")
+    s = customer_summary(transactions, asof="1997-09-30")
     bg = BetaGeo().fit(s)
     assert {k: round(v, 3) for k, v in bg.params_.items()} == {
         "r": 0.243,

@@ -69,7 +69,7 @@ def test_five_repeat_buyers_fit_the_equal_spend_limit_with_a_warning():
     (p, nu), ll = gamma_limit_fit(np.array([1, 2, 3, 1, 4.0]), np.array([20, 35, 18, 60, 25.0]))
     assert gg.params_["p"] == pytest.approx(p, rel=1e-6)
     assert gg.log_likelihood_ == pytest.approx(ll, rel=1e-9)
-    spend = gg.expected_average_spend(summary)
+    spend = gg.expected_average_spend(summary).to_numpy()
     np.testing.assert_allclose(spend, p / nu, rtol=1e-6)  # everyone: the common mean
     assert np.isnan(gg.standard_errors_["q"]) and np.isfinite(gg.standard_errors_["p"])
 
@@ -81,7 +81,7 @@ def test_gammagamma_without_heterogeneity_predicts_the_common_mean_for_everyone(
     gg, _ = fit_quietly(GammaGamma(), {"frequency": x, "monetary_value": m})
     # at the limit or next to it (q in the thousands): own averages barely count
     assert gg.limit_ == ("equal mean spend",) or gg.params_["q"] > 100
-    spend = gg.expected_average_spend({"frequency": x, "monetary_value": m})
+    spend = gg.expected_average_spend({"frequency": x, "monetary_value": m}).to_numpy()
     assert spend.mean() == pytest.approx(20.0, rel=0.01)
     assert spend.std() < 0.1 * m.std()  # shrunk almost all the way to the common mean
 
@@ -96,7 +96,7 @@ def uniform_year():
         "time": np.datetime64("2024-01-01") + rng.integers(0, 366, n).astype("timedelta64[D]"),
         "amount": rng.gamma(2.0, 20.0, n).round(2),
     }
-    return customer_summary(data, observation_end="2024-12-31")
+    return customer_summary(data, asof="2024-12-31")
 
 
 def nbd_fit(x, T):
@@ -149,10 +149,10 @@ def test_uniform_purchases_fit_a_limit_and_predict_finite_values(uniform_year):
     if bg.limit_ == ("no dropout",):
         assert bg.params_["r"] == pytest.approx(r, rel=1e-4)
         assert bg.params_["alpha"] == pytest.approx(alpha, rel=1e-4)
-    for values in (bg.expected_purchases(s, 13), bg.probability_alive(s)):
+    for values in (bg.expected_purchases(s, 13).to_numpy(), bg.probability_alive(s).to_numpy()):
         assert np.all(np.isfinite(values))
     # six purchases a year each: about 1.5 in the next 13 weeks
-    assert 1.3 < bg.expected_purchases(s, 13).mean() < 1.6
+    assert 1.3 < bg.expected_purchases(s, 13).to_numpy().mean() < 1.6
     # no standard error for a parameter at a limit, finite ones for the others
     for name, value in bg.params_.items():
         assert np.isfinite(bg.standard_errors_[name]) == (0 < value < np.inf), name
@@ -162,10 +162,10 @@ def test_uniform_purchases_give_finite_lifetime_values(uniform_year):
     s = uniform_year
     bg, _ = fit_quietly(BetaGeo(), s)
     gg, _ = fit_quietly(GammaGamma(), s)
-    clv = gg.customer_lifetime_value(bg, s, periods=12)
+    clv = gg.customer_lifetime_value(bg, s, periods=12).to_numpy()
     assert np.all(np.isfinite(clv)) and np.all(clv > 0)
     mb, _ = fit_quietly(ModifiedBetaGeo(), s)
-    assert np.all(np.isfinite(mb.expected_purchases(s, 13)))
+    assert np.all(np.isfinite(mb.expected_purchases(s, 13).to_numpy()))
 
 
 def test_customers_still_buying_on_the_last_day_fit_the_nbd_limit():
@@ -183,11 +183,11 @@ def test_customers_still_buying_on_the_last_day_fit_the_nbd_limit():
     assert bg.params_["r"] == pytest.approx(r, rel=1e-5)
     assert bg.params_["alpha"] == pytest.approx(alpha, rel=1e-5)
     assert bg.log_likelihood_ == pytest.approx(ll, rel=1e-10)
-    np.testing.assert_array_equal(bg.probability_alive(s), 1.0)
+    np.testing.assert_array_equal(bg.probability_alive(s).to_numpy(), 1.0)
     # the NBD prediction, written directly: (r + x) h / (alpha + T)
     r, alpha = bg.params_["r"], bg.params_["alpha"]
     np.testing.assert_allclose(
-        bg.expected_purchases(s, 10.0), (r + x) * 10.0 / (alpha + T), rtol=1e-12
+        bg.expected_purchases(s, 10.0).to_numpy(), (r + x) * 10.0 / (alpha + T), rtol=1e-12
     )
     assert np.isfinite(bg.standard_errors_["r"]) and np.isnan(bg.standard_errors_["a"])
 
@@ -198,15 +198,21 @@ def test_predictions_approach_the_limit_predictions_continuously():
     near.params_ = {"r": 0.5, "alpha": 6.0, "a": 1e-9, "b": 2.0}
     limit._coords = (0.5 / 6.0, 2.0, 0.0, 0.0)  # the no-dropout limit itself
     np.testing.assert_allclose(
-        near.expected_purchases(summary, 20.0), limit.expected_purchases(summary, 20.0), rtol=1e-7
+        near.expected_purchases(summary, 20.0).to_numpy(),
+        limit.expected_purchases(summary, 20.0).to_numpy(),
+        rtol=1e-7,
     )
     near.params_ = {"r": 1e9, "alpha": 1e10, "a": 0.8, "b": 2.0}
     limit._coords = (0.1, 0.0, 0.8 / 2.8, 1 / 2.8)  # equal rates
     np.testing.assert_allclose(
-        near.probability_alive(summary), limit.probability_alive(summary), rtol=1e-7
+        near.probability_alive(summary).to_numpy(),
+        limit.probability_alive(summary).to_numpy(),
+        rtol=1e-7,
     )
     np.testing.assert_allclose(
-        near.expected_purchases(summary, 20.0), limit.expected_purchases(summary, 20.0), rtol=1e-7
+        near.expected_purchases(summary, 20.0).to_numpy(),
+        limit.expected_purchases(summary, 20.0).to_numpy(),
+        rtol=1e-7,
     )
 
 
@@ -283,7 +289,7 @@ def test_expected_purchases_stay_finite_and_match_the_integral(params, modified)
         sel = h == horizon
         got = model.expected_purchases(
             {"frequency": x[sel], "recency": t[sel], "T": T[sel]}, horizon
-        )
+        ).to_numpy()
         assert np.all(np.isfinite(got))
         want = [
             expected_by_quadrature(*params, *row, modified=modified) for row in np.array(rows)[sel]

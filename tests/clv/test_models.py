@@ -263,7 +263,7 @@ def test_expected_purchases_match_a_simulation_of_the_future(model):
     fitted.params_ = {"r": r, "alpha": alpha, "a": a, "b": b}
     predicted = fitted.expected_purchases(
         {"frequency": x[zero], "recency": np.zeros(zero.sum()), "T": np.full(zero.sum(), T)}, h
-    )
+    ).to_numpy()
     got, se = future[zero].mean(), future[zero].std() / np.sqrt(zero.sum())
     assert np.ptp(predicted) == 0
     assert abs(predicted[0] - got) < 4 * se
@@ -286,7 +286,7 @@ def test_probability_alive_is_one_without_repeat_purchases_and_falls_with_silenc
     bg = BetaGeo().fit({"frequency": CDNOW["x"], "recency": CDNOW["t_x"], "T": CDNOW["T"]})
     p = bg.probability_alive(
         {"frequency": [0, 3, 3, 3], "recency": [0.0, 35.0, 20.0, 5.0], "T": [38.0] * 4}
-    )
+    ).to_numpy()
     assert p[0] == 1.0
     assert 1.0 > p[1] > p[2] > p[3] > 0.0
 

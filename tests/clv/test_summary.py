@@ -54,10 +54,10 @@ def test_matches_a_pandas_reference(rows, unit):
     end = "2024-02-05"
     expected = reference(df, end, {"D": 1.0, "W": 7.0}[unit])
     if expected.empty:
-        with pytest.raises(ValidationError, match="observation_end"):
-            customer_summary(df, observation_end=end, unit=unit)
+        with pytest.raises(ValidationError, match="asof"):
+            customer_summary(df, asof=end, unit=unit)
         return
-    got = customer_summary(df, observation_end=end, unit=unit)
+    got = customer_summary(df, asof=end, unit=unit)
     assert list(got["customer"]) == expected["customer"].tolist()
     np.testing.assert_array_equal(got["frequency"], expected["frequency"])
     for col in ("recency", "T", "monetary_value"):
@@ -76,13 +76,13 @@ def test_same_result_from_pandas_polars_arrow_and_dicts():
         "customer": "cust_id",
         "time": "ts",
         "amount": "paid",
-        "observation_end": "2024-01-15",
+        "asof": "2024-01-15",
         "unit": "D",
     }
     frames = [data, pd.DataFrame(data), pl.DataFrame(data), pa.table(data)]
     for frame in frames:
         r = customer_summary(frame, **kw)
-        assert list(r["cust_id"]) == [7, 9]
+        assert list(r["customer"]) == [7, 9]
         assert r["frequency"].tolist() == [1, 0]  # two purchases on 1 Jan are one
         assert r["recency"].tolist() == [7.0, 0.0]
         assert r["T"].tolist() == [14.0, 12.0]
@@ -104,7 +104,7 @@ def test_purchases_after_the_end_are_ignored():
             "time": ["2024-01-01", "2024-03-01", "2024-03-02"],
             "amount": [1.0, 2.0, 3.0],
         },
-        observation_end="2024-01-31",
+        asof="2024-01-31",
         unit="D",
     )
     assert list(s["customer"]) == [1]
@@ -123,9 +123,9 @@ def test_purchases_after_the_end_are_ignored():
             r"amount.*\[1\]",
         ),
         (
-            {"observation_end": "2023-01-01"},
+            {"asof": "2023-01-01"},
             {"customer": [1], "time": ["2024-01-01"]},
-            "observation_end",
+            "asof",
         ),
     ],
 )
@@ -157,15 +157,15 @@ def test_only_purchases_count_by_the_purchase_rule(rows):
     expected = reference(df[bought], end, 1.0)
     if expected.empty:
         with pytest.raises(ValidationError):
-            customer_summary(df, observation_end=end, unit="D")
+            customer_summary(df, asof=end, unit="D")
         return
-    got = customer_summary(df, observation_end=end, unit="D")
+    got = customer_summary(df, asof=end, unit="D")
     assert list(got["customer"]) == expected["customer"].tolist()
     np.testing.assert_array_equal(got["frequency"], expected["frequency"])
     for col in ("recency", "T", "monetary_value"):
         np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, atol=1e-9, err_msg=col)
     # purchases=None: every event counts, as in a transaction log
-    every = customer_summary(df, observation_end=end, unit="D", purchases=None)
+    every = customer_summary(df, asof=end, unit="D", purchases=None)
     np.testing.assert_array_equal(
         every["frequency"], reference(df, end, 1.0)["frequency"].to_numpy()
     )
@@ -185,3 +185,15 @@ def test_a_named_purchase_label_and_a_missing_purchase_amount():
     assert s["frequency"].tolist() == [1, 0] and s["monetary_value"].tolist() == [7.0, 0.0]
     with pytest.raises(ValidationError, match="purchases"):
         customer_summary(ev, purchases="order")
+
+
+def test_observation_end_is_the_old_name_of_asof_and_still_works():
+    """Host code calls customer_summary(..., observation_end=...): it keeps working a release."""
+    data = {"customer": [1, 1, 2], "time": ["2024-01-01", "2024-01-05", "2024-01-03"]}
+    with pytest.warns(
+        DeprecationWarning, match=r"observation_end=\.\.\.\) is deprecated: use asof="
+    ):
+        old = customer_summary(data, observation_end="2024-01-10", unit="D")
+    assert old == customer_summary(data, asof="2024-01-10", unit="D")
+    with pytest.raises(TypeError, match="both"):
+        customer_summary(data, observation_end="2024-01-10", asof="2024-01-10")

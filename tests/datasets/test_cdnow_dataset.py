@@ -126,7 +126,7 @@ def test_the_holdout_counts_are_purchase_days_after_the_calibration_period(maste
 
 
 def test_an_earlier_calibration_end_summarises_only_the_customers_seen_by_then(master):
-    s = load_cdnow("summary", observation_end="1997-02-15", unit="D", as_frame="numpy")
+    s = load_cdnow("summary", asof="1997-02-15", unit="D", as_frame="numpy")
     first = pd.Series(master["time"]).groupby(master["customer"]).min()
     assert len(s["customer"]) == int((first <= pd.Timestamp("1997-02-15")).sum())
     assert (
@@ -179,12 +179,24 @@ def test_loading_needs_no_network():
         ({"kind": "customers"}, "kind"),
         ({"kind": "summary", "unit": "fortnight"}, "unit"),
         ({"as_frame": "excel"}, "as_frame"),
-        ({"kind": "summary", "observation_end": "1998-07-01"}, "observation_end"),
-        ({"kind": "summary", "observation_end": "last tuesday"}, "observation_end"),
-        ({"kind": "summary", "observation_end": "1996-12-31"}, "observation_end"),
+        ({"kind": "summary", "asof": "1998-07-01"}, "asof"),
+        ({"kind": "summary", "asof": "last tuesday"}, "asof"),
+        ({"kind": "summary", "asof": "1996-12-31"}, "asof"),
     ],
 )
 def test_bad_arguments_raise_the_librarys_error_naming_them(kwargs, where):
     with pytest.raises(ValidationError) as info:
         load_cdnow(**kwargs)
     assert where in str(info.value)
+
+
+def test_observation_end_is_the_old_name_of_asof_and_still_works():
+    """As in customer_summary: the old keyword gives the same summary, with a warning."""
+    with pytest.warns(
+        DeprecationWarning, match=r"observation_end=\.\.\.\) is deprecated: use asof="
+    ):
+        old = load_cdnow("summary", sample=True, observation_end="1997-06-30", as_frame="numpy")
+    new = load_cdnow("summary", sample=True, asof="1997-06-30", as_frame="numpy")
+    assert old.keys() == new.keys()
+    for name in new:
+        np.testing.assert_array_equal(old[name], new[name])

@@ -17,7 +17,7 @@ import pytest
 from touchpoint import templates
 from touchpoint.cli import main
 from touchpoint.demo import synthetic_base
-from touchpoint.demo.report import SECTIONS
+from touchpoint.demo._report import SECTIONS
 
 pytestmark = pytest.mark.slow  # the demo end to end; one test opens its report in chromium
 
@@ -130,7 +130,7 @@ def test_rerun_changes_nothing(demo_run, capsys) -> None:
 
 
 def test_another_base_in_the_same_file_is_refused(demo_run) -> None:
-    from touchpoint.demo.run import run_demo
+    from touchpoint.demo import run_demo
     from touchpoint.errors import ValidationError
 
     db = demo_run[0]

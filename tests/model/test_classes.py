@@ -352,7 +352,7 @@ def test_channel_codes_have_no_spaces():
 
 
 def test_absurd_durations_are_blueprint_errors_not_overflows():
-    from touchpoint.model.duration import parse_timedelta
+    from touchpoint.model import parse_timedelta
 
     with pytest.raises(BlueprintError, match="is too long"):
         parse_timedelta("99999999999 days")

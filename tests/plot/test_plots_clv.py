@@ -37,9 +37,8 @@ def fhl():
 
 def _grid_values(predict, frequencies, recencies, T):
     x, t = np.meshgrid(frequencies, recencies, indexing="ij")
-    return predict({"frequency": x.ravel(), "recency": t.ravel(), "T": np.full(x.size, T)}).reshape(
-        x.shape
-    )
+    grid = {"frequency": x.ravel(), "recency": t.ravel(), "T": np.full(x.size, T)}
+    return predict(grid).to_numpy().reshape(x.shape)
 
 
 def test_the_frequency_recency_matrix_holds_the_models_predictions(fhl, summary):

@@ -25,7 +25,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "touchpoint-example-sms"
 DRIVER = textwrap.dedent(
     """
     import argparse, json, sys
-    from touchpoint.cli.commands import plugins as command
+    from touchpoint.cli._commands import plugins as command
     from touchpoint.channels import Message
     from touchpoint.workspace import open_workspace
 

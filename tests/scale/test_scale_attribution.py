@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from touchpoint.attribution import journeys, markov
-from touchpoint.attribution._markov import add_transitions, count_transitions, solve_transitions
+from touchpoint.attribution.parts import add_transitions, count_transitions, solve_transitions
 from touchpoint.errors import ValidationError
 
 pytestmark = pytest.mark.slow  # a real Dask LocalCluster (tests/scale/conftest.py)

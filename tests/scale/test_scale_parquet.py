@@ -280,7 +280,7 @@ def test_a_directory_without_parquet_files(tmp_path):
 
 def test_importing_the_module_imports_neither_pyarrow_nor_dask():
     code = (
-        "import sys, touchpoint.scale.parquet\n"
+        "import sys, touchpoint.scale._parquet\n"
         "print(' '.join(m for m in ('pyarrow', 'dask', 'pandas') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -41,7 +41,7 @@ from touchpoint.model import (
     Stage,
     Touchpoint,
 )
-from touchpoint.model.duration import OFFSET_UNITS, TIME_UNITS
+from touchpoint.model._duration import OFFSET_UNITS, TIME_UNITS
 
 __all__ = ["blueprints", "codes", "texts"]
 

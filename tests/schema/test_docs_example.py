@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from touchpoint.schema import loads_blueprint
-from touchpoint.schema.models import BlueprintFile
+from touchpoint.schema import BlueprintFile, loads_blueprint
 
 DOC = Path(__file__).parents[2] / "docs" / "blueprint-format.md"
 

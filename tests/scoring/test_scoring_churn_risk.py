@@ -136,9 +136,9 @@ def test_risk_is_calibrated_in_the_models_own_story():
 def test_risk_is_one_minus_the_mbgnbd_probability_alive_of_the_purchase_days():
     ev, asof, truth = leave_at_random_times(2000, seed=4, r=0.8, alpha=40.0, s=2.0, beta=700.0)
     r, risk, _ = scored(ev, asof, truth)
-    summary = customer_summary(ev, observation_end=asof, unit="D", amount=None)
+    summary = customer_summary(ev, asof=asof, unit="D", amount=None)
     model = ModifiedBetaGeo().fit(summary)
-    alive = model.probability_alive(summary)
+    alive = model.probability_alive(summary).to_numpy()
     np.testing.assert_array_equal(summary["customer"], r["customer"])
     np.testing.assert_allclose(risk, 1 - alive, rtol=1e-9, atol=1e-12)
 

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from touchpoint.errors import ValidationError
-from touchpoint.scoring import percentile_rank, satisfied_but_defecting
+from touchpoint.scoring import satisfied_but_defecting
+from touchpoint.scoring.parts import percentile_rank
 
 
 @given(st.lists(st.one_of(st.none(), st.integers(0, 5)), max_size=30), st.booleans())

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 import touchpoint
 from touchpoint.errors import ValidationError
 from touchpoint.frame import EventFrame
-from touchpoint.scoring import DEFAULT_SEGMENTS, quantile_scores, rfm, rfm_scores, rfm_segments
-from touchpoint.scoring._ties import tie_hash
-from touchpoint.scoring.rfm import METHODS
+from touchpoint.scoring import DEFAULT_SEGMENTS, rfm, rfm_scores, rfm_segments
+from touchpoint.scoring.parts import METHODS, quantile_scores, tie_hash
 
 BASE = np.datetime64("2026-01-01T00:00", "us")
 

@@ -11,7 +11,7 @@ from scipy.stats import binom, binomtest, multinomial, norm
 
 from touchpoint.errors import ValidationError
 from touchpoint.scoring import csat, nps
-from touchpoint.scoring.satisfaction import nps_interval
+from touchpoint.scoring.parts import nps_interval
 
 Z95 = 1.959963984540054
 

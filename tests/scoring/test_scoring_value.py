@@ -16,8 +16,8 @@ from touchpoint.scoring import (
     simple_clv,
     top_share,
 )
-from touchpoint.scoring._ties import tie_hash
-from touchpoint.scoring.value import DEFAULT_SHARES as DEFAULT_SHARES_
+from touchpoint.scoring._value import DEFAULT_SHARES as DEFAULT_SHARES_
+from touchpoint.scoring.parts import tie_hash
 
 values = st.lists(
     st.one_of(st.none(), st.sampled_from([0.0, 10.0, 50.0]), st.floats(0, 1e6)), max_size=60

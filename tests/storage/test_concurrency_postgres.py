@@ -34,7 +34,7 @@ COMMON = textwrap.dedent(
     import numpy as np
     import touchpoint
     from touchpoint.care import ContactPlan, ContactPolicy
-    from touchpoint.care.dispatch import Dispatcher
+    from touchpoint.care import Dispatcher
     from touchpoint.channels import Message
 
     NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)

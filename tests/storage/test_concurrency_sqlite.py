@@ -91,7 +91,7 @@ DISPATCHER = textwrap.dedent(
     from collections import Counter
     import touchpoint
     from touchpoint.care import ContactPolicy
-    from touchpoint.care.dispatch import Dispatcher
+    from touchpoint.care import Dispatcher
 
     url, hook, stop = sys.argv[1], sys.argv[2], sys.argv[3]
     ws = touchpoint.open(url)

@@ -18,8 +18,7 @@ import pytest
 import touchpoint
 from touchpoint import care, templates
 from touchpoint.errors import ValidationError
-from touchpoint.model import Anchor, Blueprint, IndicatorKind, Promise, Provenance, Stage
-from touchpoint.model.duration import Offset
+from touchpoint.model import Anchor, Blueprint, IndicatorKind, Offset, Promise, Provenance, Stage
 from touchpoint.schema import dump_blueprint, load_blueprint, loads_blueprint
 
 DATA = Path(touchpoint.__file__).parent / "templates" / "data"
@@ -547,7 +546,7 @@ def test_a_template_texts_the_parents_when_the_baby_turns_three_months(blueprint
     }
     due_days = []
     for day in (dt.date(2026, 2, 27), dt.date(2026, 2, 28), dt.date(2026, 3, 1)):
-        due = care.agenda([rule], customers, on=day)
+        due = care.agenda([rule], customers, asof=day)
         formula = [c for c, r in zip(due.customer, due.rule, strict=True) if r == "formula-stage-2"]
         if formula:
             assert formula == ["C1"]

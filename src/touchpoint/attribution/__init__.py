@@ -15,11 +15,12 @@ Examples
 [0.5, 0.5]
 """
 
-from touchpoint.attribution._heuristics import MODELS, heuristic, touch_weights
+from touchpoint._deprecation import moved_modules
+from touchpoint.attribution._heuristics import MODELS, heuristic
 from touchpoint.attribution._journeys import Journeys, journeys
-from touchpoint.attribution._key import key_touchpoints, relative_weights
-from touchpoint.attribution._markov import markov, removal_effects
-from touchpoint.attribution._shapley import shapley, shapley_values
+from touchpoint.attribution._key import key_touchpoints
+from touchpoint.attribution._markov import markov
+from touchpoint.attribution._shapley import shapley
 
 __all__ = [
     "MODELS",
@@ -28,9 +29,15 @@ __all__ = [
     "journeys",
     "key_touchpoints",
     "markov",
-    "relative_weights",
-    "removal_effects",
     "shapley",
-    "shapley_values",
-    "touch_weights",
 ]
+
+# Kept for one release: the helpers that work on Journeys live in .parts now.
+__getattr__ = moved_modules(
+    __name__,
+    {},
+    {
+        name: f"{__name__}.parts"
+        for name in ("relative_weights", "removal_effects", "shapley_values", "touch_weights")
+    },
+)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._deprecation import renamed
 from touchpoint.attribution._journeys import Journeys, journeys
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame
@@ -29,15 +30,16 @@ __all__ = ["MODELS", "heuristic", "touch_weights"]
 MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 
 
+@renamed(j="journeys")
 def touch_weights(
-    j: Journeys,
+    journeys: Journeys,
     model: str,
     *,
     half_life: Any = 7.0,
     first: float = 0.4,
     last: float = 0.4,
 ) -> np.ndarray:
-    """Credit of each touch of ``j`` (0 in non-converted journeys); each journey's sum is 1.
+    """Credit of each touch of ``journeys`` (0 in non-converted ones); each journey's sum is 1.
 
     Position-based gives ``first`` to the first touch, ``last`` to the last and spreads
     the rest evenly over the touches between; a journey of two touches splits
@@ -48,6 +50,7 @@ def touch_weights(
     """
     if model not in MODELS:
         raise ValidationError([Problem("model", f"expected one of {list(MODELS)}", model)])
+    j = journeys
     n_touch = len(j.codes)
     lengths = j.lengths
     journey = j.journey_of_touch
@@ -94,7 +97,8 @@ def touch_weights(
         else:
             w = np.where(two, 0.5, w)
         w = np.where(length == 1, 1.0, w)
-    return w * j.converted[journey]
+    result: np.ndarray = w * j.converted[journey]
+    return result
 
 
 def _half_life_us(half_life: Any) -> float:

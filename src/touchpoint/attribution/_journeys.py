@@ -1,4 +1,4 @@
-"""Customer journeys: each customer's touches in order, cut at conversions.
+"""Customer journeys: each customer's touches in order, one journey each or cut at conversions.
 
 A `Journeys` value holds all journeys as flat columns (the touches of journey ``j`` are
 ``units[codes[starts[j]:starts[j + 1]]]``), built from an event frame without a Python
@@ -16,18 +16,19 @@ Examples
 ...         "time": ["2024-01-01", "2024-01-03", "2024-01-02", "2024-01-01", "2024-01-05"],
 ...         "touchpoint": ["ad", "store", "email", "ad", "ad"],
 ...         "converted": [False, True, False, False, False]}
->>> j = journeys(data)
+>>> j = journeys(data, until="customer")
 >>> j.paths()
 [('ad', 'email', 'store'), ('ad', 'ad')]
 >>> j.converted.tolist()
 [True, False]
 >>> journeys({"customer": [1, 1, 1], "time": [3, 1, 2], "touchpoint": ["store", "ad", "email"],
-...           "converted": [True, False, False]}).paths()
+...           "converted": [True, False, False]}, until="customer").paths()
 [('ad', 'email', 'store')]
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import attrs
@@ -233,7 +234,7 @@ def journeys(
     time: str = "time",
     touchpoint: str = "touchpoint",
     converted: str | None = "converted",
-    until: str = "conversion",
+    until: str | None = None,
     window: Any = None,
     unit_map: dict[Any, Any] | None = None,
     with_times: bool = True,
@@ -251,9 +252,12 @@ def journeys(
         channel, stage or line column. ``converted`` is true on the touch at which the
         customer converted (e.g. the purchase); None when nobody converts.
     until:
+        ``"customer"``: one journey per customer, converted when any of its touches
+        converted (the convention of `markov`, `heuristic` and `shapley`).
         ``"conversion"``: a conversion ends a journey and the customer's next touch
-        starts a new one. ``"customer"``: one journey per customer, converted when any
-        of its touches converted (the convention of `markov`).
+        starts a new one. Left out, it is ``"conversion"`` in this release, with a
+        `FutureWarning`: from the next release the default is ``"customer"``, as
+        everywhere else; pass ``until`` to choose.
     window:
         Keep only touches within this time before the journey's last touch (a
         ``numpy.timedelta64``, or a number of days), e.g. a 30-day look-back window.
@@ -269,15 +273,24 @@ def journeys(
     --------
     >>> data = {"customer": ["a", "a", "a"], "time": ["2024-01-01", "2024-01-02", "2024-01-03"],
     ...         "touchpoint": ["A102", "B201", "A102"], "converted": [False, True, False]}
-    >>> journeys(data).paths()
+    >>> journeys(data, until="conversion").paths()
     [('A102', 'B201'), ('A102',)]
     >>> journeys(data, until="customer").paths()
     [('A102', 'B201', 'A102')]
-    >>> journeys(data, unit_map={"A102": "store", "B201": "phone"}).paths()
+    >>> journeys(data, until="conversion", unit_map={"A102": "store", "B201": "phone"}).paths()
     [('store', 'phone'), ('store',)]
     """
     if isinstance(data, Journeys):
         return data
+    if until is None:
+        warnings.warn(
+            "journeys() without until= cuts journeys at conversions (until='conversion'); "
+            "from the next release the default is until='customer', as in markov, "
+            "heuristic and shapley: pass until= to choose",
+            FutureWarning,
+            stacklevel=2,
+        )
+        until = "conversion"
     if until not in ("conversion", "customer"):
         raise ValidationError([Problem("until", "expected 'conversion' or 'customer'", until)])
     cols, cats = read_coded(
@@ -324,6 +337,7 @@ def journeys(
     else:
         journey_conv = np.logical_or.reduceat(conv, starts[:-1]) if n else conv[:0]
     if window is not None:
+        assert t_sorted is not None  # kept: the window needs the times
         keep = _in_window(t_sorted, starts, window)
         if not keep.all():
             lengths = np.add.reduceat(keep.astype(np.int64), starts[:-1])
@@ -364,7 +378,8 @@ def _in_window(t: np.ndarray, starts: np.ndarray, window: Any) -> np.ndarray:
         raise ValidationError([Problem("window", "must not be negative", str(window))])
     last = t[starts[1:] - 1]
     end = np.repeat(last, np.diff(starts))
-    return t >= end - width
+    result: np.ndarray = t >= end - width
+    return result
 
 
 def sorted_units(codes: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

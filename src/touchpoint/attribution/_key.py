@@ -25,15 +25,20 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._deprecation import renamed
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, as_float64, read_columns
 
 __all__ = ["key_touchpoints", "relative_weights"]
 
 
-def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Johnson's relative weights, standardised betas and R² of ``y`` on the columns of ``X``.
+@renamed(X="predictors", y="outcome")
+def relative_weights(
+    predictors: np.ndarray, outcome: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Johnson's relative weights, standardised betas and R² of ``outcome`` on ``predictors``.
 
+    ``predictors`` has one column per predictor (n x p), ``outcome`` one value per row.
     Columns without variance get weight and beta 0.
 
     Examples
@@ -45,8 +50,8 @@ def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
     >>> bool(abs(w.sum() - r2) < 1e-12), bool(w[0] > w[1])
     (True, True)
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    X = np.asarray(predictors, dtype=np.float64)
+    y = np.asarray(outcome, dtype=np.float64)
     p = X.shape[1]
     sd = X.std(axis=0)
     ok = sd > 0

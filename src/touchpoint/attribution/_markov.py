@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from touchpoint._deprecation import renamed
 from touchpoint._extras import require
 from touchpoint.attribution._journeys import Journeys, journeys
 from touchpoint.errors import Problem, ValidationError
@@ -142,11 +143,12 @@ def markov_frame(counts: Transitions, touchpoint: str) -> ScoreFrame:
     )
 
 
-def removal_effects(j: Journeys, *, order: int = 1) -> np.ndarray:
-    """Removal effect of each unit of ``j`` (aligned with ``j.units``)."""
+@renamed(j="journeys")
+def removal_effects(journeys: Journeys, *, order: int = 1) -> np.ndarray:
+    """Removal effect of each unit of ``journeys`` (aligned with ``journeys.units``)."""
     check_order(order)
-    _check_converted(int(np.count_nonzero(j.converted)))
-    return solve_transitions(count_transitions(j, order=int(order)))
+    _check_converted(int(np.count_nonzero(journeys.converted)))
+    return solve_transitions(count_transitions(journeys, order=int(order)))
 
 
 def check_order(order: Any) -> None:
@@ -202,8 +204,10 @@ class Transitions:
     converted: int
 
 
-def count_transitions(j: Journeys, *, order: int = 1) -> Transitions:
-    """The transitions of the journeys ``j`` as a chain of the given order."""
+@renamed(j="journeys")
+def count_transitions(journeys: Journeys, *, order: int = 1) -> Transitions:
+    """The transitions of ``journeys`` as a chain of the given order."""
+    j = journeys
     converted = int(np.count_nonzero(j.converted))
     if order == 1:
         return Transitions(j.units, 1, _first_order_counts(j), converted)
@@ -241,7 +245,8 @@ def solve_transitions(t: Transitions) -> np.ndarray:
     _check_converted(t.converted)
     if t.order == 1:
         return _first_order(t.counts, len(t.units))
-    return _higher_order(*t.counts, len(t.units), t.order)
+    src_key, dst_key, count = t.counts
+    return _higher_order(src_key, dst_key, count, len(t.units), t.order)
 
 
 def _sum_pairs(
@@ -301,7 +306,8 @@ def _first_order(counts: np.ndarray, n: int) -> np.ndarray:
     if p[s] <= 0:
         raise ValidationError([Problem("converted", "no journey converted", 0)])
     reach = M[s, :n] / np.diag(M)[:n]
-    return np.clip(reach * p[:n] / p[s], 0.0, 1.0)
+    result: np.ndarray = np.clip(reach * p[:n] / p[s], 0.0, 1.0)
+    return result
 
 
 def _higher_order_counts(j: Journeys, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

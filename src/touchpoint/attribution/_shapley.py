@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._deprecation import renamed
 from touchpoint.attribution._journeys import Journeys, journeys
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame
@@ -48,15 +49,17 @@ def _popcount(masks: np.ndarray, n: int) -> np.ndarray:
     return count
 
 
+@renamed(j="journeys")
 def shapley_values(
-    j: Journeys,
+    journeys: Journeys,
     *,
     value: str = "conversions",
     exact_limit: int = 15,
     n_permutations: int = 2000,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Shapley value of each unit of ``j`` and, when sampled, its standard error."""
+    """Shapley value of each unit of ``journeys`` and, when sampled, its standard error."""
+    j = journeys
     n = len(j.units)
     if value not in ("conversions", "rate"):
         raise ValidationError([Problem("value", "expected 'conversions' or 'rate'", value)])

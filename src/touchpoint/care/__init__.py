@@ -1,19 +1,22 @@
 """Care: the agenda of scheduled care contacts, the contact policy that gates them, and the
 follow-through on promises and complaints."""
 
-from touchpoint.care.agenda import DueContacts, agenda
-from touchpoint.care.complaints import complaint_stats
-from touchpoint.care.dispatch import Dispatcher, DispatchReport, EnqueueReport, dispatch
-from touchpoint.care.policy import (
+from touchpoint._deprecation import moved_modules
+from touchpoint.care._agenda import DueContacts, agenda
+from touchpoint.care._complaints import complaint_stats
+from touchpoint.care._dispatch import Dispatcher, DispatchReport, EnqueueReport, dispatch
+from touchpoint.care._policy import (
     ContactPlan,
     ContactPolicy,
     FrequencyCap,
     QuietHours,
     plan_contacts,
 )
-from touchpoint.care.promises import overdue_promises
+from touchpoint.care._promises import overdue_promises
+from touchpoint.care._render import MAX_WIDTH, fields_of, render
 
 __all__ = [
+    "MAX_WIDTH",
     "ContactPlan",
     "ContactPolicy",
     "DispatchReport",
@@ -25,6 +28,17 @@ __all__ = [
     "agenda",
     "complaint_stats",
     "dispatch",
+    "fields_of",
     "overdue_promises",
     "plan_contacts",
+    "render",
 ]
+
+# Old paths, kept for one release: the implementation modules are private now.
+__getattr__ = moved_modules(
+    __name__,
+    {
+        module: (__name__, f"{__name__}._{module}")
+        for module in ("agenda", "complaints", "dispatch", "policy", "promises", "render")
+    },
+)

@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["add_months", "civil", "from_civil", "month_index", "month_length"]
@@ -51,19 +53,22 @@ def from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarr
     yoe = y - era * 400
     doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return (era * 146097 + doe - 719468).astype(np.int64).view("datetime64[D]")
+    result: np.ndarray = (era * 146097 + doe - 719468).astype(np.int64).view("datetime64[D]")
+    return result
 
 
 def month_length(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     """Days in each month (February 29 in leap years)."""
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    return _DAYS_BEFORE_MONTH[month] + ((month == 2) & leap)
+    result: np.ndarray = _DAYS_BEFORE_MONTH[month] + ((month == 2) & leap)
+    return result
 
 
 def month_index(days: np.ndarray) -> np.ndarray:
     """Months since year 0 (year × 12 + month − 1): differences are calendar months."""
     year, month, _ = civil(days)
-    return year * 12 + month - 1
+    result: np.ndarray = year * 12 + month - 1
+    return result
 
 
 def add_months(days: np.ndarray, months: int | np.ndarray) -> np.ndarray:
@@ -73,7 +78,9 @@ def add_months(days: np.ndarray, months: int | np.ndarray) -> np.ndarray:
     return _add_months_civil(year, month, day, months, np.isnat(days))
 
 
-def _add_months_civil(year, month, day, months, nat) -> np.ndarray:
+def _add_months_civil(
+    year: np.ndarray, month: np.ndarray, day: np.ndarray, months: Any, nat: np.ndarray
+) -> np.ndarray:
     total = year * 12 + (month - 1) + np.asarray(months, dtype=np.int64)
     year2, month2 = np.floor_divide(total, 12), total % 12 + 1
     out = from_civil(year2, month2, np.minimum(day, month_length(year2, month2)))

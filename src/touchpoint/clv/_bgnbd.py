@@ -44,7 +44,7 @@ Customers simulated by the model's own story (true r=0.5, alpha=4, a=1, b=3):
 >>> model = BetaGeo().fit(summary)
 >>> {k: round(v, 1) for k, v in model.params_.items()}
 {'r': 0.5, 'alpha': 4.0, 'a': 1.0, 'b': 3.1}
->>> alive = model.probability_alive(summary)
+>>> alive = model.probability_alive(summary).to_numpy()
 >>> bool(alive[x == 0].min() == 1.0), bool(alive[x > 0].min() < 0.5)
 (True, True)
 
@@ -87,7 +87,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from touchpoint.clv._inputs import read_summary
-from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, refine, runaway
+from touchpoint.clv._keyed import Predictions, predictions
+from touchpoint.clv._mle import (
+    Fit,
+    Objective,
+    covariance,
+    dot,
+    hessian,
+    maximise,
+    refine,
+    runaway,
+)
 from touchpoint.clv._quadrature import beta_nodes
 from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
 from touchpoint.frame import distributed
@@ -153,7 +163,7 @@ class _Data:
         self.top = int(xv[-1]) + self.delta + 1  # table length for sums over j < x (+ delta)
 
 
-def _counts_of(values: np.ndarray, *, inverse: bool = False):
+def _counts_of(values: np.ndarray, *, inverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Distinct whole numbers >= 0 and their counts (or each value's index among them).
 
     By counting, not by ``np.unique``: numpy 2's hashing unique takes seconds on millions.
@@ -193,10 +203,13 @@ def _h(z: np.ndarray, L1: np.ndarray) -> np.ndarray:
         out[small] = -0.5 + zs * (
             2 / 3 + zs * (-3 / 4 + zs * (4 / 5 + zs * (-5 / 6 + zs * (6 / 7 - zs * 7 / 8))))
         )
-    return out
+    result: np.ndarray = out
+    return result
 
 
-def _time_terms(x: Any, tau: np.ndarray, mu: float, phi: float):
+def _time_terms(
+    x: Any, tau: np.ndarray, mu: float, phi: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``H = (x + 1/phi) log(1 + phi mu tau)`` and its derivatives in the first two coordinates.
 
     ``exp(-H)`` is the Gamma-mixed probability of no purchase in ``tau`` more time units
@@ -226,7 +239,9 @@ def _time_terms(x: Any, tau: np.ndarray, mu: float, phi: float):
     return L1, Q, mti, A, B
 
 
-def _gamma_terms(tau: np.ndarray, mu: float, phi: float):
+def _gamma_terms(
+    tau: np.ndarray, mu: float, phi: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``log1p(z)``, ``log1p(z) / phi`` and ``mu tau / (1 + z)`` with z = phi mu tau, phi > 0."""
     z = (phi * mu) * tau
     L1 = np.log1p(z)
@@ -235,7 +250,7 @@ def _gamma_terms(tau: np.ndarray, mu: float, phi: float):
     return L1, L1 / phi, mti
 
 
-def _dropout(pi: float, q: np.ndarray):
+def _dropout(pi: float, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Terms of ``log(1 + pi e^q)``: its value, ``w = pi e^q / (1 + pi e^q)`` and ``w / pi``."""
     u = np.exp(-q)
     np.maximum(u, 1e-300, out=u)
@@ -337,7 +352,7 @@ def _nll_grad(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
     return -float(ll), -grad
 
 
-def _objective(d: _Data):
+def _objective(d: _Data) -> Objective:
     """Mean negative log-likelihood and gradient (for the optimiser)."""
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -376,7 +391,7 @@ def _best_fit(d: _Data, feature: str) -> Fit:
     return limit if limit.value < full.value - tolerance else full
 
 
-def _check_runaway(objective, fit: Fit, feature: str, where: str) -> None:
+def _check_runaway(objective: Objective, fit: Fit, feature: str, where: str) -> None:
     j = runaway(objective, fit, _LOWER, _UPPER, _FAR)
     if j is not None:
         raise ValidationError(
@@ -394,13 +409,27 @@ class _BetaGeoModel:
     """Fitting and prediction shared by BG/NBD and MBG/NBD (the ``_modified`` flag)."""
 
     _modified: ClassVar[bool] = False
+    _coords: tuple[float, float, float, float]
+    limit_: tuple[str, ...]
+    log_likelihood_: float
+    covariance_: np.ndarray
+    standard_errors_: dict[str, float]
+    n_customers_: int
+    iterations_: int
     _feature: ClassVar[str] = "BG/NBD fitting"
     _label: ClassVar[str] = "BetaGeo"
 
     def __init__(
-        self, *, frequency: str = "frequency", recency: str = "recency", T: str = "T"
+        self,
+        *,
+        frequency: str = "frequency",
+        recency: str = "recency",
+        T: str = "T",
+        customer: str = "customer",
     ) -> None:
         self.columns = {"frequency": frequency, "recency": recency, "T": T}
+        #: The summary's customer column, which keys the predictions.
+        self.customer = customer
 
     def __repr__(self) -> str:
         if not hasattr(self, "_coords"):
@@ -547,7 +576,9 @@ class _BetaGeoModel:
             self._warn(where)
         return self
 
-    def _standard_errors(self, data: _Data, theta, g, active, scale: float) -> None:
+    def _standard_errors(
+        self, data: _Data, theta: np.ndarray, g: np.ndarray, active: np.ndarray, scale: float
+    ) -> None:
         """Covariance of the classic parameters by the delta method from the coordinates."""
 
         def total(t: np.ndarray) -> tuple[float, np.ndarray]:
@@ -602,7 +633,7 @@ class _BetaGeoModel:
 
     # -- prediction --------------------------------------------------------------------
 
-    def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
+    def _log_odds_dead(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """log P(dropped out) / P(alive) at T, per customer (-inf when it cannot be)."""
         mu, phi, pi, psi = self._params()
         pibar = 1.0 - pi
@@ -618,21 +649,36 @@ class _BetaGeoModel:
         return out
 
     @distributed("BetaGeo.probability_alive", on="summary")
-    def probability_alive(self, summary: Any) -> Any:
+    def probability_alive(self, summary: Any) -> Predictions:
         """Probability that each customer is still active at the end of their history T.
+
+        Returns `Predictions` (a `ScoreFrame`) keyed by the summary's customer column
+        (``customer=`` of the model; ``row`` positions without one), with
+        ``probability_alive``; ``.to_numpy()`` gives the array. On a Dask summary, a
+        lazy Dask Series aligned with the summary's rows.
 
         Examples
         --------
         >>> m = BetaGeo()
         >>> m.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-        >>> m.probability_alive({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86]}).round(3).tolist()
-        [1.0, 0.727]
+        >>> s = {"customer": ["a", "b"], "frequency": [0, 2], "recency": [0.0, 30.43],
+        ...      "T": [38.86, 38.86]}
+        >>> p = m.probability_alive(s)
+        >>> p["customer"].tolist(), p.to_numpy().round(3).tolist()
+        (['a', 'b'], [1.0, 0.727])
         """
+        return predictions(
+            summary, self.customer, "probability_alive", self._probability_alive(summary)
+        )
+
+    def _probability_alive(self, summary: Any) -> np.ndarray:
         self._params()
         x, t_x, T = self._read(summary)
         return _sigmoid_neg(self._log_odds_dead(x, t_x, T))
 
-    def _expected_if_alive(self, x: np.ndarray, T: np.ndarray, horizon: float) -> np.ndarray:
+    def _expected_if_alive(
+        self, x: np.ndarray, T: np.ndarray, horizon: float | np.ndarray
+    ) -> np.ndarray:
         """E[purchases in (T, T + horizon)] of a customer alive at T with history x.
 
         The posterior rate is Gamma(r + x, alpha + T) and the posterior dropout chance
@@ -651,7 +697,8 @@ class _BetaGeoModel:
         def mean_over_p(p: Any, s: Any = s, nbd: Any = nbd) -> np.ndarray:
             ps = p * s
             ell = np.divide(np.log1p(ps), ps, out=np.ones_like(ps), where=ps > 0)
-            return -np.expm1(-nbd * p * ell) / p
+            result: np.ndarray = -np.expm1(-nbd * p * ell) / p
+            return result
 
         if psi == 0:
             return mean_over_p(np.full(len(x), pi))
@@ -679,18 +726,29 @@ class _BetaGeoModel:
         return out
 
     @distributed("BetaGeo.expected_purchases", on="summary")
-    def expected_purchases(self, summary: Any, horizon: float) -> Any:
+    def expected_purchases(self, summary: Any, horizon: float) -> Predictions:
         """Expected number of purchases of each customer in the next ``horizon`` time units.
 
         The conditional expectation E[X(T, T + horizon) | x, t_x, T] of the paper (eq. 10),
         evaluated without the hypergeometric function (see `_expected_if_alive`), so it
         stays finite and accurate for frequent buyers, long horizons and limit models.
+        Returns `Predictions` keyed by customer, as `probability_alive` does, with
+        ``expected_purchases``.
         """
+        return predictions(
+            summary,
+            self.customer,
+            "expected_purchases",
+            self._expected_purchases(summary, horizon),
+        )
+
+    def _expected_purchases(self, summary: Any, horizon: float) -> np.ndarray:
         self._params()
         x, t_x, T = self._read(summary)
         _check_horizon(horizon)
         alive = _sigmoid_neg(self._log_odds_dead(x, t_x, T))
-        return alive * self._expected_if_alive(x, T, horizon)
+        result: np.ndarray = alive * self._expected_if_alive(x, T, horizon)
+        return result
 
     predict = expected_purchases
 
@@ -727,7 +785,8 @@ def _check_horizon(horizon: Any) -> None:
 def _sigmoid_neg(log_odds: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(log_odds))`` without overflow."""
     e = np.exp(-np.abs(log_odds))
-    return np.where(log_odds > 0, e / (1.0 + e), 1.0 / (1.0 + e))
+    result: np.ndarray = np.where(log_odds > 0, e / (1.0 + e), 1.0 / (1.0 + e))
+    return result
 
 
 class BetaGeo(_BetaGeoModel):
@@ -771,9 +830,9 @@ class BetaGeo(_BetaGeoModel):
     >>> model = BetaGeo()
     >>> model.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     >>> summary = {"frequency": [2, 0, 7], "recency": [30.4, 0.0, 36.1], "T": [38.9, 38.9, 38.9]}
-    >>> model.expected_purchases(summary, 10.0).round(3).tolist()
+    >>> model.expected_purchases(summary, 10.0).to_numpy().round(3).tolist()
     [0.356, 0.054, 1.354]
-    >>> model.probability_alive(summary).round(3).tolist()
+    >>> model.probability_alive(summary).to_numpy().round(3).tolist()
     [0.726, 1.0, 0.868]
     """
 

@@ -29,7 +29,7 @@ likelihood is highest when every customer has the same mean spend.
 ...     gg = GammaGamma().fit(summary)
 >>> gg.limit_, gg.params_["q"], caught[0].category.__name__
 (('equal mean spend',), inf, 'BoundaryFitWarning')
->>> gg.expected_average_spend(summary).round(2).tolist()
+>>> gg.expected_average_spend(summary).to_numpy().round(2).tolist()
 [27.64, 27.64, 27.64, 27.64, 27.64, 27.64]
 """
 
@@ -44,7 +44,8 @@ import numpy as np
 from touchpoint._extras import require
 from touchpoint.clv._bgnbd import BetaGeo, _counts_of
 from touchpoint.clv._inputs import read_summary
-from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, runaway
+from touchpoint.clv._keyed import Predictions, predictions
+from touchpoint.clv._mle import Fit, Objective, covariance, dot, hessian, maximise, runaway
 from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
 from touchpoint.frame import distributed
 
@@ -73,12 +74,14 @@ def _j(u: np.ndarray) -> np.ndarray:
         out[small] = -0.5 + us * (
             1 / 3 + us * (-1 / 4 + us * (1 / 5 + us * (-1 / 6 + us * (1 / 7 - us / 8))))
         )
-    return out
+    result: np.ndarray = out
+    return result
 
 
 def _ell(z: np.ndarray) -> np.ndarray:
     """``log1p(z) / z`` (1 at 0)."""
-    return np.divide(np.log1p(z), z, out=np.ones_like(z), where=z > 0)
+    result: np.ndarray = np.divide(np.log1p(z), z, out=np.ones_like(z), where=z > 0)
+    return result
 
 
 def _ell_prime(z: np.ndarray) -> np.ndarray:
@@ -92,10 +95,11 @@ def _ell_prime(z: np.ndarray) -> np.ndarray:
         out[small] = -0.5 + zs * (
             2 / 3 + zs * (-3 / 4 + zs * (4 / 5 + zs * (-5 / 6 + zs * (6 / 7 - zs * 7 / 8))))
         )
-    return out
+    result: np.ndarray = out
+    return result
 
 
-def _ratio_terms(kappa: float, y: np.ndarray):
+def _ratio_terms(kappa: float, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``R = lgamma(q + y) - lgamma(q) - y log q`` with q = 1/kappa, and dR/dy, dR/dkappa.
 
     R -> 0 as q -> infinity; for large q the Stirling series keeps every digit.
@@ -121,7 +125,9 @@ def _ratio_terms(kappa: float, y: np.ndarray):
     return R, R_y, R_kappa
 
 
-def _nll_grad(theta: np.ndarray, xv: np.ndarray, k: np.ndarray, m: np.ndarray):
+def _nll_grad(
+    theta: np.ndarray, xv: np.ndarray, k: np.ndarray, m: np.ndarray
+) -> tuple[float, np.ndarray]:
     """Total negative log-likelihood and gradient in (log p, log1p(1/q), log(v/q)).
 
     ``xv`` are the distinct numbers of repeat purchases, ``k`` each buyer's index into
@@ -192,14 +198,29 @@ class GammaGamma:
     --------
     >>> gg = GammaGamma()
     >>> gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
-    >>> gg.expected_average_spend({"frequency": [0, 2], "monetary_value": [0.0, 22.35]}).round(2).tolist()
+    >>> summary = {"frequency": [0, 2], "monetary_value": [0.0, 22.35]}
+    >>> gg.expected_average_spend(summary).to_numpy().round(2).tolist()
     [35.22, 24.66]
     """
 
+    _coords: tuple[float, float, float]
+    limit_: tuple[str, ...]
+    log_likelihood_: float
+    covariance_: np.ndarray
+    standard_errors_: dict[str, float]
+    n_customers_: int
+    iterations_: int
+
     def __init__(
-        self, *, frequency: str = "frequency", monetary_value: str = "monetary_value"
+        self,
+        *,
+        frequency: str = "frequency",
+        monetary_value: str = "monetary_value",
+        customer: str = "customer",
     ) -> None:
         self.columns = {"frequency": frequency, "monetary_value": monetary_value}
+        #: The summary's customer column, which keys the predictions.
+        self.customer = customer
 
     def __repr__(self) -> str:
         if not hasattr(self, "_coords"):
@@ -333,7 +354,7 @@ class GammaGamma:
         return self
 
     @staticmethod
-    def _best_fit(objective) -> Fit:
+    def _best_fit(objective: Objective) -> Fit:
         """The maximum over the box: from a fixed start, and from the equal-spend limit."""
         start = np.array([0.0, math.log(1.5), math.log(0.5)])  # p = 1, q = 2, mean 1
         interior = maximise(objective, start, _LOWER, _UPPER, feature=_FEATURE)
@@ -371,19 +392,27 @@ class GammaGamma:
         return p, kappa, c
 
     @distributed("GammaGamma.expected_average_spend", on="summary")
-    def expected_average_spend(self, summary: Any) -> Any:
+    def expected_average_spend(self, summary: Any) -> Predictions:
         """Expected average transaction value of each customer, given their history.
 
         ``p (v + x m) / (p x + q - 1)``: a weighted mean of the population mean and the
         customer's own average; customers without repeat purchases get the population
         mean ``p v / (q - 1)``. Needs ``q > 1``. At the limit of equal mean spend
-        everyone gets the population mean.
+        everyone gets the population mean. Returns `Predictions` keyed by the summary's
+        customer column (``customer=`` of the model; ``row`` positions without one),
+        with ``expected_average_spend``; ``.to_numpy()`` gives the array.
         """
+        return predictions(
+            summary, self.customer, "expected_average_spend", self._average_spend(summary)
+        )
+
+    def _average_spend(self, summary: Any) -> np.ndarray:
         p, kappa, c = self._spend_params()
         x, m = self._read(summary)
         m = np.where(x > 0, m, 0.0)
         # p (v + x m) / (p x + q - 1), numerator and denominator times 1/q
-        return p * (c + kappa * x * m) / (kappa * (p * x - 1.0) + 1.0)
+        result: np.ndarray = p * (c + kappa * x * m) / (kappa * (p * x - 1.0) + 1.0)
+        return result
 
     predict = expected_average_spend
 
@@ -396,13 +425,15 @@ class GammaGamma:
         periods: int = 12,
         period_length: float = 4.345,
         discount_rate: float = 0.01,
-    ) -> Any:
+    ) -> Predictions:
         """Discounted value of each customer's expected purchases over ``periods`` periods.
 
         Sum over periods i = 1..``periods`` of (expected purchases in period i) ×
         (expected average spend) / (1 + ``discount_rate``)^i, with periods of
         ``period_length`` in the summary's time unit (default: a month of 4.345 weeks;
-        use 30 for days), as `lifetimes`' ``customer_lifetime_value`` does.
+        use 30 for days), as `lifetimes`' ``customer_lifetime_value`` does. Returns
+        `Predictions` keyed by the summary's customer column (this model's ``customer=``)
+        with ``customer_lifetime_value``.
 
         Parameters
         ----------
@@ -417,18 +448,18 @@ class GammaGamma:
         >>> bg, gg = BetaGeo(), GammaGamma()
         >>> bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
         >>> gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
-        >>> s = {"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86],
-        ...      "monetary_value": [0.0, 22.35]}
+        >>> s = {"customer": ["new", "regular"], "frequency": [0, 2], "recency": [0.0, 30.43],
+        ...      "T": [38.86, 38.86], "monetary_value": [0.0, 22.35]}
         >>> clv = gg.customer_lifetime_value(bg, s, periods=12)
-        >>> bool(clv[1] > clv[0] > 0)
-        True
+        >>> clv["customer"].tolist(), bool(clv.row("regular")["customer_lifetime_value"] > 0)
+        (['new', 'regular'], True)
         """
         check_periods(periods, period_length, discount_rate)
-        spend = self.expected_average_spend(summary)
+        spend = self._average_spend(summary)
         total = np.zeros(len(spend))
         previous = np.zeros(len(spend))
         for i in range(1, periods + 1):  # a loop over the few periods, vectorised over customers
-            cumulative = transaction_model.expected_purchases(summary, i * period_length)
+            cumulative = transaction_model._expected_purchases(summary, i * period_length)
             total += spend * (cumulative - previous) / (1.0 + discount_rate) ** i
             previous = cumulative
-        return total
+        return predictions(summary, self.customer, "customer_lifetime_value", total)

@@ -27,7 +27,8 @@ included, and otherwise buy at Gamma(0.5, 5)-distributed weekly rates:
 >>> model = ModifiedBetaGeo().fit({"frequency": x, "recency": t_x, "T": T})
 >>> {k: round(v, 1) for k, v in model.params_.items()}
 {'r': 0.5, 'alpha': 4.8, 'a': 1.0, 'b': 4.0}
->>> p = model.probability_alive({"frequency": [0, 0], "recency": [0.0, 0.0], "T": [1.0, 50.0]})
+>>> new = {"frequency": [0, 0], "recency": [0.0, 0.0], "T": [1.0, 50.0]}
+>>> p = model.probability_alive(new).to_numpy()
 >>> bool(p[0] > p[1]), bool(p[1] < 1.0)
 (True, True)
 """
@@ -55,7 +56,7 @@ class ModifiedBetaGeo(_BetaGeoModel):
     >>> m = ModifiedBetaGeo()
     >>> m.params_ = {"r": 0.5, "alpha": 5.0, "a": 1.0, "b": 4.0}
     >>> m.probability_alive({"frequency": [0, 0, 3], "recency": [0.0, 0.0, 40.0],
-    ...                      "T": [1.0, 50.0, 50.0]}).round(3).tolist()
+    ...                      "T": [1.0, 50.0, 50.0]}).to_numpy().round(3).tolist()
     [0.785, 0.547, 0.776]
     """
 

@@ -134,7 +134,8 @@ def _trust_step(g: np.ndarray, H: np.ndarray, radius: float) -> np.ndarray:
     if lam[0] > 1e-12 * scale:
         s = -(Q @ (gq / lam))
         if np.linalg.norm(s) <= radius:
-            return s
+            newton: np.ndarray = s
+            return newton
     lo = max(0.0, -lam[0]) + 1e-14 * scale
 
     def length(mu: float) -> float:
@@ -144,7 +145,8 @@ def _trust_step(g: np.ndarray, H: np.ndarray, radius: float) -> np.ndarray:
         # the "hard case": the step along the lowest eigenvector makes up the length
         s = -(Q @ (gq / (lam + lo)))
         extra = np.sqrt(max(radius**2 - float(s @ s), 0.0))
-        return s + extra * Q[:, 0] * (1.0 if gq[0] <= 0 else -1.0)
+        hard: np.ndarray = s + extra * Q[:, 0] * (1.0 if gq[0] <= 0 else -1.0)
+        return hard
     hi = lo + max(1.0, float(np.linalg.norm(g)) / radius) * 2
     while length(hi) > radius:
         hi *= 2
@@ -156,11 +158,15 @@ def _trust_step(g: np.ndarray, H: np.ndarray, radius: float) -> np.ndarray:
             hi = mid
         if hi - lo <= 1e-13 * hi:
             break
-    return -(Q @ (gq / (lam + hi)))
+    result: np.ndarray = -(Q @ (gq / (lam + hi)))
+    return result
 
 
-def _active(theta, grad, lower, upper, fixed) -> np.ndarray:
-    return fixed | ((theta <= lower) & (grad >= 0)) | ((theta >= upper) & (grad <= 0))
+def _active(
+    theta: np.ndarray, grad: np.ndarray, lower: np.ndarray, upper: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
+    result: np.ndarray = fixed | ((theta <= lower) & (grad >= 0)) | ((theta >= upper) & (grad <= 0))
+    return result
 
 
 def maximise(
@@ -239,7 +245,16 @@ def maximise(
     )
 
 
-def _polish(fun, theta, value, grad, H, free, lower, upper):
+def _polish(
+    fun: Objective,
+    theta: np.ndarray,
+    value: float,
+    grad: np.ndarray,
+    H: np.ndarray,
+    free: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> tuple[np.ndarray, float, np.ndarray]:
     """One Newton step on the free coordinates, kept if it does not worsen the value."""
     if not free.any():
         return theta, value, grad
@@ -259,7 +274,7 @@ def _polish(fun, theta, value, grad, H, free, lower, upper):
     return theta, value, grad
 
 
-def refine(fun: Objective, fit: Fit, lower, upper, *, feature: str) -> Fit:
+def refine(fun: Objective, fit: Fit, lower: np.ndarray, upper: np.ndarray, *, feature: str) -> Fit:
     """From a subsample's `Fit` to the maximum of ``fun`` (all the data) by Newton steps.
 
     Both objectives are means over customers, so the subsample's Hessian stands in for

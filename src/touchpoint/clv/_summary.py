@@ -24,7 +24,7 @@ Examples
 >>> data = {"customer": ["a", "a", "a", "b"],
 ...         "time": ["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08"],
 ...         "amount": [10.0, 5.0, 20.0, 7.0]}
->>> s = customer_summary(data, observation_end="2024-01-29")
+>>> s = customer_summary(data, asof="2024-01-29")
 >>> s["frequency"].tolist(), s["recency"].tolist(), s["T"].tolist()
 ([1, 0], [2.0, 0.0], [4.0, 3.0])
 >>> s["monetary_value"].tolist()
@@ -38,10 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._deprecation import renamed
+from touchpoint.clv._keyed import Summary
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     PURCHASE_OUTCOMES,
-    ScoreFrame,
     as_day,
     as_float64,
     distributed,
@@ -57,6 +58,7 @@ __all__ = ["UNITS", "customer_summary", "partition_summary"]
 UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
 
 
+@renamed(observation_end="asof")
 @distributed("customer_summary")
 def customer_summary(
     data: Any,
@@ -64,7 +66,7 @@ def customer_summary(
     customer: str = "customer",
     time: str = "time",
     amount: str | None = "amount",
-    observation_end: Any = None,
+    asof: Any = None,
     unit: str = "W",
     outcome: str | None = "outcome",
     purchases: Collection[str] | None = PURCHASE_OUTCOMES,
@@ -79,9 +81,11 @@ def customer_summary(
     customer, time, amount:
         Column names. ``amount`` may be missing from ``data`` (or None): then
         ``monetary_value`` is 0 for everyone.
-    observation_end:
-        End of the observation period (a date); purchases after it are ignored.
-        Default: the day of the last purchase in ``data``.
+    asof:
+        The date the summary is taken at: the end of the observation period (a date);
+        purchases after it are ignored. Default: the day of the last purchase in
+        ``data``. (``observation_end=`` is the old name of this argument; it works until
+        the next release, with a `DeprecationWarning`.)
     outcome, purchases:
         The purchase rule (see `touchpoint.frame.purchase_mask`): with an ``outcome``
         column, only events whose outcome is one of ``purchases`` (and events without
@@ -93,10 +97,13 @@ def customer_summary(
 
     Returns
     -------
-    A per-customer frame (keyed by the original customer ids, in ascending id order)
-    with ``frequency`` (int64), ``recency``, ``T`` and ``monetary_value`` (float64).
+    A `ScoreFrame` keyed by ``customer`` (the original ids, in ascending id order,
+    whatever the input calls its customer column, as every per-customer result is) with
+    ``frequency`` (int64), ``recency``, ``T`` and ``monetary_value`` (float64). Until
+    the next release the ids can also be read under the input's name of the column
+    (``s["cust_id"]``), with a `DeprecationWarning`; 0.1 keyed the result by that name.
     With a Dask DataFrame as ``data``: a lazy Dask DataFrame of the same columns, one
-    row per customer in no particular order. The default ``observation_end`` is then
+    row per customer in no particular order. The default ``asof`` is then
     computed first (a reduction over the time column); the purchases are shuffled by
     customer and each partition is summarised by this same function, so the numbers
     equal the in-memory ones (``monetary_value`` up to the order in which the amounts
@@ -108,12 +115,12 @@ def customer_summary(
     ------
     ValidationError
         Unknown unit, missing columns, times that are not dates, missing customer ids,
-        NaN amounts of purchases, or no purchase on or before ``observation_end``.
+        NaN amounts of purchases, or no purchase on or before ``asof``.
 
     Examples
     --------
     >>> s = customer_summary({"customer": [1, 1], "time": ["2024-01-01", "2024-01-03"]},
-    ...                      unit="D", observation_end="2024-01-11")
+    ...                      unit="D", asof="2024-01-11")
     >>> s["frequency"].tolist(), s["recency"].tolist(), s["T"].tolist()
     ([1], [2.0], [10.0])
 
@@ -122,14 +129,12 @@ def customer_summary(
     >>> ev = {"customer": [1, 1, 1, 2], "outcome": ["purchase", "call", "purchase", "call"],
     ...       "time": ["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03"],
     ...       "amount": [10.0, None, 30.0, None]}
-    >>> s = customer_summary(ev, unit="D", observation_end="2024-01-11")
+    >>> s = customer_summary(ev, unit="D", asof="2024-01-11")
     >>> s["customer"].tolist(), s["frequency"].tolist(), s["monetary_value"].tolist()
     ([1], [1], [30.0])
     """
     check_unit(unit)
-    return _summary(
-        data, customer, time, amount, observation_end, unit, outcome, purchases, allow_empty=False
-    )
+    return _summary(data, customer, time, amount, asof, unit, outcome, purchases, allow_empty=False)
 
 
 def check_unit(unit: str) -> None:
@@ -144,24 +149,22 @@ def partition_summary(
     customer: str = "customer",
     time: str = "time",
     amount: str | None = "amount",
-    observation_end: Any,
+    asof: Any,
     unit: str = "W",
     outcome: str | None = "outcome",
     purchases: Collection[str] | None = PURCHASE_OUTCOMES,
 ) -> Any:
-    """`customer_summary` of one partition of customers, with a given ``observation_end``.
+    """`customer_summary` of one partition of customers, with a given ``asof``.
 
     The same computation, except that a partition without purchases on or before
-    ``observation_end`` gives no rows instead of an error (the whole data has some: the
+    ``asof`` gives no rows instead of an error (the whole data has some: the
     caller checks that once).
 
     >>> partition_summary({"customer": [1], "time": ["2024-02-01"]},
-    ...                   observation_end="2024-01-31")["customer"].tolist()
+    ...                   asof="2024-01-31")["customer"].tolist()
     []
     """
-    return _summary(
-        data, customer, time, amount, observation_end, unit, outcome, purchases, allow_empty=True
-    )
+    return _summary(data, customer, time, amount, asof, unit, outcome, purchases, allow_empty=True)
 
 
 def _summary(
@@ -169,7 +172,7 @@ def _summary(
     customer: str,
     time: str,
     amount: str | None,
-    observation_end: Any,
+    asof: Any,
     unit: str,
     outcome: str | None,
     purchases: Collection[str] | None,
@@ -203,20 +206,18 @@ def _summary(
         row = int(np.flatnonzero(np.isnan(amounts))[0])
         row = row if rows is None else int(rows[row])
         raise ValidationError([Problem(f"data[{amount!r}][{row}]", "missing amount", "NaN")])
-    if observation_end is None:
+    if asof is None:
         if len(days) == 0:
             raise ValidationError([Problem("data", "no transactions")])
         end = days.max()
     else:
-        end = as_day(observation_end, name="observation_end")
+        end = as_day(asof, name="asof")
         keep = days <= end
         if not keep.all():
             days, cust, amounts = days[keep], cust[keep], amounts[keep]
             rows = np.flatnonzero(keep) if rows is None else rows[keep]
         if len(days) == 0 and not allow_empty:
-            raise ValidationError(
-                [Problem("observation_end", "no transaction on or before it", str(end))]
-            )
+            raise ValidationError([Problem("asof", "no transaction on or before it", str(end))])
     codes, ids = factorize(cust)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
@@ -225,8 +226,8 @@ def _summary(
     if len(days) == 0:  # only with allow_empty
         none = np.zeros(0, dtype=np.float64)
         columns = {"recency": none, "T": none, "monetary_value": none}
-        return ScoreFrame(
-            {customer: ids, "frequency": np.zeros(0, np.int64), **columns}, key=customer
+        return Summary(
+            {"customer": ids, "frequency": np.zeros(0, np.int64), **columns}, old_key=customer
         )
     day_num = days.astype(np.int64)
     # days count from this partition's first day: an offset only, every time below is a
@@ -259,13 +260,13 @@ def _summary(
     )
     scale = UNITS[unit]
     end_num = float(end.astype(np.int64) - lo)
-    return ScoreFrame(
+    return Summary(
         {
-            customer: ids,
+            "customer": ids,
             "frequency": frequency,
             "recency": (last - first) / scale,
             "T": (end_num - first) / scale,
             "monetary_value": monetary,
         },
-        key=customer,
+        old_key=customer,
     )

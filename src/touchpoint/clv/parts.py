@@ -8,7 +8,7 @@ these are the checks and steps it needs besides, gathered from the private modul
 Examples
 --------
 >>> partition_summary({"customer": [1], "time": ["2024-02-01"]},
-...                   observation_end="2024-01-31")["customer"].tolist()
+...                   asof="2024-01-31")["customer"].tolist()
 []
 """
 

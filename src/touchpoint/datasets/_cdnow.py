@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._deprecation import renamed
 from touchpoint.clv import UNITS, customer_summary
 from touchpoint.datasets._frames import check_form, events_as, table_as
 from touchpoint.errors import Problem, ValidationError
@@ -94,11 +95,12 @@ def _transactions(sample: bool) -> dict[str, np.ndarray]:
     return columns
 
 
+@renamed(observation_end="asof")
 def load_cdnow(
     kind: str = "transactions",
     *,
     sample: bool = False,
-    observation_end: Any = CDNOW_CALIBRATION_END,
+    asof: Any = CDNOW_CALIBRATION_END,
     unit: str = "W",
     as_frame: str = "frame",
 ) -> Any:
@@ -116,13 +118,16 @@ def load_cdnow(
     kind:
         ``"transactions"`` (default): one row per transaction. ``"summary"``: one row per
         customer, `touchpoint.clv.customer_summary` of the transactions up to
-        ``observation_end`` (the calibration period), plus the holdout purchases after it.
+        ``asof`` (the calibration period), plus the holdout purchases after it.
     sample:
         The 1/10 sample (2,357 customers, 6,919 transactions) instead of the whole log.
-    observation_end, unit:
-        For ``kind="summary"``: the end of the calibration period (default 1997-09-30,
-        week 39, as in the papers) and the time unit of ``recency``, ``T`` and
-        ``duration_holdout`` (``"D"``, ``"W"`` weeks (default), ``"M"``, ``"Y"``).
+    asof, unit:
+        For ``kind="summary"``: the date the summary is taken at, the end of the
+        calibration period (default 1997-09-30, week 39, as in the papers), and the time
+        unit of ``recency``, ``T`` and ``duration_holdout`` (``"D"``, ``"W"`` weeks
+        (default), ``"M"``, ``"Y"``). ``observation_end=`` is the old name of ``asof``, as
+        in `touchpoint.clv.customer_summary`: it works until the next release, with a
+        `DeprecationWarning`.
     as_frame:
         ``"frame"`` (default): an `touchpoint.EventFrame` of the transactions, a
         `touchpoint.ScoreFrame` of the summary. ``"numpy"``: a dict of numpy columns.
@@ -139,14 +144,14 @@ def load_cdnow(
 
     Summary: ``customer``, ``frequency``, ``recency``, ``T``, ``monetary_value`` (see
     `touchpoint.clv.customer_summary`: same-day purchases merged, times in ``unit``),
-    ``frequency_holdout`` (purchase days after ``observation_end``, to 1998-06-30) and
+    ``frequency_holdout`` (purchase days after ``asof``, to 1998-06-30) and
     ``duration_holdout`` (the length of that holdout period in ``unit``). Customers
     ordered by id.
 
     Raises
     ------
     touchpoint.errors.ValidationError
-        An unknown ``kind``, ``unit`` or ``as_frame``; an ``observation_end`` before the
+        An unknown ``kind``, ``unit`` or ``as_frame``; an ``asof`` before the
         first purchase or after the end of the log.
 
     Examples
@@ -169,22 +174,20 @@ def load_cdnow(
     columns = _transactions(bool(sample))
     if kind == "transactions":
         return events_as(columns, as_frame)
-    return table_as(_summary(columns, observation_end, unit), as_frame)
+    return table_as(_summary(columns, asof, unit), as_frame)
 
 
-def _summary(columns: dict[str, np.ndarray], observation_end: Any, unit: str) -> dict[str, Any]:
+def _summary(columns: dict[str, np.ndarray], asof: Any, unit: str) -> dict[str, Any]:
     if unit not in UNITS:
         raise ValidationError(
             [Problem("unit", f"must be one of {', '.join(map(repr, UNITS))}", unit)]
         )
-    end = as_day(observation_end, name="observation_end")
+    end = as_day(asof, name="asof")
     last = np.datetime64(CDNOW_END, "D")
     if end > last:
-        raise ValidationError(
-            [Problem("observation_end", f"the log ends on {CDNOW_END}", str(observation_end))]
-        )
+        raise ValidationError([Problem("asof", f"the log ends on {CDNOW_END}", str(asof))])
     data = {k: columns[k] for k in ("customer", "time", "amount")}
-    summary = customer_summary(data, observation_end=end, unit=unit)
+    summary = customer_summary(data, asof=end, unit=unit)
     out = {name: summary[name] for name in summary.column_names}
     # holdout: distinct purchase days after the calibration end, per summarised customer
     days = columns["time"].astype("datetime64[D]")

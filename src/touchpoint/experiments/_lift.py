@@ -33,7 +33,7 @@ from touchpoint.frame import (
     purchase_mask,
     read_coded,
 )
-from touchpoint.scoring import wilson_interval
+from touchpoint.scoring.parts import wilson_interval
 
 __all__ = ["KINDS", "METRICS", "Lift", "effect", "lift"]
 

@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -139,7 +139,7 @@ class _Frame:
             raise KeyError(f"{name!r} is not a categorical column")
         return self.columns[name]
 
-    def take(self, index: np.ndarray) -> _Frame:
+    def take(self, index: np.ndarray) -> Self:
         """A frame of the rows at ``index`` (integer positions or a boolean mask)."""
         return type(self)._new(
             {k: v[index] for k, v in self.columns.items()}, self.categories, self
@@ -148,7 +148,7 @@ class _Frame:
     @classmethod
     def _new(
         cls, columns: dict[str, np.ndarray], categories: dict[str, np.ndarray], like: _Frame
-    ) -> Any:
+    ) -> Self:
         return cls(columns, categories)
 
     def __eq__(self, other: object) -> bool:
@@ -222,15 +222,17 @@ class EventFrame(_Frame):
         available = column_names(data)
         unknown = [k for k in names if k not in STANDARD]
         mapping: dict[str, str | None] = {}
-        used = set()
+        used: set[str] = set()
         for logical in STANDARD:
             column = names.get(logical, logical if logical in available else None)
             if column is not None:
                 mapping[logical] = column
                 used.add(column)
         for logical in unknown:
-            mapping[logical] = names[logical]
-            used.add(names[logical])
+            given = names[logical]
+            mapping[logical] = given
+            if given is not None:
+                used.add(given)
         for extra in available:
             if extra not in used and extra not in mapping:
                 mapping[extra] = extra
@@ -317,7 +319,7 @@ class ScoreFrame(_Frame):
     @classmethod
     def _new(
         cls, columns: dict[str, np.ndarray], categories: dict[str, np.ndarray], like: _Frame
-    ) -> Any:
+    ) -> Self:
         return cls(columns, categories, key=getattr(like, "key", "customer"))
 
     @classmethod
@@ -341,6 +343,27 @@ class ScoreFrame(_Frame):
     from_pandas = from_data
     from_polars = from_data
     from_arrow = from_data
+
+    def to_numpy(self, column: str | None = None) -> np.ndarray:
+        """The values of ``column`` (decoded if categorical), in row order, as a numpy array.
+
+        Without ``column``, the one column besides the key (an error if there are
+        several): the array of a one-value result such as a CLV prediction.
+
+        >>> import numpy as np
+        >>> s = ScoreFrame({"customer": np.array(["C1", "C2"], dtype=object), "p": np.array([0.2, 0.9])})
+        >>> s.to_numpy().tolist(), s.to_numpy("customer").tolist()
+        ([0.2, 0.9], ['C1', 'C2'])
+        """
+        if column is None:
+            values = [c for c in self.columns if c != self.key]
+            if len(values) != 1:
+                raise ValueError(
+                    f"name the column: the frame has {len(values)} besides the key "
+                    f"({', '.join(map(repr, values))})"
+                )
+            column = values[0]
+        return self[column]
 
     def row(self, customer: Any) -> dict[str, Any]:
         """The scores of one customer as a dict (a linear search: for inspection, not loops).

@@ -58,6 +58,7 @@ FLOAT_NAMES = frozenset(
 TIME_NAMES = frozenset({"time", "start", "end", "date", "first_time", "last_time", "asof"})
 
 _US = US
+_NONE = np.array(None, dtype=object)  # None as an array, for element-wise use
 
 
 def kind_of(logical: str) -> str:
@@ -175,7 +176,7 @@ def parse_numbers(values: Any, label: str = "value") -> tuple[np.ndarray, np.nda
     if arr.dtype.kind == "M":
         raise ValidationError([Problem(label, "must be numbers", str(arr.dtype))])
     if arr.dtype == object and len(arr):
-        arr = np.where(np.equal(arr, None), np.nan, arr)
+        arr = np.where(np.equal(arr, _NONE), np.nan, arr)
     out = np.empty(len(arr), dtype=np.float64)
     bad = converted(arr, lambda a: a.astype(np.float64), out)
     if bad:
@@ -289,7 +290,8 @@ def decode(codes: np.ndarray, cats: np.ndarray) -> np.ndarray:
     cats = np.asarray(cats)
     if cats.dtype.kind in "iufM":
         if (codes >= 0).all():
-            return cats[codes]
+            decoded: np.ndarray = cats[codes]
+            return decoded
         cats = cats.astype(object)
     out = (
         np.asarray(cats, dtype=object)[np.where(codes >= 0, codes, 0)]
@@ -313,8 +315,10 @@ def _finish(arr: Any, kind: str, label: str) -> np.ndarray:
             raise ValidationError([unreadable(label, "a number", arr, bad)])
         return out
     if arr.dtype.kind in "US":
-        return arr.astype(object)
-    return arr
+        result: np.ndarray = arr.astype(object)
+        return result
+    same: np.ndarray = arr
+    return same
 
 
 def convert(col: Any, kind: str, label: str, coded: bool = False) -> Any:

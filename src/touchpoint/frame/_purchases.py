@@ -89,7 +89,7 @@ def purchase_mask(
     labels = np.asarray(cats["outcome"], dtype=object)
     wanted = np.isin(labels.astype(str), np.array(sorted(purchases), dtype=str))
     # one gather: code -1 (no outcome) reads the leading False
-    mask = np.concatenate(([False], wanted))[codes + 1]
+    mask: np.ndarray = np.concatenate(([False], wanted))[codes + 1]
     if "amount" in cols:
         with np.errstate(invalid="ignore"):
             mask |= (codes < 0) & (cols["amount"] > 0)

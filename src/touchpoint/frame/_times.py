@@ -208,7 +208,7 @@ def parse_times(values: Any, label: str = "time") -> tuple[_TimeArray, _Position
         # numpy reads a number as a count of microseconds since 1970: refuse numbers
         numeric = _numbers(arr)
         if numeric is not None:
-            arr = np.where(numeric, None, arr)
+            arr = np.where(numeric, _NONE, arr)
     out = np.empty(len(arr), dtype=US)
     bad = converted(arr, to_us, out)
     if bad and arr.dtype == object:
@@ -253,6 +253,7 @@ def converted(
 
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)
+_NONE = np.array(None, dtype=object)  # None as an array, for element-wise use
 
 
 def _numbers(arr: np.ndarray) -> npt.NDArray[np.bool_] | None:

@@ -3,9 +3,11 @@
 Large customer data lives in columns (`touchpoint.frame`), not in these classes.
 """
 
-from touchpoint.model.blueprint import Blueprint, EmptyCell, Matrix, MatrixReport, Process
-from touchpoint.model.care import Anchor, CapAction, CareRule, FollowUp, Purpose, Recurrence
-from touchpoint.model.classification import (
+from touchpoint._deprecation import moved_modules
+from touchpoint.model._blueprint import Blueprint, EmptyCell, Matrix, MatrixReport, Process
+from touchpoint.model._care import Anchor, CapAction, CareRule, FollowUp, Purpose, Recurrence
+from touchpoint.model._checks import CODE_PATTERN
+from touchpoint.model._classification import (
     BUILTIN_CHANNELS,
     Category,
     Channel,
@@ -13,17 +15,17 @@ from touchpoint.model.classification import (
     Direction,
     Line,
 )
-from touchpoint.model.customer import Consent, Customer
-from touchpoint.model.duration import Offset, parse_timedelta
-from touchpoint.model.indicator import Comparison, ControlIndicator, IndicatorKind
-from touchpoint.model.interaction import Interaction
-from touchpoint.model.loyalty import (
+from touchpoint.model._customer import Consent, Customer
+from touchpoint.model._duration import Offset, format_timedelta, parse_timedelta
+from touchpoint.model._indicator import Comparison, ControlIndicator, IndicatorKind, rating_range
+from touchpoint.model._interaction import Interaction, as_utc
+from touchpoint.model._loyalty import (
     DowngradeRule,
     LoyaltyProgramme,
     LoyaltyTier,
     QualificationBasis,
 )
-from touchpoint.model.promise import (
+from touchpoint.model._promise import (
     ChurnKind,
     Complaint,
     ComplaintType,
@@ -31,12 +33,13 @@ from touchpoint.model.promise import (
     PromisePolicy,
     PromiseStatus,
 )
-from touchpoint.model.provenance import Provenance
-from touchpoint.model.stage import EnterpriseStage, Stage
-from touchpoint.model.touchpoint import Touchpoint
+from touchpoint.model._provenance import Provenance
+from touchpoint.model._stage import EnterpriseStage, Stage
+from touchpoint.model._touchpoint import Touchpoint
 
 __all__ = [
     "BUILTIN_CHANNELS",
+    "CODE_PATTERN",
     "Anchor",
     "Blueprint",
     "CapAction",
@@ -74,5 +77,30 @@ __all__ = [
     "Recurrence",
     "Stage",
     "Touchpoint",
+    "as_utc",
+    "format_timedelta",
     "parse_timedelta",
+    "rating_range",
 ]
+
+# Old paths, kept for one release: the implementation modules are private now.
+__getattr__ = moved_modules(
+    __name__,
+    {
+        module: (__name__, f"{__name__}._{module}")
+        for module in (
+            "blueprint",
+            "care",
+            "classification",
+            "customer",
+            "duration",
+            "indicator",
+            "interaction",
+            "loyalty",
+            "promise",
+            "provenance",
+            "stage",
+            "touchpoint",
+        )
+    },
+)

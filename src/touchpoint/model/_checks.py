@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from touchpoint.errors import BlueprintError, Problem
@@ -21,19 +21,23 @@ E = TypeVar("E", bound=enum.Enum)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
 
 
-def to_enum(enum_cls: type[E], field: str) -> Callable[[Any], E]:
-    """Converter that accepts an enum member or its value and names the field when it fails."""
+def as_enum(enum_cls: type[E], value: Any, field: str) -> E:
+    """An enum member from itself or its value; a `BlueprintError` naming ``field`` otherwise.
 
-    def convert(value: Any) -> E:
-        if isinstance(value, enum_cls):
-            return value
-        try:
-            return enum_cls(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in enum_cls)
-            raise BlueprintError([Problem(field, f"must be one of {allowed}", value)]) from None
+    The attrs classes call it from one named converter per enum field (``_stage``,
+    ``_line``...), which type checkers understand, unlike converters made by a factory.
 
-    return convert
+    >>> from touchpoint.model import Line
+    >>> as_enum(Line, "service", "line")
+    <Line.SERVICE: 'service'>
+    """
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum_cls)
+        raise BlueprintError([Problem(field, f"must be one of {allowed}", value)]) from None
 
 
 def to_tuple(value: Any) -> tuple[Any, ...]:
@@ -97,13 +101,7 @@ def nested(prefix: str, items: Iterable[Any]) -> list[Problem]:
 
 def reroot(prefix: str, problems: Iterable[Problem]) -> list[Problem]:
     """Prefix every problem's path: ``weight`` under ``touchpoints[3]`` is ``touchpoints[3].weight``."""
-    out = []
-    for p in problems:
-        path = (
-            f"{prefix}.{p.path}" if p.path and not p.path.startswith("[") else f"{prefix}{p.path}"
-        )
-        out.append(Problem(path, p.message, p.value) if p.has_value else Problem(path, p.message))
-    return out
+    return [p.under(prefix) for p in problems]
 
 
 def raise_if(problems: list[Problem], label: str) -> None:

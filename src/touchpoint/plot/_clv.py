@@ -162,7 +162,7 @@ def frequency_recency_matrix(
     >>> plt.close(ax.figure)
     """
     g = _grid(model, summary, max_frequency, max_recency)
-    values = np.asarray(model.expected_purchases(g["grid"], horizon), dtype=np.float64)
+    values = model.expected_purchases(g["grid"], horizon).to_numpy().astype(np.float64)
     values = values.reshape(g["shape"])
     values[g["impossible"]] = np.nan
     return _matrix(
@@ -216,7 +216,7 @@ def probability_alive_matrix(
     >>> plt.close(ax.figure)
     """
     g = _grid(model, summary, max_frequency, max_recency)
-    values = np.asarray(model.probability_alive(g["grid"]), dtype=np.float64)
+    values = model.probability_alive(g["grid"]).to_numpy().astype(np.float64)
     values = values.reshape(g["shape"])
     values[g["impossible"]] = np.nan
     return _matrix(

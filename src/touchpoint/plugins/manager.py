@@ -216,6 +216,11 @@ def _timeout_from_env() -> float | None:
         return DEFAULT_HOOK_TIMEOUT
 
 
+def _given(plugin: Any) -> Any:
+    """A plugin object given to `Plugins` as it is (the loader of an ``extra`` plugin)."""
+    return plugin
+
+
 def _builtin(name: str, modules: str | tuple[str, ...]) -> Any:
     """Import a built-in plugin: its module, or one object standing for its modules."""
     if isinstance(modules, str):
@@ -390,7 +395,7 @@ class Plugins:
         self._hung_lock = threading.Lock()
         for name in self.disabled:
             self.pm.set_blocked(name)
-        from touchpoint import __version__
+        from touchpoint._version import __version__
 
         for name, modules in DEFAULT_PLUGINS:
             if name in self.disabled:
@@ -403,7 +408,9 @@ class Plugins:
         for plugin in extra:
             name = getattr(plugin, "__name__", None) or type(plugin).__name__
             if name not in self.disabled:
-                self._add(name, lambda plugin=plugin: plugin, getattr(plugin, "__version__", ""))
+                self._add(
+                    name, functools.partial(_given, plugin), getattr(plugin, "__version__", "")
+                )
         self._registry = self._collect_all()
 
     @property

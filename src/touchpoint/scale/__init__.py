@@ -20,6 +20,7 @@ here imports Dask until it is used; without the ``dask`` extra, using it raises
 See the "Scaling out" page of the docs.
 """
 
+from touchpoint._deprecation import moved_modules
 from touchpoint.frame import is_dask
 from touchpoint.scale import (  # noqa: F401 (imported to register their plans with the frame layer)
     _attribution,
@@ -33,7 +34,10 @@ from touchpoint.scale import (  # noqa: F401 (imported to register their plans w
 )
 from touchpoint.scale._dask import by_customer
 from touchpoint.scale._order import order_statistics
-from touchpoint.scale.parquet import read_parquet
+from touchpoint.scale._parquet import read_parquet
 
 # none of these modules imports Dask, pandas or pyarrow until a function runs
 __all__ = ["by_customer", "is_dask", "order_statistics", "read_parquet"]
+
+# Old path, kept for one release: the implementation module is private now.
+__getattr__ = moved_modules(__name__, {"parquet": (__name__, f"{__name__}._parquet")})

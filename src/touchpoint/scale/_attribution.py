@@ -121,7 +121,8 @@ def transitions_on_dask(
     while len(partial) > 1:  # a tree of sums, _FAN_IN at a time
         partial = [add(*partial[i : i + _FAN_IN]) for i in range(0, len(partial), _FAN_IN)]
     (total,) = dask.compute(partial[0])
-    return total
+    result: Transitions = total
+    return result
 
 
 @register_plan(

@@ -91,7 +91,7 @@ def purchases_of(data: Any, *, amount: str | None, outcome: str | None, purchase
     """The purchase rows of a Dask DataFrame of events (all of them without an outcome column)."""
     import pandas as pd
 
-    columns = {name: [] for name in data.columns}  # the rule looks at the column names only
+    columns: dict[str, list[Any]] = {name: [] for name in data.columns}  # the names only
     if not purchase_columns(columns, outcome=outcome, purchases=purchases):
         return data
     kw = {"amount": amount, "outcome": outcome, "purchases": purchases}
@@ -110,13 +110,12 @@ def end_day(data: Any, time: str, end: Any) -> np.datetime64:
         latest = max_time(data, time)
         if latest is None:
             raise ValidationError([Problem("data", "no transactions")])
-        return latest.astype("datetime64[D]")
-    day = as_day(end, name="observation_end")
+        result: np.datetime64 = latest.astype("datetime64[D]")
+        return result
+    day = as_day(end, name="asof")
     earliest = data[time].min().compute()
     if earliest is None or earliest != earliest or _day(earliest, time) > day:
-        raise ValidationError(
-            [Problem("observation_end", "no transaction on or before it", str(day))]
-        )
+        raise ValidationError([Problem("asof", "no transaction on or before it", str(day))])
     return day
 
 
@@ -136,7 +135,7 @@ def summary_on_dask(
     customer: str,
     time: str,
     amount: str | None,
-    observation_end: Any,
+    asof: Any,
     unit: str,
     outcome: str | None = "outcome",
     purchases: Any = PURCHASE_OUTCOMES,
@@ -147,14 +146,14 @@ def summary_on_dask(
     check_column(data, customer, "customer")
     check_column(data, time, "time")
     bought = purchases_of(data, amount=amount, outcome=outcome, purchases=purchases)
-    end = end_day(bought, time, observation_end)
+    end = end_day(bought, time, asof)
     return per_customer(
         clv.partition_summary,
         data,
         customer=customer,
         time=time,
         amount=amount,
-        observation_end=end,
+        asof=end,
         unit=unit,
         outcome=outcome,
         purchases=purchases,
@@ -173,12 +172,18 @@ def collect(summary: Any, columns: Iterable[str], feature: str) -> Any:
     return summary[names].compute()
 
 
-def _predict(part: Any, predict: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> Any:
+def _predict(
+    part: Any,
+    predict: Callable[..., Any],
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
     import pandas as pd
 
     if len(part) == 0:
         return pd.Series(np.zeros(0), index=part.index, name=name)
-    values = np.asarray(predict(*args, summary=part, **kwargs), dtype=np.float64)
+    values = np.asarray(predict(*args, summary=part, **kwargs).to_numpy(), dtype=np.float64)
     return pd.Series(values, index=part.index, name=name)
 
 
@@ -215,7 +220,10 @@ def per_partition(
 def fit_on_dask(model: BetaGeo, summary: Any) -> BetaGeo:
     """A purchase model (`BetaGeo`, `ModifiedBetaGeo`) fitted to a Dask summary."""
     name = type(model).__name__
-    return model.fit(collect(summary, model.columns.values(), f"{name}.fit on a Dask DataFrame"))
+    result: BetaGeo = model.fit(
+        collect(summary, model.columns.values(), f"{name}.fit on a Dask DataFrame")
+    )
+    return result
 
 
 @register_plan(
@@ -358,7 +366,8 @@ def churn_risk_on_dask(
         asof=at,
     ).persist()
     inputs = parts[list(scoring.MODEL_INPUTS)].compute()
-    model = scoring.fit_churn(*(inputs[c].to_numpy() for c in scoring.MODEL_INPUTS), time)
+    x, t_x, age = (inputs[c].to_numpy() for c in scoring.MODEL_INPUTS)
+    model = scoring.fit_churn(x, t_x, age, time)
     empty = {c: parts._meta[c].to_numpy() for c in parts._meta.columns}
     meta = scoring.churn_frame(empty, model, bounds, names).to_pandas()
     meta.index = parts._meta.index

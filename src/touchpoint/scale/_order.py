@@ -31,6 +31,10 @@ import numpy as np
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.scale._dask import require_dask
 
+#: Positions in the sorted values: a sequence (or array) of 0-based positions, or a
+#: function of the number of values that gives them (known only after a first pass).
+Positions = Sequence[int] | np.ndarray | Callable[[int], Sequence[int] | np.ndarray]
+
 __all__ = [
     "Counted",
     "counted_order_statistics",
@@ -57,7 +61,8 @@ def _together(calls: list[tuple[Any, Any, tuple[Any, ...]]]) -> list[list[Any]]:
     require_dask("order statistics")
     import dask as dask_core
 
-    tasks, sizes = [], []
+    tasks: list[Any] = []
+    sizes: list[int] = []
     call = dask_core.delayed(_on_values)
     for series, fn, args in calls:
         dtype = value_dtype(series)
@@ -110,7 +115,7 @@ class Counted(NamedTuple):
 
 def order_statistics(
     values: Any,
-    positions: Sequence[int] | Callable[[int], Sequence[int]],
+    positions: Positions,
     *,
     probes: int = PROBES,
 ) -> np.ndarray:
@@ -140,7 +145,7 @@ def order_statistics(
 
 def counted_order_statistics(
     values: Any,
-    positions: Sequence[int] | Callable[[int], Sequence[int]],
+    positions: Positions,
     *,
     probes: int = PROBES,
 ) -> Counted:
@@ -160,7 +165,7 @@ def counted_order_statistics(
 
 
 def many_order_statistics(
-    wanted: list[tuple[Any, Sequence[int] | Callable[[int], Sequence[int]]]],
+    wanted: list[tuple[Any, Positions]],
     *,
     probes: int = PROBES,
 ) -> list[Counted]:

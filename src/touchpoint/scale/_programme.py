@@ -91,12 +91,12 @@ def _partition(
     result="lazy, one row per customer",
     note="of a report computed on Dask: each partition's balances and transitions replayed",
 )
-def tier_at_on_dask(report: LoyaltyReport, when: Any) -> Any:
+def tier_at_on_dask(report: LoyaltyReport, asof: Any) -> Any:
     """`LoyaltyReport.tier_at` on Dask: balances and transitions come from the same
     partitions (every customer in one), so each pair of partitions is replayed alone."""
     import pandas as pd
 
-    when = as_time(when, name="when")
+    when = as_time(asof, name="asof")
     dd = require_dask("tier_at on a Dask DataFrame")
     meta = pd.DataFrame(
         {

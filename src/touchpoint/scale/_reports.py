@@ -104,7 +104,10 @@ def meta_of(run: Callable[[Any, np.ndarray], tuple[Any, ...]], data: Any) -> tup
     frame: that raises the in-memory error for a missing column, naming it. Take
     ``.iloc[:0]`` of a result for the meta of its table.
     """
-    return on_stand_in(lambda part: run(part, np.zeros(len(part), dtype=np.int64)), data)
+    result: tuple[Any, ...] = on_stand_in(
+        lambda part: run(part, np.zeros(len(part), dtype=np.int64)), data
+    )
+    return result
 
 
 def partition_results(

@@ -66,7 +66,8 @@ def _all_tied_hashes(part: Any, read: Reader, values: list[float]) -> dict[float
 def _colliding(part: Any, read: Reader, value: float, h: int) -> np.ndarray:
     ids, key = read(part)
     tied = key == value
-    return ids[tied][scoring.tie_hash(ids[tied]) == np.uint64(h)]
+    result: np.ndarray = ids[tied][scoring.tie_hash(ids[tied]) == np.uint64(h)]
+    return result
 
 
 def on_partitions(frame: Any, fn: Callable[..., Any], *args: Any) -> list[Any]:
@@ -355,4 +356,5 @@ def curve_on_dask(data: Any, *, customer: str, value: str, x: np.ndarray) -> np.
 def _compute(*lazy: Any) -> tuple[Any, ...]:
     import dask
 
-    return dask.compute(*lazy)
+    result: tuple[Any, ...] = dask.compute(*lazy)
+    return result

@@ -22,19 +22,22 @@ Examples
 True
 """
 
-from touchpoint.schema.build import blueprint_from_dict
-from touchpoint.schema.dump import blueprint_to_dict
-from touchpoint.schema.files import (
+from touchpoint._deprecation import moved_modules
+from touchpoint.schema._build import blueprint_from_dict
+from touchpoint.schema._dump import blueprint_to_dict
+from touchpoint.schema._files import (
     blueprint_json_schema,
     dump_blueprint,
     load_blueprint,
     loads_blueprint,
     save_blueprint,
 )
-from touchpoint.schema.models import FORMAT_VERSION
+from touchpoint.schema._models import FORMAT_VERSION, BlueprintFile
+from touchpoint.schema._records import validate_columns, validate_records
 
 __all__ = [
     "FORMAT_VERSION",
+    "BlueprintFile",
     "blueprint_from_dict",
     "blueprint_json_schema",
     "blueprint_to_dict",
@@ -42,4 +45,15 @@ __all__ = [
     "load_blueprint",
     "loads_blueprint",
     "save_blueprint",
+    "validate_columns",
+    "validate_records",
 ]
+
+# Old paths, kept for one release: the implementation modules are private now.
+__getattr__ = moved_modules(
+    __name__,
+    {
+        module: (__name__, f"{__name__}._{module}")
+        for module in ("build", "dump", "files", "models", "records")
+    },
+)

@@ -12,24 +12,21 @@ Examples
 [12.0]
 """
 
-from touchpoint.scoring.churn import (
+from touchpoint._deprecation import moved_modules
+from touchpoint.scoring._churn import (
     CHURN_LEVELS,
     DEFAULT_REASONS,
     churn_kinds,
     churn_risk,
     churn_summary,
 )
-from touchpoint.scoring.compliance import ComplianceReport, compliance
-from touchpoint.scoring.loyalty import (
-    loyalty_index,
-    percentile_rank,
-    satisfied_but_defecting,
-)
-from touchpoint.scoring.programme import LoyaltyReport, loyalty_programme
-from touchpoint.scoring.referral import referral
-from touchpoint.scoring.rfm import DEFAULT_SEGMENTS, quantile_scores, rfm, rfm_scores, rfm_segments
-from touchpoint.scoring.satisfaction import csat, nps, wilson_interval
-from touchpoint.scoring.value import (
+from touchpoint.scoring._compliance import ComplianceReport, compliance
+from touchpoint.scoring._loyalty import loyalty_index, satisfied_but_defecting
+from touchpoint.scoring._programme import LoyaltyReport, loyalty_programme
+from touchpoint.scoring._referral import referral
+from touchpoint.scoring._rfm import DEFAULT_SEGMENTS, rfm, rfm_scores, rfm_segments
+from touchpoint.scoring._satisfaction import csat, nps
+from touchpoint.scoring._value import (
     lifetime_value,
     pareto,
     pyramid,
@@ -54,10 +51,8 @@ __all__ = [
     "loyalty_programme",
     "nps",
     "pareto",
-    "percentile_rank",
     "pyramid",
     "pyramid_summary",
-    "quantile_scores",
     "referral",
     "rfm",
     "rfm_scores",
@@ -65,5 +60,27 @@ __all__ = [
     "satisfied_but_defecting",
     "simple_clv",
     "top_share",
-    "wilson_interval",
 ]
+
+# Old paths, kept for one release: the implementation modules are private now, and the
+# helpers percentile_rank, quantile_scores and wilson_interval live in .parts.
+__getattr__ = moved_modules(
+    __name__,
+    {
+        module: (__name__, f"{__name__}.parts", f"{__name__}._{module}")
+        for module in (
+            "churn",
+            "compliance",
+            "loyalty",
+            "programme",
+            "referral",
+            "rfm",
+            "satisfaction",
+            "value",
+        )
+    },
+    {
+        name: f"{__name__}.parts"
+        for name in ("percentile_rank", "quantile_scores", "wilson_interval")
+    },
+)

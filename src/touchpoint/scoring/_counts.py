@@ -62,7 +62,8 @@ def lgamma(x: Any) -> np.ndarray:
         series = series + _LANCZOS[i] / (z + i)
     t = z + _G + 0.5
     out = _HALF_LOG_2PI + (z + 0.5) * np.log(t) - t + np.log(series)
-    return np.where(small, out - np.log(np.where(small, x, 1.0)), out)
+    result: np.ndarray = np.where(small, out - np.log(np.where(small, x, 1.0)), out)
+    return result
 
 
 def lgamma_ratio(x: Any, m: Any) -> np.ndarray:
@@ -85,7 +86,8 @@ def lgamma_ratio(x: Any, m: Any) -> np.ndarray:
 
     def tail(v: np.ndarray) -> np.ndarray:  # Stirling's corrections, 1/(12 v) - ...
         v2 = v * v
-        return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / (1260.0 * v2)) / v2) / v
+        result: np.ndarray = (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / (1260.0 * v2)) / v2) / v
+        return result
 
     large = (xb - 0.5) * np.log1p(m / xb) + m * np.log(y) - m + tail(y) - tail(xb)
     return np.where(m == 0, 0.0, np.where(big, large, small))

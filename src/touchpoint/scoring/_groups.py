@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from touchpoint.frame import factorize
+from touchpoint.model import Blueprint
 
 __all__ = ["Groups", "period_codes"]
 
@@ -109,7 +110,11 @@ DERIVED = ("stage", "line", "enterprise_stage", "category")
 
 
 def from_blueprint(
-    tp_codes: np.ndarray, tp_categories: np.ndarray, blueprint: object, what: str, column: str
+    tp_codes: np.ndarray,
+    tp_categories: np.ndarray,
+    blueprint: Blueprint | None,
+    what: str,
+    column: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row stage / line / category of each row's touchpoint, through the blueprint.
 
@@ -122,7 +127,7 @@ def from_blueprint(
     for code in tp_categories.tolist():
         if blueprint is None:
             raise ValidationError([Problem(what, f"grouping by {what} needs blueprint=...")])
-        if code not in blueprint:  # type: ignore[operator]
+        if code not in blueprint:
             raise ValidationError(
                 [
                     Problem(
@@ -130,9 +135,9 @@ def from_blueprint(
                         f"unknown touchpoint code (not in blueprint {blueprint.name!r})",
                         code,
                     )
-                ]  # type: ignore[attr-defined]
+                ]
             )
-        tp = blueprint.touchpoint(code)  # type: ignore[attr-defined]
+        tp = blueprint.touchpoint(code)
         value = tp.stage.enterprise if what == "enterprise_stage" else getattr(tp, what)
         labels.append(value.value)
     lut, cats = factorize(np.array(labels, dtype=object))

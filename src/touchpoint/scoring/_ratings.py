@@ -30,7 +30,7 @@ import attrs
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.model.indicator import rating_range
+from touchpoint.model import rating_range
 
 __all__ = ["Ratings", "blueprint_scales", "check_share", "is_number", "read_ratings", "scale_of"]
 
@@ -45,7 +45,7 @@ def is_number(value: Any) -> bool:
 def scale_of(value: Any, where: str) -> tuple[float, float]:
     """A rating scale as (lowest, highest) from a top (5, 10) or a pair ((1, 5), (0, 10)).
 
-    A top alone is read by `touchpoint.model.indicator.rating_range` (1-5, 1-7, 0-10,
+    A top alone is read by `touchpoint.model.rating_range` (1-5, 1-7, 0-10,
     0-100, 0-1), the rule ingest checks ratings by.
     """
     pair: tuple[Any, ...]

@@ -176,7 +176,8 @@ def resolve_cuts(
 
     def positions(n: int) -> np.ndarray:  # once n is known
         found["counts"], found["skipped"] = counts_of(n)
-        return n - found["counts"]  # the c-th highest key: position n - c ascending
+        result: np.ndarray = n - found["counts"]
+        return result
 
     values, _, above, equal = source.key_at(positions)
     counts, skipped = found["counts"], found["skipped"]
@@ -243,7 +244,8 @@ class _Arrays:
 
     def colliding_ids(self, value: float, h: int) -> np.ndarray:
         hashes, ids = self._tied(value)
-        return ids[hashes == np.uint64(h)]
+        result: np.ndarray = ids[hashes == np.uint64(h)]
+        return result
 
 
 def cuts(key: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> list[Cut]:
@@ -307,16 +309,16 @@ def after(key: np.ndarray, ids: np.ndarray, cut_list: Sequence[Cut]) -> np.ndarr
     else:
         thresholds = -np.array([c.value for c in cut_list], dtype=np.float64)
         out = np.searchsorted(thresholds, -key, side="left").astype(np.int64)
-    split = [c for c in cut_list if c.hash is not None]
+    split = [(c, c.hash) for c in cut_list if c.hash is not None]
     if not split:
         return out
-    tied = np.flatnonzero(np.isin(key, [c.value for c in split]))
+    tied = np.flatnonzero(np.isin(key, [c.value for c, _ in split]))
     h = tie_hash(ids[tied])
-    for c in split:  # the few cuts that split a run of equal values
+    for c, hashed in split:  # the few cuts that split a run of equal values
         on = key[tied] == c.value
-        later = on & (h > np.uint64(c.hash))
+        later = on & (h > np.uint64(hashed))
         if c.ident is not None:
-            same = np.flatnonzero(on & (h == np.uint64(c.hash)))
+            same = np.flatnonzero(on & (h == np.uint64(hashed)))
             later[same] = np.asarray(ids[tied[same]]) > c.ident
         out[tied[later]] += 1
     return out

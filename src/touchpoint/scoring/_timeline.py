@@ -27,7 +27,8 @@ def _composite(customers: np.ndarray, times: np.ndarray) -> np.ndarray:
     lo, hi = int(times.min()), int(times.max())
     span = hi - lo + 1
     if (int(cust.max()) + 1) * span < 2**62:
-        return cust * span + (times - lo)
+        result: np.ndarray = cust * span + (times - lo)
+        return result
     _, rank = np.unique(times, return_inverse=True)
     return cust * (int(rank.max()) + 1) + rank
 
@@ -148,4 +149,5 @@ def add_months(times: np.ndarray, months: int) -> np.ndarray:
     out_day = target.astype("datetime64[D]") + np.minimum(day_of_month, last).astype(
         "timedelta64[D]"
     )
-    return out_day.astype(times.dtype) + into_day
+    result: np.ndarray = out_day.astype(times.dtype) + into_day
+    return result

@@ -15,7 +15,8 @@ may change with the scores they serve.
   `score_keys`, `scores_frame`, `score_counts`, `score_positions`;
 - satisfaction: `GroupScore`, `csat_steps`, `nps_steps`, `wilson_interval`, `nps_interval`;
 - churn: `check_levels`, `churn_history`, `fit_churn`, `churn_frame`, `MODEL_INPUTS`;
-- loyalty: `percentile_rank`, `defecting_windows`, `rate_parts`, `rate_cv_of`;
+- loyalty and referral: `percentile_rank`, `defecting_windows`, `rate_parts`, `rate_cv_of`,
+  `first_referrer`;
 - compliance: `indicator_kinds`, `summary_frame`, `SUMMARY_COLUMNS`, `Groups`.
 
 Examples
@@ -28,18 +29,18 @@ Examples
 
 import numpy as np  # noqa: F401 (the examples use it)
 
-from touchpoint.scoring._groups import Groups
-from touchpoint.scoring._ties import Cut, Source, order_and_count, resolve_cuts, tie_hash
-from touchpoint.scoring.churn import (
+from touchpoint.scoring._churn import (
     MODEL_INPUTS,
     check_levels,
     churn_frame,
     churn_history,
     fit_churn,
 )
-from touchpoint.scoring.compliance import SUMMARY_COLUMNS, indicator_kinds, summary_frame
-from touchpoint.scoring.loyalty import defecting_windows, percentile_rank, rate_cv_of, rate_parts
-from touchpoint.scoring.rfm import (
+from touchpoint.scoring._compliance import SUMMARY_COLUMNS, indicator_kinds, summary_frame
+from touchpoint.scoring._groups import Groups
+from touchpoint.scoring._loyalty import defecting_windows, percentile_rank, rate_cv_of, rate_parts
+from touchpoint.scoring._referral import first_referrer
+from touchpoint.scoring._rfm import (
     METHODS,
     check_k,
     dimension_methods,
@@ -49,14 +50,15 @@ from touchpoint.scoring.rfm import (
     score_positions,
     scores_frame,
 )
-from touchpoint.scoring.satisfaction import (
+from touchpoint.scoring._satisfaction import (
     GroupScore,
     csat_steps,
     nps_interval,
     nps_steps,
     wilson_interval,
 )
-from touchpoint.scoring.value import (
+from touchpoint.scoring._ties import Cut, Source, order_and_count, resolve_cuts, tie_hash
+from touchpoint.scoring._value import (
     check_top,
     pareto_frame,
     pareto_shares,
@@ -84,6 +86,7 @@ __all__ = [
     "csat_steps",
     "defecting_windows",
     "dimension_methods",
+    "first_referrer",
     "fit_churn",
     "indicator_kinds",
     "nps_interval",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from touchpoint.frame._frame import STANDARD
+from touchpoint.frame import STANDARD
 from touchpoint.storage._postgres_append import PG_EPOCH_US
 from touchpoint.storage._postgres_copy import read_copy_row, texts
 from touchpoint.storage._postgres_dims import categories

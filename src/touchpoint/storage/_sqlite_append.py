@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from touchpoint.errors import Problem, StorageError
-from touchpoint.frame._frame import STANDARD
+from touchpoint.frame import STANDARD
 from touchpoint.storage._pack import pack, unpack
 from touchpoint.storage._sqlite_keys import event_keys
 from touchpoint.storage.base import (

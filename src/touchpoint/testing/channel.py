@@ -14,11 +14,13 @@ that must never appear in the channel's repr, in delivery details or in logs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 
 from touchpoint.channels.base import (
     Capabilities,
+    ChannelBackend,
     Delivery,
     DeliveryStatus,
     Message,
@@ -40,11 +42,13 @@ class ChannelContract:
             f"contract-{n}", "C001", "li.na@example.com", body, subject="Service", touchpoint="T1"
         )
 
-    def test_declares_name_and_capabilities(self, channel):
+    def test_declares_name_and_capabilities(self, channel: ChannelBackend) -> None:
         assert isinstance(channel.name, str) and channel.name
         assert isinstance(channel.capabilities, Capabilities)
 
-    def test_send_delivers_and_reports(self, channel, received):
+    def test_send_delivers_and_reports(
+        self, channel: ChannelBackend, received: Callable[[], list[tuple[str, str]]]
+    ) -> None:
         msg = self._message()
         delivery = channel.send(msg)
         assert isinstance(delivery, Delivery)
@@ -53,12 +57,16 @@ class ChannelContract:
         got = received()
         assert any(msg.body in body for _, body in got), got
 
-    def test_unreachable_destination_fails_retryable_without_raising(self, unreachable):
+    def test_unreachable_destination_fails_retryable_without_raising(
+        self, unreachable: ChannelBackend
+    ) -> None:
         delivery = deliver(unreachable, self._message(2))
         assert delivery.status is DeliveryStatus.FAILED and delivery.retryable
         assert delivery.detail
 
-    def test_too_long_a_message_is_not_sent(self, channel, received):
+    def test_too_long_a_message_is_not_sent(
+        self, channel: ChannelBackend, received: Callable[[], list[tuple[str, str]]]
+    ) -> None:
         limit = channel.capabilities.max_length
         if limit is None:
             return  # no limit declared: nothing to enforce
@@ -68,8 +76,12 @@ class ChannelContract:
         assert len(received()) == before
 
     def test_secrets_and_addresses_stay_out_of_reprs_details_and_logs(
-        self, channel, unreachable, secrets, caplog
-    ):
+        self,
+        channel: ChannelBackend,
+        unreachable: ChannelBackend,
+        secrets: list[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
         with caplog.at_level(logging.DEBUG):
             outcomes = [deliver(channel, self._message(4)), deliver(unreachable, self._message(5))]
         # touchpoint's own log records (a test server's logs may show what it received)

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import numpy as np
 import pytest
 
 from touchpoint.channels.base import Delivery, DeliveryStatus, Message
 from touchpoint.errors import StorageError
+from touchpoint.frame import EventFrame
 from touchpoint.model import Complaint, Consent, Customer, Promise
 from touchpoint.storage.base import AppendStatus, Batch, Storage
 
@@ -61,7 +63,7 @@ def make_columns(
     }
 
 
-def _rows(columns: dict[str, np.ndarray]) -> dict[str, tuple]:
+def _rows(columns: dict[str, np.ndarray]) -> dict[str, tuple[Any, ...]]:
     """Reference: event id -> tuple of comparable values, in plain Python."""
     names = [k for k in columns if k != "event_id"]
     out = {}
@@ -78,7 +80,7 @@ def _rows(columns: dict[str, np.ndarray]) -> dict[str, tuple]:
     return out
 
 
-def _frame_rows(frame, names) -> dict[str, tuple]:
+def _frame_rows(frame: EventFrame, names: list[str]) -> dict[str, tuple[Any, ...]]:
     return _rows({"event_id": frame["event_id"], **{k: frame[k] for k in names}})
 
 
@@ -91,20 +93,20 @@ class StorageContract:
 
     # ------------------------------------------------------------------ interactions
 
-    def test_is_a_storage(self, storage):
+    def test_is_a_storage(self, storage: Storage) -> None:
         assert isinstance(storage, Storage)
         assert storage.count() == 0 and len(storage.scan()) == 0
 
-    def test_schema_version_is_a_read_only_integer(self, storage):
+    def test_schema_version_is_a_read_only_integer(self, storage: Storage) -> None:
         version = storage.schema_version
         assert type(version) is int and version >= 0  # 0: a storage without a schema
         storage.append(Batch.from_columns(make_columns(20)))
         assert storage.schema_version == version  # data does not change it
         with pytest.raises(AttributeError):
-            storage.schema_version = version + 1
+            storage.schema_version = version + 1  # type: ignore[misc]
         assert storage.schema_version == version
 
-    def test_append_then_scan_returns_the_same_values(self, storage):
+    def test_append_then_scan_returns_the_same_values(self, storage: Storage) -> None:
         cols = make_columns(300)
         result = storage.append(Batch.from_columns(cols))
         assert result.committed and (result.status == AppendStatus.ACCEPTED).all()
@@ -114,14 +116,14 @@ class StorageContract:
         assert frame["time"].dtype == np.dtype("datetime64[us]")
         assert frame.codes("customer").dtype.kind == "i"  # coded, not strings
 
-    def test_append_is_idempotent_on_the_event_id(self, storage):
+    def test_append_is_idempotent_on_the_event_id(self, storage: Storage) -> None:
         batch = Batch.from_columns(make_columns(200))
         storage.append(batch)
         again = storage.append(batch)
         assert again.committed and (again.status == AppendStatus.DUPLICATE).all()
         assert storage.count() == 200
 
-    def test_overlapping_batches_store_each_event_once(self, storage):
+    def test_overlapping_batches_store_each_event_once(self, storage: Storage) -> None:
         cols = make_columns(100)
         first = {k: v[:60] for k, v in cols.items()}
         second = {k: v[40:] for k, v in cols.items()}
@@ -133,7 +135,7 @@ class StorageContract:
         names = [k for k in cols if k != "event_id"]
         assert _frame_rows(storage.scan(), names) == _rows(cols)
 
-    def test_repeats_within_a_batch(self, storage):
+    def test_repeats_within_a_batch(self, storage: Storage) -> None:
         cols = make_columns(3)
         cols = {k: np.concatenate([v, v[:1], v[1:2]]) for k, v in cols.items()}
         cols["amount"][4] = 999.0 if cols["amount"][1] != 999.0 else 1.0  # row 4 differs from row 1
@@ -141,7 +143,7 @@ class StorageContract:
         assert result.status.tolist() == [0, 0, 0, AppendStatus.DUPLICATE, AppendStatus.CONFLICT]
         assert storage.count() == 3
 
-    def test_a_conflict_is_reported_never_overwritten(self, storage):
+    def test_a_conflict_is_reported_never_overwritten(self, storage: Storage) -> None:
         cols = make_columns(10)
         storage.append(Batch.from_columns(cols))
         extra = make_columns(2, prefix="new")
@@ -165,7 +167,7 @@ class StorageContract:
         assert q["row"] == 3 and q["record"]["amount"] == 12345.0
         assert "conflicts" in q["reasons"][0]["message"]
 
-    def test_scan_filters(self, storage):
+    def test_scan_filters(self, storage: Storage) -> None:
         cols = make_columns(400, seed=3)
         storage.append(Batch.from_columns(cols))
         start, end = T0 + np.timedelta64(5, "D"), T0 + np.timedelta64(12, "D")
@@ -186,7 +188,7 @@ class StorageContract:
 
     # ------------------------------------------------------------------ other records
 
-    def test_customers_promises_complaints_round_trip(self, storage):
+    def test_customers_promises_complaints_round_trip(self, storage: Storage) -> None:
         c = Customer(
             "C1",
             name="Li Na",
@@ -213,7 +215,7 @@ class StorageContract:
         assert storage.promises("C1") == [p] and storage.promises("C2") == []
         assert storage.complaints() == [k]
 
-    def test_contact_log_keeps_the_latest_attempt(self, storage):
+    def test_contact_log_keeps_the_latest_attempt(self, storage: Storage) -> None:
         msg = Message("k1", "C1", "li.na@example.com", "Your car is ready", subject="Service")
         storage.log_contact(
             msg, Delivery("k1", "smtp", DeliveryStatus.FAILED, "timeout", retryable=True)
@@ -225,7 +227,7 @@ class StorageContract:
         )
         assert storage.contacts(status="failed") == []
 
-    def test_scores_round_trip(self, storage):
+    def test_scores_round_trip(self, storage: Storage) -> None:
         storage.save_scores(
             "rfm",
             ["C1", "C2"],
@@ -239,7 +241,7 @@ class StorageContract:
 
     # ------------------------------------------------------------------ privacy
 
-    def _fill(self, storage):
+    def _fill(self, storage: Storage) -> dict[str, np.ndarray]:
         cols = make_columns(200, seed=5)
         storage.append(Batch.from_columns(cols))
         storage.upsert_customers(
@@ -254,7 +256,7 @@ class StorageContract:
         storage.save_scores("value", ["C0", "C1"], {"v": np.array([1.0, 2.0])})
         return cols
 
-    def test_forget_removes_everything_and_suppresses(self, storage):
+    def test_forget_removes_everything_and_suppresses(self, storage: Storage) -> None:
         cols = self._fill(storage)
         keep = cols["customer"] != "C0"
         removed = storage.forget("C0")
@@ -277,7 +279,7 @@ class StorageContract:
         with pytest.raises(StorageError, match="forgotten"):
             storage.upsert_customers([Customer("C0")])
 
-    def test_forget_blanks_the_id_in_other_customers_data(self, storage):
+    def test_forget_blanks_the_id_in_other_customers_data(self, storage: Storage) -> None:
         cols = make_columns(50, seed=9)
         cols["customer"][:3] = "C0"
         cols["customer"][3:] = np.where(cols["customer"][3:] == "C0", "C1", cols["customer"][3:])
@@ -303,7 +305,7 @@ class StorageContract:
         assert q["record"]["referrer"] is None
         assert "C0" not in json.dumps(q)
 
-    def test_export_returns_everything_as_json(self, storage):
+    def test_export_returns_everything_as_json(self, storage: Storage) -> None:
         cols = self._fill(storage)
         doc = json.loads(storage.export("C0"))
         assert doc["customer"]["email"] == "zero@example.com"
@@ -318,7 +320,7 @@ class StorageContract:
     # ------------------------------------------------------------------ outbox
 
     @staticmethod
-    def _outbox_row(key: str, send_at: int = 100) -> dict:
+    def _outbox_row(key: str, send_at: int = 100) -> dict[str, Any]:
         return {
             "key": key,
             "customer": key.split("/")[1],
@@ -331,7 +333,7 @@ class StorageContract:
             "send_at": send_at,
         }
 
-    def test_outbox_enqueue_is_idempotent_on_the_key(self, storage):
+    def test_outbox_enqueue_is_idempotent_on_the_key(self, storage: Storage) -> None:
         rows = [self._outbox_row("b/C1/2026"), self._outbox_row("b/C2/2026")]
         assert storage.enqueue(rows, now=50) == []
         again = [self._outbox_row("b/C2/2026", send_at=999), self._outbox_row("b/C3/2026")]
@@ -342,7 +344,7 @@ class StorageContract:
         assert {r["state"] for r in got.values()} == {"pending"}
         assert {r["attempts"] for r in got.values()} == {0}
 
-    def test_outbox_due_rows_and_state_transitions(self, storage):
+    def test_outbox_due_rows_and_state_transitions(self, storage: Storage) -> None:
         storage.enqueue(
             [self._outbox_row("b/C1/2026", 100), self._outbox_row("b/C2/2026", 200)], now=0
         )
@@ -371,7 +373,7 @@ class StorageContract:
 
     # ------------------------------------------------------------------ outbox leases
 
-    def test_outbox_claims_lease_each_row_to_one_owner(self, storage):
+    def test_outbox_claims_lease_each_row_to_one_owner(self, storage: Storage) -> None:
         keys = [f"b/C{i}/2026" for i in range(6)]
         storage.enqueue([self._outbox_row(k, 100) for k in keys], now=0)
         first = storage.claim_outbox("A", now=150, lease_until=1150, limit=4)
@@ -385,7 +387,9 @@ class StorageContract:
         stored = {r["key"]: r["lease_owner"] for r in storage.outbox()}
         assert stored == {k: "A" if k in keys[:4] else "B" for k in keys}
 
-    def test_outbox_an_expired_lease_is_reclaimed_and_the_late_owner_changes_nothing(self, storage):
+    def test_outbox_an_expired_lease_is_reclaimed_and_the_late_owner_changes_nothing(
+        self, storage: Storage
+    ) -> None:
         storage.enqueue([self._outbox_row("b/C1/2026", 100)], now=0)
         [row] = storage.claim_outbox("A", now=100, lease_until=200)
         assert storage.claim_outbox("B", now=199, lease_until=500) == []  # A's lease runs
@@ -407,7 +411,7 @@ class StorageContract:
         assert not storage.outbox_failed("b/C1/2026", error="late", next_attempt_at=None, owner="B")
         assert storage.outbox("sent")[0]["key"] == "b/C1/2026"
 
-    def test_outbox_a_customer_is_handled_by_one_owner_at_a_time(self, storage):
+    def test_outbox_a_customer_is_handled_by_one_owner_at_a_time(self, storage: Storage) -> None:
         rows = [
             self._outbox_row("a/C1/2026", 100),
             self._outbox_row("b/C1/2026", 110),
@@ -424,7 +428,7 @@ class StorageContract:
         [row] = storage.claim_outbox("B", now=210, lease_until=900)
         assert row["key"] == "b/C1/2026"
 
-    def test_outbox_policy_holds_close_or_move_a_row(self, storage):
+    def test_outbox_policy_holds_close_or_move_a_row(self, storage: Storage) -> None:
         storage.enqueue(
             [self._outbox_row("b/C1/2026", 100), self._outbox_row("b/C2/2026", 100)], now=0
         )
@@ -455,13 +459,13 @@ class StorageContract:
         assert [r["key"] for r in storage.outbox("held")] == ["b/C1/2026"]
         assert [r["key"] for r in storage.outbox(customer="C2")] == ["b/C2/2026"]
 
-    def test_outbox_rows_of_a_forgotten_customer_are_refused(self, storage):
+    def test_outbox_rows_of_a_forgotten_customer_are_refused(self, storage: Storage) -> None:
         storage.forget("C1")
         with pytest.raises(StorageError, match="forgotten"):
             storage.enqueue([self._outbox_row("b/C2/2026"), self._outbox_row("b/C1/2026")], now=0)
         assert storage.outbox() == []  # nothing of the batch
 
-    def test_outbox_concurrent_claims_never_share_a_row(self, storage):
+    def test_outbox_concurrent_claims_never_share_a_row(self, storage: Storage) -> None:
         import threading
 
         keys = [f"k{i:03d}/C{i}/2026" for i in range(120)]

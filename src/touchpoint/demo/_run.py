@@ -1,0 +1,368 @@
+"""The main job behind ``touchpoint demo``: build, record, score, plan and send.
+
+`run_demo` creates (or reopens) a SQLite workspace from a built-in template, generates
+the synthetic base with a fixed seed, records it (interactions, customers, promises and
+complaints; re-running adds nothing twice), scores what the workspace holds, computes
+today's care agenda, plans it with the contact policy and queues today's contacts in the
+outbox channel. It returns a `DemoResult` of plain numbers and rows, which
+`touchpoint.demo.report` prints and `touchpoint.demo.html` draws.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     result = run_demo(customers=200, db=pathlib.Path(tmp) / "demo.db")
+>>> result.events == result.recorded["accepted"], [row["tier"] for row in result.pyramid][:2]
+(True, ['key', 'major'])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from touchpoint.errors import Problem, ValidationError
+
+__all__ = ["DemoResult", "run_demo", "send_planned"]
+
+#: Hour (UTC) of "now" on the demo's day: the plan is made at this time.
+PLAN_HOUR = 10
+
+
+@attrs.frozen(eq=False)
+class DemoResult:
+    """Everything the demo report shows, as plain Python values (lists of row dicts)."""
+
+    template: str
+    db: str
+    today: dt.date
+    customers: int
+    events: int
+    recorded: dict[str, int]
+    pyramid: list[dict[str, Any]]
+    loyalty: list[dict[str, Any]] | None
+    compliance: list[dict[str, Any]]
+    worst_breaches: list[dict[str, Any]]
+    breaches: int
+    key_touchpoints: list[dict[str, Any]]
+    satisfaction: list[dict[str, Any]]
+    agenda_by_rule: list[dict[str, Any]]
+    agenda_by_status: dict[str, int]
+    agenda_rows: list[dict[str, Any]]
+    sent: int
+    overdue: list[dict[str, Any]]
+    overdue_count: int
+
+
+def _rows(frame: Any, columns: list[str], limit: int | None = None) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of a frame's columns, as dicts of Python values."""
+    cols = {c: np.asarray(frame[c]) for c in columns}
+    n = len(next(iter(cols.values()))) if cols else 0
+    n = n if limit is None else min(n, limit)
+    return [{c: _plain(v[i]) for c, v in cols.items()} for i in range(n)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def _record(ws: Any, base: Any) -> dict[str, int]:
+    """Store the base; interactions are deduplicated by event id, the rest upserted by id."""
+    from touchpoint.model import Complaint, Consent, Customer, Promise
+
+    report = ws.record_batch(base.events)
+    if report.rejected:
+        first = report.rejections[0].problems[0] if report.rejections else None
+        raise ValidationError(
+            [
+                Problem(
+                    "db",
+                    f"{report.rejected:,} generated interactions were refused (first: "
+                    f"{first.message if first else '?'}); the file probably holds a demo made "
+                    "with another --customers, --seed or --template: use a new --db",
+                )
+            ]
+        )
+    c = base.customers
+    consents: dict[str, list[Any]] = {}
+    k = base.consents
+    for who, channel, purpose, granted, at in zip(
+        k["customer"], k["channel"], k["purpose"], k["granted"], k["time"].tolist(), strict=True
+    ):
+        consents.setdefault(who, []).append(Consent(channel, purpose, bool(granted), at))
+    dates = ("birthday", "purchase", "move_in", "warranty_end", "child_birth")
+    date_lists = {d: c[d].tolist() for d in dates if d in c}
+    people = [
+        Customer(
+            who,
+            name=c["name"][i],
+            email=c["email"][i],
+            phone=c["phone"][i],
+            timezone=c["timezone"][i],
+            consents=consents.get(who, ()),
+            preferred_channels=(c["preferred_channel"][i],),
+            dates={d: v[i] for d, v in date_lists.items() if v[i] is not None},
+            segment=c["segment"][i],
+            referrer=c["referrer"][i],
+            do_not_contact=bool(c["do_not_contact"][i]),
+        )
+        for i, who in enumerate(c["customer"])
+    ]
+    ws.storage.upsert_customers(people)
+    p = base.promises
+    ws.storage.add_promises(
+        Promise(
+            pid,
+            who,
+            "demo promise",
+            made.replace(tzinfo=dt.UTC),
+            due.replace(tzinfo=dt.UTC),
+            value=float(value),
+            status=status,
+        )
+        for pid, who, made, due, value, status in zip(
+            p["id"],
+            p["customer"],
+            p["made_at"].tolist(),
+            p["due"].tolist(),
+            p["value"],
+            p["status"],
+            strict=True,
+        )
+    )
+    m = base.complaints
+    ws.storage.add_complaints(
+        Complaint(
+            kid,
+            who,
+            opened.replace(tzinfo=dt.UTC),
+            type=kind,
+            first_response_at=None if first is None else first.replace(tzinfo=dt.UTC),
+            resolved_at=None if done is None else done.replace(tzinfo=dt.UTC),
+        )
+        for kid, who, kind, opened, first, done in zip(
+            m["id"],
+            m["customer"],
+            m["type"],
+            m["opened_at"].tolist(),
+            m["first_response_at"].tolist(),
+            m["resolved_at"].tolist(),
+            strict=True,
+        )
+    )
+    return {
+        "accepted": report.accepted,
+        "duplicates": report.duplicates,
+        "customers": len(people),
+        "promises": len(p["id"]),
+        "complaints": len(m["id"]),
+    }
+
+
+def send_planned(ws: Any, plan: Any, customers: dict[str, np.ndarray]) -> int:
+    """Queue the contacts planned for now in the workspace's ``outbox`` channel.
+
+    The contact id is the plan's idempotency key, so a re-run replaces the queued
+    contact instead of adding a second one. Returns how many were queued.
+    (Kept in one function so a durable dispatcher can replace it.)
+    """
+    from touchpoint.channels.base import Message
+
+    now = plan.status == "send"
+    if not now.any():
+        return 0
+    ids = np.asarray(customers["customer"]).astype(str)
+    order = np.argsort(ids)
+    rows = order[np.searchsorted(ids[order], plan.customer[now].astype(str))]
+    by_phone = np.isin(plan.channel[now], ["sms", "phone", "call", "wechat"])
+    address = np.where(by_phone, customers["phone"][rows], customers["email"][rows])
+    names = customers["name"][rows]
+    sent = 0
+    for key, who, rule, channel, to, name in zip(
+        plan.key[now],
+        plan.customer[now],
+        plan.rule[now],
+        plan.channel[now],
+        address,
+        names,
+        strict=True,
+    ):
+        body = f"Dear {name}, this is your {rule} contact from your dealer."
+        message = Message(str(key), str(who), str(to), body, subject=str(rule), purpose="service")
+        message.metadata["channel"] = str(channel)
+        if ws.send(message, channel="outbox").ok:
+            sent += 1
+    return sent
+
+
+def _scores(events: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
+    """Pyramid, loyalty, compliance, key touchpoints and satisfaction of the stored events."""
+    from touchpoint import attribution, scoring
+
+    asof = np.datetime64(today + dt.timedelta(days=1), "us")
+    # Value and loyalty are about customers: leave out the mystery shoppers' audit records.
+    shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
+    buyers = events.take(np.flatnonzero(~shopper[events.codes("customer")]))
+    values = scoring.rfm(buyers, asof=asof)  # purchases only; every customer gets a row
+    seen = np.bincount(buyers.codes("customer"), minlength=len(values)) > 0
+    values = values.take(np.flatnonzero(seen))  # categories keep the shoppers
+    summary = scoring.pyramid_summary(scoring.pyramid(values))
+    pyramid = _rows(summary, ["tier", "customers", "value", "customer_share", "value_share"])
+    loyalty = None
+    if blueprint.loyalty is not None:
+        tiers = scoring.loyalty_programme(buyers, blueprint.loyalty, asof=asof).balances
+        tiers = tiers.take(np.flatnonzero(np.isin(tiers["customer"], values["customer"])))
+        names, counts = np.unique(np.asarray(tiers["tier"]).astype(str), return_counts=True)
+        loyalty = [{"tier": t, "customers": int(c)} for t, c in zip(names, counts, strict=True)]
+    report = scoring.compliance(events, blueprint)
+    s = report.summary
+    order = np.argsort(np.nan_to_num(np.asarray(s["compliance"], float), nan=2.0), kind="stable")
+    compliance = [
+        r
+        for r in (
+            _rows(
+                s.take(order),
+                ["touchpoint", "indicator", "kind", "cases", "met", "breaches", "compliance"],
+            )
+        )
+        if r["cases"]
+    ]
+    b = report.breaches
+    worst = np.argsort(-np.asarray(s["breaches"]), kind="stable")[:5]
+    worst_breaches = _rows(
+        s.take(worst), ["touchpoint", "indicator", "breaches", "cases", "target", "unit"]
+    )
+    converted = events.codes("outcome") == list(events.categories["outcome"]).index("purchase")
+    path = {
+        "customer": events.codes("customer"),
+        "time": events["time"],
+        "touchpoint": events["touchpoint"],
+        "converted": converted,
+    }
+    rated = ~np.isnan(events["rating"])
+    who = events.codes("customer")[rated]
+    stars = events["rating"][rated]
+    k = int(who.max()) + 1 if len(who) else 0
+    overall = np.bincount(who, stars, minlength=k) / np.maximum(np.bincount(who, minlength=k), 1)
+    ratings = {
+        "customer": who,
+        "touchpoint": events["touchpoint"][rated],
+        "rating": stars,
+        "overall": overall[who],
+    }
+    ranking = attribution.key_touchpoints(attribution.markov(path), ratings)
+    by_rank = np.argsort(np.asarray(ranking["rank"]), kind="stable")
+    key = _rows(
+        ranking.take(by_rank),
+        [
+            "rank",
+            "touchpoint",
+            "attribution_share",
+            "driver_share",
+            "mean_rating",
+            "importance",
+            "action",
+        ],
+        limit=10,
+    )
+    sat = scoring.csat(events, by="stage", blueprint=blueprint)
+    satisfaction = _rows(
+        sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
+    )
+    return {
+        "customers": int(np.sum(np.asarray(summary["customers"]))),
+        "pyramid": pyramid,
+        "loyalty": loyalty,
+        "compliance": compliance,
+        "worst_breaches": worst_breaches,
+        "breaches": len(b),
+        "key_touchpoints": key,
+        "satisfaction": satisfaction,
+    }
+
+
+def run_demo(
+    *,
+    template: str = "car-dealership",
+    customers: int = 20_000,
+    seed: int = 0,
+    db: str | os.PathLike[str] = "touchpoint-demo.db",
+    today: dt.date = dt.date(2026, 11, 23),
+    progress: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Run the whole demo into the SQLite file ``db`` and return what the report shows.
+
+    ``progress`` is called with the name of each step as it starts.
+    """
+    from touchpoint import care, templates
+    from touchpoint.demo._synthetic import synthetic_base
+    from touchpoint.workspace import open_workspace
+
+    say = progress or (lambda _step: None)
+    blueprint = templates.load(template)
+    say("generate")
+    base = synthetic_base(
+        blueprint,
+        customers=customers,
+        seed=seed,
+        end=today,
+        progress=lambda phase: say(f"generate: {phase}"),
+    )
+    say("record")
+    with open_workspace(f"sqlite:///{os.fspath(db)}", blueprint=blueprint) as ws:
+        recorded = _record(ws, base)
+        say("score")
+        events = ws.interactions()
+        scores = _scores(events, blueprint, today)
+        say("agenda")
+        due = care.agenda(blueprint, base.customers, asof=today)
+        now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
+        plan = care.plan_contacts(
+            due,
+            blueprint,
+            customers=base.customers,
+            consents=base.consents,
+            now=now,
+            policy=care.ContactPolicy(),
+        )
+        say("send")
+        sent = send_planned(ws, plan, base.customers)
+        n_events = ws.storage.count()
+    rules, rule_counts = np.unique(plan.rule.astype(str), return_counts=True)
+    statuses, status_counts = np.unique(plan.status.astype(str), return_counts=True)
+    say("promises")
+    late = care.overdue_promises(base.promises, asof=now)
+    return DemoResult(
+        template=template,
+        db=os.fspath(db),
+        today=today,
+        customers=len(base.customers["customer"]),
+        events=n_events,
+        recorded=recorded,
+        pyramid=scores["pyramid"],
+        loyalty=scores["loyalty"],
+        compliance=scores["compliance"],
+        worst_breaches=scores["worst_breaches"],
+        breaches=scores["breaches"],
+        key_touchpoints=scores["key_touchpoints"],
+        satisfaction=scores["satisfaction"],
+        agenda_by_rule=[
+            {"rule": str(r), "contacts": int(c)} for r, c in zip(rules, rule_counts, strict=True)
+        ],
+        agenda_by_status={str(s): int(c) for s, c in zip(statuses, status_counts, strict=True)},
+        agenda_rows=_rows(
+            plan.columns(), ["customer", "rule", "channel", "status", "reason"], limit=8
+        ),
+        sent=sent,
+        overdue=_rows(late, ["id", "customer", "due", "days_overdue"], limit=8),
+        overdue_count=len(late),
+    )

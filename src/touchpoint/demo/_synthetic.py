@@ -1,0 +1,464 @@
+"""A realistic synthetic customer base for any blueprint, from a fixed seed.
+
+Used by ``touchpoint demo``, the benchmarks and notebooks that want data shaped like a
+company's: customers with contact details (fake, on ``example.com``), time zones, dates
+and consent; interactions that move through the blueprint's stages over time, purchases
+at transaction touchpoints, ratings and response times whose quality varies by store,
+mystery-shopper audit records for checklist indicators, follow-up calls for count
+indicators, referrals, complaints and promises.
+
+Everything is generated with numpy over whole columns, and the events come back as an
+`EventFrame` whose id columns are integer codes into their categories, so no Python
+string is built per event. The same seed gives the same data.
+
+Examples
+--------
+>>> from touchpoint import templates
+>>> base = synthetic_base(templates.load("car-dealership"), customers=200, seed=1)
+>>> len(base.customers["customer"]), base.customers["customer"][0]
+(200, 'C000001')
+>>> amounts = base.events["amount"]
+>>> bool((amounts[~np.isnan(amounts)] > 0).all()), bool((np.diff(base.events["time"]) >= 0).all())
+(True, True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import attrs
+import numpy as np
+
+from touchpoint.frame import EventFrame
+from touchpoint.model import Blueprint, ControlIndicator, IndicatorKind, Stage, Touchpoint
+
+__all__ = ["SyntheticBase", "synthetic_base"]
+
+_ZONES = np.array(
+    ["Asia/Shanghai"] * 3 + ["Asia/Hong_Kong", "Europe/London", "America/New_York"], dtype=object
+)
+_US = "datetime64[us]"
+_DAY_US = 86_400_000_000
+_HOUR = np.timedelta64(3_600_000_000, "us")
+_OUTCOMES = np.array(["purchase", "pass", "fail"], dtype=object)
+PURCHASE, PASS, FAIL = 0, 1, 2
+
+
+@attrs.frozen(eq=False)
+class SyntheticBase:
+    """The generated tables: ``events`` as an `EventFrame`, the others as dicts of columns."""
+
+    blueprint: Blueprint
+    customers: dict[str, np.ndarray]
+    consents: dict[str, np.ndarray]
+    events: EventFrame
+    complaints: dict[str, np.ndarray]
+    promises: dict[str, np.ndarray]
+
+
+_NONE = np.array(None, dtype=object)  # None as an array, for element-wise use
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int = 6) -> np.ndarray:
+    """``prefix`` + zero-padded numbers, as an object array (for the distinct ids only)."""
+    text = np.strings.zfill(numbers.astype(str).astype(np.dtypes.StringDType()), width)
+    return np.strings.add(prefix, text).astype(object)
+
+
+def _after(start: np.ndarray, end: np.datetime64, rng: np.random.Generator) -> np.ndarray:
+    """A random moment between each ``start`` and ``end``."""
+    span = (end - start).astype(np.int64)
+    result: np.ndarray = start + (span * rng.random(len(start))).astype(np.int64).astype(
+        "timedelta64[us]"
+    )
+    return result
+
+
+def synthetic_base(
+    blueprint: Blueprint,
+    *,
+    customers: int = 10_000,
+    seed: int = 0,
+    end: dt.date = dt.date(2026, 11, 23),
+    years: float = 3.0,
+    stores: int = 20,
+    staff_per_store: int = 6,
+    events_per_customer: float = 12.0,
+    progress: Callable[[str], None] | None = None,
+) -> SyntheticBase:
+    """Generate customers, consents, events, complaints and promises for ``blueprint``.
+
+    Parameters
+    ----------
+    blueprint:
+        Whose touchpoints, channels and indicators the data exercises.
+    customers:
+        How many customers.
+    seed:
+        The random seed: the same seed, the same data.
+    end, years:
+        The period covered: ``years`` up to the end of ``end``.
+    stores, staff_per_store:
+        Sizes of the store and staff pools; each store has its own service quality, so
+        compliance and satisfaction differ by store.
+    events_per_customer:
+        The mean number of interactions per customer.
+    progress:
+        Called with the name of each phase as it starts.
+    """
+    say = progress or (lambda _phase: None)
+    rng = np.random.default_rng(seed)
+    n = int(customers)
+    end64 = np.datetime64(end, "us") + np.timedelta64(_DAY_US - 1, "us")
+    start64 = end64 - np.timedelta64(int(years * 365.25 * _DAY_US), "us")
+
+    say("customers")
+    ids = _ids("C", np.arange(1, n + 1))
+    store_ids = _ids("ST", np.arange(1, stores + 1), 3)
+    staff_ids = _ids("S", np.arange(1, stores * staff_per_store + 1), 4)
+    store_quality = rng.normal(0.0, 0.5, stores)
+    home_store = rng.integers(0, stores, n)
+    first_seen = start64 + (rng.random(n) * 0.8 * (end64 - start64).astype(np.int64)).astype(
+        np.int64
+    ).astype("timedelta64[us]")
+    # A quarter of customers were referred by an earlier one (code -1: nobody).
+    referrer = np.where(
+        rng.random(n) < 0.25, np.floor(rng.random(n) * np.arange(n)).astype(np.int64), -1
+    )
+    referrer[0] = -1
+
+    say("events")
+    tps = blueprint.touchpoints
+    stages = [s for s in Stage if s in blueprint.stages and blueprint.by_stage(s)]
+    counts = np.maximum(rng.negative_binomial(3, 3 / (3 + events_per_customer), n), 1)
+    total = int(counts.sum())
+    who = np.repeat(np.arange(n), counts)
+    depth = rng.integers(0, len(stages), n)  # how far along the journey each customer gets
+    stage_of_event = np.floor(rng.random(total) * (depth[who] + 1)).astype(np.int64)
+    # Within a customer, events are in time order and their stages never go backwards:
+    # sort each customer's stages and each customer's random times, then pair them up.
+    stage_of_event = stage_of_event[np.lexsort((stage_of_event, who))]
+    fraction = rng.random(total)
+    fraction = fraction[np.lexsort((fraction, who))]
+    remaining = (end64 - first_seen).astype(np.int64)
+    time = first_seen[who] + (fraction * remaining[who]).astype(np.int64).astype("timedelta64[us]")
+
+    touchpoint = np.empty(total, dtype=np.int64)
+    index_of = {tp.code: i for i, tp in enumerate(tps)}
+    for k, stage in enumerate(stages):  # a small loop over stages
+        mine = np.flatnonzero(stage_of_event == k)
+        here = blueprint.by_stage(stage)
+        weights = np.array([tp.weight + (1.0 if tp.key else 0.2) for tp in here])
+        choices = np.array([index_of[tp.code] for tp in here])
+        touchpoint[mine] = rng.choice(choices, size=len(mine), p=weights / weights.sum())
+
+    channels = np.array(sorted(blueprint.channel_names), dtype=object)
+    channel_of_tp = np.searchsorted(
+        channels, np.array([tp.channels[0] for tp in tps], dtype=object)
+    )
+    outbound_tp = np.array([tp.direction.value == "outbound" for tp in tps])
+    store = home_store[who]
+    quality = store_quality[store]
+
+    purchase_tp = np.array([tp.stage is Stage.TRANSACTION for tp in tps])
+    if not purchase_tp.any():
+        purchase_tp = np.array([tp.stage is stages[-1] for tp in tps])
+    is_purchase = purchase_tp[touchpoint] & (rng.random(total) < 0.6)
+    customer_value = rng.lognormal(0.0, 0.8, n)
+    amount = np.where(
+        is_purchase, np.round(rng.lognormal(5.5, 0.9, total) * customer_value[who], 2), np.nan
+    )
+    rating = np.where(
+        rng.random(total) < 0.4, np.clip(np.round(rng.normal(4.0 + quality, 0.9)), 1, 5), np.nan
+    )
+    limit = np.array(
+        [
+            min(
+                (i.target_seconds for i in tp.indicators if i.kind is IndicatorKind.TIME_LIMIT),
+                default=np.nan,
+            )
+            for tp in tps
+        ]
+    )
+    response_time = np.round(limit[touchpoint] * rng.lognormal(-0.4 - quality, 0.6, total))
+
+    first_event = np.r_[True, who[1:] != who[:-1]]
+    bought = np.flatnonzero(is_purchase)
+    buyers, first = np.unique(who[bought], return_index=True)
+    first_purchase = np.full(n, np.datetime64("NaT"), dtype=_US)
+    first_purchase[buyers] = time[bought[first]]
+
+    columns = {
+        "customer": who,
+        "touchpoint": touchpoint,
+        "channel": channel_of_tp[touchpoint],
+        "time": time,
+        "direction": outbound_tp[touchpoint].astype(np.int64),
+        "amount": amount,
+        "rating": rating,
+        "response_time": response_time,
+        "outcome": np.where(is_purchase, PURCHASE, -1),
+        "staff": store * staff_per_store + rng.integers(0, staff_per_store, total),
+        "store": store,
+        "referrer": np.where(first_event, referrer[who], -1),
+        "indicator": np.full(total, -1),
+    }
+    checklist = [(tp, i) for tp, i in blueprint.indicators() if i.kind is IndicatorKind.CHECKLIST]
+    parts = [
+        columns,
+        _audits(checklist, index_of, channel_of_tp, rng, store_quality, start64, end64, n),
+    ]
+    parts.append(_follow_ups(blueprint, index_of, channel_of_tp, rng, columns, end64))
+    events = {k: np.concatenate([p[k] for p in parts if p]) for k in columns}
+    order = np.argsort(events["time"], kind="stable")
+    events = {k: v[order] for k, v in events.items()}
+    events["event_id"] = np.arange(1, len(order) + 1, dtype=np.int64)
+    # indicator codes are unique within a touchpoint only: categories must be distinct
+    indicator_names, indicator_code = np.unique(
+        np.array([i.code for _, i in checklist], dtype=object), return_inverse=True
+    )
+    ind = events["indicator"]
+    events["indicator"] = np.where(ind >= 0, indicator_code[np.maximum(ind, 0)], -1)
+    categories = {
+        "customer": np.concatenate(
+            [ids, np.strings.add("MS-", store_ids.astype(str)).astype(object)]
+        ),
+        "touchpoint": np.array([tp.code for tp in tps], dtype=object),
+        "channel": channels,
+        "direction": np.array(["inbound", "outbound"], dtype=object),
+        "outcome": _OUTCOMES,
+        "staff": staff_ids,
+        "store": store_ids,
+        "referrer": ids,
+        "indicator": indicator_names,
+    }
+    frame = EventFrame(events, categories)
+
+    say("customers' details and consent")
+    customers_cols = _customers(
+        rng,
+        ids,
+        first_seen,
+        first_purchase,
+        np.where(referrer >= 0, ids[referrer], _NONE),
+        store_ids[home_store],
+    )
+    customers_cols.update(_current_stages(blueprint, events, n))
+    consents = _consents(rng, ids, first_seen, blueprint)
+    say("complaints and promises")
+    complaints, promises = _complaints_and_promises(
+        rng, ids, first_seen, end64, store_quality[home_store]
+    )
+    return SyntheticBase(blueprint, customers_cols, consents, frame, complaints, promises)
+
+
+def _current_stages(
+    blueprint: Blueprint, events: dict[str, np.ndarray], n: int
+) -> dict[str, np.ndarray]:
+    """Each customer's current stage (customer view: the furthest stage any of their events
+    reached) and the day they entered it (their first event in that stage)."""
+    order = {s: i for i, s in enumerate(Stage)}
+    rank_of_tp = np.array([order[tp.stage] for tp in blueprint.touchpoints])
+    mine = events["customer"] < n  # not the stores' mystery shoppers
+    cust, rank = events["customer"][mine], rank_of_tp[events["touchpoint"][mine]]
+    t = events["time"][mine].view(np.int64)
+    furthest = np.full(n, -1)
+    np.maximum.at(furthest, cust, rank)
+    entered = np.full(n, np.iinfo(np.int64).max)
+    there = rank == furthest[cust]
+    np.minimum.at(entered, cust[there], t[there])
+    names = np.array([s.value for s in Stage] + [None], dtype=object)
+    none = furthest < 0
+    day = entered.view("datetime64[us]").astype("datetime64[D]")
+    day[none] = np.datetime64("NaT")
+    return {"stage": names[np.where(none, -1, furthest)], "stage_entered": day}
+
+
+def _audits(
+    checklist: list[tuple[Touchpoint, ControlIndicator]],
+    index_of: dict[str, int],
+    channel_of_tp: np.ndarray,
+    rng: np.random.Generator,
+    store_quality: np.ndarray,
+    start64: np.datetime64,
+    end64: np.datetime64,
+    shoppers_from: int,
+) -> dict[str, np.ndarray]:
+    """Monthly mystery-shopper audits per store: one record per checklist item, pass or fail."""
+    if not checklist:
+        return {}
+    stores = len(store_quality)
+    months = max(int((end64 - start64).astype(np.int64) / (30.44 * _DAY_US)), 1)
+    visit_store = np.repeat(np.arange(stores), months)
+    month_start = (np.tile(np.arange(months), stores) * 30.44 * _DAY_US).astype(np.int64)
+    visit_time = start64 + (month_start + rng.random(stores * months) * 20 * _DAY_US).astype(
+        np.int64
+    ).astype("timedelta64[us]")
+    items = len(checklist)
+    store = np.repeat(visit_store, items)
+    item = np.tile(np.arange(items), len(visit_store))
+    passed = rng.random(len(store)) < 1 / (1 + np.exp(-(2.0 + 1.5 * store_quality[store])))
+    tp_of_item = np.array([index_of[tp.code] for tp, _ in checklist])
+    total = len(store)
+    return {
+        "customer": shoppers_from + store,  # the mystery shopper of each store
+        "touchpoint": tp_of_item[item],
+        "channel": channel_of_tp[tp_of_item[item]],
+        "time": np.repeat(visit_time, items),
+        "direction": np.zeros(total, dtype=np.int64),
+        "amount": np.full(total, np.nan),
+        "rating": np.full(total, np.nan),
+        "response_time": np.full(total, np.nan),
+        "outcome": np.where(passed, PASS, FAIL),
+        "staff": np.full(total, -1),
+        "store": store,
+        "referrer": np.full(total, -1),
+        "indicator": item,
+    }
+
+
+def _follow_ups(
+    blueprint: Blueprint,
+    index_of: dict[str, int],
+    channel_of_tp: np.ndarray,
+    rng: np.random.Generator,
+    events: dict[str, np.ndarray],
+    end64: np.datetime64,
+) -> dict[str, np.ndarray]:
+    """Follow-up contacts for count indicators (the calls after a letter), some missed."""
+    parts: list[dict[str, np.ndarray]] = []
+    for tp, ind in blueprint.indicators():
+        if ind.kind is not IndicatorKind.COUNT or ind.within is None:
+            continue
+        counted = index_of[ind.counts[0] if ind.counts else tp.code]
+        trigger = np.flatnonzero(events["touchpoint"] == index_of[tp.code])
+        made = rng.binomial(int(max(ind.target, 1)), 0.85, len(trigger))
+        idx = np.repeat(trigger, made)
+        window_us = ind.within.total_seconds() * 0.95e6
+        delay = (rng.random(len(idx)) * window_us).astype(np.int64).astype("timedelta64[us]")
+        happened = events["time"][idx] + delay <= end64  # calls after the end have not happened yet
+        idx, delay = idx[happened], delay[happened]
+        k = len(idx)
+        parts.append(
+            {
+                "customer": events["customer"][idx],
+                "touchpoint": np.full(k, counted),
+                "channel": np.full(k, channel_of_tp[counted]),
+                "time": events["time"][idx] + delay,
+                "direction": np.ones(k, dtype=np.int64),
+                "amount": np.full(k, np.nan),
+                "rating": np.full(k, np.nan),
+                "response_time": np.full(k, np.nan),
+                "outcome": np.full(k, -1),
+                "staff": events["staff"][idx],
+                "store": events["store"][idx],
+                "referrer": np.full(k, -1),
+                "indicator": np.full(k, -1),
+            }
+        )
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
+
+
+def _customers(
+    rng: np.random.Generator,
+    ids: np.ndarray,
+    first_seen: np.ndarray,
+    first_purchase: np.ndarray,
+    referrer: np.ndarray,
+    store: np.ndarray,
+) -> dict[str, np.ndarray]:
+    n = len(ids)
+    day = "datetime64[D]"
+    numbers = np.arange(1, n + 1).astype(str).astype(np.dtypes.StringDType())
+    purchase = first_purchase.astype(day)
+    move_in = purchase + rng.integers(20, 60, n).astype("timedelta64[D]")
+    return {
+        "customer": ids,
+        "name": np.strings.add("Customer ", numbers).astype(object),
+        "email": np.strings.add(np.strings.add("customer", numbers), "@example.com").astype(object),
+        "phone": np.strings.add("+86 138 ", np.strings.zfill(numbers, 8)).astype(object),
+        "timezone": rng.choice(_ZONES, n),
+        "birthday": (np.datetime64("1955-01-01") + rng.integers(0, 365 * 50, n)).astype(day),
+        "signup": first_seen.astype(day),
+        "purchase": purchase,
+        "move_in": move_in,
+        "warranty_end": move_in + np.timedelta64(730, "D"),
+        "child_birth": np.where(
+            rng.random(n) < 0.1,
+            first_seen.astype(day) + rng.integers(0, 300, n).astype("timedelta64[D]"),
+            np.datetime64("NaT"),
+        ).astype(day),
+        "segment": rng.choice(
+            np.array(["retail", "business", "vip"], dtype=object), n, p=[0.8, 0.15, 0.05]
+        ),
+        "store": store,
+        "preferred_channel": rng.choice(
+            np.array(["sms", "email", "phone", None], dtype=object), n, p=[0.4, 0.3, 0.2, 0.1]
+        ),
+        "do_not_contact": rng.random(n) < 0.02,
+        "referrer": referrer,
+    }
+
+
+def _consents(
+    rng: np.random.Generator, ids: np.ndarray, first_seen: np.ndarray, blueprint: Blueprint
+) -> dict[str, np.ndarray]:
+    used = {
+        ch for r in blueprint.care_rules for ch in (*r.channels, *(f.channel for f in r.follow_ups))
+    }
+    channels = np.array(sorted({"sms", "email", "phone", *used}), dtype=object)
+    n, m = len(ids), len(channels)
+    who = np.repeat(np.arange(n), m * 2)
+    purpose = np.tile(np.array(["service", "marketing"], dtype=object), n * m)
+    return {
+        "customer": ids[who],
+        "channel": np.tile(np.repeat(channels, 2), n),
+        "purpose": purpose,
+        "granted": rng.random(len(who)) < np.where(purpose == "service", 0.85, 0.45),
+        "time": first_seen[who],
+    }
+
+
+def _complaints_and_promises(
+    rng: np.random.Generator,
+    ids: np.ndarray,
+    first_seen: np.ndarray,
+    end64: np.datetime64,
+    quality: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    n = len(ids)
+    c = np.flatnonzero(rng.random(n) < 0.06)
+    opened = _after(first_seen[c], end64, rng)
+    answered = opened + (rng.lognormal(2.5 - quality[c], 1.0) * _HOUR).astype("timedelta64[us]")
+    answered = np.where(
+        (rng.random(len(c)) < 0.9) & (answered <= end64), answered, np.datetime64("NaT")
+    )
+    resolved = answered + (rng.lognormal(3.5 - quality[c], 1.0) * _HOUR).astype("timedelta64[us]")
+    resolved = np.where(
+        (rng.random(len(c)) < 0.8) & (resolved <= end64), resolved, np.datetime64("NaT")
+    )
+    complaints = {
+        "id": _ids("K", np.arange(1, len(c) + 1)),
+        "customer": ids[c],
+        "type": rng.choice(
+            np.array(["service", "product", "price", "delivery", "attitude"], dtype=object), len(c)
+        ),
+        "opened_at": opened,
+        "first_response_at": answered.astype(_US),
+        "resolved_at": resolved.astype(_US),
+    }
+    p = np.flatnonzero(rng.random(n) < 0.1)
+    made = _after(first_seen[p], end64, rng)
+    due = made + rng.integers(3, 30, len(p)) * 24 * _HOUR
+    promises = {
+        "id": _ids("P", np.arange(1, len(p) + 1)),
+        "customer": ids[p],
+        "made_at": made,
+        "due": due,
+        "value": np.round(rng.lognormal(5, 1, len(p)), 2),
+        "status": np.where((rng.random(len(p)) < 0.85) & (due < end64), "fulfilled", "open").astype(
+            object
+        ),
+    }
+    return complaints, promises

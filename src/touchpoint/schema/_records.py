@@ -1,0 +1,484 @@
+"""Validating interactions from host applications: column-wise with numpy, errors per failing row.
+
+`validate_columns` takes a batch as columns (a pandas or polars DataFrame, an Arrow table
+or a dict of arrays), checks every value with vectorised numpy (distinct values of
+categorical columns are checked once each), and returns the valid rows as a storage
+`Batch` plus one `Rejection` per invalid row naming the row, the field and the value.
+Only failing rows are rendered as Python objects. `validate_records` does the same for
+a list of dicts or `touchpoint.Interaction` objects.
+
+Rules (those of `touchpoint.Interaction`): ``event_id`` and ``touchpoint`` are codes
+(letters, digits, ``-``, ``_``, ``.``, ``/``; no spaces), ``customer`` a non-empty id,
+``time`` a time (ISO text, datetimes or dates; naive is UTC), ``direction``
+``inbound`` (default) or ``outbound``, ``amount`` and ``response_time`` finite and >= 0
+when given, ``rating`` finite when given. With a blueprint, the touchpoint must be one of
+its codes, the channel one it knows, and a rating within the rating scale of the
+touchpoint's indicators (see `touchpoint.model.rating_range`; touchpoints that state no scale take any
+finite rating).
+
+A value that cannot be read as its field's type (a time of ``"not a date"``, an amount
+of ``"lots"``) is that row's problem, as a bad value is: the row is rejected naming the
+field and the value as given, and the other rows are checked as usual. A batch without
+one of the `REQUIRED` columns is refused as a whole with a `ValidationError` naming each
+missing column and listing the ones it has.
+
+Examples
+--------
+>>> import numpy as np
+>>> batch, rejected = validate_columns({
+...     "event_id": ["e1", "e 2", "e3"], "customer": ["C1", "C2", "C3"],
+...     "touchpoint": ["T1", "T1", "T1"], "time": ["2026-01-01", "2026-01-02", "2026-01-03"],
+...     "amount": [10.0, 5.0, -1.0]})
+>>> len(batch), [str(p) for r in rejected for p in r.problems]
+(1, ["records[1].event_id: must be a code of letters, digits, '-', '_', '.' or '/' (no spaces) (value: 'e 2')", 'records[2].amount: must be a finite number >= 0 (value: -1.0)'])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import attrs
+import numpy as np
+
+from touchpoint._privacy import mask_value
+from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import STANDARD
+from touchpoint.model import rating_range
+from touchpoint.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
+
+__all__ = [
+    "FIELDS",
+    "REQUIRED",
+    "rating_scales",
+    "validate_columns",
+    "validate_records",
+]
+
+#: The interaction fields a batch may carry: the standard event columns.
+FIELDS = STANDARD
+#: Fields every interaction must have.
+REQUIRED = ("event_id", "customer", "touchpoint", "time")
+
+_EPOCH = np.datetime64(0, "us")
+_NONE = np.array(None, dtype=object)  # compared with element-wise, as None
+_CODE_MSG = "must be a code of letters, digits, '-', '_', '.' or '/' (no spaces)"
+_ALNUM = np.zeros(128, dtype=bool)
+for _c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
+    _ALNUM[ord(_c)] = True
+_CODE_CHARS = _ALNUM.copy()
+for _c in "-_./":
+    _CODE_CHARS[ord(_c)] = True
+
+
+def _as_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values as a ``<U`` array ('' for missing: None or NaN) and the missing mask."""
+    if values.dtype.kind == "U":
+        return values, np.zeros(len(values), dtype=bool)
+    if values.dtype != object:
+        return values.astype(str), np.zeros(len(values), dtype=bool)
+    # element-wise in C: None == None, and NaN is the one value unequal to itself
+    null = np.asarray(np.equal(values, _NONE), dtype=np.bool_) | np.asarray(
+        np.not_equal(values, values), dtype=np.bool_
+    )
+    if not len(values):
+        return np.zeros(0, dtype="<U1"), null
+    text = (np.where(null, "", values) if null.any() else values).astype(str)
+    return text, null
+
+
+def bad_codes(values: np.ndarray) -> np.ndarray:
+    """Which values are not codes (vectorised over the characters).
+
+    >>> bad_codes(np.array(["A102", "a b", "", "x/y.z", "-x", "é", None], dtype=object)).tolist()
+    [False, True, True, False, True, True, True]
+    """
+    return _code_check(np.asarray(values, dtype=object))[0]
+
+
+def _code_check(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bad mask, values as text) for an object array."""
+    text, null = _as_text(values)
+    n = len(text)
+    if n == 0:
+        return np.zeros(0, dtype=bool), text
+    width = max(text.dtype.itemsize // 4, 1)
+    cp = (
+        np.ascontiguousarray(text).view(np.uint32).reshape(n, width)
+        if text.dtype.itemsize
+        else np.zeros((n, 1), np.uint32)
+    )
+    ascii_ok = cp < 128
+    clipped = np.where(ascii_ok, cp, 0)
+    chars_ok = ((cp == 0) | (ascii_ok & _CODE_CHARS[clipped])).all(axis=1)
+    first_ok = _ALNUM[clipped[:, 0]] & ascii_ok[:, 0]
+    return null | ~(chars_ok & first_ok), text
+
+
+@attrs.define
+class _Checks:
+    """Per-row problems, found column by column."""
+
+    n: int
+    problems: dict[int, list[Problem]] = attrs.field(factory=dict)
+
+    def flag(self, mask: np.ndarray, field: str, message: str, values: Any) -> None:
+        for i in np.flatnonzero(mask):
+            value = values[i] if values is not None else None
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, np.datetime64 | dt.datetime):
+                value = str(value)
+            self.problems.setdefault(int(i), []).append(
+                Problem(f"records[{i}].{field}", message, mask_value(field, value))
+            )
+
+    def flag_values(self, rows: np.ndarray, field: str, message: str, values: Any) -> None:
+        """Flag ``rows`` (positions) whose values, as given, are ``values``."""
+        for i, value in zip(rows.tolist(), values, strict=True):
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, np.datetime64 | dt.datetime):
+                value = str(value)
+            self.problems.setdefault(int(i), []).append(
+                Problem(f"records[{i}].{field}", message, mask_value(field, value))
+            )
+
+    @property
+    def bad(self) -> np.ndarray:
+        mask = np.zeros(self.n, dtype=bool)
+        mask[list(self.problems)] = True
+        return mask
+
+
+def _names(data: Any, names: Mapping[str, str] | None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Field -> column to read, and the fields that must be there.
+
+    The `REQUIRED` fields are always asked for (a batch without one of them is refused
+    as a whole, naming each missing column), and so is every field ``names`` maps.
+    """
+    from touchpoint.frame import column_names
+
+    unknown = set(names or {}) - set(FIELDS)
+    if unknown:
+        raise ValidationError(
+            [
+                Problem(
+                    "names",
+                    f"unknown interaction field(s); fields are {', '.join(FIELDS)}",
+                    sorted(unknown),
+                )
+            ]
+        )
+    present = set(column_names(data))
+    out = {f: f for f in FIELDS if f in present or f in REQUIRED}
+    out.update(names or {})
+    return out, (*REQUIRED, *(f for f in names or {} if f not in REQUIRED))
+
+
+def validate_columns(
+    data: Any, *, names: Mapping[str, str] | None = None, blueprint: Any = None
+) -> tuple[Batch, list[Rejection]]:
+    """Check a batch given as columns; return the valid rows and the rejected ones.
+
+    Parameters
+    ----------
+    data:
+        A pandas or polars DataFrame, an Arrow table or a dict of arrays, with the
+        `FIELDS` as columns (``names`` maps a field to another column name).
+    blueprint:
+        If given, touchpoints must be in it and channels known to it.
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        For problems of the whole batch: a required column missing (each one named, with
+        the columns the batch has), a column ``names`` maps that is not there, columns of
+        different lengths, a time column of numbers.
+    """
+    from touchpoint.frame import read_coded
+
+    columns, required = _names(data, names)
+    unreadable: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    cols, cats = read_coded(
+        data,
+        columns,
+        required=required,
+        categorical=(*CATEGORICAL, "direction"),
+        sort=False,
+        unreadable=unreadable,
+    )
+    n = len(cols["event_id"])
+    checks = _Checks(n)
+    # values that could not be read as their type: that row's problem, not the batch's
+    given: dict[str, dict[int, Any]] = {}
+    for name, (rows, values) in unreadable.items():
+        what = "must be a time" if name == "time" else "must be a number"
+        checks.flag_values(rows, name, what, values)
+        given[name] = dict(zip(rows.tolist(), values.tolist(), strict=True))
+
+    event_id = np.asarray(cols["event_id"], dtype=object)
+    bad_id, id_text = _code_check(event_id)
+    checks.flag(bad_id, "event_id", _CODE_MSG, event_id)
+
+    categories: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
+    for name in CATEGORICAL:
+        if name not in cols:
+            codes[name] = np.full(n, -1, dtype=np.int64)
+            categories[name] = np.empty(0, dtype=object)
+            continue
+        c, values = cols[name], np.asarray(cats[name], dtype=object)
+        text, null = _as_text(values)
+        if name in ("touchpoint", "channel"):
+            bad_value = bad_codes(values)
+            message = _CODE_MSG
+        else:
+            bad_value = null | (np.char.str_len(np.char.strip(text)) == 0) if len(text) else null
+            message = "must be a non-empty id"
+        if name in ("customer", "touchpoint"):
+            checks.flag(c < 0, name, "is required", None)
+        if blueprint is not None and name in ("touchpoint", "channel") and len(values):
+            known = (
+                {tp.code for tp in blueprint} if name == "touchpoint" else blueprint.channel_names
+            )
+            unknown = ~np.isin(text, np.array(sorted(known), dtype=str)) & ~bad_value
+            rows = (c >= 0) & unknown[np.where(c >= 0, c, 0)]
+            checks.flag(
+                rows,
+                name,
+                f"is not a {name} of blueprint {blueprint.name!r}",
+                values[np.where(c >= 0, c, 0)],
+            )
+        rows = (c >= 0) & bad_value[np.where(c >= 0, c, 0)] if len(values) else np.zeros(n, bool)
+        checks.flag(rows, name, message, values[np.where(c >= 0, c, 0)] if len(values) else None)
+        codes[name] = c
+        categories[name] = np.array(text, dtype=object)
+
+    time = cols["time"]
+    missing_time = np.isnat(time)
+    if "time" in unreadable:
+        missing_time[unreadable["time"][0]] = False
+    checks.flag(missing_time, "time", "is required", None)
+
+    if "direction" in cols:
+        d, dvals = cols["direction"], np.asarray(cats["direction"], dtype=object)
+        dtext, _ = _as_text(dvals)
+        ok = np.isin(dtext, ["inbound", "outbound"])
+        safe = np.where(d >= 0, d, 0)
+        checks.flag(
+            (d >= 0) & ~ok[safe] if len(dvals) else np.zeros(n, bool),
+            "direction",
+            "must be 'inbound' or 'outbound'",
+            dvals[safe] if len(dvals) else None,
+        )
+        direction = (
+            (d >= 0) & (dtext[safe] == "outbound") if len(dvals) else np.zeros(n, bool)
+        ).astype(np.int8)
+    else:
+        direction = np.zeros(n, dtype=np.int8)
+
+    floats: dict[str, np.ndarray] = {}
+    for name in FLOATS:
+        v = cols.get(name)
+        if v is None:
+            floats[name] = np.full(n, np.nan)
+            continue
+        v = np.asarray(v, dtype=np.float64)
+        present = ~np.isnan(v)
+        if name == "rating":
+            checks.flag(present & ~np.isfinite(v), name, "must be a finite number", v)
+            if blueprint is not None and n:
+                _check_scales(checks, v, codes["touchpoint"], categories["touchpoint"], blueprint)
+        else:
+            checks.flag(
+                present & ~(np.isfinite(v) & (v >= 0)), name, "must be a finite number >= 0", v
+            )
+        floats[name] = v
+
+    bad = checks.bad
+    good = np.flatnonzero(~bad)
+    us = np.where(np.isnat(time), _EPOCH, time).astype("datetime64[us]")
+    batch = Batch(
+        id_text[good].astype("S") if n else np.empty(0, dtype="S1"),  # codes are ASCII
+        {k: v[good] for k, v in codes.items()},
+        categories,
+        (us - _EPOCH).astype(np.int64)[good],
+        direction[good],
+        {k: v[good] for k, v in floats.items()},
+        good.astype(np.int64),
+    )
+    rejections = [
+        _rejection(i, checks.problems[i], _raw_record(i, cols, cats, given))
+        for i in sorted(checks.problems)
+    ]
+    return batch, rejections
+
+
+def rating_scales(blueprint: Any) -> dict[str, tuple[float, float]]:
+    """Touchpoint code -> (lowest, highest) rating it accepts, from its rating indicators.
+
+    A touchpoint with several rating indicators accepts ratings on any of their scales
+    (from the lowest bottom to the highest top); a touchpoint whose indicators state no
+    rating scale is not in the result (its ratings are only checked to be finite).
+    """
+    out: dict[str, tuple[float, float]] = {}
+    for tp in blueprint:  # a loop over the blueprint's touchpoints (hundreds at most)
+        ranges = [
+            rating_range(ind.scale)
+            for ind in tp.indicators
+            if ind.kind == "rating" and ind.scale is not None
+        ]
+        if ranges:
+            out[tp.code] = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+    return out
+
+
+def _check_scales(
+    checks: _Checks,
+    rating: np.ndarray,
+    tp_codes: np.ndarray,
+    tp_values: np.ndarray,
+    blueprint: Any,
+) -> None:
+    """Flag ratings outside the rating scale of their touchpoint (vectorised per touchpoint)."""
+    scales = rating_scales(blueprint)
+    if not scales or not len(tp_values):
+        return
+    # per distinct touchpoint of the batch, its scale (no bounds when it states none)
+    lo = np.array([scales.get(str(v), (-np.inf, np.inf))[0] for v in tp_values])
+    hi = np.array([scales.get(str(v), (-np.inf, np.inf))[1] for v in tp_values])
+    known = tp_codes >= 0
+    at = np.where(known, tp_codes, 0)
+    with np.errstate(invalid="ignore"):
+        outside = known & np.isfinite(rating) & ((rating < lo[at]) | (rating > hi[at]))
+    for i in np.flatnonzero(outside):  # only the offending rows, rendered for the report
+        code = tp_values[at[i]]
+        checks.problems.setdefault(int(i), []).append(
+            Problem(
+                f"records[{i}].rating",
+                f"must be between {lo[at[i]]:g} and {hi[at[i]]:g}, the rating scale of "
+                f"touchpoint {code!r}",
+                float(rating[i]),
+            )
+        )
+
+
+def _rejection(row: int, problems: Iterable[Problem], record: Mapping[str, Any]) -> Rejection:
+    """A rejected row, its problems and its values as given (for quarantine)."""
+    # Rejection converts ``problems`` with ``tuple``, a converter type checkers cannot
+    # follow, and keeps the record as given
+    return Rejection(row, cast(Any, tuple(problems)), cast(Any, record))
+
+
+def _raw_record(
+    i: int,
+    cols: Mapping[str, np.ndarray],
+    cats: Mapping[str, np.ndarray],
+    given: Mapping[str, Mapping[int, Any]],
+) -> dict[str, Any]:
+    """Row ``i`` as given (decoded), for quarantine."""
+    out: dict[str, Any] = {}
+    for name, values in cols.items():
+        if name in cats:
+            code = int(values[i])
+            value = None if code < 0 else cats[name][code]
+        else:
+            value = values[i]
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and value != value:
+            value = None
+        if isinstance(value, dt.datetime):
+            value = value.isoformat()
+        out[name] = value
+    if isinstance(cols.get("time"), np.ndarray) and cols["time"].dtype.kind == "M":
+        t = cols["time"][i]
+        out["time"] = None if np.isnat(t) else str(t) + "Z"
+    for name, as_given in given.items():  # the value that could not be read, as given
+        if i in as_given:
+            value = as_given[i]
+            out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
+
+
+def validate_records(
+    records: Iterable[Mapping[str, Any] | Any], *, blueprint: Any = None
+) -> tuple[Batch, list[Rejection]]:
+    """Check interactions given one by one (dicts or `touchpoint.Interaction` objects).
+
+    The records are turned into columns (one pass over the records), then checked like
+    `validate_columns`. A record with a field that is not an interaction field is rejected.
+
+    >>> batch, rejected = validate_records([
+    ...     {"event_id": "e1", "customer": "C1", "touchpoint": "T1", "time": "2026-01-01"},
+    ...     {"event_id": "e2", "customer": "C1", "touchpoint": "T1", "time": "2026-01-01", "colour": "red"}])
+    >>> len(batch), str(rejected[0].problems[0])
+    (1, "records[1].colour: is not an interaction field (value: 'red')")
+    """
+    rows = [_as_mapping(r) for r in records]
+    extra: dict[int, list[Problem]] = {}
+    columns: dict[str, list[Any]] = {f: [] for f in FIELDS}
+    allowed = set(FIELDS)
+    for i, row in enumerate(rows):
+        for key in row:
+            if key not in allowed:
+                extra.setdefault(i, []).append(
+                    Problem(
+                        f"records[{i}].{key}",
+                        "is not an interaction field",
+                        mask_value(key, row[key]),
+                    )
+                )
+        for f in FIELDS:
+            value = row.get(f)
+            if (
+                f in FLOATS
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, int | float))
+            ):
+                extra.setdefault(i, []).append(
+                    Problem(f"records[{i}].{f}", "must be a number", value)
+                )
+                value = None
+            columns[f].append(value)
+    data: dict[str, np.ndarray] = {}
+    for f, values in columns.items():
+        if f in REQUIRED or any(v is not None for v in values):
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            if f in FLOATS:
+                arr = np.array(
+                    [np.nan if v is None else float(v) for v in values], dtype=np.float64
+                )
+            data[f] = arr
+    batch, rejections = validate_columns(data, blueprint=blueprint)
+    if extra:
+        by_row = {r.row: r for r in rejections}
+        for i, problems in extra.items():
+            old = by_row.get(i)
+            by_row[i] = _rejection(i, [*problems, *(old.problems if old else ())], rows[i])
+        keep = ~np.isin(batch.row, list(extra))
+        batch = batch.take(keep)
+        rejections = [by_row[i] for i in sorted(by_row)]
+    return batch, rejections
+
+
+def _as_mapping(record: Any) -> Mapping[str, Any]:
+    if isinstance(record, Mapping):
+        return record
+    if attrs.has(type(record)):
+        out = attrs.asdict(record, recurse=False)
+        direction = out.get("direction")
+        out["direction"] = getattr(direction, "value", direction)
+        return out
+    raise ValidationError(
+        [
+            Problem(
+                "records",
+                "each record must be a dict or a touchpoint.Interaction",
+                type(record).__name__,
+            )
+        ]
+    )
