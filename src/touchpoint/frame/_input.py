@@ -322,11 +322,15 @@ _PLAIN = (int, float, np.number, np.bool_, np.datetime64, dt.date, type(None))
 
 
 def _plain_values(col: list[Any] | tuple[Any, ...]) -> bool:
-    """Whether a list holds only numbers, booleans, times and None (numpy reads those well).
+    """Whether a list holds only numbers, times and None, or only booleans (numpy reads
+    those well).
 
     ``map(type, ...)`` runs in C; the set holds the few distinct types.
     """
-    return all(issubclass(kind, _PLAIN) for kind in set(map(type, col)))
+    kinds = set(map(type, col))
+    if len(kinds) > 1 and any(issubclass(k, bool | np.bool_) for k in kinds):
+        return False  # numpy would read [10.0, True] as [10.0, 1.0]: keep True as given
+    return all(issubclass(kind, _PLAIN) for kind in kinds)
 
 
 def convert(col: Any, kind: str, label: str, coded: bool = False) -> Any:

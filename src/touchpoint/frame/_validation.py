@@ -97,6 +97,17 @@ _LEN = np.frompyfunc(len, 1, 1)
 _BLOCK_CELLS = 1 << 21
 
 
+def _of_type(kinds: np.ndarray, kind: type) -> npt.NDArray[np.bool_]:
+    """Which entries of an object array of types are ``kind``.
+
+    Compared array to array: ``kinds == kind`` lets a class that defines
+    ``__array_ufunc__`` (pandas' NA) take over the comparison and answer False.
+    """
+    other = np.empty(1, dtype=object)
+    other[0] = kind
+    return np.asarray(np.equal(kinds, other), dtype=bool)
+
+
 def _id_type(kind: type) -> bool:
     """Whether values of this type are accepted as ids (read as their text) or missing."""
     if issubclass(kind, bool | np.bool_):
@@ -137,7 +148,7 @@ def text_problems(values: Any, *, limit: int = MAX_ID_LENGTH) -> npt.NDArray[np.
     kinds = _TYPE_OF(arr)
     is_str = np.zeros(n, dtype=bool)
     for kind in set(kinds.tolist()):  # a loop over the distinct types of the column, a handful
-        mask = np.asarray(kinds == kind, dtype=bool)
+        mask = _of_type(kinds, kind)
         if issubclass(kind, str):
             is_str |= mask
         elif not _id_type(kind):
@@ -243,7 +254,7 @@ def _unhashable(values: np.ndarray) -> npt.NDArray[np.bool_]:
     mask = np.zeros(len(values), dtype=bool)
     for kind in set(kinds.tolist()):  # a loop over the distinct types, a handful
         if getattr(kind, "__hash__", None) is None:
-            mask |= np.asarray(kinds == kind, dtype=bool)
+            mask |= _of_type(kinds, kind)
     return mask
 
 
@@ -287,12 +298,54 @@ def _checked_text(logical: str, values: Any, unreadable: Unreadable) -> Any:
         return values
     reason = text_problems(values)
     rows = np.flatnonzero(reason)
-    if not len(rows):
+    missing = _missing_markers(values)
+    if not len(rows) and missing is None:
         return values
     out = values.astype(object)
+    if missing is not None:  # pandas' NA and NaT: missing, as None is
+        out[missing] = None
     _note(unreadable, logical, rows, out[rows])
     out[rows] = None
     return out
+
+
+def _not_quantities(values: Any) -> npt.NDArray[np.bool_] | None:
+    """Which values of an object column are booleans or bytes (None if none is).
+
+    numpy reads ``True`` as 1 and ``b"5"`` as 5 (or a time): in a column of amounts or
+    times among other values, those are mistakes, refused at ingest.
+    """
+    if not isinstance(values, np.ndarray) or values.dtype != object or not len(values):
+        return None
+    kinds = _TYPE_OF(values)
+    odd = [k for k in set(kinds.tolist()) if issubclass(k, bool | np.bool_ | bytes | bytearray)]
+    if not odd:
+        return None
+    mask = np.zeros(len(values), dtype=bool)
+    for kind in odd:  # a loop over the distinct odd types, a handful
+        mask |= _of_type(kinds, kind)
+    return mask
+
+
+def _without(values: np.ndarray, mask: npt.NDArray[np.bool_]) -> np.ndarray:
+    """A copy of an object array with the values at ``mask`` missing (None)."""
+    out = values.copy()
+    out[mask] = None
+    return out
+
+
+def _missing_markers(values: np.ndarray) -> npt.NDArray[np.bool_] | None:
+    """Which values are pandas' NA or NaT (None if none is); an object array only."""
+    if values.dtype != object or not len(values):
+        return None
+    kinds = _TYPE_OF(values)
+    found = [k for k in set(kinds.tolist()) if k.__name__ in ("NAType", "NaTType")]
+    if not found:
+        return None
+    mask = np.zeros(len(values), dtype=bool)
+    for kind in found:  # at most the two marker types
+        mask |= _of_type(kinds, kind)
+    return mask
 
 
 def first_row(mask: npt.NDArray[np.bool_]) -> int | None:
@@ -377,7 +430,10 @@ def _collect(
             raw = table[column] if frame else raw_column(table, column)
             values = convert(raw, "any", column)
             parse = parse_times if kind == "time" else parse_numbers
-            out[logical], bad = parse(values, column)
+            odd = _not_quantities(values)
+            out[logical], bad = parse(values if odd is None else _without(values, odd), column)
+            if odd is not None:
+                bad = np.union1d(bad, np.flatnonzero(odd)).astype(np.int64)
             if len(bad):
                 unreadable[logical] = (bad, np.asarray(values, dtype=object)[bad])
             continue

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticUndefined
 
 from touchpoint.errors import BlueprintError
+from touchpoint.frame._validation import MAX_ID_LENGTH
 from touchpoint.model import (
     BUILTIN_CHANNELS,
     Anchor,
@@ -90,7 +91,14 @@ SourceName = _values(Provenance)
 
 
 def _code(description: str, default: Any = PydanticUndefined, **extra: Any) -> Any:
-    return Field(default, description=description, json_schema_extra={**_CODE, **extra})
+    # no longer than an id at ingest (`touchpoint.frame.MAX_ID_LENGTH`): a longer code
+    # could never be recorded
+    return Field(
+        default,
+        description=description,
+        max_length=MAX_ID_LENGTH,
+        json_schema_extra={**_CODE, **extra},
+    )
 
 
 def _codes(description: str) -> Any:
