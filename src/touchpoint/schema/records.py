@@ -14,7 +14,11 @@ Rules (those of `touchpoint.Interaction`): ``event_id`` and ``touchpoint`` are c
 when given, ``rating`` finite when given. With a blueprint, the touchpoint must be one of
 its codes, the channel one it knows, and a rating within the rating scale of the
 touchpoint's indicators (see `touchpoint.model.indicator.rating_range`; touchpoints that state no scale take any
-finite rating).
+finite rating). Every id (the event id, the customer, the touchpoint, the channel...) is
+text (or a number, read as its text) of at most `touchpoint.frame.MAX_ID_LENGTH` (256)
+characters, without control characters or lone surrogates; anything else (bytes, a
+dict, ``"C1\\x00"``, 20,000 characters) is its row's problem, found before any
+fixed-width string array is built (see "Bad input at ingest" in docs/operations.md).
 
 A value that cannot be read as its field's type (a time of ``"not a date"``, an amount
 of ``"lots"``) is that row's problem, as a bad value is: the row is rejected naming the
