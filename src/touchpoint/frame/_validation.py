@@ -188,7 +188,8 @@ def text_message(reason: int, value: Any, limit: int = MAX_ID_LENGTH) -> str:
 
 def short_value(value: Any, limit: int = 64) -> Any:
     """A value as an error shows it: text cut to ``limit`` characters (saying how long it
-    was), a whole number too big for a float summarised, anything else unchanged.
+    was), a whole number too big for a float summarised, another object (a dict, a list)
+    as its repr, cut; None, numbers and short text unchanged.
 
     >>> short_value("x" * 1000, 8)
     'xxxxxxxx… (1000 characters)'
