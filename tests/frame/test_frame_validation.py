@@ -5,6 +5,7 @@ errors are the ones a user sees; the tests compare the row found with numpy's ow
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,3 +115,58 @@ def test_as_float64_names_the_first_value_that_is_no_number():
     problem = _problem(lambda: as_float64(np.array([1, "2", "x", "y"], dtype=object), "paid"))
     assert (problem.path, problem.message, problem.value) == ("paid", "expected numbers", "x")
     assert as_float64([1, "2.5"], "paid").tolist() == [1.0, 2.5]
+
+
+# ------------------------------------------------------------------ ids as text (issue 13)
+
+
+def _reference_reason(value, limit):
+    """What `text_problems` says, written one value at a time from its docstring."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return 1
+    if not isinstance(value, str):
+        return 0
+    if len(value) > limit:
+        return 3
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        return 2
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return 4
+    return 0
+
+
+_ID_VALUES = st.one_of(
+    st.text(alphabet=st.characters(codec=None), max_size=12),  # surrogates and controls too
+    st.text(max_size=3).map(lambda s: s + "\x00"),  # a trailing NUL
+    st.text(min_size=1, max_size=3).map(lambda s: s * 7),  # near the limit below
+    st.binary(max_size=4),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.just(pd.NA),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+
+
+@given(st.lists(_ID_VALUES, max_size=30), st.integers(1, 20))
+@settings(max_examples=300)
+def test_text_problems_matches_a_value_by_value_reference(values, limit):
+    from touchpoint.frame import text_problems
+
+    arr = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):  # element by element: a list of lists stays 1-d
+        arr[i] = v
+    got = text_problems(arr, limit=limit).tolist()
+    assert got == [_reference_reason(v, limit) for v in values]
+
+
+def test_ids_that_differ_only_by_a_trailing_nul_are_both_refused_or_kept_apart():
+    """numpy's U strings drop a trailing NUL: 'C1\\x00' == 'C1' once in a U array."""
+    from touchpoint.frame import text_problems
+
+    assert np.array(["C1\x00"])[0] == "C1"  # the trap
+    assert text_problems(np.array(["C1", "C1\x00"], dtype=object)).tolist() == [0, 4]

@@ -35,6 +35,7 @@ CHECKED = {
     "$ref",
     "anyOf",
     "pattern",
+    "maxLength",
     "minimum",
     "maximum",
     "exclusiveMinimum",
@@ -75,6 +76,8 @@ def errors(schema: dict, value: Any, root: dict, path: str = "") -> list[str]:
         found.append(f"{path}: not {schema['const']}")
     if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
         found.append(f"{path}: does not match {schema['pattern']}")
+    if isinstance(value, str) and len(value) > schema.get("maxLength", len(value)):
+        found.append(f"{path}: longer than {schema['maxLength']} characters")
     if TYPES["number"](value):
         if "minimum" in schema and value < schema["minimum"]:
             found.append(f"{path}: below minimum")

@@ -333,3 +333,129 @@ def test_a_renamed_column_that_is_not_there_is_named():
     ws = touchpoint.open("memory://")
     with pytest.raises(ValidationError, match="'paid'"):
         ws.record_batch(_time_batch(GOOD_TIMES), names={"amount": "paid"})
+
+
+# ------------------------------------------------------------------ field sizes and text (issue 13)
+
+
+def _rows(n, **column):
+    data = {
+        "event_id": [f"e{i}" for i in range(n)],
+        "customer": [f"C{i}" for i in range(n)],
+        "touchpoint": ["T1"] * n,
+        "time": ["2026-03-01T10:00"] * n,
+        "amount": [1.0] * n,
+    }
+    for name, (row, value) in column.items():
+        data[name] = list(data.get(name, [None] * n))
+        data[name][row] = value
+    return data
+
+
+@pytest.mark.parametrize("field", ["event_id", "customer", "touchpoint", "staff"])
+def test_one_huge_id_in_20k_rows_costs_no_memory_and_is_that_rows_problem(field):
+    """20,000 characters in one row built U20000 arrays: 1.6 GB (MemoryError under 1.5 GiB)."""
+    import tracemalloc
+
+    data = _rows(20_000, **{field: (12_345, "x" * 20_000)})
+    ws = touchpoint.open("memory://")
+    tracemalloc.start()
+    try:
+        report = ws.record_batch(data, on_reject="quarantine")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"{peak / 2**20:.0f} MiB"  # measured: about 12 MiB
+    assert report.accepted == 19_999 and len(ws.interactions()) == 19_999
+    (problem,) = report.rejections[0].problems
+    assert problem.path == f"records[12345].{field}"
+    assert problem.message == "is too long: 20000 characters, the limit is 256"
+    assert problem.value.endswith("… (20000 characters)") and len(problem.value) < 100
+
+
+def test_the_id_limit_is_256_characters_inclusive():
+    report = touchpoint.open("memory://").record_batch(
+        {
+            "event_id": ["e" * 256, "f" * 257],
+            "customer": ["c" * 256, "C2"],
+            "touchpoint": ["T1", "T1"],
+            "time": ["2026-03-01", "2026-03-01"],
+        },
+        on_reject="quarantine",
+    )
+    assert report.accepted_rows.tolist() == [0]
+    assert [p.path for r in report.rejections for p in r.problems] == ["records[1].event_id"]
+    assert touchpoint.frame.MAX_ID_LENGTH == 256
+
+
+@pytest.mark.parametrize("on_reject", ["quarantine", "refuse"])
+def test_a_lone_surrogate_or_bytes_is_a_rows_problem_and_quarantine_stores_it_in_sqlite(
+    tmp_path, on_reject
+):
+    """SQLite cannot write a lone surrogate to TEXT: the quarantined record is escaped."""
+    ws = touchpoint.open(f"sqlite:///{tmp_path / 'ws.db'}")
+    report = ws.record_batch(
+        {
+            "event_id": ["e1", "e2", "e3", "e4"],
+            "customer": ["C1", "C" + chr(0xD800), b"C3", "C4"],
+            "touchpoint": ["T1"] * 4,
+            "time": ["2026-03-01"] * 4,
+            "staff": ["s1", "s2", "s3", "s" + chr(0xDFFF)],
+        },
+        on_reject=on_reject,
+    )
+    problems = {p.path: p for r in report.rejections for p in r.problems if p.has_value}
+    assert problems["records[1].customer"].message.startswith("is not valid text")
+    assert problems["records[2].customer"].message == "must be text (a str), not bytes"
+    assert problems["records[3].staff"].value == "s" + chr(0xDFFF)
+    if on_reject == "refuse":
+        assert not report.committed and len(ws.interactions()) == 0
+        return
+    assert report.accepted_rows.tolist() == [0]
+    assert ws.interactions().categories["customer"].tolist() == ["C1"]
+    kept = {q["row"]: q["record"] for q in ws.quarantined()}
+    assert kept[1]["customer"] == "C\\ud800" and kept[2]["customer"] == "b'C3'"
+    assert kept[3]["staff"] == "s\\udfff"
+
+
+@pytest.mark.parametrize(
+    "missing", [None, float("nan"), np.float32("nan"), pd.NA, pd.NaT, "", "  "]
+)
+def test_a_missing_customer_is_never_stored_as_text(missing):
+    ws = touchpoint.open("memory://")
+    report = ws.record_batch(
+        [
+            {"event_id": "e1", "customer": "C1", "touchpoint": "T1", "time": "2026-03-01"},
+            {"event_id": "e2", "customer": missing, "touchpoint": "T1", "time": "2026-03-01"},
+        ],
+        on_reject="quarantine",
+    )
+    assert [p.path for r in report.rejections for p in r.problems] == ["records[1].customer"]
+    assert ws.interactions().categories["customer"].tolist() == ["C1"]
+
+
+@pytest.mark.parametrize("value", [2**1100, -(2**1100)])
+def test_an_integer_too_large_for_a_float_is_a_rows_problem(value):
+    for data in (
+        [
+            {
+                "event_id": "e1",
+                "customer": "C1",
+                "touchpoint": "T1",
+                "time": "2026-03-01",
+                "amount": value,
+            }
+        ],
+        {
+            "event_id": ["e1"],
+            "customer": ["C1"],
+            "touchpoint": ["T1"],
+            "time": ["2026-03-01"],
+            "amount": [value],
+        },
+    ):
+        report = touchpoint.open("memory://").record_batch(data, on_reject="quarantine")
+        (problem,) = report.rejections[0].problems
+        assert problem.path == "records[0].amount"
+        assert problem.message == "must be a finite number (too large for a float)"
+        assert problem.value == "<a whole number of about 332 digits>"

@@ -7,7 +7,9 @@
   every score reads; `factorize`: values to dense codes.
 - the checks every score states its requirements with (`check_codes`, `check_times`,
   `check_nonnegative`, `check_finite`, `check_range`, `require_columns`...), whose
-  errors name the column, the row and the value;
+  errors name the column, the row and the value; `text_problems` and `MAX_ID_LENGTH`,
+  what ingest accepts as an id, and `text_message` / `short_value`, how a refused value
+  is named;
 - times (`as_time`, `as_day`, `parse_times`, `naive_utc`...): every conversion of a time
   to naive UTC;
 - the purchase rule (`purchase_mask`) every score that counts purchases shares;
@@ -36,6 +38,7 @@ from touchpoint.frame._times import (
     parse_times,
 )
 from touchpoint.frame._validation import (
+    MAX_ID_LENGTH,
     as_float64,
     check_codes,
     check_finite,
@@ -46,12 +49,16 @@ from touchpoint.frame._validation import (
     read_coded,
     read_columns,
     require_columns,
+    short_value,
+    text_message,
+    text_problems,
 )
 
 __all__ = [
     "CATEGORICAL",
     "DAY_US",
     "FLOAT_NAMES",
+    "MAX_ID_LENGTH",
     "PURCHASE_OUTCOMES",
     "STANDARD",
     "TIME_NAMES",
@@ -82,4 +89,7 @@ __all__ = [
     "read_columns",
     "register_plan",
     "require_columns",
+    "short_value",
+    "text_message",
+    "text_problems",
 ]

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Mapping
 from typing import Any
@@ -321,6 +322,21 @@ def _finish(arr: Any, kind: str, label: str) -> np.ndarray:
     return same
 
 
+_PLAIN = (int, float, np.number, np.bool_, np.datetime64, dt.date, type(None))
+
+
+def _plain_values(col: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a list holds only numbers, times and None, or only booleans (numpy reads
+    those well).
+
+    ``map(type, ...)`` runs in C; the set holds the few distinct types.
+    """
+    kinds = set(map(type, col))
+    if len(kinds) > 1 and any(issubclass(k, bool | np.bool_) for k in kinds):
+        return False  # numpy would read [10.0, True] as [10.0, 1.0]: keep True as given
+    return all(issubclass(kind, _PLAIN) for kind in kinds)
+
+
 def convert(col: Any, kind: str, label: str, coded: bool = False) -> Any:
     mod = _module(col)
     if isinstance(col, np.ndarray):
@@ -339,11 +355,14 @@ def convert(col: Any, kind: str, label: str, coded: bool = False) -> Any:
             label,
             coded,
         )
-    arr = np.asarray(col)
-    if arr.dtype.kind in "US" and isinstance(col, list | tuple):
-        # numpy turns [5, "2026-01-01"] into text; keep each value as given
-        arr = np.empty(len(col), dtype=object)
-        arr[:] = col
+    if isinstance(col, list | tuple) and not _plain_values(col):
+        # text, bytes or containers: keep each value as given in an object array. numpy
+        # would turn [5, "2026-01-01"] into text, and a list of strings into a
+        # fixed-width array as wide as the longest one (20k rows and one id of 20,000
+        # characters: 1.6 GB), and a list of equal-length lists into a 2-d array
+        arr = np.fromiter(col, dtype=object, count=len(col))
+    else:
+        arr = np.asarray(col)
     if (
         arr.dtype == object
         and kind == "any"

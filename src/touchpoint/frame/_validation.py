@@ -12,7 +12,11 @@ and the value: ``amount[3]: must not be negative (value: -5.0)``.
 - times: `check_times` (no NaT; reading and UTC conversion are `touchpoint.frame._times`);
 - numbers: `check_nonnegative`, `check_finite`, `check_range`, `as_float64`;
 - NaN policy: amounts may be NaN (missing) unless a check says otherwise; codes use -1
-  and times NaT for missing.
+  and times NaT for missing;
+- text: `text_problems` says which ids are no acceptable text (bytes and other types,
+  lone surrogates, C0 control characters such as NUL, more than `MAX_ID_LENGTH`
+  characters), vectorised and without building a fixed-width string array of the
+  over-long ones; ingest (`read_coded` with ``unreadable``) reports those values per row.
 
 Examples
 --------
@@ -29,7 +33,7 @@ touchpoint.errors.ValidationError: 1 problem in the records:
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +53,8 @@ from touchpoint.frame._input import (
 from touchpoint.frame._times import parse_times
 
 __all__ = [
+    "MAX_ID_LENGTH",
+    "TEXT_MESSAGES",
     "Columns",
     "as_float64",
     "check_codes",
@@ -60,12 +66,297 @@ __all__ = [
     "read_coded",
     "read_columns",
     "require_columns",
+    "short_value",
+    "text_message",
+    "text_problems",
 ]
 
 #: Columns by logical name, as `read_columns` returns them.
 Columns = dict[str, np.ndarray]
 #: ``(positions, values as given)`` of the unreadable values of each column (`read_coded`).
 Unreadable = dict[str, tuple[np.ndarray, np.ndarray]]
+
+#: The most characters an id or code may have at ingest (event ids, customers,
+#: touchpoints, channels, outcomes, staff, stores, referrers, indicators). An e-mail
+#: address used as a customer id has at most 254 (RFC 5321), a UUID 36; anything longer
+#: is not an id but a mistake or an attack, and would cost memory in every fixed-width
+#: string array built from the column.
+MAX_ID_LENGTH = 256
+
+#: `text_problems` reason codes -> what the problem says.
+TEXT_MESSAGES = {
+    1: "must be text (a str), not {type}",
+    2: "is not valid text (it holds a lone surrogate, which cannot be stored as UTF-8)",
+    3: "is too long: {length} characters, the limit is {limit}",
+    4: "must not contain control characters (NUL, tab, newline... U+0000 to U+001F, U+007F)",
+}
+_NOT_TEXT, _BAD_TEXT, _TOO_LONG, _CONTROL = 1, 2, 3, 4
+_TYPE_OF_UFUNC = np.frompyfunc(type, 1, 1)
+_LEN_UFUNC = np.frompyfunc(len, 1, 1)
+
+
+def _TYPE_OF(values: np.ndarray) -> np.ndarray:
+    """The type of each value of an object array, as an object array."""
+    return cast(np.ndarray, _TYPE_OF_UFUNC(values))
+
+
+def _LEN(values: np.ndarray) -> np.ndarray:
+    """``len`` of each value of an object array, as an object array."""
+    return cast(np.ndarray, _LEN_UFUNC(values))
+#: Cells of code points looked at in one block (bounds the memory of `text_problems`).
+_BLOCK_CELLS = 1 << 21
+
+
+def _of_type(kinds: np.ndarray, kind: type) -> npt.NDArray[np.bool_]:
+    """Which entries of an object array of types are ``kind``.
+
+    Compared array to array: ``kinds == kind`` lets a class that defines
+    ``__array_ufunc__`` (pandas' NA) take over the comparison and answer False.
+    """
+    other = np.empty(1, dtype=object)
+    other[0] = kind
+    return np.asarray(np.equal(kinds, other), dtype=bool)
+
+
+def _id_type(kind: type) -> bool:
+    """Whether values of this type are accepted as ids (read as their text) or missing."""
+    if issubclass(kind, bool | np.bool_):
+        return False
+    if issubclass(kind, int | float | np.integer | np.floating | type(None)):
+        return True
+    return kind.__name__ in ("NAType", "NaTType")  # pandas' missing markers
+
+
+def text_problems(values: Any, *, limit: int = MAX_ID_LENGTH) -> npt.NDArray[np.int8]:
+    """Per value, 0 if it is an acceptable id, else the reason (a key of `TEXT_MESSAGES`).
+
+    Accepted: text (``str``) of at most ``limit`` characters without C0 control
+    characters (U+0000 to U+001F, U+007F) or lone surrogates; integers and floats (ids
+    read as their text); missing values (None, NaN, pandas' NA and NaT). Refused: any
+    other type (``bytes``, ``bool``, a dict, a list...), and text that is too long,
+    holds a control character (numpy's fixed-width strings drop a trailing NUL, so
+    ``"C1\\x00"`` would become ``"C1"``) or a lone surrogate.
+
+    Vectorised: the types and lengths are read by numpy ufuncs over the object array;
+    only values within ``limit`` are turned into code points, in blocks of bounded size,
+    so one over-long value costs nothing beyond its length.
+
+    >>> text_problems(np.array(["C1", "C1" + chr(0), b"C1", "x" * 300, chr(0xD800), 7, None],
+    ...                        dtype=object)).tolist()
+    [0, 4, 1, 3, 2, 0, 0]
+    """
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    n = len(arr)
+    reason = np.zeros(n, dtype=np.int8)
+    if n == 0 or arr.dtype.kind in "iufb":
+        return reason
+    if arr.dtype.kind == "S":
+        reason[:] = _NOT_TEXT
+        return reason
+    if arr.dtype != object:
+        arr = arr.astype(object)
+    kinds = _TYPE_OF(arr)
+    is_str = np.zeros(n, dtype=bool)
+    for kind in set(kinds.tolist()):  # a loop over the distinct types of the column, a handful
+        mask = _of_type(kinds, kind)
+        if issubclass(kind, str):
+            is_str |= mask
+        elif not _id_type(kind):
+            reason[mask] = _NOT_TEXT
+    at = np.flatnonzero(is_str)
+    if not len(at):
+        return reason
+    lengths = _LEN(arr[at]).astype(np.int64)
+    reason[at[lengths > limit]] = _TOO_LONG
+    short = lengths <= limit
+    at, lengths = at[short], lengths[short]
+    if not len(at):
+        return reason
+    width = max(int(lengths.max()), 1)
+    step = max(_BLOCK_CELLS // width, 1)
+    for lo in range(0, len(at), step):  # a loop over blocks of rows, to bound the memory
+        rows, size = at[lo : lo + step], lengths[lo : lo + step]
+        text = arr[rows].astype(f"<U{width}")
+        cp = text.view(np.uint32).reshape(len(rows), width)
+        inside = np.arange(width) < size[:, None]  # a trailing NUL is inside the text
+        control = (inside & ((cp < 32) | (cp == 127))).any(axis=1)
+        surrogate = ((cp >= 0xD800) & (cp <= 0xDFFF)).any(axis=1)
+        reason[rows[control]] = _CONTROL
+        reason[rows[surrogate]] = _BAD_TEXT
+    return reason
+
+
+def text_message(reason: int, value: Any, limit: int = MAX_ID_LENGTH) -> str:
+    """What a problem says about ``value``, refused by `text_problems` for ``reason``.
+
+    >>> text_message(3, "x" * 300)
+    'is too long: 300 characters, the limit is 256'
+    """
+    length = len(value) if isinstance(value, str | bytes) else 0
+    return TEXT_MESSAGES[int(reason)].format(type=type(value).__name__, length=length, limit=limit)
+
+
+def short_value(value: Any, limit: int = 64) -> Any:
+    """A value as an error shows it: text cut to ``limit`` characters (saying how long it
+    was), a whole number too big for a float summarised, another object (a dict, a list)
+    as its repr, cut; None, numbers and short text unchanged.
+
+    >>> short_value("x" * 1000, 8)
+    'xxxxxxxx… (1000 characters)'
+    >>> short_value(2**1100)
+    '<a whole number of about 332 digits>'
+    """
+    if isinstance(value, str | bytes) and len(value) > limit:
+        head = value[:limit]
+        head = head if isinstance(head, str) else repr(head)
+        return f"{head}… ({len(value)} {'characters' if isinstance(value, str) else 'bytes'})"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<a whole number of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    if not isinstance(value, str | bytes | int | float | type(None)):
+        text = repr(value)
+        return text if len(text) <= limit else text[:limit] + "…"
+    return value
+
+
+def _drop_bad_text(
+    logical: str,
+    codes: np.ndarray,
+    cats: np.ndarray,
+    unreadable: Unreadable,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and categories without the categories that are no acceptable ids.
+
+    The rows holding one get code -1 and are reported in ``unreadable`` with their values
+    (checked once per distinct value, so a column of a million rows costs its categories).
+    """
+    cats = np.asarray(cats)
+    if cats.dtype.kind in "iufbM" or not len(cats):
+        return codes, cats
+    bad = text_problems(cats) > 0
+    if not bad.any():
+        return codes, cats
+    present = codes >= 0
+    safe = np.where(present, codes, 0)
+    hit = present & bad[safe]
+    rows = np.flatnonzero(hit)
+    _note(unreadable, logical, rows, np.asarray(cats, dtype=object)[codes[rows]])
+    keep = ~bad
+    renumber = np.cumsum(keep, dtype=np.int64) - 1
+    codes = np.where(present & ~hit, renumber[safe], -1).astype(np.int64)
+    return codes, cats[keep]
+
+
+def _note(unreadable: Unreadable, logical: str, rows: np.ndarray, values: np.ndarray) -> None:
+    """Add ``rows`` (with their values as given) to the unreadable ones of a column."""
+    if not len(rows):
+        return
+    if logical in unreadable:
+        old_rows, old_values = unreadable[logical]
+        rows = np.concatenate([old_rows, rows])
+        values = np.concatenate([np.asarray(old_values, dtype=object), values])
+        order = np.argsort(rows, kind="stable")
+        rows, values = rows[order], values[order]
+    unreadable[logical] = (rows.astype(np.int64), np.asarray(values, dtype=object))
+
+
+def _unhashable(values: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Which values of an object array cannot be hashed (dicts, lists...), vectorised."""
+    kinds = _TYPE_OF(values)
+    mask = np.zeros(len(values), dtype=bool)
+    for kind in set(kinds.tolist()):  # a loop over the distinct types, a handful
+        if getattr(kind, "__hash__", None) is None:
+            mask |= _of_type(kinds, kind)
+    return mask
+
+
+def _factorize(
+    read: Any, logical: str, column: str, sort: bool | None, unreadable: Unreadable | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`factorize`, with values that cannot be ids (a dict, a list) reported, not raised.
+
+    Scores get the library's error naming the column, the row and the value; ingest
+    (``unreadable`` given) gets those rows as missing and reported.
+    """
+    try:
+        return factorize(read, sort=sort)
+    except TypeError:
+        if not (isinstance(read, np.ndarray) and read.dtype == object):
+            raise
+        bad = _unhashable(read)
+        if not bad.any():
+            raise
+        rows = np.flatnonzero(bad)
+        if unreadable is None:
+            value = read[rows[0]]
+            raise ValidationError(
+                [
+                    Problem(
+                        f"{column}[{int(rows[0])}]",
+                        f"must be an id (text or a number), not {type(value).__name__}",
+                        short_value(value),
+                    )
+                ]
+            ) from None
+        _note(unreadable, logical, rows, read[rows])
+        read = read.copy()
+        read[rows] = None
+        return factorize(read, sort=sort)
+
+
+def _checked_text(logical: str, values: Any, unreadable: Unreadable) -> Any:
+    """A column of ids (not coded) with the values that are no acceptable ids set to None."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "OUS":
+        return values
+    reason = text_problems(values)
+    rows = np.flatnonzero(reason)
+    missing = _missing_markers(values)
+    if not len(rows) and missing is None:
+        return values
+    out = values.astype(object)
+    if missing is not None:  # pandas' NA and NaT: missing, as None is
+        out[missing] = None
+    _note(unreadable, logical, rows, out[rows])
+    out[rows] = None
+    return out
+
+
+def _not_quantities(values: Any) -> npt.NDArray[np.bool_] | None:
+    """Which values of an object column are booleans or bytes (None if none is).
+
+    numpy reads ``True`` as 1 and ``b"5"`` as 5 (or a time): in a column of amounts or
+    times among other values, those are mistakes, refused at ingest.
+    """
+    if not isinstance(values, np.ndarray) or values.dtype != object or not len(values):
+        return None
+    kinds = _TYPE_OF(values)
+    odd = [k for k in set(kinds.tolist()) if issubclass(k, bool | np.bool_ | bytes | bytearray)]
+    if not odd:
+        return None
+    mask = np.zeros(len(values), dtype=bool)
+    for kind in odd:  # a loop over the distinct odd types, a handful
+        mask |= _of_type(kinds, kind)
+    return mask
+
+
+def _without(values: np.ndarray, mask: npt.NDArray[np.bool_]) -> np.ndarray:
+    """A copy of an object array with the values at ``mask`` missing (None)."""
+    out = values.copy()
+    out[mask] = None
+    return out
+
+
+def _missing_markers(values: np.ndarray) -> npt.NDArray[np.bool_] | None:
+    """Which values are pandas' NA or NaT (None if none is); an object array only."""
+    if values.dtype != object or not len(values):
+        return None
+    kinds = _TYPE_OF(values)
+    found = [k for k in set(kinds.tolist()) if k.__name__ in ("NAType", "NaTType")]
+    if not found:
+        return None
+    mask = np.zeros(len(values), dtype=bool)
+    for kind in found:  # at most the two marker types
+        mask |= _of_type(kinds, kind)
+    return mask
 
 
 def first_row(mask: npt.NDArray[np.bool_]) -> int | None:
@@ -150,7 +441,10 @@ def _collect(
             raw = table[column] if frame else raw_column(table, column)
             values = convert(raw, "any", column)
             parse = parse_times if kind == "time" else parse_numbers
-            out[logical], bad = parse(values, column)
+            odd = _not_quantities(values)
+            out[logical], bad = parse(values if odd is None else _without(values, odd), column)
+            if odd is not None:
+                bad = np.union1d(bad, np.flatnonzero(odd)).astype(np.int64)
             if len(bad):
                 unreadable[logical] = (bad, np.asarray(values, dtype=object)[bad])
             continue
@@ -158,15 +452,24 @@ def _collect(
             if want_codes and column in table.categories:
                 out[logical] = table.columns[column]
                 cats[logical] = table.categories[column]
+                if unreadable is not None:
+                    out[logical], cats[logical] = _drop_bad_text(
+                        logical, out[logical], cats[logical], unreadable
+                    )
                 continue
             read = convert(table[column], kind, column)
         else:
             read = convert(raw_column(table, column), kind, column, coded=want_codes)
         if want_codes:
             if isinstance(read, tuple):
-                out[logical], cats[logical] = read
+                codes, distinct = read
             else:
-                out[logical], cats[logical] = factorize(read, sort=sort)
+                codes, distinct = _factorize(read, logical, column, sort, unreadable)
+            if unreadable is not None:  # ingest: ids that are no acceptable text, per row
+                codes, distinct = _drop_bad_text(logical, codes, distinct, unreadable)
+            out[logical], cats[logical] = codes, distinct
+        elif unreadable is not None and kind == "any":
+            out[logical] = _checked_text(logical, read, unreadable)
         else:
             out[logical] = read
     _check_lengths(out, names)

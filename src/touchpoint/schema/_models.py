@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticUndefined
 
 from touchpoint.errors import BlueprintError
+from touchpoint.frame import MAX_ID_LENGTH
 from touchpoint.model import (
     BUILTIN_CHANNELS,
     CODE_PATTERN,
@@ -105,7 +106,14 @@ else:  # at run time, Literals of each enum's values (built from the enums: they
 
 
 def _code(description: str, default: Any = PydanticUndefined, **extra: Any) -> Any:
-    return Field(default, description=description, json_schema_extra={**_CODE, **extra})
+    # no longer than an id at ingest (`touchpoint.frame.MAX_ID_LENGTH`): a longer code
+    # could never be recorded
+    return Field(
+        default,
+        description=description,
+        max_length=MAX_ID_LENGTH,
+        json_schema_extra={**_CODE, **extra},
+    )
 
 
 def _codes(description: str) -> Any:

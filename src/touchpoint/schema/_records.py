@@ -14,7 +14,11 @@ Rules (those of `touchpoint.Interaction`): ``event_id`` and ``touchpoint`` are c
 when given, ``rating`` finite when given. With a blueprint, the touchpoint must be one of
 its codes, the channel one it knows, and a rating within the rating scale of the
 touchpoint's indicators (see `touchpoint.model.rating_range`; touchpoints that state no scale take any
-finite rating).
+finite rating). Every id (the event id, the customer, the touchpoint, the channel...) is
+text (or a number, read as its text) of at most `touchpoint.frame.MAX_ID_LENGTH` (256)
+characters, without control characters or lone surrogates; anything else (bytes, a
+dict, ``"C1\\x00"``, 20,000 characters) is its row's problem, found before any
+fixed-width string array is built (see "Bad input at ingest" in docs/operations.md).
 
 A value that cannot be read as its field's type (a time of ``"not a date"``, an amount
 of ``"lots"``) is that row's problem, as a bad value is: the row is rejected naming the
@@ -36,7 +40,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
@@ -44,7 +48,7 @@ import numpy as np
 
 from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import STANDARD
+from touchpoint.frame import MAX_ID_LENGTH, STANDARD, short_value, text_message, text_problems
 from touchpoint.model import rating_range
 from touchpoint.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
 
@@ -63,6 +67,7 @@ REQUIRED = ("event_id", "customer", "touchpoint", "time")
 
 _EPOCH = np.datetime64(0, "us")
 _NONE = np.array(None, dtype=object)  # compared with element-wise, as None
+_FLOAT_MAX = int(np.finfo(np.float64).max)
 _CODE_MSG = "must be a code of letters, digits, '-', '_', '.' or '/' (no spaces)"
 _ALNUM = np.zeros(128, dtype=bool)
 for _c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
@@ -124,25 +129,23 @@ class _Checks:
     problems: dict[int, list[Problem]] = attrs.field(factory=dict)
 
     def flag(self, mask: np.ndarray, field: str, message: str, values: Any) -> None:
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask):  # only the offending rows, rendered for the report
             value = values[i] if values is not None else None
-            if isinstance(value, np.generic):
-                value = value.item()
-            if isinstance(value, np.datetime64 | dt.datetime):
-                value = str(value)
             self.problems.setdefault(int(i), []).append(
-                Problem(f"records[{i}].{field}", message, mask_value(field, value))
+                Problem(f"records[{i}].{field}", message, _shown(field, value))
             )
 
-    def flag_values(self, rows: np.ndarray, field: str, message: str, values: Any) -> None:
-        """Flag ``rows`` (positions) whose values, as given, are ``values``."""
-        for i, value in zip(rows.tolist(), values, strict=True):
-            if isinstance(value, np.generic):
-                value = value.item()
-            if isinstance(value, np.datetime64 | dt.datetime):
-                value = str(value)
+    def flag_values(
+        self, rows: np.ndarray, field: str, message: str | Sequence[str], values: Any
+    ) -> None:
+        """Flag ``rows`` (positions) whose values, as given, are ``values``.
+
+        ``message`` is one for all, or one per row.
+        """
+        messages = [message] * len(rows) if isinstance(message, str) else message
+        for i, value, said in zip(rows.tolist(), values, messages, strict=True):
             self.problems.setdefault(int(i), []).append(
-                Problem(f"records[{i}].{field}", message, mask_value(field, value))
+                Problem(f"records[{i}].{field}", said, _shown(field, value))
             )
 
     @property
@@ -150,6 +153,29 @@ class _Checks:
         mask = np.zeros(self.n, dtype=bool)
         mask[list(self.problems)] = True
         return mask
+
+
+def _shown(field: str, value: Any) -> Any:
+    """A value as a problem shows it: a plain Python value, masked if personal, cut if long."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, np.datetime64 | dt.datetime):
+        value = str(value)
+    return mask_value(field, short_value(value))
+
+
+def _storable(value: Any) -> Any:
+    """A value as quarantine keeps it: text with a lone surrogate escaped (``\\ud800``),
+    which no UTF-8 store (SQLite's TEXT, JSON files) can hold; bytes as their repr."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, bytes | bytearray):
+        return repr(bytes(value))
+    return value
 
 
 def _names(data: Any, names: Mapping[str, str] | None) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -213,14 +239,17 @@ def validate_columns(
     checks = _Checks(n)
     # values that could not be read as their type: that row's problem, not the batch's
     given: dict[str, dict[int, Any]] = {}
+    skip: dict[str, np.ndarray] = {}  # rows whose value is reported already, per field
     for name, (rows, values) in unreadable.items():
-        what = "must be a time" if name == "time" else "must be a number"
-        checks.flag_values(rows, name, what, values)
+        checks.flag_values(rows, name, _unreadable_messages(name, values), values)
         given[name] = dict(zip(rows.tolist(), values.tolist(), strict=True))
+        skip[name] = np.zeros(n, dtype=bool)
+        skip[name][rows] = True
+    none = np.zeros(n, dtype=bool)
 
     event_id = np.asarray(cols["event_id"], dtype=object)
     bad_id, id_text = _code_check(event_id)
-    checks.flag(bad_id, "event_id", _CODE_MSG, event_id)
+    checks.flag(bad_id & ~skip.get("event_id", none), "event_id", _CODE_MSG, event_id)
 
     categories: dict[str, np.ndarray] = {}
     codes: dict[str, np.ndarray] = {}
@@ -238,7 +267,7 @@ def validate_columns(
             bad_value = null | (np.char.str_len(np.char.strip(text)) == 0) if len(text) else null
             message = "must be a non-empty id"
         if name in ("customer", "touchpoint"):
-            checks.flag(c < 0, name, "is required", None)
+            checks.flag((c < 0) & ~skip.get(name, none), name, "is required", None)
         if blueprint is not None and name in ("touchpoint", "channel") and len(values):
             known = (
                 {tp.code for tp in blueprint} if name == "touchpoint" else blueprint.channel_names
@@ -314,6 +343,24 @@ def validate_columns(
         for i in sorted(checks.problems)
     ]
     return batch, rejections
+
+
+def _unreadable_messages(name: str, values: np.ndarray) -> list[str]:
+    """What the problem says about each value of ``name`` that could not be read."""
+    if name == "time":
+        return ["must be a time"] * len(values)
+    if name in FLOATS:
+        return [
+            "must be a finite number (too large for a float)"
+            if isinstance(v, int) and not isinstance(v, bool)
+            else "must be a number"
+            for v in values.tolist()  # only the unreadable values
+        ]
+    reasons = text_problems(values)
+    return [
+        text_message(r, v, MAX_ID_LENGTH) if r else "must be an id (text or a number)"
+        for r, v in zip(reasons.tolist(), values.tolist(), strict=True)
+    ]
 
 
 def rating_scales(blueprint: Any) -> dict[str, tuple[float, float]]:
@@ -400,7 +447,7 @@ def _raw_record(
         if i in as_given:
             value = as_given[i]
             out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
-    return out
+    return {k: _storable(v) for k, v in out.items()}
 
 
 def validate_records(
@@ -433,26 +480,31 @@ def validate_records(
                 )
         for f in FIELDS:
             value = row.get(f)
-            if (
-                f in FLOATS
-                and value is not None
-                and (isinstance(value, bool) or not isinstance(value, int | float))
-            ):
-                extra.setdefault(i, []).append(
-                    Problem(f"records[{i}].{f}", "must be a number", value)
-                )
-                value = None
+            if f in FLOATS and value is not None:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    extra.setdefault(i, []).append(
+                        Problem(f"records[{i}].{f}", "must be a number", _shown(f, value))
+                    )
+                    value = None
+                elif isinstance(value, int) and abs(value) > _FLOAT_MAX:
+                    extra.setdefault(i, []).append(
+                        Problem(
+                            f"records[{i}].{f}",
+                            "must be a finite number (too large for a float)",
+                            _shown(f, value),
+                        )
+                    )
+                    value = None
             columns[f].append(value)
     data: dict[str, np.ndarray] = {}
     for f, values in columns.items():
         if f in REQUIRED or any(v is not None for v in values):
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = values
             if f in FLOATS:
-                arr = np.array(
+                data[f] = np.array(
                     [np.nan if v is None else float(v) for v in values], dtype=np.float64
                 )
-            data[f] = arr
+            else:  # each value as given, even a list (numpy would make a 2-d array)
+                data[f] = np.fromiter(values, dtype=object, count=len(values))
     batch, rejections = validate_columns(data, blueprint=blueprint)
     if extra:
         by_row = {r.row: r for r in rejections}
