@@ -55,6 +55,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any
@@ -87,6 +88,25 @@ _LIMITS = {
 # Gauss points over u ~ Beta(r + s + x, 1), by need (see `_node_count`)
 _NODE_COUNTS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 _WARM_START = 50_000  # as BG/NBD: large fits start from every k-th customer
+# from this r + s + x on (times s + 1), the Beta(r + s + x, 1) mean is taken over
+# t = -(r + s + x) log u ~ Exp(1) with a fixed Gauss-Laguerre rule: the integrand varies
+# slowly in t there (its log-derivative is at most (s + 1)/(r + s + x) for beta >= alpha),
+# and no Gauss-Jacobi rule (an eigenproblem) is needed per purchase count and evaluation
+_LAGUERRE_FROM = 2.0
+_BLOCK = 4096  # customers per block of the quadrature (a block's arrays: 4096 x nodes)
+
+
+@functools.cache
+def _laguerre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (summing to 1) of the n-point Gauss rule for Exp(1), computed once."""
+    k = np.arange(1, n, dtype=np.float64)
+    jac = np.diag(2.0 * np.arange(n) + 1.0) + np.diag(k, 1)
+    t, vec = np.linalg.eigh(jac, UPLO="U")
+    w = vec[0] ** 2
+    t.flags.writeable = False
+    w = w / w.sum()
+    w.flags.writeable = False
+    return t, w
 
 
 def _node_count(zeta: np.ndarray, s: float) -> np.ndarray:
@@ -111,7 +131,9 @@ class _Tail:
     ``log(1 + τ/β)`` and ``β/(β+τ)``.
     """
 
-    def __init__(self, x, c, r, alpha, s, beta, x_index, x_values, *, grad: bool) -> None:
+    def __init__(
+        self, x, c, r, alpha, s, beta, x_index, x_values, cache: dict, *, grad: bool
+    ) -> None:
         ac = alpha + c
         zeta = (beta - alpha) / ac
         k1 = r + s + x  # Beta(k1, 1)
@@ -124,41 +146,29 @@ class _Tail:
             kv, index = np.unique(x_index[sel], return_inverse=True)
             nodes = np.empty((len(kv), n))
             weights = np.empty((len(kv), n))
+            neg_log = np.empty((len(kv), n))
+            # (beta < alpha: the integrand's log-derivative in t grows by (alpha-beta)/beta)
+            laguerre_from = _LAGUERRE_FROM * (s + 1.0) * max(1.0, (alpha - beta) / beta)
             for i, k in enumerate(kv):  # a loop over the distinct purchase counts
-                nodes[i], weights[i] = beta_nodes(r + s + x_values[k], 1.0, n)
-            z = zeta[sel]
-            # the integrand's largest value at the nodes (at the first or the last: it is
-            # monotone), factored out so that nothing underflows or overflows
-            edge = np.where(z >= 0, nodes[index, 0], nodes[index, -1])
-            sh = -(s + 1.0) * np.log1p(z * edge)
-            shift[sel] = sh
-            part = np.zeros((acc.shape[0], len(sel)))
-            if grad:
-                # E[g (-log u)]: -log u is singular at u = 0, where a Gauss rule converges
-                # slowly; the rule gets g minus its Taylor polynomial at 0 (degree 2 where
-                # it converges on [0, 1], else 1), the polynomial's part is exact:
-                # E[u^m (-log u)] = k1 / (k1 + m)^2 for u ~ Beta(k1, 1)
-                kk = k1[sel]
-                # (only where g(0) is within a few times the nodes' largest value: beyond,
-                # g is too steep for its polynomial to help)
-                e0 = np.where(sh > -2.0, np.exp(-np.maximum(sh, -2.0)), 0.0)
-                c1 = -(s + 1.0) * z * e0
-                c2 = np.where(np.abs(z) <= 1.0, 0.5 * (s + 1.0) * (s + 2.0) * z * z * e0, 0.0)
-                part[1] = e0 / kk + c1 * kk / (kk + 1.0) ** 2 + c2 * kk / (kk + 2.0) ** 2
-            for j in range(n):  # a loop over the quadrature points, vectorised over customers
-                u = nodes[index, j]
-                wj = weights[index, j]
-                lz = np.log1p(z * u)
-                g = np.exp(-(s + 1.0) * lz - sh)
-                part[0] += wj * g
-                if grad:
-                    part[1] += wj * (g - e0 - u * (c1 + c2 * u)) * -np.log(u)
-                    wg = wj * g
-                    part[2] += wg * u
-                    part[3] += wg * lz
-                    part[4] += wg * (u / (1.0 + z * u))
-            acc[:, sel] = part
-        e = acc[0]
+                a = r + s + x_values[k]
+                if a > laguerre_from:
+                    # u = exp(-t/a), t ~ Exp(1): one fixed Gauss-Laguerre rule for all
+                    t, w = _laguerre(n)
+                    neg_log[i] = t / a
+                    nodes[i], weights[i] = np.exp(-neg_log[i]), w
+                    continue
+                if (k, n) not in cache:
+                    cache[k, n] = beta_nodes(a, 1.0, n)
+                nodes[i], weights[i] = cache[k, n]
+                neg_log[i] = -np.log(nodes[i])
+            smooth = r + s + x_values[kv] > laguerre_from
+            for lo in range(0, len(sel), _BLOCK):  # blocks of customers, to bound memory
+                rows = sel[lo : lo + _BLOCK]
+                at = index[lo : lo + _BLOCK]
+                acc[:, rows], shift[rows] = _block(
+                    nodes[at], weights[at], neg_log[at], smooth[at], zeta[rows], k1[rows], s, grad
+                )
+        e = np.maximum(acc[0], 1e-300)  # (far outside the accurate range: finite, not NaN)
         self.logJ = -k1 * np.log(ac) - np.log(k1) + np.log(e) + shift
         if grad:
             log_ratio_a = np.log(ac / alpha)
@@ -168,10 +178,57 @@ class _Tail:
             self.q4 = (beta / ac) * acc[4] / e  # β/(β+τ) = β u / ((α+c)(1 + ζu))
 
 
+def _block(u, w, neg_log, smooth, z, k1, s: float, grad: bool):
+    """The Gauss sums of one block of customers (rows: customers, columns: nodes)."""
+    # the integrand's largest value at the nodes (at the smallest or the largest node:
+    # it is monotone), factored out so that nothing underflows or overflows
+    edge = np.where(z >= 0, u.min(axis=1), u.max(axis=1))
+    sh = -(s + 1.0) * np.log1p(z * edge)
+    zc = z[:, None]
+    lz = np.log1p(zc * u)
+    g = np.exp(-(s + 1.0) * lz - sh[:, None])
+    wg = w * g
+    out = np.empty((5 if grad else 1, len(z)))
+    out[0] = wg.sum(axis=1)
+    if grad:
+        # E[g (-log u)]: -log u is singular at u = 0, where a Gauss rule converges
+        # slowly; the rule gets g minus its Taylor polynomial at 0 (degree 2 where it
+        # converges on [0, 1], else 1), the polynomial's part is exact:
+        # E[u^m (-log u)] = k1 / (k1 + m)^2 for u ~ Beta(k1, 1); only where g(0) is
+        # within a few times the nodes' largest value (beyond, g is too steep for its
+        # polynomial to help), and not on the Laguerre rule (-log u = t/k1 is smooth)
+        e0 = np.where((sh > -2.0) & ~smooth, np.exp(-np.maximum(sh, -2.0)), 0.0)
+        c1 = -(s + 1.0) * z * e0
+        c2 = np.where(np.abs(z) <= 1.0, 0.5 * (s + 1.0) * (s + 2.0) * z * z * e0, 0.0)
+        taylor = e0[:, None] + u * (c1[:, None] + c2[:, None] * u)
+        out[1] = e0 / k1 + c1 * k1 / (k1 + 1.0) ** 2 + c2 * k1 / (k1 + 2.0) ** 2
+        out[1] += (w * (g - taylor) * neg_log).sum(axis=1)
+        out[2] = (wg * u).sum(axis=1)
+        out[3] = (wg * lz).sum(axis=1)
+        out[4] = (wg * (u / (1.0 + zc * u))).sum(axis=1)
+    return out, sh
+
+
 def _log1mexp(d: np.ndarray) -> np.ndarray:
     """``log(1 - exp(d))`` for d <= 0 (-inf at 0), without cancellation."""
     with np.errstate(divide="ignore"):
         return np.where(d > -math.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+
+
+class _Pairs:
+    """The distinct (purchase count, time) pairs of one end of the integral, per customer.
+
+    Customer summaries in whole days repeat these pairs a lot (every customer without
+    repeat purchases has t_x = 0; T takes one value per first-purchase day), and the
+    integrals depend on nothing else: they are computed once per pair.
+    """
+
+    def __init__(self, x_index: np.ndarray, c: np.ndarray) -> None:
+        c_values, c_index = np.unique(c, return_inverse=True)
+        key = x_index.astype(np.int64) * len(c_values) + c_index
+        distinct, self.inverse = np.unique(key, return_inverse=True)
+        self.x_index = distinct // len(c_values)
+        self.c = c_values[distinct % len(c_values)]
 
 
 class _Data:
@@ -187,19 +244,27 @@ class _Data:
         self.x_values = self.x_values.astype(np.float64)
         self.sum_x = float(x.sum())
         self.sum_T = float(self.T.sum())
+        self.ends = (_Pairs(self.x_index, self.t_x), _Pairs(self.x_index, self.T))
 
 
-def _terms(params, x, t_x, T, x_index, x_values, *, grad: bool):
+def _terms(params, x, t_x, T, x_index, x_values, *, grad: bool, ends=None):
     """Per customer: ``log(dead part / alive part)`` of the likelihood, and the pieces.
 
-    Returns ``(log_odds_dead, alive_log, tails)``; ``alive_log`` is
-    ``log[(α/(α+T))^r (β/(β+T))^s (α+T)^-x]``.
+    Returns ``(log_odds_dead, log J(T)/J(t_x), head, tail)``: the integrals from t_x
+    and from T (`_Tail`, per distinct pair, with ``inverse`` to the customers).
     """
     r, alpha, s, beta = params
-    head = _Tail(x, t_x, r, alpha, s, beta, x_index, x_values, grad=grad)
-    tail = _Tail(x, T, r, alpha, s, beta, x_index, x_values, grad=grad)
-    d = np.minimum(tail.logJ - head.logJ, 0.0)  # log J(T)/J(t_x); 0 when T = t_x
-    log_I = head.logJ + _log1mexp(d)
+    if ends is None:
+        ends = (_Pairs(x_index, t_x), _Pairs(x_index, T))
+    cache: dict = {}  # Gauss rules by (distinct x, node count), shared by both ends
+    head, tail = (
+        _Tail(x_values[e.x_index], e.c, r, alpha, s, beta, e.x_index, x_values, cache, grad=grad)
+        for e in ends
+    )
+    hi, ti = ends[0].inverse, ends[1].inverse
+    head.inverse, tail.inverse = hi, ti
+    d = np.minimum(tail.logJ[ti] - head.logJ[hi], 0.0)  # log J(T)/J(t_x); 0 when T = t_x
+    log_I = head.logJ[hi] + _log1mexp(d)
     alive_log = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     log_odds = math.log(s) + log_I - alive_log
     return log_odds, d, head, tail
@@ -221,7 +286,7 @@ def _nll_grad(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
     r, alpha, s, beta = _unpack(theta)
     x, t_x, T = data.x, data.t_x, data.T
     log_odds, d, head, tail = _terms(
-        (r, alpha, s, beta), x, t_x, T, data.x_index, data.x_values, grad=True
+        (r, alpha, s, beta), x, t_x, T, data.x_index, data.x_values, grad=True, ends=data.ends
     )
     # sums over j < x of log(r + j) - log(alpha)... per distinct x, by cumulative sums
     top = int(data.x_values[-1])
@@ -245,7 +310,7 @@ def _nll_grad(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
     w = np.where(np.isfinite(w), w, 0.0)
 
     def mean(qh: np.ndarray, qt: np.ndarray) -> np.ndarray:
-        return (qh - R * qt) * w
+        return (qh[head.inverse] - R * qt[tail.inverse]) * w
 
     m1 = mean(head.q1, tail.q1)
     m2 = mean(head.q2, tail.q2)
