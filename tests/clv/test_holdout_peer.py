@@ -135,7 +135,7 @@ def _reference_alive(params, x, t_x, T):
     def log_f(tau):
         return -(r + x) * math.log(alpha + tau) - (s + 1) * math.log(beta + tau)
 
-    if T <= t_x:
+    if t_x >= T:
         return 1.0
     f0 = log_f(t_x)
     width = 1.0 / ((r + x) / (alpha + t_x) + (s + 1) / (beta + t_x))

@@ -29,7 +29,10 @@ shapes less so), from a start computed from the data; large data start from a
 subsample's fit. The coordinates are bounded: a fit that ends on a bound is a limit of
 the model (equal purchase rates, equal death rates, nobody dies, ...) reached to within
 the bound, and warns with `touchpoint.errors.BoundaryFitWarning` (``limit_`` names it);
-its predictions are those of the bounded, finite parameters.
+its predictions are those of the bounded, finite parameters. Known limit: the Gauss
+rules lose accuracy where ``(s + 1) (beta - alpha) / alpha`` is in the thousands; on
+data where nobody seems to leave the iteration heads there and may stop with a
+`ValidationError` instead of reaching the no-dropout bound (BG/NBD fits that limit).
 
 Examples
 --------
@@ -87,6 +90,9 @@ _LIMITS = {
 }
 # Gauss points over u ~ Beta(r + s + x, 1), by need (see `_node_count`)
 _NODE_COUNTS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+# while fitting, at most this many: each count costs an eigenproblem of its size per
+# distinct purchase count and evaluation, and only extreme trial points ask for more
+_FIT_NODES = 128
 _WARM_START = 50_000  # as BG/NBD: large fits start from every k-th customer
 # from this r + s + x on (times s + 1), the Beta(r + s + x, 1) mean is taken over
 # t = -(r + s + x) log u ~ Exp(1) with a fixed Gauss-Laguerre rule: the integrand varies
@@ -109,7 +115,7 @@ def _laguerre(n: int) -> tuple[np.ndarray, np.ndarray]:
     return t, w
 
 
-def _node_count(zeta: np.ndarray, s: float) -> np.ndarray:
+def _node_count(zeta: np.ndarray, s: float, top: int) -> np.ndarray:
     """Index into `_NODE_COUNTS` for the integrand ``(1 + zeta u)^-(s+1)`` on [0, 1].
 
     Its singularity is at ``u = -1/zeta``: at a distance ``1/zeta`` from 0 (zeta > 0) or
@@ -120,7 +126,7 @@ def _node_count(zeta: np.ndarray, s: float) -> np.ndarray:
     a = np.abs(zeta)
     dist = np.where(zeta >= 0, 1.0 / np.maximum(a, 1e-300), (1.0 + zeta) / np.maximum(a, 1e-300))
     need = 12.0 + 9.0 / np.sqrt(np.minimum(dist, 1e6)) + 1.5 * math.sqrt(s + 1.0) * np.sqrt(a)
-    return np.minimum(np.searchsorted(_NODE_COUNTS, need), len(_NODE_COUNTS) - 1)
+    return np.minimum(np.searchsorted(_NODE_COUNTS, need), top)
 
 
 class _Tail:
@@ -137,7 +143,8 @@ class _Tail:
         ac = alpha + c
         zeta = (beta - alpha) / ac
         k1 = r + s + x  # Beta(k1, 1)
-        level = _node_count(zeta, s)
+        top = _NODE_COUNTS.index(_FIT_NODES) if grad else len(_NODE_COUNTS) - 1
+        level = _node_count(zeta, s, top)
         shift = np.zeros(len(x))
         acc = np.zeros((5 if grad else 1, len(x)))
         for lv in np.unique(level):  # a loop over a few node counts
