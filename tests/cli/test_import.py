@@ -259,3 +259,23 @@ def test_import_into_a_missing_workspace_is_an_error(capsys, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'typo.db'}"
     code, _, err = run(capsys, "import", url, str(path))
     assert code == 1 and "touchpoint init" in err and not (tmp_path / "typo.db").exists()
+
+
+def test_cdnow_log_keeps_its_identical_rows_as_separate_purchases(capsys, tmp_path, plain):
+    from touchpoint.datasets import load_cdnow
+
+    log = load_cdnow("transactions", sample=True, as_frame="pandas")
+    path = tmp_path / "cdnow.csv"
+    log[["customer", "time", "quantity", "amount"]].to_csv(
+        path, index=False, date_format="%Y-%m-%d"
+    )
+    repeated = int(pd.read_csv(path).duplicated().sum())
+    assert repeated > 0  # the sample repeats rows exactly, as the master log does
+    code, out, _ = run(capsys, "import", plain, str(path), "--batch-size", "1000")
+    assert code == 0 and last_line(out) == f"accepted {len(log)}, duplicates 0, rejected 0"
+    got = stored(plain)
+    assert len(got) == len(log)
+    per_customer = got.groupby("customer").size()
+    want = pd.read_csv(path, dtype={"customer": str}).groupby("customer").size()
+    assert per_customer.sort_index().equals(want.sort_index())
+    assert got["amount"].sum() == pytest.approx(log["amount"].sum())

@@ -222,3 +222,21 @@ def test_errors(capsys, orders, tmp_path) -> None:
     code, _, err = run(capsys, "score", "rfm", str(orders), "--out", "-")
     assert code == 1 and "customer" in err and "Traceback" not in err
     assert touchpoint  # the package imported once for the whole module
+
+
+def test_clv_nan_for_a_repeat_buyer_without_spend_only(capsys, cdnow, tmp_path) -> None:
+    # CDNOW's master log has such a customer: repeat purchases that cost nothing
+    data = pd.read_csv(cdnow, dtype={"customer": str})
+    free = pd.DataFrame(
+        {"customer": "Z", "time": ["1997-02-01", "1997-05-01", "1997-09-01"], "amount": 0.0}
+    )
+    path = tmp_path / "with_free.csv"
+    pd.concat([data, free]).to_csv(path, index=False)
+    out = tmp_path / "clv.json"
+    code, _, err = run(
+        capsys, "score", "clv", str(path), "--out", str(out), "--asof", str(CDNOW_END)
+    )
+    assert code == 0 and "1 repeat buyer(s) with no spend" in err
+    records = {r["customer"]: r for r in json.loads(out.read_text(encoding="utf-8"))}
+    assert records["Z"]["clv"] is None and records["Z"]["p_alive"] > 0
+    assert all(r["clv"] is not None for c, r in records.items() if c != "Z")

@@ -151,20 +151,31 @@ def _clv(data: Any, args: argparse.Namespace) -> dict[str, np.ndarray]:
     columns["expected_purchases"] = bg.expected_purchases(summary, args.horizon).to_numpy()
     # the value over the same horizon, in whole months of about the same length
     periods = max(1, round(args.horizon / MONTH_WEEKS))
+    # Gamma-Gamma models positive spends: a repeat buyer whose purchases all cost nothing
+    # (CDNOW has some) gives it nothing to go on, so that customer's value is NaN
+    frequency, spend = columns["frequency"], columns["monetary_value"]
+    usable = np.flatnonzero((frequency == 0) | (spend > 0))
+    columns["clv"] = np.full(len(frequency), np.nan)
+    if len(usable) < len(frequency):
+        print(
+            f"touchpoint score clv: {len(frequency) - len(usable):,} repeat buyer(s) with "
+            "no spend: their lifetime value is NaN",
+            file=sys.stderr,
+        )
+    part = summary.take(usable)
     try:
-        gg = GammaGamma().fit(summary)
+        gg = GammaGamma().fit(part)
     except ValidationError as exc:  # too few repeat buyers: no spend model to go on
         print(f"touchpoint score clv: no lifetime value: {exc}", file=sys.stderr)
-        columns["clv"] = np.full(len(columns["p_alive"]), np.nan)
         return columns
     value = gg.customer_lifetime_value(
         bg,
-        summary,
+        part,
         periods=periods,
         period_length=args.horizon / periods,
         discount_rate=args.discount_rate,
     )
-    columns["clv"] = value.to_numpy()
+    columns["clv"][usable] = value.to_numpy()
     return columns
 
 
