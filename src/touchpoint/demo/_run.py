@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,58 @@ __all__ = ["DemoResult", "run_demo", "send_planned"]
 
 #: Hour (UTC) of "now" on the demo's day: the plan is made at this time.
 PLAN_HOUR = 10
+
+#: The ``meta`` row of a workspace's SQLite file naming what created it; the demo writes
+#: ``demo`` there and reuses only a file that says so (``touchpoint init`` writes ``init``).
+CREATED_BY_KEY = "touchpoint.created_by"
+
+
+def _created_by(path: str) -> str | None:
+    """Who created the SQLite file at ``path`` by its ``meta`` row (None: not said)."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = ?", (CREATED_BY_KEY,)).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+def _claim(path: str) -> bool:
+    """Whether the demo may write into ``path``: a new file, or one the demo created.
+
+    Raises a `ValidationError` for any other file: the demo writes hundreds of thousands
+    of synthetic interactions and must never do so into a user's own workspace.
+    """
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return True
+    if _created_by(path) == "demo":
+        return False
+    raise ValidationError(
+        [
+            Problem(
+                "db",
+                "exists and was not created by the demo (it may be your own workspace): "
+                "the demo writes synthetic data only into a file it created; "
+                "use a new --db",
+                path,
+            )
+        ]
+    )
+
+
+def _mark(path: str) -> None:
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute(
+            "INSERT INTO meta (key, value) VALUES (?, 'demo') "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (CREATED_BY_KEY,),
+        )
+    finally:
+        con.close()
 
 
 @attrs.frozen(eq=False)
@@ -302,6 +355,13 @@ def run_demo(
     """Run the whole demo into the SQLite file ``db`` and return what the report shows.
 
     ``progress`` is called with the name of each step as it starts.
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        When ``db`` exists and was not created by the demo (a workspace made by
+        ``touchpoint init`` or an application): the demo writes its synthetic data only
+        into a new file, which it marks as its own, or into one it marked.
     """
     from touchpoint import care, templates
     from touchpoint.demo._synthetic import synthetic_base
@@ -309,6 +369,7 @@ def run_demo(
 
     say = progress or (lambda _step: None)
     blueprint = templates.load(template)
+    new = _claim(os.fspath(db))  # before the minutes of work, not after
     say("generate")
     base = synthetic_base(
         blueprint,
@@ -319,6 +380,8 @@ def run_demo(
     )
     say("record")
     with open_workspace(f"sqlite:///{os.fspath(db)}", blueprint=blueprint) as ws:
+        if new:
+            _mark(os.fspath(db))
         recorded = _record(ws, base)
         say("score")
         events = ws.interactions()

@@ -8,9 +8,29 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from touchpoint.cli._commands import demo, plugins, schema, show, templates, validate
+from touchpoint.cli._commands import (
+    demo,
+    import_,
+    init,
+    plugins,
+    schema,
+    score,
+    show,
+    templates,
+    validate,
+)
 
 __all__ = ["COMMANDS"]
 
 #: Every subcommand, in the order ``touchpoint --help`` lists them.
-COMMANDS: tuple[ModuleType, ...] = (templates, show, validate, schema, plugins, demo)
+COMMANDS: tuple[ModuleType, ...] = (
+    templates,
+    show,
+    validate,
+    schema,
+    plugins,
+    init,
+    import_,
+    score,
+    demo,
+)

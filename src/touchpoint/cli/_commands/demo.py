@@ -22,7 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=20_000, help="customers to generate")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
     parser.add_argument(
-        "--db", default="touchpoint-demo.db", help="SQLite file (default: %(default)s)"
+        "--db",
+        default="touchpoint-demo.db",
+        help="SQLite file (default: %(default)s); a file the demo did not create is refused",
     )
     parser.add_argument("--html", metavar="FILE", help="also write the report as one HTML page")
     parser.add_argument(
@@ -41,7 +43,8 @@ class _Progress:
     """A textual progress bar on stderr, one tick per step of the demo."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+        # a bar only on a terminal: redirected to a log, each \r update would be a line
+        self.quiet = quiet or not sys.stderr.isatty()
         self.start = time.monotonic()
 
     def __call__(self, step: str) -> None:
