@@ -304,4 +304,6 @@ def test_dispatch_under_faults_delivers_once_or_accounts_for_every_contact(tmp_p
         "timeouts_reported": totals["timeouts"],
         "lost_leases": totals["lost"],
     }
-    print("dispatch under faults:", json.dumps(figures))  # no timed assert: timeouts are counted above
+    print(
+        "dispatch under faults:", json.dumps(figures)
+    )  # no timed assert: timeouts are counted above

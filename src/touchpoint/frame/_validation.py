@@ -103,6 +103,8 @@ def _TYPE_OF(values: np.ndarray) -> np.ndarray:
 def _LEN(values: np.ndarray) -> np.ndarray:
     """``len`` of each value of an object array, as an object array."""
     return cast(np.ndarray, _LEN_UFUNC(values))
+
+
 #: Cells of code points looked at in one block (bounds the memory of `text_problems`).
 _BLOCK_CELLS = 1 << 21
 
