@@ -10,6 +10,8 @@ from types import ModuleType
 
 from touchpoint.cli._commands import (
     demo,
+    export,
+    forget,
     import_,
     init,
     plugins,
@@ -32,5 +34,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     init,
     import_,
     score,
+    forget,
+    export,
     demo,
 )
