@@ -9,7 +9,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from touchpoint.cli._commands import (
+    agenda,
     demo,
+    dispatch,
     export,
     forget,
     import_,
@@ -34,6 +36,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     init,
     import_,
     score,
+    agenda,
+    dispatch,
     forget,
     export,
     demo,
