@@ -127,6 +127,10 @@ def test_agenda_errors(capsys, tmp_path: Path, estate) -> None:
     touchpoint.open(plain).close()
     code, out, err = run(capsys, "agenda", plain)
     assert code == 1 and out == "" and "no care rules" in err
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert run(capsys, "init", empty, "--template", "real-estate")[0] == 0
+    code, out, err = run(capsys, "agenda", empty, "--asof", DAY)
+    assert code == 0 and "0 care contacts" in out and "no customer records" in err
     code, _, err = run(capsys, "agenda", estate, "--asof", "15/06/2026")
     assert code == 1 and "--asof" in err
     code, _, err = run(capsys, "dispatch", estate, "--channel", "phone")

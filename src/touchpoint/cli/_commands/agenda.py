@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from typing import Any
 
@@ -89,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
                 "'touchpoint init --template real-estate' has some)"
             )
         people = ws.storage.customers()
+        if not people:
+            print(
+                f"touchpoint agenda: {args.url} stores no customer records, whose dates "
+                "(move_in, birthday...) the care rules count from; store them with "
+                "Workspace.storage.upsert_customers",
+                file=sys.stderr,
+            )
         anchors = {r.anchor for r in blueprint.care_rules}
         customers, consents = customer_columns(people, anchors)
         due = care.agenda(blueprint, customers, asof=day)
