@@ -9,10 +9,15 @@ from __future__ import annotations
 from types import ModuleType
 
 from touchpoint.cli._commands import (
+    agenda,
     demo,
+    dispatch,
+    export,
+    forget,
     import_,
     init,
     plugins,
+    report,
     schema,
     score,
     show,
@@ -32,5 +37,10 @@ COMMANDS: tuple[ModuleType, ...] = (
     init,
     import_,
     score,
+    agenda,
+    dispatch,
+    report,
+    forget,
+    export,
     demo,
 )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from pathlib import Path
+
+import attrs
 
 NAME = "demo"
 HELP = "build a synthetic workspace, score it, plan today's care contacts and print a report"
@@ -34,6 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the day of the agenda, YYYY-MM-DD (default: %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--json", action="store_true", help="print what the report shows as one JSON object"
+    )
 
 
 _STEPS = ("generate", "record", "score", "agenda", "send", "promises")
@@ -81,8 +87,21 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     progress.finish()
-    print(text_report(result))
     if args.html:
         Path(args.html).write_text(html_report(result), encoding="utf-8")
+    if args.json:
+        fields = attrs.asdict(result, recurse=False)
+        fields["html"] = args.html
+        print(json.dumps(fields, ensure_ascii=False, default=_plain))
+        return 0
+    print(text_report(result))
+    if args.html:
         print(f"HTML report written to {args.html}")
     return 0
+
+
+def _plain(value: object) -> object:
+    """Dates and times as ISO text in the JSON output."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)

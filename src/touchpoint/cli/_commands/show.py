@@ -22,8 +22,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "blueprint", metavar="NAME|FILE", help="a built-in template name or a blueprint file"
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the blueprint as JSON (the blueprint file format, as 'touchpoint "
+        "schema' describes it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    print(render_blueprint(blueprint_from_argument(args.blueprint)), end="")
+    bp = blueprint_from_argument(args.blueprint)
+    if args.json:
+        from touchpoint.schema import dump_blueprint
+
+        print(dump_blueprint(bp, format="json"))
+        return 0
+    print(render_blueprint(bp), end="")
     return 0

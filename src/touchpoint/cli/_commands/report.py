@@ -1,0 +1,260 @@
+"""``touchpoint report URL --html FILE``: the report of a workspace as one HTML page.
+
+The sections are those of the ``touchpoint demo`` report that apply to the workspace:
+the customer pyramid (value tiers), the loyalty tiers (when the blueprint has a loyalty
+programme), compliance with the control indicators (when the blueprint has indicators
+and the data has cases), satisfaction by stage (when the data has ratings) and the care
+agenda of the day (when the blueprint has care rules and the workspace stores
+customers). A section that does not apply is left out and the page says why. The
+demo's key-touchpoint ranking (Markov attribution × rating drivers) and its overdue
+promises are not part of it: ``touchpoint score`` runs the scores behind them.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import touchpoint
+>>> from touchpoint.cli import main
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (tmp / "orders.csv").write_text("customer,time,amount\\nC1,2026-01-05,30\\n"
+...                                     "C1,2026-02-05,10\\nC2,2026-02-01,12.5\\n")
+>>> url = f"sqlite:///{tmp / 'shop.db'}"
+>>> touchpoint.open(url).close()
+>>> main(["import", url, str(tmp / "orders.csv")])  # doctest: +ELLIPSIS
+/...
+0
+>>> main(["report", url, "--html", str(tmp / "r.html"), "--asof", "2026-03-01"])
+... # doctest: +ELLIPSIS
+wrote the report of sqlite:///...shop.db to ...r.html: customer pyramid
+left out: loyalty tiers (no blueprint), compliance (no blueprint), ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from collections import Counter
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from touchpoint.errors import TouchpointError
+
+NAME = "report"
+HELP = "write the report of a workspace (pyramid, loyalty, compliance, satisfaction, care) as HTML"
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}"
+    "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .7em;text-align:left}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}"
+    "tr:nth-child(even){background:#f4f4f4}.bar{background:#3b7dd8;height:.8em;display:inline-block}"
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Write the report of the workspace at URL to FILE, one self-contained HTML page: "
+        "the customer pyramid, loyalty tiers, compliance with the control indicators, "
+        "satisfaction by stage and the care agenda of the day, each where the workspace's "
+        "blueprint and data allow it (the page and the output name the sections left "
+        "out and why)."
+    )
+    parser.add_argument("url", metavar="URL", help="the workspace: sqlite:///FILE")
+    parser.add_argument("--html", required=True, metavar="FILE", help="the HTML file to write")
+    parser.add_argument(
+        "--asof", metavar="DATE", help="the day of the report, YYYY-MM-DD (default: today)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the sections as JSON")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def _rows(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
+    cols = {c: np.asarray(frame[c]) for c in columns}
+    n = len(next(iter(cols.values()))) if cols else 0
+    return [{c: _plain(v[i]) for c, v in cols.items()} for i in range(n)]  # rows to print
+
+
+def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], dict[str, str]]:
+    """(section title -> rows, left-out section title -> why) of a workspace."""
+    from touchpoint import care, scoring
+
+    bp = ws.blueprint
+    events = ws.interactions()
+    done: dict[str, Any] = {}
+    left: dict[str, str] = {}
+    asof = np.datetime64(day + dt.timedelta(days=1), "us")
+    seen = np.bincount(events.codes("customer"), minlength=len(events.categories["customer"]))
+    if len(events) == 0:
+        left["customer pyramid"] = "no interactions"
+    else:
+        values = scoring.rfm(events, asof=asof)
+        values = values.take(np.flatnonzero(seen[: len(values)] > 0))
+        summary = scoring.pyramid_summary(scoring.pyramid(values))
+        done["customer pyramid"] = _rows(
+            summary, ["tier", "customers", "value", "customer_share", "value_share"]
+        )
+    if bp is None or bp.loyalty is None:
+        left["loyalty tiers"] = "no blueprint" if bp is None else "no loyalty programme"
+    elif len(events) == 0:
+        left["loyalty tiers"] = "no interactions"
+    else:
+        tiers = scoring.loyalty_programme(events, bp.loyalty, asof=asof).balances
+        names, counts = np.unique(np.asarray(tiers["tier"]).astype(str), return_counts=True)
+        done["loyalty tiers"] = [
+            {"tier": t, "customers": int(c)} for t, c in zip(names, counts, strict=True)
+        ]
+    if bp is None or not any(True for _ in bp.indicators()):
+        left["compliance"] = "no blueprint" if bp is None else "no control indicators"
+    else:
+        s = scoring.compliance(events, bp).summary
+        rows = [
+            r
+            for r in _rows(
+                s, ["touchpoint", "indicator", "kind", "cases", "met", "breaches", "compliance"]
+            )
+            if r["cases"]
+        ]
+        if rows:
+            done["compliance"] = sorted(
+                rows, key=lambda r: (r["compliance"] is None, r["compliance"])
+            )
+        else:
+            left["compliance"] = "no cases of the control indicators in the data"
+    rated = int(np.sum(~np.isnan(np.asarray(events["rating"], float)))) if len(events) else 0
+    if bp is None:
+        left["satisfaction by stage"] = "no blueprint"
+    elif not rated:
+        left["satisfaction by stage"] = "no ratings in the data"
+    else:
+        sat = scoring.csat(events, by="stage", blueprint=bp)
+        done["satisfaction by stage"] = _rows(
+            sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
+        )
+    people = ws.storage.customers()
+    if bp is None or not bp.care_rules:
+        left["care agenda"] = "no blueprint" if bp is None else "no care rules"
+    elif not people:
+        left["care agenda"] = "no customer records stored (their dates drive the agenda)"
+    else:
+        from touchpoint.cli._care import customer_columns
+
+        customers, consents = customer_columns(people, {r.anchor for r in bp.care_rules})
+        due = care.agenda(bp, customers, asof=day)
+        plan = care.plan_contacts(due, bp, customers=customers, consents=consents, now=now)
+        pairs = Counter(
+            zip(plan.rule.astype(str).tolist(), plan.status.astype(str).tolist(), strict=True)
+        )
+        done["care agenda"] = [
+            {"rule": rule, "status": status, "contacts": n}
+            for (rule, status), n in sorted(pairs.items())
+        ]
+    return done, left
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "<td>-</td>"
+    if isinstance(v, float):
+        return f'<td class="n">{v:,.3f}</td>' if abs(v) < 10 else f'<td class="n">{v:,.0f}</td>'
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f'<td class="n">{v:,}</td>'
+    return f"<td>{escape(str(v))}</td>"
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>None.</p>"
+    columns = list(rows[0])
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(_cell(r[c]) for c in columns) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _bars(rows: list[dict[str, Any]], label: str, value: str) -> str:
+    top = max([r[value] or 0 for r in rows] + [0]) or 1
+    lines = "".join(
+        f'<tr><td>{escape(str(r[label]))}</td><td><span class="bar" '
+        f'style="width:{20 * (r[value] or 0) / top:.2f}em"></span></td></tr>'
+        for r in rows
+    )
+    return f"<table>{lines}</table>"
+
+
+def html_page(
+    url: str,
+    blueprint: Any,
+    day: dt.date,
+    counts: dict[str, int],
+    done: dict[str, Any],
+    left: dict[str, str],
+) -> str:
+    """The page: a header, one ``<section>`` per section, and the sections left out."""
+    charts = {"customer pyramid": ("tier", "customers"), "loyalty tiers": ("tier", "customers")}
+    parts = []
+    for title, rows in done.items():
+        chart = _bars(rows, *charts[title]) if title in charts else ""
+        parts.append(
+            f'<section id="{title.replace(" ", "-")}"><h2>{escape(title.capitalize())}</h2>'
+            f"{chart}{_table(rows)}</section>"
+        )
+    if left:
+        items = "".join(f"<li>{escape(t)}: {escape(why)}</li>" for t, why in left.items())
+        parts.append(f'<section id="left-out"><h2>Left out</h2><ul>{items}</ul></section>')
+    name = getattr(blueprint, "name", None)
+    title = f"touchpoint report: {url}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{escape(title)}</h1><p>blueprint {escape(repr(name))}, "
+        f"{counts['customers']:,} customers, {counts['interactions']:,} interactions, "
+        f"as of {day.isoformat()}.</p>{''.join(parts)}</body></html>\n"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from touchpoint.cli._care import moment
+    from touchpoint.cli._workspace import open_url
+
+    day, now = moment(args.asof)
+    if not args.html:
+        raise TouchpointError("--html FILE: where the report goes")
+    with open_url(args.url) as ws:
+        done, left = _sections(ws, day, now)
+        events = ws.storage.count()
+        customers = len(ws.storage.customers())
+        blueprint = ws.blueprint
+    seen = sum(r["customers"] for r in done.get("customer pyramid", []))
+    counts = {"interactions": events, "customers": max(customers, seen)}
+    Path(args.html).write_text(
+        html_page(args.url, blueprint, day, counts, done, left), encoding="utf-8"
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "url": args.url,
+                    "html": args.html,
+                    "asof": day.isoformat(),
+                    "sections": done,
+                    "left_out": left,
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+        return 0
+    print(f"wrote the report of {args.url} to {args.html}: {', '.join(done) or 'no sections'}")
+    if left:
+        print("left out: " + ", ".join(f"{t} ({why})" for t, why in left.items()))
+    return 0

@@ -1,0 +1,81 @@
+"""``touchpoint report URL --html FILE``: the report of a workspace made by init + import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .test_care import DAY, estate  # noqa: F401 - the fixture
+from .test_import import run, write_csv
+from .test_privacy import ROWS, shop  # noqa: F401 - the fixture
+
+
+def test_report_of_an_imported_purchase_log(capsys, shop, tmp_path: Path) -> None:  # noqa: F811
+    url, _ = shop
+    page = tmp_path / "report.html"
+    code, out, err = run(capsys, "report", url, "--html", str(page), "--asof", "2026-04-01")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == f"wrote the report of {url} to {page}: customer pyramid"
+    assert lines[1].startswith("left out: loyalty tiers (no loyalty programme)")
+    html = page.read_text("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "http" not in html
+    assert '<section id="customer-pyramid">' in html and '<section id="left-out">' in html
+    for reason in ("no control indicators", "no ratings in the data", "no care rules"):
+        assert reason in html
+    code, out, _ = run(capsys, "report", url, "--html", str(page), "--asof", "2026-04-01", "--json")
+    result = json.loads(out)
+    assert set(result["sections"]) == {"customer pyramid"}
+    assert set(result["left_out"]) == {
+        "loyalty tiers",
+        "compliance",
+        "satisfaction by stage",
+        "care agenda",
+    }
+    # the pyramid covers every customer and every amount of the file, by pandas
+    orders = pd.DataFrame(ROWS, columns=["customer", "time", "amount"])
+    orders["amount"] = orders["amount"].astype(float)
+    tiers = result["sections"]["customer pyramid"]
+    assert sum(t["customers"] for t in tiers) == orders["customer"].nunique()
+    assert abs(sum(t["value"] for t in tiers) - orders["amount"].sum()) < 1e-9
+    assert abs(sum(t["value_share"] for t in tiers) - 1) < 1e-9
+
+
+def test_report_with_care_rules_and_stored_customers(capsys, estate, tmp_path) -> None:  # noqa: F811
+    page = tmp_path / "estate.html"
+    code, out, err = run(capsys, "report", estate, "--html", str(page), "--asof", DAY, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    care = {(r["rule"], r["status"]): r["contacts"] for r in result["sections"]["care agenda"]}
+    # worked out by hand in test_care: A's visit is sent, everything else is blocked
+    assert care == {
+        ("visit-3m", "send"): 1,
+        ("visit-3m", "blocked"): 1,
+        ("community-events", "blocked"): 2,
+        ("birthday", "blocked"): 1,
+    }
+    assert result["left_out"]["customer pyramid"] == "no interactions"
+    assert '<section id="care-agenda">' in page.read_text("utf-8")
+
+
+def test_report_with_ratings_has_satisfaction_by_stage(capsys, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hotel.db'}"
+    assert run(capsys, "init", url, "--template", "budget-hotel")[0] == 0
+    from touchpoint import templates
+
+    bp = templates.load("budget-hotel")
+    tp = bp.touchpoints[0]
+    rows = [(f"G{i}", "2026-05-01", tp.code, str(r)) for i, r in enumerate([5, 4, 2, 5])]
+    csv = write_csv(
+        tmp_path / "visits.csv", rows, header=("customer", "time", "touchpoint", "rating")
+    )
+    assert run(capsys, "import", url, str(csv))[0] == 0
+    page = tmp_path / "hotel.html"
+    out = run(capsys, "report", url, "--html", str(page), "--asof", "2026-05-02", "--json")[1]
+    sat = json.loads(out)["sections"]["satisfaction by stage"]
+    mine = [s for s in sat if s["stage"] == tp.stage]
+    # 3 of 4 ratings are >= 4 (satisfied), by hand
+    assert mine[0]["responses"] == 4 and abs(mine[0]["csat"] - 0.75) < 1e-12
+    assert abs(mine[0]["mean_rating"] - 4.0) < 1e-12
