@@ -27,3 +27,15 @@ def test_contributing_documents_the_quick_loop_and_what_to_add_how():
     assert 'pytest -m "not slow"' in text
     for section in ("## Set up", "## Run the tests", "## Add a score", "## Add a plugin"):
         assert section in text
+
+
+def test_test_modules_outside_packages_have_unique_names():
+    """pytest imports a test file outside a package by its bare name: two of one name
+    abort the whole run at collection (tests/clv and tests/experiments once both had
+    test_holdout.py), which only shows when the full suite runs."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists():
+            continue  # imported as package.module: names may repeat
+        other = seen.setdefault(path.name, path)
+        assert other == path, f"{path.relative_to(ROOT)} and {other.relative_to(ROOT)}"
