@@ -51,7 +51,8 @@ estimates are within three standard errors of the truth:
 >>> truth = {"r": 0.6, "alpha": 8.0, "s": 0.8, "beta": 12.0}
 >>> {k: abs(model.params_[k] - v) < 3 * model.standard_errors_[k] for k, v in truth.items()}
 {'r': True, 'alpha': True, 's': True, 'beta': True}
->>> alive = model.probability_alive({"frequency": [5, 5], "recency": [50.0, 10.0], "T": [52.0, 52.0]})
+>>> summary = {"frequency": [5, 5], "recency": [50.0, 10.0], "T": [52.0, 52.0]}
+>>> alive = model.probability_alive(summary).to_numpy()
 >>> bool(alive[0] > 0.9 > 0.2 > alive[1])
 True
 """
