@@ -51,7 +51,8 @@ estimates are within three standard errors of the truth:
 >>> truth = {"r": 0.6, "alpha": 8.0, "s": 0.8, "beta": 12.0}
 >>> {k: abs(model.params_[k] - v) < 3 * model.standard_errors_[k] for k, v in truth.items()}
 {'r': True, 'alpha': True, 's': True, 'beta': True}
->>> alive = model.probability_alive({"frequency": [5, 5], "recency": [50.0, 10.0], "T": [52.0, 52.0]})
+>>> summary = {"frequency": [5, 5], "recency": [50.0, 10.0], "T": [52.0, 52.0]}
+>>> alive = model.probability_alive(summary).to_numpy()
 >>> bool(alive[0] > 0.9 > 0.2 > alive[1])
 True
 """
@@ -61,13 +62,13 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._keyed import Predictions, predictions
-from touchpoint.clv._mle import Fit, covariance, dot, hessian, maximise, refine
+from touchpoint.clv._mle import Fit, Objective, covariance, dot, hessian, maximise, refine
 from touchpoint.clv._quadrature import beta_nodes
 from touchpoint.errors import BoundaryFitWarning, Problem, ValidationError
 
@@ -101,6 +102,8 @@ _WARM_START = 50_000  # as BG/NBD: large fits start from every k-th customer
 # and no Gauss-Jacobi rule (an eigenproblem) is needed per purchase count and evaluation
 _LAGUERRE_FROM = 2.0
 _BLOCK = 4096  # customers per block of the quadrature (a block's arrays: 4096 x nodes)
+# Gauss rules (nodes, weights) by (index of the distinct purchase count, node count)
+_Rules = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
 
 
 @functools.cache
@@ -127,7 +130,7 @@ def _node_count(zeta: np.ndarray, s: float, top: int) -> np.ndarray:
     a = np.abs(zeta)
     dist = np.where(zeta >= 0, 1.0 / np.maximum(a, 1e-300), (1.0 + zeta) / np.maximum(a, 1e-300))
     need = 12.0 + 9.0 / np.sqrt(np.minimum(dist, 1e6)) + 1.5 * math.sqrt(s + 1.0) * np.sqrt(a)
-    return np.minimum(np.searchsorted(_NODE_COUNTS, need), top)
+    return cast(np.ndarray, np.minimum(np.searchsorted(_NODE_COUNTS, need), top))
 
 
 class _Tail:
@@ -138,8 +141,28 @@ class _Tail:
     ``log(1 + τ/β)`` and ``β/(β+τ)``.
     """
 
+    logJ: np.ndarray
+    # the gradient's means (set only with ``grad=True``)
+    q1: np.ndarray
+    q2: np.ndarray
+    q3: np.ndarray
+    q4: np.ndarray
+    # each customer's row among the distinct pairs (set by `_terms`)
+    inverse: np.ndarray
+
     def __init__(
-        self, x, c, r, alpha, s, beta, x_index, x_values, cache: dict, *, grad: bool
+        self,
+        x: np.ndarray,
+        c: np.ndarray,
+        r: float,
+        alpha: float,
+        s: float,
+        beta: float,
+        x_index: np.ndarray,
+        x_values: np.ndarray,
+        cache: _Rules,
+        *,
+        grad: bool,
     ) -> None:
         ac = alpha + c
         zeta = (beta - alpha) / ac
@@ -186,7 +209,16 @@ class _Tail:
             self.q4 = (beta / ac) * acc[4] / e  # β/(β+τ) = β u / ((α+c)(1 + ζu))
 
 
-def _block(u, w, neg_log, smooth, z, k1, s: float, grad: bool):
+def _block(
+    u: np.ndarray,
+    w: np.ndarray,
+    neg_log: np.ndarray,
+    smooth: np.ndarray,
+    z: np.ndarray,
+    k1: np.ndarray,
+    s: float,
+    grad: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     """The Gauss sums of one block of customers (rows: customers, columns: nodes)."""
     # the integrand's largest value at the nodes (at the smallest or the largest node:
     # it is monotone), factored out so that nothing underflows or overflows
@@ -220,7 +252,9 @@ def _block(u, w, neg_log, smooth, z, k1, s: float, grad: bool):
 def _log1mexp(d: np.ndarray) -> np.ndarray:
     """``log(1 - exp(d))`` for d <= 0 (-inf at 0), without cancellation."""
     with np.errstate(divide="ignore"):
-        return np.where(d > -math.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+        return cast(
+            np.ndarray, np.where(d > -math.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+        )
 
 
 class _Pairs:
@@ -255,7 +289,17 @@ class _Data:
         self.ends = (_Pairs(self.x_index, self.t_x), _Pairs(self.x_index, self.T))
 
 
-def _terms(params, x, t_x, T, x_index, x_values, *, grad: bool, ends=None):
+def _terms(
+    params: tuple[float, float, float, float],
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    x_index: np.ndarray,
+    x_values: np.ndarray,
+    *,
+    grad: bool,
+    ends: tuple[_Pairs, _Pairs] | None = None,
+) -> tuple[np.ndarray, np.ndarray, _Tail, _Tail]:
     """Per customer: ``log(dead part / alive part)`` of the likelihood, and the pieces.
 
     Returns ``(log_odds_dead, log J(T)/J(t_x), head, tail)``: the integrals from t_x
@@ -264,7 +308,7 @@ def _terms(params, x, t_x, T, x_index, x_values, *, grad: bool, ends=None):
     r, alpha, s, beta = params
     if ends is None:
         ends = (_Pairs(x_index, t_x), _Pairs(x_index, T))
-    cache: dict = {}  # Gauss rules by (distinct x, node count), shared by both ends
+    cache: _Rules = {}  # Gauss rules by (distinct x, node count), shared by both ends
     head, tail = (
         _Tail(x_values[e.x_index], e.c, r, alpha, s, beta, e.x_index, x_values, cache, grad=grad)
         for e in ends
@@ -280,7 +324,7 @@ def _terms(params, x, t_x, T, x_index, x_values, *, grad: bool, ends=None):
 
 def _log_sigmoid(z: np.ndarray) -> np.ndarray:
     """``log(1 / (1 + exp(-z)))`` without overflow."""
-    return -np.logaddexp(0.0, -z)
+    return cast(np.ndarray, -np.logaddexp(0.0, -z))
 
 
 def _unpack(theta: np.ndarray) -> tuple[float, float, float, float]:
@@ -318,7 +362,7 @@ def _nll_grad(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
     w = np.where(np.isfinite(w), w, 0.0)
 
     def mean(qh: np.ndarray, qt: np.ndarray) -> np.ndarray:
-        return (qh[head.inverse] - R * qt[tail.inverse]) * w
+        return cast(np.ndarray, (qh[head.inverse] - R * qt[tail.inverse]) * w)
 
     m1 = mean(head.q1, tail.q1)
     m2 = mean(head.q2, tail.q2)
@@ -336,7 +380,7 @@ def _nll_grad(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
     return -float(ll), -grad
 
 
-def _objective(data: _Data):
+def _objective(data: _Data) -> Objective:
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = _nll_grad(theta, data)
         return value / data.n, grad / data.n
@@ -391,6 +435,14 @@ class ParetoNBD:
     [1.851, 0.136, 6.042]
     """
 
+    _p: tuple[float, float, float, float]
+    limit_: tuple[str, ...]
+    log_likelihood_: float
+    covariance_: np.ndarray
+    standard_errors_: dict[str, float]
+    n_customers_: int
+    iterations_: int
+
     def __init__(
         self,
         *,
@@ -421,11 +473,12 @@ class ParetoNBD:
     @params_.setter
     def params_(self, params: dict[str, float]) -> None:
         try:
-            values = tuple(float(params[k]) for k in _NAMES)
+            r, alpha, s, beta = (float(params[k]) for k in _NAMES)
         except (KeyError, TypeError, ValueError):
             raise ValidationError(
                 [Problem("params_", "expected a dict with numbers r, alpha, s, beta", params)]
             ) from None
+        values = (r, alpha, s, beta)
         if not all(math.isfinite(v) and v > 0 for v in values):
             raise ValidationError(
                 [Problem("params_", "r, alpha, s and beta must be finite and > 0", params)]
@@ -474,7 +527,9 @@ class ParetoNBD:
         x, t_x, T = self._read(summary)
         return self._fit(x, t_x, T, None)
 
-    def _fit(self, x, t_x, T, start: np.ndarray | None) -> ParetoNBD:
+    def _fit(
+        self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, start: np.ndarray | None
+    ) -> ParetoNBD:
         where = f"summary[{self.columns['frequency']!r}]"
         if not (x > 0).any():
             raise ValidationError(
@@ -569,7 +624,7 @@ class ParetoNBD:
 
     # -- prediction --------------------------------------------------------------------
 
-    def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
+    def _log_odds_dead(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         xi = x.astype(np.int64)
         values, index = np.unique(xi, return_inverse=True)
         log_odds, _, _, _ = _terms(
@@ -645,4 +700,4 @@ def _time_alive(s: float, b: Any, h: Any) -> np.ndarray:
     z = (s - 1.0) * L
     safe = np.where(z != 0, z, 1.0)
     ell = np.where(z != 0, -np.expm1(-safe) / safe, 1.0)
-    return b * L * ell
+    return cast(np.ndarray, b * L * ell)
