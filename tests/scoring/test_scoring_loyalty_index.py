@@ -92,7 +92,9 @@ def events(draw):
 
 
 def prank(s, higher=True):
-    s = s.astype(float) if higher else -s.astype(float)
+    # equal to 10 decimals is a tie (a mean summed in another order differs in its last bit)
+    s = s.astype(float).round(10)
+    s = s if higher else -s
     k = s.notna().sum()
     return (s.rank(method="average") - 1) / (k - 1) if k > 1 else s.where(s.isna(), 0.5)
 
@@ -435,3 +437,23 @@ def test_referrals_from_an_event_frame_with_shared_categories():
     plain = {"customer": ids[cust], "referrer": [None, "a", "a", "b", None], "time": times}
     assert loyalty_index(shared)["referred"].tolist() == [2, 1, 0, 0]
     assert loyalty_index(plain)["referred"].tolist() == [2, 1, 0, 0]
+
+
+def test_equal_mean_ratings_tie_whatever_the_summation_order():
+    # a's trust is the mean of 1, 1, 0.7, 0.7 (0.8500000000000001 summed in that order)
+    # and e's of 1, 0.7 (0.85): equal means must share the mid-rank (found by hypothesis)
+    ev = pd.DataFrame(
+        {
+            "customer": ["a", "a", "a", "a", "e", "e"],
+            "time": pd.to_datetime(["2026-12-31"] * 6),
+            "touchpoint": ["COUNTER", "COUNTER", "AFTERCALL", "AFTERCALL", "COUNTER", "AFTERCALL"],
+            "outcome": ["purchase"] * 6,
+            "rating": [5.0, 5.0, 7.0, 7.0, 5.0, 7.0],
+            "promo": [True] * 6,
+        }
+    )
+    got = loyalty_index(ev, asof=ASOF, blueprint=shop_blueprint()).to_pandas()
+    got = got.set_index("customer")
+    assert got.loc["a", "trust"] == pytest.approx(0.85, rel=1e-12)
+    assert got.loc["e", "trust"] == pytest.approx(0.85, rel=1e-12)
+    assert got.loc["a", "trust_rank"] == got.loc["e", "trust_rank"] == 0.5

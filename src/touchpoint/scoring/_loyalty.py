@@ -50,6 +50,8 @@ from touchpoint.scoring._referral import _map_ids, first_referrer
 
 __all__ = ["loyalty_index", "percentile_rank", "satisfied_but_defecting"]
 
+_TIE_DECIMALS = 10  # measures are ranked as equal when they agree to this many decimals
+
 _MIN = np.iinfo(np.int64).min
 _MAX = np.iinfo(np.int64).max
 
@@ -320,7 +322,8 @@ def loyalty_index(
     (unknown measures are skipped; ``measures`` says how many were used):
 
     - ``loyalty_index`` (**relative**): each measure as a `percentile_rank` among these
-      customers (``{measure}_rank``, 0 worst .. 1 best). It says where a customer stands
+      customers (``{measure}_rank``, 0 worst .. 1 best; measures equal to 10 decimals
+      tie). It says where a customer stands
       in this population; it is not comparable across stores or periods (every
       population averages about 50).
     - ``loyalty_absolute`` (**absolute**): each measure through a fixed transform onto
@@ -454,7 +457,9 @@ def loyalty_index(
     wsum = np.zeros(k)
     used = np.zeros(k, dtype=np.int64)
     for name, (values, higher, absolute) in measures.items():  # a loop over five measures
-        rank = percentile_rank(values, higher_is_better=higher)
+        # measures equal to 10 decimals are ties: a mean rating summed in another order
+        # differs in its last bit, and that must not put one customer above another
+        rank = percentile_rank(np.round(values, _TIE_DECIMALS), higher_is_better=higher)
         out[f"{name}_rank"] = rank
         out[f"{name}_absolute"] = absolute
         w = float(weights.get(name, 0.0))
