@@ -490,3 +490,29 @@ def test_a_scan_cache_out_of_step_with_the_rows_is_a_clear_error(path):
             StorageError, match=r"scan cache \(table chunk\) does not hold every row"
         ):
             store.append(Batch.from_columns(cols))
+
+
+def test_opening_an_up_to_date_file_takes_no_write_lock(tmp_path):
+    """Found by the 4-writer test in CI: a writer opening the file while another process
+    held the write lock failed in the schema check with a raw 'database is locked'."""
+    path = tmp_path / "w.db"
+    open_storage(f"sqlite:///{path}").close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        store = open_storage(f"sqlite:///{path}?busy_timeout=50")  # impatient, yet it opens
+        assert store.schema_version == SCHEMA_VERSION
+        store.close()
+        new = tmp_path / "new.db"
+        sqlite3.connect(new).execute("PRAGMA journal_mode = WAL").fetchone()
+        locker = sqlite3.connect(new, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        try:  # a file that still needs its schema must wait: a clear error, nothing changed
+            with pytest.raises(StorageError, match="write lock to create or migrate"):
+                open_storage(f"sqlite:///{new}?busy_timeout=50")
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

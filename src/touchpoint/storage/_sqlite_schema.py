@@ -187,18 +187,39 @@ MIGRATIONS: list[tuple[int, list[str | Callable[[sqlite3.Connection], None]]]] =
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def _version_read(con: sqlite3.Connection, where: str) -> int | None:
+    """The schema version of the file, read without a write lock (None: no schema yet)."""
+    try:
+        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise StorageError(f"{where}: could not read the schema version ({exc})") from None
+    return int(row[0] or 0)
+
+
 def migrate(con: sqlite3.Connection, where: str) -> int:
     """Bring the database up to `SCHEMA_VERSION` in one transaction; returns the version found.
 
     Every missing version is applied in order inside one ``BEGIN IMMEDIATE`` transaction:
-    a failure (or a crash) at any step leaves the file as it was.
+    a failure (or a crash) at any step leaves the file as it was. A file already at
+    `SCHEMA_VERSION` is only read: opening it takes no write lock, so opening never waits
+    for (or fails on) another process's write.
     """
-    con.execute("BEGIN IMMEDIATE")
+    latest = MIGRATIONS[-1][0]
+    if _version_read(con, where) == latest:
+        return latest
+    try:
+        con.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StorageError(
+            f"{where}: could not take the write lock to create or migrate the schema ({exc}); "
+            "another process held it past the busy timeout; nothing was changed"
+        ) from None
     try:
         con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = con.execute("SELECT max(version) FROM schema_version").fetchone()
         found = row[0] or 0
-        latest = MIGRATIONS[-1][0]
         if found > latest:
             raise StorageError(
                 f"{where} has schema version {found}, newer than this touchpoint understands "
