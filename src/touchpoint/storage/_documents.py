@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 import attrs
+import numpy as np
 
 from touchpoint.model import Complaint, Consent, Customer, Promise
 
@@ -80,3 +81,61 @@ def from_document(kind: str, text: str) -> Any:
         data["consents"] = [Consent(**c) for c in data.get("consents", [])]
         data["dates"] = {name: day for name, day in data.get("dates", [])}
     return KINDS[kind](**data)
+
+
+def _cell(value: Any) -> Any:
+    """A numpy scalar as plain JSON: NaN is None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def customer_export(
+    storage: Any,
+    customer: str,
+    *,
+    exported_at: Any,
+    interactions: list[dict[str, Any]],
+    documents: Any,
+    quarantined: Any,
+    score_names: Any,
+) -> str:
+    """The right-of-access document of one customer, as JSON, from what a storage read.
+
+    The storages read with their own SQL: ``documents`` are ``(kind, body)`` rows of the
+    customer's records, ``quarantined`` are ``(batch, row, reasons, record)`` rows with
+    JSON text, ``score_names`` the saved score sets; scores, contacts and outbox rows come
+    through the storage's own methods (``load_scores``, ``contacts``, ``outbox``).
+    """
+    by_kind: dict[str, list[Any]] = {"customer": [], "promise": [], "complaint": []}
+    for kind, body in documents:
+        by_kind[kind].append(as_plain(from_document(kind, body)))
+    scores = {}
+    for name in score_names:
+        cols = storage.load_scores(name)
+        hit = np.flatnonzero(cols["customer"] == customer)
+        if len(hit):
+            scores[name] = {k: _cell(v[hit[0]]) for k, v in cols.items() if k != "customer"}
+    document = {
+        "customer_id": customer,
+        "exported_at": exported_at,
+        "customer": by_kind["customer"][0] if by_kind["customer"] else None,
+        "interactions": interactions,
+        "promises": by_kind["promise"],
+        "complaints": by_kind["complaint"],
+        "contacts": storage.contacts(customer=customer),
+        "outbox": storage.outbox(customer=customer),
+        "scores": scores,
+        "quarantined": [
+            {
+                "batch": batch,
+                "row": row,
+                "reasons": json.loads(reasons),
+                "record": None if record is None else json.loads(record),
+            }
+            for batch, row, reasons, record in quarantined
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, default=str)

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.storage._documents import as_plain, from_document
+from touchpoint.storage._documents import customer_export
 from touchpoint.storage._pack import pack, unpack
 from touchpoint.storage.sqlite import ErasureIncomplete
 
@@ -304,45 +304,21 @@ class PrivacyMixin:
         interactions = [
             dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)
         ]
-        docs = self._read(  # type: ignore[attr-defined]
-            "SELECT kind, body::text FROM document WHERE customer = %s ORDER BY kind, id",
-            [customer],
-        )
-        by_kind: dict[str, list[Any]] = {"customer": [], "promise": [], "complaint": []}
-        for kind, body in docs:
-            by_kind[kind].append(as_plain(from_document(kind, body)))
-        scores = {}
-        for (name,) in self._read("SELECT name FROM score ORDER BY name"):  # type: ignore[attr-defined]
-            cols = self.load_scores(name)  # type: ignore[attr-defined]
-            hit = np.flatnonzero(cols["customer"] == customer)
-            if len(hit):
-                scores[name] = {k: _plain(v[hit[0]]) for k, v in cols.items() if k != "customer"}
-        quarantined = [
-            {
-                "batch": b,
-                "row": r,
-                "reasons": json.loads(x),
-                "record": None if rec is None else json.loads(rec),
-            }
-            for b, r, x, rec in self._read(  # type: ignore[attr-defined]
-                "SELECT batch, row, reasons::text, record::text FROM quarantine "
-                "WHERE customer = %s ORDER BY id",
+        return customer_export(
+            self,
+            customer,
+            exported_at=_now().isoformat(),
+            interactions=interactions,
+            documents=self._read(
+                "SELECT kind, body::text FROM document WHERE customer = %s ORDER BY kind, id",
                 [customer],
-            )
-        ]
-        document = {
-            "customer_id": customer,
-            "exported_at": _now().isoformat(),
-            "customer": by_kind["customer"][0] if by_kind["customer"] else None,
-            "interactions": interactions,
-            "promises": by_kind["promise"],
-            "complaints": by_kind["complaint"],
-            "contacts": self.contacts(customer=customer),  # type: ignore[attr-defined]
-            "outbox": self.outbox(customer=customer),  # type: ignore[attr-defined]
-            "scores": scores,
-            "quarantined": quarantined,
-        }
-        return json.dumps(document, ensure_ascii=False, indent=2, default=str)
+            ),  # type: ignore[attr-defined]
+            quarantined=self._read(
+                "SELECT batch, row, reasons::text, record::text FROM quarantine WHERE customer = %s ORDER BY id",
+                [customer],
+            ),  # type: ignore[attr-defined]
+            score_names=[n for (n,) in self._read("SELECT name FROM score ORDER BY name")],  # type: ignore[attr-defined]
+        )
 
 
 def _scrub_quarantine(con: Any, customer: str) -> tuple[int, int]:
@@ -399,11 +375,3 @@ def _scrub_quarantine(con: Any, customer: str) -> tuple[int, int]:
                 updates,
             )
     return deleted, len(updates)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import StorageError
-from touchpoint.storage._documents import as_plain, from_document
+from touchpoint.storage._documents import customer_export
 from touchpoint.storage._pack import pack, unpack
 
 __all__ = ["ERASE_WAIT", "ErasureIncomplete", "PrivacyMixin"]
@@ -346,43 +346,20 @@ class PrivacyMixin:
         interactions = [
             dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)
         ]
-        docs = self._read(
-            "SELECT kind, body FROM document WHERE customer = ? ORDER BY kind, id", (customer,)
-        )  # type: ignore[attr-defined]
-        by_kind: dict[str, list[Any]] = {"customer": [], "promise": [], "complaint": []}
-        for kind, body in docs:
-            by_kind[kind].append(as_plain(from_document(kind, body)))
-        scores = {}
-        for (name,) in self._read("SELECT name FROM score ORDER BY name"):  # type: ignore[attr-defined]
-            cols = self.load_scores(name)  # type: ignore[attr-defined]
-            hit = np.flatnonzero(cols["customer"] == customer)
-            if len(hit):
-                scores[name] = {k: _plain(v[hit[0]]) for k, v in cols.items() if k != "customer"}
-        quarantined = [
-            {
-                "batch": b,
-                "row": r,
-                "reasons": json.loads(x),
-                "record": None if rec is None else json.loads(rec),
-            }
-            for b, r, x, rec in self._read(  # type: ignore[attr-defined]
+        return customer_export(
+            self,
+            customer,
+            exported_at=_now(),
+            interactions=interactions,
+            documents=self._read(
+                "SELECT kind, body FROM document WHERE customer = ? ORDER BY kind, id", (customer,)
+            ),  # type: ignore[attr-defined]
+            quarantined=self._read(
                 "SELECT batch, row, reasons, record FROM quarantine WHERE customer = ? ORDER BY id",
                 (customer,),
-            )
-        ]
-        document = {
-            "customer_id": customer,
-            "exported_at": _now(),
-            "customer": by_kind["customer"][0] if by_kind["customer"] else None,
-            "interactions": interactions,
-            "promises": by_kind["promise"],
-            "complaints": by_kind["complaint"],
-            "contacts": self.contacts(customer=customer),  # type: ignore[attr-defined]
-            "outbox": [r for r in self.outbox() if r["customer"] == customer],  # type: ignore[attr-defined]
-            "scores": scores,
-            "quarantined": quarantined,
-        }
-        return json.dumps(document, ensure_ascii=False, indent=2, default=str)
+            ),  # type: ignore[attr-defined]
+            score_names=[n for (n,) in self._read("SELECT name FROM score ORDER BY name")],  # type: ignore[attr-defined]
+        )
 
 
 def _blank_referrer_documents(con: sqlite3.Connection, customer: str) -> int:
@@ -446,11 +423,3 @@ def _scrub_quarantine(con: sqlite3.Connection, customer: str) -> tuple[int, int]
         "UPDATE quarantine SET event_id = ?, reasons = ?, record = ? WHERE id = ?", updates
     )
     return deleted, len(updates)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
