@@ -457,3 +457,11 @@ def test_equal_mean_ratings_tie_whatever_the_summation_order():
     assert got.loc["a", "trust"] == pytest.approx(0.85, rel=1e-12)
     assert got.loc["e", "trust"] == pytest.approx(0.85, rel=1e-12)
     assert got.loc["a", "trust_rank"] == got.loc["e", "trust_rank"] == 0.5
+
+
+def test_percentile_rank_ties_values_equal_to_ten_decimals():
+    from touchpoint.scoring.parts import percentile_rank
+
+    values = np.array([0.85, (1 + 1 + 0.7 + 0.7) / 4, 0.1, np.nan])  # 0.85 and 0.85 + 1 ulp
+    assert percentile_rank(values).tolist()[:3] == [0.75, 0.75, 0.0]
+    assert percentile_rank(values, higher_is_better=False).tolist()[:3] == [0.25, 0.25, 1.0]

@@ -60,12 +60,13 @@ def percentile_rank(values: np.ndarray, *, higher_is_better: bool = True) -> np.
     """Each value's place among the others, 0 (worst) .. 1 (best); ties share the mid-rank.
 
     ``(average rank - 1) / (n - 1)`` over the non-NaN values; 0.5 when there is only one;
-    NaN stays NaN.
+    NaN stays NaN. Values equal to 10 decimals are ties: a mean summed in another order
+    differs in its last bit, and that must not put one value above another.
 
     >>> percentile_rank(np.array([1.0, 5.0, 5.0, 9.0, np.nan])).tolist()
     [0.0, 0.5, 0.5, 1.0, nan]
     """
-    v = np.asarray(values, dtype=np.float64)
+    v = np.round(np.asarray(values, dtype=np.float64), _TIE_DECIMALS)
     if not higher_is_better:
         v = -v
     valid = ~np.isnan(v)
@@ -457,9 +458,7 @@ def loyalty_index(
     wsum = np.zeros(k)
     used = np.zeros(k, dtype=np.int64)
     for name, (values, higher, absolute) in measures.items():  # a loop over five measures
-        # measures equal to 10 decimals are ties: a mean rating summed in another order
-        # differs in its last bit, and that must not put one customer above another
-        rank = percentile_rank(np.round(values, _TIE_DECIMALS), higher_is_better=higher)
+        rank = percentile_rank(values, higher_is_better=higher)
         out[f"{name}_rank"] = rank
         out[f"{name}_absolute"] = absolute
         w = float(weights.get(name, 0.0))
