@@ -24,6 +24,7 @@ True
 
 from touchpoint._deprecation import moved_modules
 from touchpoint.schema._build import blueprint_from_dict
+from touchpoint.schema._customers import CustomerRows, customers_from_columns
 from touchpoint.schema._dump import blueprint_to_dict
 from touchpoint.schema._files import (
     blueprint_json_schema,
@@ -38,9 +39,11 @@ from touchpoint.schema._records import validate_columns, validate_records
 __all__ = [
     "FORMAT_VERSION",
     "BlueprintFile",
+    "CustomerRows",
     "blueprint_from_dict",
     "blueprint_json_schema",
     "blueprint_to_dict",
+    "customers_from_columns",
     "dump_blueprint",
     "load_blueprint",
     "loads_blueprint",

@@ -10,6 +10,7 @@ from types import ModuleType
 
 from touchpoint.cli._commands import (
     agenda,
+    customers,
     demo,
     dispatch,
     export,
@@ -36,6 +37,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     plugins,
     init,
     import_,
+    customers,
     score,
     agenda,
     dispatch,
