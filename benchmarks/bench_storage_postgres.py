@@ -12,8 +12,9 @@ for each step, with each process's peak RSS and the machine's load average aroun
 each run. Contenders:
 
 - **touchpoint**: ``Workspace.record_batch`` on a dict of numpy arrays (validation,
-  dimension ids, binary ``COPY`` into a staging table, one ``INSERT ... ON CONFLICT DO
-  NOTHING`` per batch), then the same batches again (all duplicates), then
+  dimension ids, then new data by one binary ``COPY`` straight into the event table, or
+  for a batch with stored ids binary ``COPY`` into a staging table and one ``INSERT ...
+  ON CONFLICT DO NOTHING``), then the same batches again (all duplicates), then
   ``Workspace.interactions()`` (binary ``COPY`` into numpy columns), first and best of 3;
   the validation alone is timed too, to show the split;
 - **psycopg executemany**: the rows as tuples into one ordinary 14-column table with a
@@ -24,6 +25,14 @@ each run. Contenders:
 - **psycopg COPY**: the same table, ``COPY ... FROM STDIN`` with ``write_row`` per row:
   the fastest way plain psycopg loads rows, but not idempotent (a repeated id aborts the
   batch), so it has no second pass: the floor for any ingest that keeps a primary key.
+
+``--server-candidates`` instead measures server-side ways in for the same rows (already
+coded as integers, numpy-built binary ``COPY``; client and server CPU per million
+events, batches interleaved): ``COPY`` into a ``TEMP`` staging table then ``INSERT ...
+SELECT ... ON CONFLICT`` into a TEXT primary key; the same with an ``UNLOGGED`` staging
+table and an anti-join; a ``bigint`` 64-bit hash key as the primary key instead of the
+text id; binary ``COPY`` straight into the TEXT-keyed table (touchpoint's path for new
+data); and the staging ``COPY`` alone.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -303,6 +313,116 @@ def child(name: str, url: str, schema: str, data: str, batch: int) -> None:
     print(json.dumps(result))
 
 
+# ---------------------------------------------------------------------- server side
+
+
+def server_candidates(url: str, cols: dict[str, np.ndarray], size: int) -> None:
+    """Server-side ways in, on plain tables, batches interleaved (see the module docstring)."""
+    import psycopg
+
+    from touchpoint.storage._postgres_copy import copy_parts
+    from touchpoint.storage._sqlite_keys import event_keys
+
+    n = len(cols["event_id"])
+    ids = np.asarray(cols["event_id"]).astype("S")
+    keys = event_keys(ids)
+    rng = np.random.default_rng(0)
+    ints = [rng.integers(0, 1000, n).astype(">i4") for _ in range(8)]  # dictionary ids
+    tm = (cols["time"].astype(np.int64) - 946_684_800_000_000).astype(">i8")
+    dr = rng.integers(0, 2, n).astype(">i2")
+    fl = [rng.random(n).astype(">f8") for _ in range(3)]
+    con = psycopg.connect(url)
+    con.execute("CREATE SCHEMA cand")
+    con.execute("SET search_path TO cand")
+    pid = backend(con)
+    spec = ", ".join(f"c{i} integer" for i in range(8))
+    spec += ", time timestamptz, direction smallint, a float8, r float8, rt float8"
+    names = ", ".join(f"c{i}" for i in range(8)) + ", time, direction, a, r, rt"
+    con.execute(
+        f'CREATE TEMP TABLE stage (pos integer, key bigint, event_id text COLLATE "C", {spec}) '
+        "ON COMMIT DELETE ROWS"
+    )
+    con.execute(
+        f'CREATE UNLOGGED TABLE ustage (pos integer, key bigint, event_id text COLLATE "C", {spec})'
+    )
+    for table in ("t_text", "t_anti", "t_copy"):
+        con.execute(f'CREATE TABLE {table} (event_id text COLLATE "C" PRIMARY KEY, {spec})')
+    con.execute(f'CREATE TABLE t_key (key bigint PRIMARY KEY, event_id text COLLATE "C", {spec})')
+    con.commit()
+    spent: dict[str, list[float]] = {}
+
+    def measure(label: str, fn: Any) -> None:
+        c, s = client_cpu(), server_cpu(pid)
+        fn()
+        con.commit()
+        got = spent.setdefault(label, [0.0, 0.0])
+        got[0] += client_cpu() - c
+        got[1] += server_cpu(pid) - s
+
+    for again in (False, True):
+        for start in range(0, n, size):  # interleaved: one batch of each way in turn
+            sl = slice(start, start + size)
+            by_id = np.argsort(ids[sl], kind="stable")
+            by_key = np.argsort(keys[sl], kind="stable")
+
+            def fields(order: np.ndarray, sl: slice = sl) -> list[np.ndarray]:
+                out = [np.arange(len(order), dtype=">i4"), keys[sl][order].astype(">i8")]
+                out += [ids[sl][order], *(x[sl][order] for x in ints), tm[sl][order]]
+                return [*out, dr[sl][order], *(x[sl][order] for x in fl)]
+
+            def copy(table: str, columns: list[np.ndarray]) -> None:
+                with con.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as cp:
+                    for part in copy_parts(columns):
+                        cp.write(part)
+
+            tag = "again: " if again else ""
+            measure(
+                tag + "TEMP stage + INSERT ... ON CONFLICT, TEXT primary key",
+                lambda by_id=by_id, fields=fields, copy=copy: (
+                    copy("stage", fields(by_id)),
+                    con.execute(
+                        f"INSERT INTO t_text SELECT event_id, {names} FROM stage ORDER BY pos "
+                        "ON CONFLICT (event_id) DO NOTHING"
+                    ),
+                ),
+            )
+            measure(
+                tag + "UNLOGGED stage + anti-join INSERT, TEXT primary key",
+                lambda by_id=by_id, fields=fields, copy=copy: (
+                    con.execute("TRUNCATE ustage"),
+                    copy("ustage", fields(by_id)),
+                    con.execute(
+                        f"INSERT INTO t_anti SELECT event_id, {names} FROM ustage s WHERE NOT "
+                        "EXISTS (SELECT 1 FROM t_anti e WHERE e.event_id = s.event_id) "
+                        "ORDER BY pos ON CONFLICT DO NOTHING"
+                    ),
+                ),
+            )
+            measure(
+                tag + "TEMP stage + INSERT ... ON CONFLICT, bigint hash key",
+                lambda by_key=by_key, fields=fields, copy=copy: (
+                    copy("stage", fields(by_key)),
+                    con.execute(
+                        f"INSERT INTO t_key SELECT key, event_id, {names} FROM stage "
+                        "ORDER BY pos ON CONFLICT (key) DO NOTHING"
+                    ),
+                ),
+            )
+            if not again:  # a plain COPY fails on a stored id: no second pass
+                measure(
+                    "binary COPY straight into the TEXT-keyed table",
+                    lambda by_id=by_id, fields=fields, copy=copy: copy("t_copy", fields(by_id)[2:]),
+                )
+            measure(
+                tag + "TEMP stage COPY alone",
+                lambda by_id=by_id, fields=fields, copy=copy: copy("stage", fields(by_id)),
+            )
+    con.close()
+    print(f"\n{'server-side way in (per million events)':62} {'client CPU':>10} {'server CPU':>10}")
+    for label, (c, s) in spent.items():
+        print(f"{label:62} {c * 1e6 / n:10.2f} {s * 1e6 / n:10.2f}")
+
+
 # ---------------------------------------------------------------------- main
 
 
@@ -312,6 +432,7 @@ def main() -> None:
     parser.add_argument("--batch", type=lambda s: int(s.replace("_", "")), default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=list(CONTENDERS))
+    parser.add_argument("--server-candidates", action="store_true")
     parser.add_argument("--child", nargs=5, metavar=("NAME", "URL", "SCHEMA", "DATA", "BATCH"))
     args = parser.parse_args()
     if args.child:
@@ -337,6 +458,11 @@ def main() -> None:
             )
         }
         server.psql("CREATE DATABASE bench")
+        if args.server_candidates:
+            print(f"{n:,} events, batches of {args.batch:,}; load average {os.getloadavg()[0]:.1f}")
+            server_candidates(server.url("bench"), make(n), args.batch)
+            print(f"load average after: {os.getloadavg()[0]:.1f}")
+            return
         results: dict[str, list[dict]] = {k: [] for k in args.only}
         for r in range(args.rounds):  # interleaved: the order turns every round
             order = list(args.only) if r % 2 == 0 else list(reversed(args.only))

@@ -29,10 +29,19 @@ events are loaded (``VmHWM - VmRSS``, after resetting the peak through
 - ``baseline v3`` (with ``--baseline-src``): the same as ``touchpoint`` with the code of
   an older checkout (schema version 3: column blocks and an event-id key table).
 
+``--part stages``: where one ``record_batch`` of ``--batch`` events goes, stage by stage
+(CPU seconds of the process, wall seconds beside): validation and coding in Python, the
+64-bit key hashing, the dictionary ids, the ``event`` insert (tuples and
+``executemany``, key index included), the scan-cache write and the commit; then the
+same batch again (all duplicates).
+
 ``--part candidates``: the storage layouts the issue names, on plain tables in one
 process (rows built outside the timing), batches interleaved: a TEXT primary key
 (rowid table, ``WITHOUT ROWID``, batch sorted by key or not), larger pages and cache,
-a 64-bit key with a unique index (batch sorted by key or not), and ``synchronous=FULL``.
+a 64-bit key with a unique index (batch sorted by key or not), the 64-bit key as the
+table's ``INTEGER PRIMARY KEY`` (rowid = key, no separate index), the rows without any
+key (the cost of the row insert alone), rows moved in through ``json_each`` (one JSON
+text per batch instead of a tuple per row), and ``synchronous=FULL``.
 """
 
 from __future__ import annotations
@@ -424,11 +433,32 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
             "NORMAL",
         ),
         ("  same, synchronous=FULL", "key", True, 32768, 65536, "FULL"),
+        (
+            "64-bit key as INTEGER PRIMARY KEY, sorted, 32 KiB",
+            "keypk",
+            True,
+            32768,
+            65536,
+            "NORMAL",
+        ),
+        ("  same, 8 KiB pages", "keypk", True, 8192, 65536, "NORMAL"),
+        ("  same, 64 KiB pages", "keypk", True, 65536, 65536, "NORMAL"),
+        ("  same, unsorted, 32 KiB pages", "keypk", False, 32768, 65536, "NORMAL"),
+        ("rows with no key at all (the row insert alone)", "nokey", True, 32768, 65536, "NORMAL"),
+        ("64-bit key index, sorted, rows via json_each", "json", True, 32768, 65536, "NORMAL"),
     ]
     cons = {}
     for name, layout, _, page, cache, sync in specs:
         con = connect(f"c{len(cons)}", page, cache, sync)
-        if layout == "key":
+        if layout == "keypk":
+            con.execute(
+                "CREATE TABLE events (key INTEGER PRIMARY KEY, event_id TEXT, "
+                "customer INTEGER, touchpoint INTEGER, channel INTEGER, time INTEGER, "
+                "direction INTEGER, amount REAL, rating REAL, response_time REAL, "
+                "outcome INTEGER, staff INTEGER, store INTEGER, referrer INTEGER, "
+                "indicator INTEGER)"
+            )
+        elif layout in ("key", "nokey", "json"):
             con.execute(
                 "CREATE TABLE events (id INTEGER PRIMARY KEY, key INTEGER, event_id TEXT, "
                 "customer INTEGER, touchpoint INTEGER, channel INTEGER, time INTEGER, "
@@ -436,7 +466,8 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
                 "outcome INTEGER, staff INTEGER, store INTEGER, referrer INTEGER, "
                 "indicator INTEGER)"
             )
-            con.execute("CREATE UNIQUE INDEX events_key ON events (key)")
+            if layout != "nokey":
+                con.execute("CREATE UNIQUE INDEX events_key ON events (key)")
         else:
             con.execute(
                 "CREATE TABLE events (event_id TEXT PRIMARY KEY, customer TEXT, touchpoint TEXT, "
@@ -452,11 +483,29 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
         for start in range(0, n, size):  # interleaved: one batch of each layout in turn
             sl = slice(start, min(start + size, n))
             for name, layout, is_sorted, *_ in specs:
-                if layout == "key":
+                params: Any = None
+                if layout in ("key", "keypk", "nokey", "json"):
                     order = np.argsort(keys[sl], kind="stable") if is_sorted else None
                     rows = key_rows(sl, order, base[name])
                     base[name] += len(rows)
-                    sql = f"INSERT INTO events VALUES ({', '.join('?' * 16)}) ON CONFLICT (key) DO NOTHING"
+                    width = 16
+                    if layout == "keypk":
+                        rows = [r[1:] for r in rows]
+                        width = 15
+                    sql = f"INSERT INTO events VALUES ({', '.join('?' * width)})"
+                    sql += "" if layout == "nokey" else " ON CONFLICT DO NOTHING"
+                    if layout == "nokey" and again:
+                        continue  # no key: nothing to make the second pass idempotent
+                    if layout == "json":  # one JSON text, read by SQLite's json_each
+                        text = json.dumps(
+                            [[None if v != v else v for v in r] for r in rows]  # NaN: null
+                        )
+                        picks = ", ".join(f"value ->> {j}" for j in range(16))
+                        sql = (
+                            f"INSERT INTO events SELECT {picks} FROM json_each(?) WHERE true "
+                            "ON CONFLICT DO NOTHING"
+                        )
+                        params = (text,)
                 else:
                     order = np.argsort(ids_b[sl], kind="stable") if is_sorted else None
                     rows = text_rows(sl, order)
@@ -464,7 +513,10 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
                 con = cons[name]
                 t, c = time.perf_counter(), time.process_time()
                 con.execute("BEGIN IMMEDIATE")
-                con.executemany(sql, rows)
+                if params is not None:
+                    con.execute(sql, params)
+                else:
+                    con.executemany(sql, rows)
                 con.execute("COMMIT")
                 totals[name][again] += time.perf_counter() - t
                 cpu[name][again] += time.process_time() - c
@@ -473,8 +525,83 @@ def candidates(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float
         (count,) = cons[name].execute("SELECT count(*) FROM events").fetchone()
         assert count == n, (name, count)
         cons[name].close()
-        out.append((name, n / totals[name][0], n / cpu[name][0], n / totals[name][1]))
+        again_rate = n / totals[name][1] if totals[name][1] else float("nan")
+        out.append((name, n / totals[name][0], n / cpu[name][0], again_rate))
     return out
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def stages(cols: dict, size: int, tmp: Path) -> list[tuple[str, float, float, float, float]]:
+    """One ``record_batch`` of ``size`` events, then the same again: CPU and wall per stage.
+
+    Each stage is a function of the storage code wrapped with a timer (process CPU time
+    and wall time): (stage, first cpu, first wall, again cpu, again wall).
+    """
+    import functools
+
+    import touchpoint.schema as schema
+    from touchpoint.storage import _sqlite_append as appending
+    from touchpoint.storage import sqlite as sqlite_mod
+    from touchpoint.storage.sqlite import SqliteStorage
+    from touchpoint.workspace import Workspace
+
+    spent: dict[str, list[float]] = {}
+
+    def wrap(module: Any, name: str, label: str) -> None:
+        fn = getattr(module, name)
+
+        @functools.wraps(fn)
+        def timed_fn(*a: Any, **k: Any) -> Any:
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                got = spent.setdefault(label, [0.0, 0.0])
+                got[0] += time.process_time() - c
+                got[1] += time.perf_counter() - t
+
+        setattr(module, name, timed_fn)
+
+    wrap(schema, "validate_columns", "validation and coding (Python, numpy)")
+    wrap(appending, "event_keys", "64-bit key hashing")
+    wrap(appending, "_suppressed_rows", "forgotten customers check")
+    wrap(appending, "_stored_columns", "dictionary ids (json_each)")
+    wrap(appending, "_holders", "stored-key lookups (duplicates)")
+    wrap(appending, "_insert", "event insert: tuples + executemany + key index")
+    wrap(appending, "cached_rows", "stored values of duplicates (scan cache)")
+    wrap(appending, "_write_block", "scan-cache block write")
+    wrap(appending, "append", "storage append, all")
+    original = sqlite_mod.SqliteStorage._write
+
+    @contextlib.contextmanager
+    def write(self: Any) -> Any:
+        with original(self) as con:
+            yield con
+            mark = (time.perf_counter(), time.process_time())
+        got = spent.setdefault("commit (WAL, synchronous=NORMAL)", [0.0, 0.0])
+        got[0] += time.process_time() - mark[1]
+        got[1] += time.perf_counter() - mark[0]
+
+    sqlite_mod.SqliteStorage._write = write  # type: ignore[method-assign]
+    part = batches(cols, size)[0]
+    Workspace(SqliteStorage(str(tmp / "warm.db"))).record_batch(batches(cols, 1000)[0])
+    ws = Workspace(SqliteStorage(str(tmp / "stages.db")))
+    passes = []
+    for _ in range(2):  # the batch, then the same batch again
+        spent.clear()
+        t, c = time.perf_counter(), time.process_time()
+        ws.record_batch(part)
+        spent["record_batch, all"] = [time.process_time() - c, time.perf_counter() - t]
+        passes.append(dict(spent))
+    ws.close()
+    labels = list(passes[0]) + [k for k in passes[1] if k not in passes[0]]
+    zero = [0.0, 0.0]
+    return [
+        (k, *passes[0].get(k, zero), *passes[1].get(k, zero))  # type: ignore[misc]
+        for k in labels
+    ]
 
 
 # --------------------------------------------------------------------------- main
@@ -498,7 +625,7 @@ def main() -> None:
     parser.add_argument("--batch", type=number, default=200_000)
     parser.add_argument("--ids", choices=("uuid4", "sequential", "codes"), default="uuid4")
     parser.add_argument("--customers", choices=("uniform", "skewed"), default="uniform")
-    parser.add_argument("--part", choices=("all", "ingest", "candidates"), default="all")
+    parser.add_argument("--part", choices=("all", "ingest", "candidates", "stages"), default="all")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; figures are the best")
     parser.add_argument("--baseline-src", help="the src directory of an older checkout")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -530,6 +657,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         cols = make(n, ids=args.ids, customers=args.customers)
+        if args.part == "stages":
+            rows = stages(cols, args.batch, tmp)
+            m = min(args.batch, n)
+            print(f"{'stage':50} {'cpu s':>6} {'wall s':>6} {'again cpu':>9} {'wall':>6}")
+            for name, c1, w1, c2, w2 in rows:
+                print(f"{name:50} {c1:6.3f} {w1:6.3f} {c2:9.3f} {w2:6.3f}")
+            total = rows[-1]
+            print(
+                f"record_batch: {m / total[1]:,.0f} events per CPU second "
+                f"({m / total[2]:,.0f}/s wall); again {m / total[3]:,.0f}/cpu-s "
+                f"({m / total[4]:,.0f}/s wall); load average after: {_load_average()}"
+            )
+            return
         if args.part == "candidates":
             print(
                 f"{'layout (plain tables, rows built outside the timing)':58} "

@@ -315,6 +315,40 @@ def test_a_large_batch_partly_stored_is_probed_whole(postgres_url):
     store.close()
 
 
+def test_a_stored_id_the_sample_misses_is_still_found_and_compared(postgres_url):
+    """New data goes in by one bulk COPY when a sample of the batch's ids finds none
+    stored; a stored id outside the sample makes that COPY fail, and the batch is then
+    probed whole: the stored event is reported (a conflict: its values differ), every
+    other row is stored once, with its missing values as NULL."""
+    store = open_storage(postgres_url)
+    n = 3000
+    cols = make_columns(n, seed=21)
+    cols["event_id"] = uuids(n, seed=22)
+    cols["amount"][::3] = np.nan  # missing numbers and ids travel as NULL
+    cols["outcome"] = np.where(np.arange(n) % 4 == 0, None, cols["outcome"]).astype(object)
+    by_id = np.argsort(np.asarray(cols["event_id"]).astype("S"), kind="stable")
+    hidden = int(by_id[1])  # second in id order: the sample takes every 5th from the first
+    one = {k: v[hidden : hidden + 1].copy() for k, v in cols.items()}
+    one["amount"][0] = 4242.0
+    store.append(Batch.from_columns(one))
+    result = store.append(Batch.from_columns(cols), refuse=False)
+    want = np.zeros(n, dtype=int)
+    want[hidden] = AppendStatus.CONFLICT
+    assert result.status.tolist() == want.tolist()
+    assert store.count() == n
+    with plain(postgres_url) as con:
+        nulls = con.execute(
+            "SELECT count(*) FILTER (WHERE amount IS NULL), "
+            "count(*) FILTER (WHERE outcome IS NULL) FROM interactions"
+        ).fetchone()
+    others = np.arange(n) != hidden
+    assert nulls == (
+        int(np.isnan(cols["amount"][others]).sum()),
+        int(sum(v is None for v in cols["outcome"][others])),
+    )
+    store.close()
+
+
 def test_a_repeat_of_a_stored_event_is_compared_with_the_stored_values(postgres_url):
     store = open_storage(postgres_url)
     cols = make_columns(3, seed=7)

@@ -55,14 +55,13 @@ _TRAILER = b"\xff\xff"
 
 
 def text_lengths(values: np.ndarray) -> np.ndarray:
-    """Byte lengths of a fixed-width bytes array (numpy drops trailing NUL bytes)."""
-    n, width = len(values), values.dtype.itemsize
-    if n == 0 or width == 0:
-        return np.zeros(n, dtype=np.int64)
-    used = np.ascontiguousarray(values).view(np.uint8).reshape(n, width) != 0
-    # the length is one past the last non-NUL byte
-    last = width - np.argmax(used[:, ::-1], axis=1)
-    return np.where(used.any(axis=1), last, 0).astype(np.int64)
+    """Byte lengths of a fixed-width bytes array (numpy drops trailing NUL bytes).
+
+    ``numpy.char.str_len`` counts up to the last non-NUL byte (embedded NULs count).
+    """
+    if len(values) == 0 or values.dtype.itemsize == 0:
+        return np.zeros(len(values), dtype=np.int64)
+    return np.char.str_len(values).astype(np.int64)
 
 
 def copy_rows(columns: Sequence[np.ndarray]) -> bytes:
@@ -73,44 +72,117 @@ def copy_rows(columns: Sequence[np.ndarray]) -> bytes:
     return b"".join(bytes(part) for part in copy_parts(columns))
 
 
-def copy_parts(columns: Sequence[np.ndarray]) -> list[bytes | memoryview]:
+def copy_parts(
+    columns: Sequence[np.ndarray],
+    nulls: Sequence[np.ndarray | None] | None = None,
+    *,
+    ordered: bool = False,
+) -> list[bytes | memoryview]:
     """A binary ``COPY FROM`` stream of ``columns`` in pieces (header, row groups, trailer).
 
     Numeric columns must already have their PostgreSQL width and big-endian byte order
     (``>i2``, ``>i4``, ``>i8``, ``>f8``); byte-string columns (``S``) are ``text``
-    (or ``bytea``) of each value's own length. Rows keep their order when every text
-    value of a column has one length (one group); otherwise they come group by group.
+    (or ``bytea``) of each value's own length. ``nulls`` (one boolean mask or None per
+    column) marks the fields sent as NULL. Rows are grouped by their layout (the
+    lengths of their text fields and which of their fields are NULL), each group one
+    numpy structured array: rows keep their order when there is one layout (ids of one
+    length, no NULL); otherwise they come group by group, unless ``ordered``: then every
+    row is laid out at the widest layout in order and the unsent bytes are dropped in
+    one pass (`_in_order`).
+
+    >>> stream = copy_rows([np.array([1, 2], dtype=">i4")])
+    >>> nulled = b"".join(bytes(p) for p in copy_parts(
+    ...     [np.array([1, 2], dtype=">i4")], [np.array([False, True])]))
+    >>> len(stream) - len(nulled)  # the NULL field is its length (-1) without a value
+    4
     """
     n = len(columns[0]) if columns else 0
+    if ordered and n:
+        return [_HEADER, _in_order(columns, nulls or ()), _TRAILER]
     texts_at = [i for i, c in enumerate(columns) if c.dtype.kind == "S"]
-    if texts_at:
-        lengths = np.stack([text_lengths(columns[i]) for i in texts_at], axis=1)
-        if n and (lengths == lengths[0]).all():  # one layout (ids of one length: UUIDs)
-            groups, which = lengths[:1], np.zeros(n, dtype=np.int64)
-        elif len(texts_at) == 1:
-            groups, which = np.unique(lengths[:, 0], return_inverse=True)
+    null_at = [i for i, m in enumerate(nulls or ()) if m is not None and bool(m.any())]
+    keys = [text_lengths(columns[i]) for i in texts_at]
+    keys += [np.asarray((nulls or [])[i], dtype=np.int64) for i in null_at]
+    if keys:
+        layout = np.stack(keys, axis=1)
+        if n and (layout == layout[0]).all():  # one layout (ids of one length: UUIDs)
+            groups, which = layout[:1], np.zeros(n, dtype=np.int64)
+        elif len(keys) == 1:
+            groups, which = np.unique(layout[:, 0], return_inverse=True)
             groups, which = groups[:, None], which.reshape(-1)
         else:
-            groups, which = np.unique(lengths, axis=0, return_inverse=True)
-            which = which.reshape(-1)
+            # one integer per row layout (text lengths and NULL bits side by side), then
+            # the distinct ones: much faster than numpy.unique over rows
+            bits = [max(int(k.max()), 1).bit_length() for k in keys]
+            if sum(bits) <= 63:
+                shifts = np.cumsum([0, *bits[:-1]]).astype(np.int64)
+                packed = (layout << shifts).sum(axis=1)
+                _, first, which = np.unique(packed, return_index=True, return_inverse=True)
+                groups, which = layout[first], which.reshape(-1)
+            else:
+                groups, which = np.unique(layout, axis=0, return_inverse=True)
+                which = which.reshape(-1)
     else:
         groups, which = np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
     parts: list[bytes | memoryview] = [_HEADER]
-    for g, widths in enumerate(groups):  # one group per combination of text lengths
-        rows = np.flatnonzero(which == g) if len(groups) > 1 else slice(None)
+    if len(groups) > 1:  # the rows of each layout, in order: one stable sort
+        by_layout = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[by_layout], np.arange(len(groups) + 1))
+    for g, shape in enumerate(groups):  # one group per row layout (a handful)
+        rows = by_layout[bounds[g] : bounds[g + 1]] if len(groups) > 1 else slice(None)
         fields: list[tuple[str, str]] = [("count", ">i2")]
+        absent = {i for j, i in enumerate(null_at) if shape[len(texts_at) + j]}
         for i, col in enumerate(columns):
+            fields.append((f"len{i}", ">i4"))
+            if i in absent:
+                continue
             text = col.dtype.kind == "S"
-            dtype = f"S{int(widths[texts_at.index(i)])}" if text else col.dtype.str
-            fields += [(f"len{i}", ">i4"), (f"val{i}", dtype)]
+            dtype = f"S{int(shape[texts_at.index(i)])}" if text else col.dtype.str
+            fields.append((f"val{i}", dtype))
         out = np.empty(n if isinstance(rows, slice) else len(rows), dtype=np.dtype(fields))
         out["count"] = len(columns)
         for i, col in enumerate(columns):
+            if i in absent:
+                out[f"len{i}"] = -1
+                continue
             out[f"len{i}"] = out.dtype[f"val{i}"].itemsize
             out[f"val{i}"] = col[rows]
         parts.append(memoryview(out).cast("B"))
     parts.append(_TRAILER)
     return parts
+
+
+def _in_order(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None]) -> memoryview:
+    """All rows in their order: one structured array of the widest layout, then compacted.
+
+    Every row gets every field at its column's full width; a boolean mask over the bytes
+    then drops what a row does not send (a NULL field's value, the bytes of a text past
+    its length), and numpy compresses the whole buffer in one pass.
+    """
+    n = len(columns[0])
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for i, col in enumerate(columns):
+        width = max(col.dtype.itemsize, 1)
+        fields += [
+            (f"len{i}", ">i4"),
+            (f"val{i}", f"S{width}" if col.dtype.kind == "S" else col.dtype.str),
+        ]
+    out = np.empty(n, dtype=np.dtype(fields))
+    out["count"] = len(columns)
+    keep = np.ones((n, out.dtype.itemsize), dtype=bool)
+    for i, col in enumerate(columns):  # a loop over columns
+        at, width = out.dtype.fields[f"val{i}"][1], out.dtype[f"val{i}"].itemsize  # type: ignore[index]
+        length = np.full(n, width, dtype=np.int64)
+        if col.dtype.kind == "S":
+            length = text_lengths(col)
+            keep[:, at : at + width] = np.arange(width) < length[:, None]
+        mask = nulls[i] if i < len(nulls) else None
+        if mask is not None:
+            length = np.where(mask, -1, length)
+            keep[:, at : at + width] &= ~mask[:, None]
+        out[f"len{i}"] = length
+        out[f"val{i}"] = col
+    return memoryview(out.view(np.uint8).reshape(n, -1)[keep])
 
 
 def read_copy_row(data: bytes | memoryview) -> list[memoryview | None]:
