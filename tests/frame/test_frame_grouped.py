@@ -140,3 +140,16 @@ def test_chunked_checks_cross_chunk_boundaries():
         assert np.isnan(minimum(f))
         f[-1] = -2.0
         assert minimum(f) == -2.0
+
+
+@given(st.lists(st.integers(0, 6), max_size=40), st.booleans())
+def test_first_rows_match_minimum_at(codes, probe_fails):
+    from touchpoint.frame._grouped import first_rows
+
+    c = np.array(codes, dtype=np.int64)
+    ref = np.full(8, len(c), dtype=np.int64)
+    np.minimum.at(ref, c, np.arange(len(c)))
+    with pytest.MonkeyPatch.context() as mp:
+        if probe_fails:
+            mp.setattr(_grouped, "_LAST_WINS", [False])
+        np.testing.assert_array_equal(first_rows(c, 8), ref)

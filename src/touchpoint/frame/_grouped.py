@@ -44,7 +44,7 @@ import numpy as np
 
 from touchpoint._threads import chunk_bounds, parallel_map
 
-__all__ = ["group_stats", "minimum", "nondecreasing"]
+__all__ = ["first_rows", "group_stats", "minimum", "nondecreasing"]
 
 #: Below this many rows one chunk (the thread pool costs more than it saves).
 _CHUNK_ROWS = 1 << 22
@@ -127,6 +127,21 @@ def minimum(values: np.ndarray, *, threads: int | None = None) -> Any:
         threads=threads,
     )
     return np.min(np.array(parts, dtype=values.dtype))
+
+
+def first_rows(codes: np.ndarray, k: int) -> np.ndarray:
+    """The first row of each code 0..k-1 (``len(codes)`` for a code without rows).
+
+    >>> first_rows(np.array([2, 0, 2, 0]), 4).tolist()
+    [1, 4, 0, 4]
+    """
+    n = len(codes)
+    first = np.full(k, n, dtype=np.int64)
+    if _assignment_keeps_last():  # written in reverse: the first row is the last write
+        first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)
+    else:
+        np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+    return first
 
 
 def _max_into(out: np.ndarray, codes: np.ndarray, values: np.ndarray, ordered: bool) -> None:
