@@ -458,6 +458,7 @@ def test_rfm_in_chunks_on_threads_matches_pandas_and_one_thread(df, asof_day, in
     asof = (pd.Timestamp("2026-01-01") + pd.Timedelta(days=asof_day)).to_pydatetime()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_grouped, "_CHUNK_ROWS", 4)
+        mp.setattr(_grouped, "_ROWS_PER_CODE", 0)
         with set_threads(1):
             one = rfm(df, customer="cust", time="ts", amount="paid", asof=asof).to_pandas()
         with set_threads(max(4, available_cores())):
