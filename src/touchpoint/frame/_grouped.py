@@ -14,9 +14,10 @@ amount per customer, latest time per customer). Three things make it faster than
 - **Threads.** Large inputs with many rows per code are cut into a fixed number of row
   chunks (`_parts`: it depends on the numbers of rows and codes only, never on the thread
   count), each chunk is reduced into its own per-code arrays on the thread pool
-  (`touchpoint._threads`), and the partial arrays are combined in chunk order. Counts and maxima are exact; sums add
-  chunk totals in a fixed order, so they are bit-identical for any thread count and
-  agree with one ``np.bincount`` to about 1e-15 relative.
+  (``touchpoint._threads``), and the partial arrays are combined in chunk order. Counts
+  and maxima are exact; sums add chunk totals in a fixed order, so they are
+  bit-identical for any thread count and agree with one ``np.bincount`` to about 1e-15
+  relative.
 - **Runs.** Rows grouped by code (codes never decrease, e.g. a frame sorted by customer)
   get their counts and maxima from the runs (``np.maximum.reduceat``), no scatter.
 
@@ -201,10 +202,10 @@ def group_stats(
     empty:
         The maximum of a code without rows.
     ordered:
-        Whether ``values`` never decrease, if the caller knows (`nondecreasing`);
+        Whether ``values`` never decrease, if the caller knows (`touchpoint.frame.nondecreasing`);
         None: checked here.
     threads:
-        At most this many threads (default `touchpoint._threads.get_threads`). The
+        At most this many threads (default ``touchpoint._threads.get_threads()``). The
         result does not depend on it.
 
     Returns

@@ -32,12 +32,14 @@ from touchpoint.frame import (
     check_nonnegative,
     check_times,
     distributed,
+    group_stats,
+    minimum,
+    nondecreasing,
     purchase_columns,
     purchase_mask,
     read_coded,
     read_columns,
 )
-from touchpoint.frame._grouped import group_stats, minimum, nondecreasing
 from touchpoint.scoring._reduce import Progress, group_sum, report
 from touchpoint.scoring._ties import Cut, _Arrays, after, resolve_cuts, split_counts
 
