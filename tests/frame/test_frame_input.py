@@ -222,3 +222,33 @@ def test_parse_numbers():
     x, bad = parse_numbers(np.array([1, "2", None, "x", 3.5], dtype=object))
     np.testing.assert_array_equal(x, [1.0, 2.0, np.nan, np.nan, 3.5])
     assert bad.tolist() == [3]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "é", ""])), max_size=30),
+    st.lists(st.text(max_size=2), max_size=5),
+    st.sampled_from([True, False, None]),
+    st.booleans(),
+    st.integers(1, 3),
+)
+def test_polars_categorical_and_enum_codes_equal_their_arrow_dictionary(
+    values, seen_before, sort, enum, chunks
+):
+    """The codes read from a polars Categorical / Enum's physical codes are the ones its
+    ``to_arrow()`` dictionary gives (used categories in first-appearance order for a
+    Categorical, every category for an Enum), whatever other strings the process-wide
+    categories already hold and however the column is chunked."""
+    pl.Series(seen_before, dtype=pl.String).cast(pl.Categorical)  # other global categories
+    dtype = pl.Enum(["d", "c", "b", "a", "é", "", "z"]) if enum else pl.Categorical
+    col = pl.Series("c", values, dtype=pl.String).cast(dtype)
+    if chunks > 1 and len(values) > 1:
+        cut = len(values) // chunks
+        col = col[:cut].append(col[cut:])
+    names = {"customer": "c"}
+    got = read_coded(pl.DataFrame({"c": col}), names, categorical=["customer"], sort=sort)
+    ref = read_coded(pa.table({"c": col.to_arrow()}), names, categorical=["customer"], sort=sort)
+    np.testing.assert_array_equal(got[0]["customer"], ref[0]["customer"])
+    assert got[1]["customer"].tolist() == ref[1]["customer"].tolist()
+    decoded = [None if c < 0 else got[1]["customer"][c] for c in got[0]["customer"].tolist()]
+    assert decoded == values

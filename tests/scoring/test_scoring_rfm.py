@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import touchpoint
+from touchpoint._threads import available_cores, set_threads
 from touchpoint.errors import ValidationError
-from touchpoint.frame import EventFrame
+from touchpoint.frame import EventFrame, _grouped
 from touchpoint.scoring import DEFAULT_SEGMENTS, rfm, rfm_scores, rfm_segments
 from touchpoint.scoring.parts import METHODS, quantile_scores, tie_hash
 
@@ -444,3 +445,28 @@ def test_custom_segment_mapping_and_k():
     assert s["rfm"].tolist() == [222, 111, 0]
     with pytest.raises(ValidationError, match="k = 5"):
         rfm_scores(feats, k=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(events(), st.integers(0, 70), st.booleans())
+def test_rfm_in_chunks_on_threads_matches_pandas_and_one_thread(df, asof_day, in_time_order):
+    """Events split into several chunks (as 10M events are) reduced on the thread pool:
+    the same result as pandas, and bit for bit the same on one thread as on many; in
+    time order the latest time comes from the last-row assignment path."""
+    if in_time_order:
+        df = df.sort_values("ts", kind="stable").reset_index(drop=True)
+    asof = (pd.Timestamp("2026-01-01") + pd.Timedelta(days=asof_day)).to_pydatetime()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_grouped, "_CHUNK_ROWS", 4)
+        mp.setattr(_grouped, "_ROWS_PER_CODE", 0)
+        with set_threads(1):
+            one = rfm(df, customer="cust", time="ts", amount="paid", asof=asof).to_pandas()
+        with set_threads(max(4, available_cores())):
+            many = rfm(df, customer="cust", time="ts", amount="paid", asof=asof).to_pandas()
+    pd.testing.assert_frame_equal(one, many, check_exact=True)
+    got = one.set_index("customer")
+    ref = reference_rfm(df, pd.Timestamp(asof))
+    got = got.loc[ref.index]
+    np.testing.assert_array_equal(got["frequency"], ref["frequency"])
+    np.testing.assert_array_equal(got["last"].to_numpy(), ref["last"].to_numpy())
+    np.testing.assert_allclose(got["monetary"], ref["monetary"], rtol=1e-12)

@@ -26,6 +26,7 @@ Examples
 from touchpoint.frame._codes import factorize
 from touchpoint.frame._dispatch import distributed, distributed_scores, is_dask, register_plan
 from touchpoint.frame._frame import CATEGORICAL, STANDARD, EventFrame, ScoreFrame
+from touchpoint.frame._grouped import group_stats, minimum, nondecreasing
 from touchpoint.frame._input import FLOAT_NAMES, TIME_NAMES, column_names, parse_numbers
 from touchpoint.frame._purchases import PURCHASE_OUTCOMES, purchase_columns, purchase_mask
 from touchpoint.frame._times import (
@@ -77,10 +78,13 @@ __all__ = [
     "distributed_scores",
     "factorize",
     "first_row",
+    "group_stats",
     "is_dask",
     "micros",
+    "minimum",
     "naive_utc",
     "naive_utc_series",
+    "nondecreasing",
     "parse_numbers",
     "parse_times",
     "purchase_columns",

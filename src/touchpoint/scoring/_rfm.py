@@ -32,12 +32,15 @@ from touchpoint.frame import (
     check_nonnegative,
     check_times,
     distributed,
+    group_stats,
+    minimum,
+    nondecreasing,
     purchase_columns,
     purchase_mask,
     read_coded,
     read_columns,
 )
-from touchpoint.scoring._reduce import Progress, group_max, group_sum, report
+from touchpoint.scoring._reduce import Progress, group_sum, report
 from touchpoint.scoring._ties import Cut, _Arrays, after, resolve_cuts, split_counts
 
 __all__ = [
@@ -157,14 +160,21 @@ def rfm(
         codes, times, amounts = codes[rows], times[rows], amounts[rows]
         t = times.view(np.int64)
     n = len(t)
-    # one min/max pass per column finds missing codes, NaT (the smallest int64), negative
-    # or missing amounts; the detailed checks run only when something is wrong
-    if n and codes.min() < 0:
+    # one min pass per column (on the thread pool) finds missing codes, NaT (the smallest
+    # int64), negative or missing amounts; the detailed checks run only when something is
+    # wrong. Times in order (as logged) give their min and max from the ends.
+    if n and minimum(codes) < 0:
         check_codes(_purchases_only(given["customer"], bought, 0), customer)
-    t_min, t_max = (int(t.min()), int(t.max())) if n else (0, 0)
+    ordered = nondecreasing(t)
+    if not n:
+        t_min, t_max = 0, 0
+    elif ordered:
+        t_min, t_max = int(t[0]), int(t[-1])
+    else:
+        t_min, t_max = int(minimum(t)), int(t.max())
     if t_min == _NONE:
         check_times(_purchases_only(given["time"], bought, _BASE_TIME), time)
-    low = float(amounts.min()) if n else 0.0
+    low = float(minimum(amounts)) if n else 0.0
     has_nan = low != low
     if has_nan or low < 0:
         check_nonnegative(_purchases_only(given["amount"], bought, 0.0), amount)
@@ -176,16 +186,14 @@ def rfm(
         keep = t <= at
         codes, t, amounts = codes[keep], t[keep], amounts[keep]
     k = len(ids)
-    frequency = group_sum(codes, None, k).astype(np.int64)
     if has_nan:
         nan = np.isnan(amounts)
         missing = group_sum(codes[nan], None, k).astype(np.int64)
         amounts = np.where(nan, 0.0, amounts)
     else:
         missing = np.zeros(k, dtype=np.int64)
-    monetary = group_sum(codes, amounts, k)
+    frequency, monetary, last = group_stats(codes, amounts, t, k, _NONE, ordered=ordered)
     report(progress, "reduce", 0.7)
-    last = group_max(codes, t, k, _NONE)
     empty = frequency == 0
     recency = ((at - last) // DAY_US).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
