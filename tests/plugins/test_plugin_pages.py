@@ -10,7 +10,8 @@ it declared unsupported), the channel page's channel against
 `touchpoint.testing.ChannelContract`. If a page's plugin fails a contract test, the page
 is wrong. The other tests check that the pages name every method of the storage
 contract with its signature, every field of ``Message``, ``Delivery`` and
-``Capabilities``, and every contract test with the part it belongs to.
+``Capabilities``, and every contract test with the part it belongs to, and that the hooks
+page lists every built-in plugin.
 """
 
 from __future__ import annotations
@@ -146,6 +147,21 @@ def test_the_storage_page_names_every_contract_test_and_its_part():
     assert listed == actual
     assert {part for part in listed.values() if part != "required"} == set(OPTIONAL_PARTS)
     assert f"all {len(actual)} tests" in text
+
+
+# ---------------------------------------------------------------- the hooks page
+
+
+def test_the_hooks_page_lists_every_built_in_plugin_and_its_modules():
+    from touchpoint.plugins.manager import DEFAULT_PLUGINS
+
+    text = (PAGES / "hooks.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(touchpoint[\w.]*)` \| ((?:`[\w.]+`(?:, )?)+) \|", text, re.M)
+    listed = {name: tuple(re.findall(r"`([\w.]+)`", modules)) for name, modules in rows}
+    assert listed == {
+        name: (modules,) if isinstance(modules, str) else modules
+        for name, modules in DEFAULT_PLUGINS
+    }
 
 
 # ---------------------------------------------------------------- the channel page
