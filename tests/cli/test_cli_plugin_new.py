@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import site
 import subprocess
 import sys
@@ -194,7 +195,7 @@ def installed(tmp_path_factory):
 
 @pytest.mark.slow  # builds a virtual environment and pip-installs three packages
 def test_generated_plugins_are_listed_through_their_entry_points(installed):
-    python, _ = installed
+    python, packages = installed
     out = subprocess.run(
         [python, "-m", "touchpoint", "plugins", "--json"],
         check=True,
@@ -208,6 +209,19 @@ def test_generated_plugins_are_listed_through_their_entry_points(installed):
     for name, registers in KINDS.values():
         assert found[name]["version"] == "0.1.0"
         assert found[name]["registers"] == registers
+    # the CI step of each package, as written: `touchpoint plugins | grep -E '^NAME '`
+    table = subprocess.run(
+        [python, "-m", "touchpoint", "plugins"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TOUCHPOINT_DISABLE_PLUGINS": ""},
+    ).stdout
+    for kind, package in packages.items():
+        workflow = (package / ".github" / "workflows" / "test.yml").read_text(encoding="utf-8")
+        [pattern] = re.findall(r"touchpoint plugins \| grep -E '([^']+)'", workflow)
+        assert pattern == f"^{KINDS[kind][0]} "
+        assert re.search(pattern, table, re.M), table
 
 
 @pytest.mark.slow  # runs each generated package's test suite in the throwaway environment
