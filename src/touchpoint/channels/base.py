@@ -106,7 +106,7 @@ def _phone(match: re.Match[str]) -> str:
 def mask_reason(text: Any, limit: int = REASON_LIMIT) -> str:
     """``text`` with personal values and credentials masked, at most ``limit`` characters.
 
-    E-mail addresses and phone numbers are masked as `touchpoint._privacy` does; the
+    E-mail addresses and phone numbers are masked as `touchpoint.privacy` does; the
     values of ``token=``, ``password:``, ``Authorization: Bearer`` and the like, passwords
     in URLs and long opaque strings (keys, session ids) become ``***``. Use it for any
     text from outside (an exception, a server's answer) that is stored or logged.
@@ -148,7 +148,28 @@ class Capabilities:
 
 @attrs.frozen(repr=False)
 class Message:
-    """A rendered message for one customer. The address is masked in the repr."""
+    """A rendered message for one customer. The address is masked in the repr.
+
+    Attributes
+    ----------
+    contact_id:
+        Identifies this contact; the same on a retry, so a channel can use it as its
+        provider's idempotency key.
+    customer:
+        The customer's id.
+    address:
+        Where to send: the customer field named by the channel's `Capabilities.address`.
+    body:
+        The rendered text.
+    subject:
+        The subject line (``""`` if none).
+    touchpoint:
+        The touchpoint the message belongs to, if any.
+    purpose:
+        ``"service"`` (default), ``"marketing"``...; consent is checked before sending.
+    metadata:
+        Anything the caller attached (not compared in equality).
+    """
 
     contact_id: str
     customer: str
@@ -175,7 +196,28 @@ def _now() -> dt.datetime:
 class Delivery:
     """The outcome of sending one message through one channel.
 
-    ``detail`` never contains credentials or the customer's address.
+    Build one with `Delivery.sent` or `Delivery.failed`.
+
+    Attributes
+    ----------
+    contact_id:
+        The message's ``contact_id``.
+    channel:
+        The channel's ``name``.
+    status:
+        `DeliveryStatus`: ``SENT`` (handed over), ``QUEUED`` (accepted for later sending)
+        or ``FAILED``; a string is converted.
+    detail:
+        A short reason or note; never credentials or the customer's address (it is stored
+        in the contact log; `deliver` masks it with `mask_reason` anyway).
+    retryable:
+        For a failure: whether trying again may help.
+    attempts:
+        Attempts this delivery stands for (default 1).
+    provider_id:
+        The provider's id for the message, if any.
+    at:
+        When, timezone-aware UTC (default: now).
     """
 
     contact_id: str
@@ -203,7 +245,12 @@ class Delivery:
 
 
 class ChannelBackend:
-    """Base class for channels (subclassing is optional: the three attributes are the contract)."""
+    """Base class for channels (subclassing is optional: the three attributes are the contract).
+
+    A channel has a ``name``, its `Capabilities` and ``send(message) -> Delivery``;
+    `touchpoint.testing.ChannelContract` holds the tests every channel passes, and the
+    page "Write a channel plugin" of the documentation builds one.
+    """
 
     name: ClassVar[str] = "channel"
     capabilities: Capabilities = Capabilities()

@@ -189,7 +189,12 @@ class Storage(abc.ABC):
     """Base class of storage backends; `touchpoint.testing` holds the contract tests.
 
     Times are UTC; money is float64 currency units. Every write method is one
-    transaction: it lands whole or not at all.
+    transaction: it lands whole or not at all. The abstract methods are required; the
+    dispatch outbox (`enqueue` ... `outbox`) is optional: without it the methods raise
+    `NotImplementedError`, `touchpoint.care.dispatch` cannot run on the storage, and its
+    contract tests declare ``unsupported = {"outbox"}`` (see
+    `touchpoint.testing.OPTIONAL_PARTS`). The page "Write a storage plugin" of the
+    documentation gives every method's semantics and builds a complete backend.
     """
 
     url: str = ""

@@ -6,6 +6,6 @@ provide the fixtures they name; the built-in backends and channels pass both (se
 """
 
 from touchpoint.testing.channel import ChannelContract
-from touchpoint.testing.storage import StorageContract, make_columns
+from touchpoint.testing.storage import OPTIONAL_PARTS, StorageContract, make_columns
 
-__all__ = ["ChannelContract", "StorageContract", "make_columns"]
+__all__ = ["OPTIONAL_PARTS", "ChannelContract", "StorageContract", "make_columns"]

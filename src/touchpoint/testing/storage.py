@@ -15,13 +15,24 @@ empty backend; pytest then runs every ``test_*`` method against it::
 
 Expected values are computed independently in the tests (plain Python over the input
 rows), never read back from the backend under test.
+
+Some parts of the contract are optional (`OPTIONAL_PARTS`): a backend without the
+dispatch outbox says so in its test class, and the outbox tests are then skipped with the
+reason instead of failing::
+
+    class TestMyStorage(StorageContract):
+        unsupported = {"outbox"}
+
+Every other test is required. A name not in `OPTIONAL_PARTS` is an error, so a typo
+cannot switch tests off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pytest
@@ -32,7 +43,30 @@ from touchpoint.frame import EventFrame
 from touchpoint.model import Complaint, Consent, Customer, Promise
 from touchpoint.storage.base import AppendStatus, Batch, Storage
 
-__all__ = ["StorageContract", "make_columns"]
+__all__ = ["OPTIONAL_PARTS", "StorageContract", "make_columns"]
+
+#: The optional parts of the storage contract, and what a backend without each cannot do.
+#: List the ones your backend lacks in ``unsupported`` on your `StorageContract` subclass.
+OPTIONAL_PARTS: dict[str, str] = {
+    "outbox": (
+        "the dispatch outbox (enqueue, due_outbox, claim_outbox, renew_outbox, outbox_sent, "
+        "outbox_failed, outbox_held, outbox); without it touchpoint.care.dispatch cannot run "
+        "on this storage"
+    ),
+}
+
+_Test = TypeVar("_Test", bound=Callable[..., Any])
+
+
+def _part(name: str) -> Callable[[_Test], _Test]:
+    """Mark a contract test as belonging to the optional part ``name``."""
+
+    def mark(test: _Test) -> _Test:
+        test.contract_part = name  # type: ignore[attr-defined]
+        return test
+
+    return mark
+
 
 T0 = np.datetime64("2026-03-01T00:00:00", "us")
 
@@ -85,7 +119,34 @@ def _frame_rows(frame: EventFrame, names: list[str]) -> dict[str, tuple[Any, ...
 
 
 class StorageContract:
-    """The storage contract as pytest tests; provide a ``storage`` fixture."""
+    """The storage contract as pytest tests; provide a ``storage`` fixture.
+
+    Attributes
+    ----------
+    unsupported:
+        Names of `OPTIONAL_PARTS` the backend does not implement (default: none). Their
+        tests are skipped, each with the reason from `OPTIONAL_PARTS`; the required tests
+        always run.
+    """
+
+    unsupported: ClassVar[Collection[str]] = frozenset()
+
+    @pytest.fixture(autouse=True)
+    def _optional_parts(self, request: pytest.FixtureRequest) -> Iterator[None]:
+        """Skip the tests of a part the backend declares it lacks (before ``storage`` is made)."""
+        declared = (
+            {self.unsupported} if isinstance(self.unsupported, str) else set(self.unsupported)
+        )
+        unknown = sorted(set(declared) - set(OPTIONAL_PARTS))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.unsupported names {unknown}, not optional parts of the "
+                f"storage contract (optional: {sorted(OPTIONAL_PARTS)}); every other test is required"
+            )
+        part = getattr(request.function, "contract_part", None)
+        if part is not None and part in declared:
+            pytest.skip(f"{type(self).__name__} declares no {part}: {OPTIONAL_PARTS[part]}")
+        yield
 
     @pytest.fixture
     def storage(self) -> Storage:  # pragma: no cover - replaced by the subclass
@@ -333,6 +394,7 @@ class StorageContract:
             "send_at": send_at,
         }
 
+    @_part("outbox")
     def test_outbox_enqueue_is_idempotent_on_the_key(self, storage: Storage) -> None:
         rows = [self._outbox_row("b/C1/2026"), self._outbox_row("b/C2/2026")]
         assert storage.enqueue(rows, now=50) == []
@@ -344,6 +406,7 @@ class StorageContract:
         assert {r["state"] for r in got.values()} == {"pending"}
         assert {r["attempts"] for r in got.values()} == {0}
 
+    @_part("outbox")
     def test_outbox_due_rows_and_state_transitions(self, storage: Storage) -> None:
         storage.enqueue(
             [self._outbox_row("b/C1/2026", 100), self._outbox_row("b/C2/2026", 200)], now=0
@@ -373,6 +436,7 @@ class StorageContract:
 
     # ------------------------------------------------------------------ outbox leases
 
+    @_part("outbox")
     def test_outbox_claims_lease_each_row_to_one_owner(self, storage: Storage) -> None:
         keys = [f"b/C{i}/2026" for i in range(6)]
         storage.enqueue([self._outbox_row(k, 100) for k in keys], now=0)
@@ -387,6 +451,7 @@ class StorageContract:
         stored = {r["key"]: r["lease_owner"] for r in storage.outbox()}
         assert stored == {k: "A" if k in keys[:4] else "B" for k in keys}
 
+    @_part("outbox")
     def test_outbox_an_expired_lease_is_reclaimed_and_the_late_owner_changes_nothing(
         self, storage: Storage
     ) -> None:
@@ -411,6 +476,7 @@ class StorageContract:
         assert not storage.outbox_failed("b/C1/2026", error="late", next_attempt_at=None, owner="B")
         assert storage.outbox("sent")[0]["key"] == "b/C1/2026"
 
+    @_part("outbox")
     def test_outbox_a_customer_is_handled_by_one_owner_at_a_time(self, storage: Storage) -> None:
         rows = [
             self._outbox_row("a/C1/2026", 100),
@@ -428,6 +494,7 @@ class StorageContract:
         [row] = storage.claim_outbox("B", now=210, lease_until=900)
         assert row["key"] == "b/C1/2026"
 
+    @_part("outbox")
     def test_outbox_policy_holds_close_or_move_a_row(self, storage: Storage) -> None:
         storage.enqueue(
             [self._outbox_row("b/C1/2026", 100), self._outbox_row("b/C2/2026", 100)], now=0
@@ -459,12 +526,14 @@ class StorageContract:
         assert [r["key"] for r in storage.outbox("held")] == ["b/C1/2026"]
         assert [r["key"] for r in storage.outbox(customer="C2")] == ["b/C2/2026"]
 
+    @_part("outbox")
     def test_outbox_rows_of_a_forgotten_customer_are_refused(self, storage: Storage) -> None:
         storage.forget("C1")
         with pytest.raises(StorageError, match="forgotten"):
             storage.enqueue([self._outbox_row("b/C2/2026"), self._outbox_row("b/C1/2026")], now=0)
         assert storage.outbox() == []  # nothing of the batch
 
+    @_part("outbox")
     def test_outbox_concurrent_claims_never_share_a_row(self, storage: Storage) -> None:
         import threading
 
