@@ -184,9 +184,24 @@ def gate(
         previous_offset = None
         for i, step in enumerate(["", *[f.code for f in contacts]]):
             mine = np.flatnonzero(rows_of_rule & (steps == step))
+            if rule.exit_on and len(mine):
+                kind, when = _first_after(
+                    happenings,
+                    rule.exit_on,
+                    due.customer[mine],
+                    (due.anchor[mine] + np.timedelta64(1, "D")).astype(_US),
+                    now64,
+                )
+                out = (kind != "") & ((status[mine] == "send") | (status[mine] == "deferred"))
+                day = np.datetime_as_string(when[out], unit="D").astype(_TEXT)
+                status[mine[out]] = "blocked"
+                reason[mine[out]] = np.strings.add(
+                    np.strings.add("exited: the customer ", kind[out].astype(str).astype(_TEXT)),
+                    np.strings.add(" on ", day),
+                ).astype(object)
             if i > 0:
                 follow = contacts[i - 1]
-                previous_code = previous or "contact"
+                previous_code = previous or rule.code
                 if len(mine):
                     own = np.strings.add(
                         np.strings.add(due.rule[mine].astype(str).astype(_TEXT), "/"),
@@ -216,7 +231,7 @@ def gate(
                             prev_state == "held",
                             prev_state == "dead",
                         ],
-                        ["blocked", "held", "failed"],
+                        ["blocked", "held", "not delivered"],
                         "",
                     )
                     stop = (word != "") & ((status[mine] == "send") | (status[mine] == "deferred"))
@@ -251,18 +266,3 @@ def gate(
                         ).astype(object)
                 previous = follow.code
                 previous_offset = follow.offset
-            if rule.exit_on and len(mine):
-                kind, when = _first_after(
-                    happenings,
-                    rule.exit_on,
-                    due.customer[mine],
-                    (due.anchor[mine] + np.timedelta64(1, "D")).astype(_US),
-                    now64,
-                )
-                out = (kind != "") & ((status[mine] == "send") | (status[mine] == "deferred"))
-                day = np.datetime_as_string(when[out], unit="D").astype(_TEXT)
-                status[mine[out]] = "blocked"
-                reason[mine[out]] = np.strings.add(
-                    np.strings.add("exited: the customer ", kind[out].astype(str).astype(_TEXT)),
-                    np.strings.add(" on ", day),
-                ).astype(object)
