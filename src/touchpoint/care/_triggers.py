@@ -233,6 +233,8 @@ def _firings_of(
         rows = np.flatnonzero(events.bought & (events.day <= asof))
         who, day = events.who[rows], events.day[rows]
         # one row per customer and purchase day, sorted by customer then day
+        if not len(who):
+            return events.ids[who], day
         order = np.lexsort((day, who))
         who, day = who[order], day[order]
         keep = np.r_[True, (who[1:] != who[:-1]) | (day[1:] != day[:-1])]
