@@ -187,9 +187,9 @@ class _Interactions:
         self.bought = np.ones(len(self.who), bool) if bought is None else bought
         self.rating = np.asarray(cols["rating"], float) if "rating" in cols else None
         self.touchpoint = (
-            np.concatenate(([None], np.asarray(cats["touchpoint"], dtype=object)))[
-                cols["touchpoint"] + 1
-            ]
+            np.concatenate(
+                (np.array([None], dtype=object), np.asarray(cats["touchpoint"], dtype=object))
+            )[cols["touchpoint"] + 1]
             if "touchpoint" in cols
             else None
         )
@@ -271,7 +271,7 @@ def _reenter(rule: CareRule, who: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Which firings (sorted by customer, day; distinct) the re-entry rule lets in."""
     if not len(who):
         return np.zeros(0, bool)
-    new = np.r_[True, who[1:] != who[:-1]]
+    new: np.ndarray = np.r_[True, who[1:] != who[:-1]]
     if rule.reentry in (None, "never"):
         return new
     if rule.reentry == "always":

@@ -139,7 +139,7 @@ def _kind(value: Any) -> TriggerKind:
 
 def _happenings(value: Any) -> tuple[Happening, ...]:
     """Happenings by value; unknown ones are kept as given and reported by ``problems``."""
-    known = {h.value: h for h in Happening}
+    known: dict[str, Any] = {h.value: h for h in Happening}
     return tuple(known.get(v, v) if isinstance(v, str) else v for v in to_tuple(value))
 
 
@@ -323,8 +323,9 @@ class FollowUp:
             + check_code(self.channel, "channel")
         )
         found += _happening_problems("unless", self.unless)
-        if not isinstance(self.check, bool):
-            found.append(Problem("check", "must be true or false", self.check))
+        check: Any = self.check
+        if not isinstance(check, bool):
+            found.append(Problem("check", "must be true or false", check))
         if self.offset.amount < 0:
             found.append(Problem("offset", "a follow-up comes after its contact", str(self.offset)))
         return found
@@ -393,6 +394,8 @@ class CareRule:
             # A built-in flow fills what the rule leaves out (frozen: set once, here).
             for name, value in BUILTIN_FLOWS[self.flow].items():
                 if getattr(self, name) in (None, (), ""):
+                    if name == "follow_ups" and self.channels:  # by the rule's first channel
+                        value = tuple(attrs.evolve(f, channel=self.channels[0]) for f in value)
                     object.__setattr__(self, name, value)
         raise_if(self.problems(), f"care rule {self.code!r}")
 
@@ -482,7 +485,7 @@ def _reentry_wait(value: Any) -> Offset | None:
 
 
 #: The material's loops as flows a care rule enables with ``flow=``: the fields a rule
-#: leaves empty are filled from here. The trigger finds who (流失: no purchase for 180
+#: leaves empty are filled from here (the steps go by the rule's first channel). The trigger finds who (流失: no purchase for 180
 #: days; 新客户: a first purchase), the rule's own contact acts, and the ``review`` /
 #: ``check`` step records whether the customer came back (the material's 检查 step).
 BUILTIN_FLOWS: dict[str, dict[str, Any]] = {

@@ -28,6 +28,7 @@ from touchpoint.errors import BlueprintError
 from touchpoint.frame import MAX_ID_LENGTH
 from touchpoint.model import (
     BUILTIN_CHANNELS,
+    BUILTIN_FLOWS,
     CODE_PATTERN,
     Anchor,
     CapAction,
@@ -36,6 +37,7 @@ from touchpoint.model import (
     ContactApproach,
     Direction,
     DowngradeRule,
+    Happening,
     IndicatorKind,
     Line,
     Offset,
@@ -43,8 +45,6 @@ from touchpoint.model import (
     Purpose,
     QualificationBasis,
     Recurrence,
-    BUILTIN_FLOWS,
-    Happening,
     Stage,
     TriggerKind,
     parse_timedelta,
