@@ -61,6 +61,7 @@ from touchpoint.frame import (
     as_day,
     column_names,
     factorize,
+    naive_utc,
     purchase_columns,
     purchase_mask,
     read_coded,
@@ -106,13 +107,10 @@ def _complaint_columns(complaints: Any) -> dict[str, np.ndarray]:
     ):
         items = list(complaints)
 
-        def utc(value: dt.datetime | None) -> Any:
-            return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
-
         return {
             "customer": np.array([c.customer for c in items], dtype=object),
-            "opened_at": np.array([utc(c.opened_at) for c in items], dtype=_US),
-            "resolved_at": np.array([utc(c.resolved_at) for c in items], dtype=_US),
+            "opened_at": np.array([naive_utc(c.opened_at) for c in items], dtype=_US),
+            "resolved_at": np.array([naive_utc(c.resolved_at) for c in items], dtype=_US),
             "cause": np.array(
                 [f"{c.type.value}: {c.cause}" if c.cause else c.type.value for c in items],
                 dtype=object,
