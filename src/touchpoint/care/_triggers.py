@@ -296,6 +296,8 @@ def _last_before(
 ) -> np.ndarray:
     """Index into (``ids``, ``times``) of each query's customer's last event before ``limit``
     (-1: none), by one sort and one binary search on (customer, time rank) keys."""
+    if not len(ids):
+        return np.full(len(who), -1, dtype=np.int64)
     codes, _ = factorize(np.concatenate([who.astype(str), ids.astype(str)]), sort=True)
     mine, theirs = codes[: len(who)].astype(np.int64), codes[len(who) :].astype(np.int64)
     ranks = np.unique(np.concatenate([times, limit]), return_inverse=True)[1].astype(np.int64)
