@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from touchpoint.care import agenda, triggered
-from touchpoint.errors import BlueprintError
+from touchpoint.errors import BlueprintError, ValidationError
 from touchpoint.model import CareRule, Complaint, FollowUp
 from touchpoint.schema import blueprint_from_dict
 
@@ -333,3 +333,21 @@ def test_unknown_kinds_and_happenings_are_refused_by_the_file_format():
     assert paths == ["care_rules[0].exit_on[0]", "care_rules[0].trigger.kind"]
     values = {p.path: p.value for p in info.value.problems}
     assert values["care_rules[0].trigger.kind"] == "moon_phase"
+
+
+def test_a_restricted_trigger_rule_fires_for_its_tiers_only():
+    gold = CareRule(
+        "g",
+        "Gold only",
+        touchpoint="T",
+        channels=["sms"],
+        tiers=["gold"],
+        trigger={"kind": "rating", "at_or_below": 2},
+    )
+    events = {"customer": ["A", "B", "C"], "time": ["2026-03-01"] * 3, "rating": [1, 1, 5]}
+    people = {"customer": ["A", "B", "C"], "tier": ["gold", "silver", "gold"]}
+    due = triggered([gold], events, asof="2026-03-01", customers=people)
+    assert due.key.tolist() == ["g/A/2026-03-01"]
+    with pytest.raises(ValidationError) as info:
+        triggered([gold], events, asof="2026-03-01")
+    assert info.value.problems[0].path == "customers" and "'g'" in info.value.problems[0].message

@@ -345,6 +345,38 @@ def _context(
     return out
 
 
+def _eligibility(rules: list[CareRule], customers: Any, customer: str) -> dict[str, np.ndarray]:
+    """The ids of the customers each restricted rule may fire for (by segment, tier, stage)."""
+    restricted = [r for r in rules if r.segments or r.tiers or r.stages]
+    if not restricted:
+        return {}
+    if customers is None:
+        raise ValidationError(
+            [
+                Problem(
+                    "customers",
+                    f"care rule {restricted[0].code!r} is restricted to some segments, tiers "
+                    "or stages: pass the customers table with those columns",
+                )
+            ]
+        )
+    names: dict[str, str | None] = {"customer": customer}
+    for field, column in (("segments", "segment"), ("tiers", "tier"), ("stages", "stage")):
+        if any(getattr(r, field) for r in restricted):
+            names[field] = column
+    cols = read_columns(customers, names, required=list(names))
+    ids = np.asarray(cols["customer"]).astype(str)
+    out = {}
+    for rule in restricted:  # a loop over rules
+        ok = np.ones(len(ids), bool)
+        for field in ("segments", "tiers", "stages"):
+            allowed = getattr(rule, field)
+            if allowed:
+                ok &= np.isin(np.asarray(cols[field]).astype(str), list(allowed))
+        out[rule.code] = ids[ok]
+    return out
+
+
 def triggered(
     rules: Blueprint | Iterable[CareRule],
     interactions: Any = None,
@@ -354,6 +386,7 @@ def triggered(
     complaints: Any = None,
     tier_changes: Any = None,
     breaches: Any = None,
+    customers: Any = None,
     customer: str = "customer",
     time: str = "time",
     outcome: str = "outcome",
@@ -376,6 +409,10 @@ def triggered(
         The last and first day of the window (``since`` defaults to ``asof``).
     complaints, tier_changes, breaches:
         The events of the complaint, tier and breach triggers (see the module docs).
+    customers:
+        One row per customer with ``customer`` and the ``segment`` / ``tier`` /
+        ``stage`` columns, for rules restricted to some of those (as `agenda` reads
+        them); required when a trigger rule has such a restriction.
     customer, time, outcome, purchases, rating, touchpoint, direction:
         Column names and the purchase labels (`touchpoint.frame.purchase_mask`).
 
@@ -405,11 +442,14 @@ def triggered(
         else None
     )
     plaints = _complaint_columns(complaints)
+    groups = _eligibility(chosen, customers, customer)
     parts: list[tuple[np.ndarray, ...]] = []
     for rule in chosen:  # a loop over rules
         ids, day = _firings_of(rule, events, plaints, tier_changes, breaches, end)
         ids = np.asarray(ids).astype(str)
         keep = ~np.isnat(day) & (day <= end)
+        if rule.code in groups:  # only the customers in the rule's segments, tiers, stages
+            keep &= np.isin(ids, groups[rule.code])
         ids, day = ids[keep], day[keep]
         order = np.lexsort((day, ids))
         ids, day = ids[order], day[order]

@@ -111,7 +111,7 @@ def reactive_plan(
     skipped = [r.code for r in rules if r not in usable]
     events = ws.interactions()
     complaints = ws.storage.complaints()
-    due = care.triggered(usable, events, asof=day, complaints=complaints)
+    due = care.triggered(usable, events, asof=day, complaints=complaints, customers=customers)
     try:
         outcomes = care.step_outcomes(ws.storage)
     except NotImplementedError:  # a storage without an outbox: steps in this plan only
