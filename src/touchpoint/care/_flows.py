@@ -81,39 +81,57 @@ def _lookup(keys: np.ndarray, table_keys: np.ndarray) -> np.ndarray:
     return np.where(table[order][pos] == wanted, order[pos], -1)
 
 
+def _prepare(happened: Any, customers: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The happenings of the plan's customers only, with customer codes into their names.
+
+    Done once per plan: the string work (one cast, one binary search) is over the
+    happenings once, and each branch, exit and review then works on integer codes.
+    """
+    if happened is None:
+        return None
+    names, codes = np.unique(np.asarray(customers).astype(str), return_inverse=True)
+    h_who = np.asarray(happened["customer"]).astype(str)
+    pos = np.clip(np.searchsorted(names, h_who), 0, max(len(names) - 1, 0))
+    mine = (names[pos] == h_who) if len(names) else np.zeros(len(h_who), bool)
+    return {
+        "row_code": codes.astype(np.int64),
+        "code": pos[mine].astype(np.int64),
+        "time": np.asarray(happened["time"]).astype(_US)[mine],
+        "kind": np.asarray(happened["kind"]).astype(str)[mine],
+    }
+
+
 def _first_after(
     happened: dict[str, np.ndarray] | None,
     kinds: tuple[Happening, ...],
-    who: np.ndarray,
+    rows: np.ndarray,
     after: np.ndarray,
     until: np.datetime64,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(kind, time) of each row's customer's first happening of ``kinds`` in [after, until]."""
-    kind = np.full(len(who), "", dtype=object)
-    when = np.full(len(who), np.datetime64("NaT"), dtype=_US)
-    if happened is None or not kinds or not len(who):
+    """(kind, time) of each row's customer's first happening of ``kinds`` in [after, until].
+
+    ``rows`` are positions in the plan; ``happened`` comes from `_prepare`.
+    """
+    kind = np.full(len(rows), "", dtype=object)
+    when = np.full(len(rows), np.datetime64("NaT"), dtype=_US)
+    if happened is None or not kinds or not len(rows):
         return kind, when
-    mine = np.isin(np.asarray(happened["kind"]).astype(str), [k.value for k in kinds])
-    h_who = np.asarray(happened["customer"]).astype(str)[mine]
-    h_time = np.asarray(happened["time"]).astype(_US)[mine]
-    h_kind = np.asarray(happened["kind"], dtype=object)[mine]
-    keep = h_time <= until
-    h_who, h_time, h_kind = h_who[keep], h_time[keep], h_kind[keep]
-    if not len(h_who):
+    keep = np.isin(happened["kind"], [k.value for k in kinds]) & (happened["time"] <= until)
+    theirs, h_time, h_kind = happened["code"][keep], happened["time"][keep], happened["kind"][keep]
+    if not len(theirs):
         return kind, when
-    # sort by (customer, time); each row's first happening at or after ``after``
-    _, codes = np.unique(np.concatenate([h_who, who.astype(str)]), return_inverse=True)
-    theirs, mine_codes = codes[: len(h_who)], codes[len(h_who) :]
+    mine = happened["row_code"][rows]
+    # rank times (numbers: cheap), then one sort and one binary search on (customer, rank)
     ranks = np.unique(np.concatenate([h_time, after.astype(_US)]), return_inverse=True)[1]
     span = np.int64(len(ranks) + 1)
-    keys = theirs.astype(np.int64) * span + ranks[: len(h_time)]
+    keys = theirs * span + ranks[: len(h_time)]
     order = np.argsort(keys, kind="stable")
-    q = mine_codes.astype(np.int64) * span + ranks[len(h_time) :]
+    q = mine * span + ranks[len(h_time) :]
     pos = np.searchsorted(keys[order], q, side="left")
     ok = pos < len(keys)
-    ok[ok] = theirs[order][pos[ok]] == mine_codes[ok]
+    ok[ok] = theirs[order][pos[ok]] == mine[ok]
     at = order[pos[ok]]
-    kind[ok], when[ok] = h_kind[at], h_time[at]
+    kind[ok], when[ok] = h_kind[at].astype(object), h_time[at]
     return kind, when
 
 
@@ -133,6 +151,7 @@ def gate(
     n = len(due)
     if not n:
         return
+    happenings = _prepare(happenings, due.customer)
     steps = due.step.astype(str)
     # Review steps: not contacts; they record whether the customer came back.
     for code, rule in rules.items():  # a loop over rules and their steps
@@ -143,7 +162,7 @@ def gate(
         kind, when = _first_after(
             happenings,
             (Happening.PURCHASED,),
-            due.customer[mine],
+            mine,
             (due.anchor[mine] + np.timedelta64(1, "D")).astype(_US),
             now64,
         )
@@ -188,7 +207,7 @@ def gate(
                 kind, when = _first_after(
                     happenings,
                     rule.exit_on,
-                    due.customer[mine],
+                    mine,
                     (due.anchor[mine] + np.timedelta64(1, "D")).astype(_US),
                     now64,
                 )
@@ -250,7 +269,7 @@ def gate(
                         kind, _ = _first_after(
                             happenings,
                             follow.unless,
-                            due.customer[mine],
+                            mine,
                             prev_day.astype(_US),
                             now64,
                         )
