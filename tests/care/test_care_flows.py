@@ -12,6 +12,8 @@ import socket
 import numpy as np
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import touchpoint
 from touchpoint import Consent, Customer
@@ -326,3 +328,62 @@ def test_recomputing_a_plan_gives_the_same_keys_and_decisions():
     kw = dict(asof="2026-04-20", since="2026-03-01")
     a, b = triggered([rule], events, **kw), triggered([rule], events, **kw)
     assert a.key.tolist() == b.key.tolist() and len(set(a.key.tolist())) == len(a)
+
+
+THREE_STEPS = CareRule(
+    "flow",
+    "Three steps",
+    touchpoint="CARE",
+    channels=["mail"],
+    purpose="marketing",
+    trigger={"kind": "rating", "at_or_below": 2},
+    follow_ups=[
+        FollowUp("a", "Call", offset="1 day", channel="phone"),
+        FollowUp("b", "Text", offset="2 days", channel="sms"),
+    ],
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    grants=st.lists(
+        st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_no_step_goes_out_after_a_step_that_did_not(grants):
+    """Whatever the consents: a step is sent only if the step before it is sent too."""
+    ids = [f"C{i:02d}" for i in range(len(grants))]
+    channels = ["mail", "phone", "sms"]
+    rows = [
+        (c, ch)
+        for c, g in zip(ids, grants, strict=True)
+        for ch, ok in zip(channels, g[:3], strict=True)
+        if ok
+    ]
+    consents = {
+        "customer": [c for c, _ in rows],
+        "channel": [ch for _, ch in rows],
+        "purpose": ["marketing"] * len(rows),
+        "granted": [True] * len(rows),
+    }
+    dnc = [g[3] and not g[0] for g in grants]
+    events = {"customer": ids, "time": ["2026-03-01"] * len(ids), "rating": [1] * len(ids)}
+    due = triggered([THREE_STEPS], events, asof="2026-03-03", since="2026-03-01")
+    plan = plan_contacts(
+        due,
+        [THREE_STEPS],
+        customers={"customer": ids, "timezone": ["UTC"] * len(ids), "do_not_contact": dnc},
+        consents=consents,
+        now=dt.datetime(2026, 3, 3, 10, tzinfo=dt.UTC),
+        policy=NO_QUIET,
+    )
+    status = {(c, s): st_ for c, s, st_ in zip(plan.customer, plan.step, plan.status, strict=True)}
+    for c, g, no in zip(ids, grants, dnc, strict=True):
+        steps = [status[(c, s)] for s in ("", "a", "b")]
+        sent = [x == "send" for x in steps]
+        assert sent == [sent[0], sent[0] and sent[1], sent[0] and sent[1] and sent[2]]
+        # and each step is sent exactly when it and all before it have consent
+        expected = [not no and all(g[: k + 1]) for k in range(3)]
+        assert sent == expected
