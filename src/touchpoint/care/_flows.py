@@ -52,6 +52,7 @@ def step_outcomes(storage: Any) -> dict[str, np.ndarray]:
     reason and never queued). Pass it as ``outcomes=`` to `plan_contacts`.
     """
     rows = storage.outbox()
+    # one pass over the stored rows to turn records into columns, as a storage's reader does
     keys = [r["key"] for r in rows]
     states = [r["state"] for r in rows]
     reasons = [r.get("reason") or r.get("last_error") or "" for r in rows]

@@ -21,6 +21,12 @@ when it may go out and through which channel, with the reason whenever it may no
    is deferred to their end, local time (a contact deferred by a cap too: the cap's
    bound is computed first, and moving later never breaks it).
 
+Then the flow (``touchpoint.care._flows``, see ``docs/reactive-care.md``): contacts of
+held-out customers get status ``held`` (reason ``holdout``, never sent), a follow-up
+whose previous step was blocked, held or not delivered is blocked with that reason,
+exits and branches stop steps after what the customer did, and review steps get status
+``check``.
+
 `touchpoint.care.dispatch` checks consent, do-not-contact, quiet hours and caps again
 at the moment each contact is sent.
 
