@@ -32,6 +32,7 @@ SECTIONS = {
     "TierFile": "### `[[loyalty.tiers]]`",
     "CareRuleFile": "### `[[care_rules]]`",
     "FollowUpFile": "### `[[care_rules.follow_ups]]`",
+    "TriggerFile": "### `[care_rules.trigger]`",
     "PromisePolicyFile": "### `[promise_policy]`",
 }
 

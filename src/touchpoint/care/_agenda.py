@@ -116,7 +116,9 @@ def keyed_by_contact(columns: dict[str, np.ndarray]) -> ScoreFrame:
 
 
 def _rules(rules: Blueprint | Iterable[CareRule]) -> list[CareRule]:
-    return list(rules.care_rules if isinstance(rules, Blueprint) else rules)
+    """The date rules (rules fired by a trigger are `touchpoint.care.triggered`'s)."""
+    found = rules.care_rules if isinstance(rules, Blueprint) else rules
+    return [r for r in found if r.trigger is None]
 
 
 @renamed(on="asof")

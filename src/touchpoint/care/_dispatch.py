@@ -3,7 +3,10 @@
 `Dispatcher.enqueue` writes the plan's ``send`` and ``deferred`` rows to the storage's
 outbox, one row per idempotency key (``birthday/C1/2026``): a key already there is left
 alone, so enqueuing the same plan twice sends nothing twice. ``blocked`` rows are written
-to the contact log with their reason and never sent.
+to the contact log with their reason and never sent. ``held`` rows (the control group of
+a holdout) are written to the outbox already closed as ``held`` with the reason
+``holdout``, so ``Storage.outbox()`` lists who was held out of what; ``check`` rows
+(review steps) are written to the contact log on channel ``review`` with their finding.
 
 `Dispatcher.run_once` (what a cron job calls; any number of them may run at once, in any
 number of processes) works through the due rows in small claims. For each row:
@@ -59,11 +62,11 @@ Examples
 ...                    touchpoint="RE-BDAY")
 >>> d = Dispatcher(ws)
 >>> d.enqueue(plan, message, now=now)
-EnqueueReport(queued=1, duplicate=0, blocked=1)
+EnqueueReport(queued=1, duplicate=0, blocked=1, held=0, checked=0)
 >>> d.run_once(now)
 DispatchReport(sent=1, retry=0, dead=0, held=0, waiting=0, lost=0, timeouts=())
 >>> d.enqueue(plan, message, now=now)  # the same plan again: nothing new
-EnqueueReport(queued=0, duplicate=1, blocked=1)
+EnqueueReport(queued=0, duplicate=1, blocked=1, held=0, checked=0)
 >>> [r["state"] for r in ws.storage.outbox()]
 ['sent']
 """
@@ -84,6 +87,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from touchpoint.care._flows import HOLDOUT
 from touchpoint.care._policy import ContactPolicy
 from touchpoint.channels.base import (
     Delivery,
@@ -133,11 +137,18 @@ def _consented(consents: Iterable[Any], channel: str, purpose: str) -> bool:
 
 @attrs.frozen
 class EnqueueReport:
-    """Rows added to the outbox, keys already there, and blocked rows logged."""
+    """Rows added to the outbox, keys already there, blocked rows logged, rows held out.
+
+    ``held``: contacts of the control group, written to the outbox closed as ``held``
+    with the reason ``holdout`` (never sent); ``checked``: review steps recorded in the
+    contact log.
+    """
 
     queued: int
     duplicate: int
     blocked: int
+    held: int = 0
+    checked: int = 0
 
 
 @attrs.frozen
@@ -282,12 +293,26 @@ class Dispatcher:
             for c in set(np.asarray(cols["customer"]).astype(str).tolist())
             if storage.is_suppressed(c)
         }  # one look-up per distinct customer
-        rows, blocked = [], 0
+        rows, blocked, held, checked = [], 0, [], 0
         for i in range(len(status)):  # one message rendered per contact
             row = {k: str(cols[k][i]) for k in ("customer", "rule", "step", "key", "channel")}
             touchpoint = self._touchpoint(row["rule"], row["step"])
             if row["customer"] in forgotten:
                 blocked += 1
+                continue
+            if status[i] == "check":
+                message = Message(row["key"], row["customer"], "", "", touchpoint=touchpoint)
+                storage.log_contact(
+                    message,
+                    Delivery(
+                        row["key"],
+                        "review",
+                        DeliveryStatus.SENT,
+                        mask_reason(f"review: {cols['reason'][i]}"),
+                        attempts=0,
+                    ),
+                )
+                checked += 1
                 continue
             if status[i] == "blocked":
                 message = Message(row["key"], row["customer"], "", "", touchpoint=touchpoint)
@@ -315,8 +340,15 @@ class Dispatcher:
                     "on_cap": None if rule is None else rule.on_cap.value,
                 }
             )
+            if status[i] == "held":
+                held.append(row["key"])
         duplicates = storage.enqueue(rows, now=micros(now)) if rows else []
-        return EnqueueReport(len(rows) - len(duplicates), len(duplicates), blocked)
+        for key in held:  # closed at once: planned for the control group, never sent
+            storage.outbox_held(key, reason=str(HOLDOUT), next_attempt_at=None)
+        fresh = len(rows) - len(duplicates) - len(set(held) - set(duplicates))
+        return EnqueueReport(
+            fresh, len(duplicates), blocked, len(set(held) - set(duplicates)), checked
+        )
 
     # ------------------------------------------------------------------ run
 

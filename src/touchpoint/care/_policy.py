@@ -21,6 +21,12 @@ when it may go out and through which channel, with the reason whenever it may no
    is deferred to their end, local time (a contact deferred by a cap too: the cap's
    bound is computed first, and moving later never breaks it).
 
+Then the flow (``touchpoint.care._flows``, see ``docs/reactive-care.md``): contacts of
+held-out customers get status ``held`` (reason ``holdout``, never sent), a follow-up
+whose previous step was blocked, held or not delivered is blocked with that reason,
+exits and branches stop steps after what the customer did, and review steps get status
+``check``.
+
 `touchpoint.care.dispatch` checks consent, do-not-contact, quiet hours and caps again
 at the moment each contact is sent.
 
@@ -58,6 +64,7 @@ import attrs
 import numpy as np
 
 from touchpoint.care._agenda import DueContacts, keyed_by_contact
+from touchpoint.care._flows import gate
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import ScoreFrame, as_time, naive_utc, read_columns
 from touchpoint.model import Blueprint, CapAction, CareRule, parse_timedelta
@@ -65,7 +72,7 @@ from touchpoint.model import Blueprint, CapAction, CareRule, parse_timedelta
 __all__ = ["ContactPlan", "ContactPolicy", "FrequencyCap", "QuietHours", "plan_contacts"]
 
 _US = "datetime64[us]"
-SEND, DEFERRED, BLOCKED = "send", "deferred", "blocked"
+SEND, DEFERRED, BLOCKED, HELD = "send", "deferred", "blocked", "held"
 
 
 def _clock(value: Any) -> dt.time:
@@ -132,12 +139,31 @@ class FrequencyCap:
         return f"over the cap of {self.limit} per {format_timedelta(self.window)}{on}"
 
 
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValidationError([Problem("holdout", "must be a share from 0 to below 1", value)])
+    return float(value)
+
+
 @attrs.frozen
 class ContactPolicy:
-    """Quiet hours (None: none) and frequency caps applied to every planned contact."""
+    """Quiet hours (None: none) and frequency caps applied to every planned contact.
+
+    ``holdout`` and ``holdout_salt``: a global control group, the share of customers
+    (by `touchpoint.experiments.holdout` of their ids with that salt) whose care
+    contacts are planned but never sent (status ``held``, reason ``holdout``).
+    """
 
     quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
     caps: tuple[FrequencyCap, ...] = attrs.field(default=(), converter=tuple)
+    holdout: float = attrs.field(default=0.0, converter=_share)
+    holdout_salt: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.holdout > 0 and not self.holdout_salt:
+            raise ValidationError(
+                [Problem("holdout_salt", "a global holdout needs its salt", self.holdout_salt)]
+            )
 
 
 @attrs.frozen(eq=False)
@@ -145,7 +171,10 @@ class ContactPlan:
     """One row per due contact: the decision, the channel and when it may be sent.
 
     ``status`` is ``send`` (at ``send_at``, which is ``now``), ``deferred`` (at a later
-    ``send_at``) or ``blocked`` (never; ``reason`` says why). ``send_at`` is UTC.
+    ``send_at``), ``blocked`` (never; ``reason`` says why), ``held`` (planned for
+    ``send_at`` but held out for the control group: reason ``holdout``) or ``check``
+    (a review step: nothing is sent; ``reason`` records whether the customer came
+    back). ``send_at`` is UTC.
     """
 
     customer: np.ndarray
@@ -202,6 +231,8 @@ def plan_contacts(
     timezone: str = "timezone",
     do_not_contact: str = "do_not_contact",
     preferred_channel: str = "preferred_channel",
+    outcomes: Any = None,
+    happenings: Any = None,
 ) -> ContactPlan:
     """Decide channel, time and status of each due contact (see the module docs).
 
@@ -223,7 +254,17 @@ def plan_contacts(
     now:
         The moment of planning (aware; naive is UTC).
     policy:
-        Quiet hours and caps; the default has quiet hours 21:00-08:00 and no caps.
+        Quiet hours, caps and the global holdout; the default has quiet hours
+        21:00-08:00, no caps and no holdout.
+    outcomes:
+        What became of earlier steps (``key``, ``state``, ``reason``), as
+        `touchpoint.care.step_outcomes` reads them from a storage: a follow-up whose
+        previous step was blocked, held or failed is blocked (see
+        ``touchpoint.care._flows``). Steps planned in the same call are seen without it.
+    happenings:
+        What customers did (``customer``, ``time``, ``kind``: replied, purchased,
+        complained), as `touchpoint.care.happenings` lists them: for the rules'
+        ``exit_on``, the follow-ups' ``unless`` and review steps.
     """
     policy = ContactPolicy() if policy is None else policy
     rules_by_code = _rules(rules)
@@ -271,7 +312,7 @@ def plan_contacts(
     for code, rule in rules_by_code.items():
         # The rule's own contact and each follow-up (which has one channel of its own).
         for step, channels in [("", rule.channels)] + [
-            (f.code, (f.channel,)) for f in rule.follow_ups
+            (f.code, (f.channel,)) for f in rule.follow_ups if not f.check
         ]:
             mine = (due.rule == code) & (steps == step)
             if not mine.any():
@@ -297,8 +338,20 @@ def plan_contacts(
         reason[dnc] = "do not contact"
         chosen[dnc] = -1
 
+    gate(
+        due,
+        rules_by_code,
+        status,
+        reason,
+        outcomes=outcomes,
+        happenings=happenings,
+        now64=now64,
+        policy_share=policy.holdout,
+        policy_salt=policy.holdout_salt,
+    )
     send_at = np.full(n, now64, dtype=_US)
     channel = np.array([None, *channel_names], dtype=object)[chosen + 1]
+    channel[status == "check"] = None
     zones = np.asarray(cust["timezone"]).astype(str)[row]
     _schedule(
         policy,
@@ -314,7 +367,7 @@ def plan_contacts(
         now64,
     )
     status[(status == SEND) & (send_at > now64)] = DEFERRED
-    send_at[status == BLOCKED] = np.datetime64("NaT")
+    send_at[(status == BLOCKED) | (status == "check")] = np.datetime64("NaT")
     return ContactPlan(due.customer, due.rule, due.step, due.key, channel, status, send_at, reason)
 
 
@@ -415,9 +468,10 @@ def _schedule(
     runs over the rank of a contact within its customer (a handful), never over
     customers; the ``limit`` latest times per customer and cap are a small matrix.
     """
-    live = status != BLOCKED
+    live = (status == SEND) | (status == HELD)  # held: planned as if sent, never sent
     if policy.quiet_hours is not None:
         send_at[live] = _quiet(policy.quiet_hours, zones[live], send_at[live])
+    live &= status == SEND  # the caps count contacts that go out
     if not policy.caps or not live.any():
         return
     h_row, h_chan, h_time = _read_history(history, customer_ids)

@@ -15,7 +15,16 @@ import numpy as np
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import naive_utc
 
-__all__ = ["PLAN_HOUR", "add_channels", "customer_columns", "moment"]
+__all__ = ["PLAN_HOUR", "add_channels", "customer_columns", "join_plans", "moment", "reactive_plan"]
+
+#: Trigger kinds a workspace can evaluate from what it stores (interactions, complaints).
+STORED_TRIGGERS = (
+    "no_purchase",
+    "first_purchase",
+    "rating",
+    "complaint_opened",
+    "complaint_resolved",
+)
 
 #: Hour (UTC) of the moment a run with ``--asof DATE`` plans and sends at.
 PLAN_HOUR = 10
@@ -80,3 +89,48 @@ def add_channels(ws: Any, mappings: list[str]) -> dict[str, str]:
         ws.add_channel(name, kind=kind)
         out[name] = kind
     return out
+
+
+def reactive_plan(
+    ws: Any, blueprint: Any, customers: Any, consents: Any, *, day: dt.date, now: dt.datetime
+) -> tuple[Any, Any, list[str]] | None:
+    """(due, plan, skipped rule codes) of the blueprint's trigger rules over the workspace.
+
+    The rules fire on the stored interactions and complaints; each flow step reads what
+    became of the step before from the outbox and the contact log
+    (`touchpoint.care.step_outcomes`). Rules on tier changes and breaches need tables the
+    workspace does not store: they are skipped and named. None when there are no
+    trigger rules.
+    """
+    from touchpoint import care
+
+    rules = [r for r in blueprint.care_rules if r.trigger is not None]
+    if not rules:
+        return None
+    usable = [r for r in rules if r.trigger.kind.value in STORED_TRIGGERS]
+    skipped = [r.code for r in rules if r not in usable]
+    events = ws.interactions()
+    complaints = ws.storage.complaints()
+    due = care.triggered(usable, events, asof=day, complaints=complaints, customers=customers)
+    try:
+        outcomes = care.step_outcomes(ws.storage)
+    except NotImplementedError:  # a storage without an outbox: steps in this plan only
+        outcomes = None
+    plan = care.plan_contacts(
+        due,
+        usable,
+        customers=customers,
+        consents=consents,
+        now=now,
+        outcomes=outcomes,
+        happenings=care.happenings(events, complaints=complaints),
+    )
+    return due, plan, skipped
+
+
+def join_plans(first: Any, second: Any) -> Any:
+    """Two contact plans as one (the date rules' and the trigger rules')."""
+    from touchpoint.care import ContactPlan
+
+    a, b = first.columns(), second.columns()
+    return ContactPlan(**{k: np.concatenate([a[k], b[k]]) for k in a})

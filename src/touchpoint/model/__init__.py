@@ -5,7 +5,18 @@ Large customer data lives in columns (`touchpoint.frame`), not in these classes.
 
 from touchpoint._deprecation import moved_modules
 from touchpoint.model._blueprint import Blueprint, EmptyCell, Matrix, MatrixReport, Process
-from touchpoint.model._care import Anchor, CapAction, CareRule, FollowUp, Purpose, Recurrence
+from touchpoint.model._care import (
+    BUILTIN_FLOWS,
+    Anchor,
+    CapAction,
+    CareRule,
+    FollowUp,
+    Happening,
+    Purpose,
+    Recurrence,
+    Trigger,
+    TriggerKind,
+)
 from touchpoint.model._checks import CODE_PATTERN
 from touchpoint.model._classification import (
     BUILTIN_CHANNELS,
@@ -39,6 +50,7 @@ from touchpoint.model._touchpoint import Touchpoint
 
 __all__ = [
     "BUILTIN_CHANNELS",
+    "BUILTIN_FLOWS",
     "CODE_PATTERN",
     "Anchor",
     "Blueprint",
@@ -59,6 +71,7 @@ __all__ = [
     "EmptyCell",
     "EnterpriseStage",
     "FollowUp",
+    "Happening",
     "IndicatorKind",
     "Interaction",
     "Line",
@@ -77,6 +90,8 @@ __all__ = [
     "Recurrence",
     "Stage",
     "Touchpoint",
+    "Trigger",
+    "TriggerKind",
     "as_utc",
     "format_timedelta",
     "parse_timedelta",

@@ -409,6 +409,8 @@ class _Builder:
         if model is None:
             return None
         fields = self._fields(model, "follow_ups")
+        if "trigger" in bad:  # a rule whose trigger failed would only echo it as no anchor
+            bad = bad | {"anchor"}
         return self._construct(CareRule, path, CareRuleFile, bad, **fields, follow_ups=follow_ups)
 
     def promise_policy(self, raw: Any, path: str) -> PromisePolicy | None:

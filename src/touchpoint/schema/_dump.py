@@ -156,6 +156,8 @@ def _follow_up(step: FollowUp) -> dict[str, Any]:
     }
     _put(data, "message", step.message, "")
     _put(data, "touchpoint", step.touchpoint, None)
+    _put(data, "unless", [h.value for h in step.unless], [])
+    _put(data, "check", step.check, False)
     return data
 
 
@@ -164,7 +166,9 @@ def _care_rule(rule: CareRule) -> dict[str, Any]:
         "code": rule.code,
         "name": rule.name,
         "touchpoint": rule.touchpoint,
-        "anchor": rule.anchor,
+    }
+    _put(data, "anchor", rule.anchor, "")
+    data |= {
         "offset": _offset(rule.offset),
         "recurrence": rule.recurrence.value,
     }
@@ -178,6 +182,20 @@ def _care_rule(rule: CareRule) -> dict[str, Any]:
     _put(data, "message", rule.message, "")
     _put(data, "follow_ups", [_follow_up(s) for s in rule.follow_ups], [])
     _source(data, rule)
+    if rule.trigger is not None:
+        t = rule.trigger
+        trigger: dict[str, Any] = {"kind": t.kind.value}
+        _put(trigger, "days", t.days, None)
+        _put(trigger, "at_or_below", t.at_or_below, None)
+        _put(trigger, "touchpoint", t.touchpoint, None)
+        _put(trigger, "tiers", list(t.tiers), [])
+        _put(trigger, "indicator", t.indicator, None)
+        data["trigger"] = trigger
+    _put(data, "exit_on", [h.value for h in rule.exit_on], [])
+    _put(data, "reentry", rule.reentry, None)
+    _put(data, "holdout", rule.holdout, 0.0)
+    _put(data, "holdout_salt", rule.holdout_salt, "")
+    _put(data, "flow", rule.flow, None)
     return data
 
 

@@ -28,6 +28,7 @@ from touchpoint.errors import BlueprintError
 from touchpoint.frame import MAX_ID_LENGTH
 from touchpoint.model import (
     BUILTIN_CHANNELS,
+    BUILTIN_FLOWS,
     CODE_PATTERN,
     Anchor,
     CapAction,
@@ -36,6 +37,7 @@ from touchpoint.model import (
     ContactApproach,
     Direction,
     DowngradeRule,
+    Happening,
     IndicatorKind,
     Line,
     Offset,
@@ -44,6 +46,7 @@ from touchpoint.model import (
     QualificationBasis,
     Recurrence,
     Stage,
+    TriggerKind,
     parse_timedelta,
 )
 
@@ -61,6 +64,7 @@ __all__ = [
     "PromisePolicyFile",
     "TierFile",
     "TouchpointFile",
+    "TriggerFile",
 ]
 
 #: The version of the file format these models read and write.
@@ -89,6 +93,9 @@ if TYPE_CHECKING:  # to a type checker these fields hold text; pydantic checks t
     PurposeName: TypeAlias = str
     CapActionName: TypeAlias = str
     SourceName: TypeAlias = str
+    TriggerKindName: TypeAlias = str
+    HappeningName: TypeAlias = str
+    FlowName: TypeAlias = str
 else:  # at run time, Literals of each enum's values (built from the enums: they cannot drift)
     StageName = _values(Stage)
     LineName = _values(Line)
@@ -103,6 +110,9 @@ else:  # at run time, Literals of each enum's values (built from the enums: they
     PurposeName = _values(Purpose)
     CapActionName = _values(CapAction)
     SourceName = _values(Provenance)
+    TriggerKindName = _values(TriggerKind)
+    HappeningName = _values(Happening)
+    FlowName = Literal[tuple(BUILTIN_FLOWS)]
 
 
 def _code(description: str, default: Any = PydanticUndefined, **extra: Any) -> Any:
@@ -356,7 +366,38 @@ class FollowUpFile(_Record):
         json_schema_extra=_CODE,
     )
 
+    unless: list[HappeningName] = Field(
+        [],
+        description="Skip this step when the customer did one of these since the step before: "
+        "replied, purchased, complained.",
+    )
+    check: bool = Field(
+        False,
+        description="A review step: sends nothing, records whether the customer came back.",
+    )
+
     _offset = field_validator("offset")(_check_offset)
+
+
+class TriggerFile(_Record):
+    """What fires a behaviour-triggered care rule (instead of a date anchor)."""
+
+    kind: TriggerKindName = Field(
+        description="no_purchase, first_purchase, rating, complaint_opened, "
+        "complaint_resolved, tier_change or breach."
+    )
+    days: int | None = Field(
+        None,
+        description="no_purchase: days without a purchase; first_purchase: days after it.",
+    )
+    at_or_below: float | None = Field(None, description="rating: the threshold.")
+    touchpoint: str | None = Field(
+        None, description="rating: only ratings at this touchpoint.", json_schema_extra=_CODE
+    )
+    tiers: list[str] = _codes("tier_change: only moves to these tiers (empty: any).")
+    indicator: str | None = Field(
+        None, description="breach: only breaches of this indicator.", json_schema_extra=_CODE
+    )
 
 
 class CareRuleFile(_Record):
@@ -368,7 +409,8 @@ class CareRuleFile(_Record):
     anchor: str = _code(
         "The customer date it counts from: "
         + ", ".join(a.value for a in Anchor)
-        + " or a host date field.",
+        + " or a host date field (none for a rule fired by a trigger).",
+        default="",
         examples=[a.value for a in Anchor],
     )
     offset: str = Field(
@@ -409,6 +451,31 @@ class CareRuleFile(_Record):
         "the rule's timing (anchor, offset, recurrence, occurrences, follow-up offsets)"
     )
     source_note: str = _source_note()
+    trigger: TriggerFile | None = Field(
+        None, description="Fire on what the customer did instead of a date anchor."
+    )
+    exit_on: list[HappeningName] = Field(
+        [],
+        description="Stop the flow when the customer did one of these after the trigger: "
+        "replied, purchased, complained.",
+    )
+    reentry: str | None = Field(
+        None,
+        description="May a customer enter again: 'never' (the default), 'always' or a wait "
+        "such as '90 days'.",
+    )
+    holdout: float = Field(
+        0.0,
+        description="Share of customers held out of this rule (planned, never sent).",
+        json_schema_extra={"minimum": 0, "exclusiveMaximum": 1},
+    )
+    holdout_salt: str = Field("", description="The salt of the rule's holdout assignment.")
+    flow: FlowName | None = Field(
+        None,
+        description="A built-in flow filling what the rule leaves out: "
+        + ", ".join(BUILTIN_FLOWS)
+        + ".",
+    )
 
     _offset = field_validator("offset")(_check_offset)
 

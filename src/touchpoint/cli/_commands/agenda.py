@@ -78,7 +78,7 @@ def _message(ws: Any, rules: dict[str, Any], people: dict[str, Any]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from touchpoint import care
-    from touchpoint.cli._care import customer_columns, moment
+    from touchpoint.cli._care import customer_columns, join_plans, moment, reactive_plan
     from touchpoint.cli._workspace import open_url
 
     day, now = moment(args.asof)
@@ -97,10 +97,22 @@ def run(args: argparse.Namespace) -> int:
                 "Workspace.storage.upsert_customers",
                 file=sys.stderr,
             )
-        anchors = {r.anchor for r in blueprint.care_rules}
+        anchors = {r.anchor for r in blueprint.care_rules if r.trigger is None}
         customers, consents = customer_columns(people, anchors)
         due = care.agenda(blueprint, customers, asof=day)
         plan = care.plan_contacts(due, blueprint, customers=customers, consents=consents, now=now)
+        reactive = reactive_plan(ws, blueprint, customers, consents, day=day, now=now)
+        if reactive is not None:  # rules fired by what customers did
+            fired, fired_plan, skipped = reactive
+            due_days = {**dict(zip(due.key.tolist(), due.due.tolist(), strict=True))}
+            due_days.update(zip(fired.key.tolist(), fired.due.tolist(), strict=True))
+            plan = join_plans(plan, fired_plan)
+            for code in skipped:
+                print(
+                    f"touchpoint agenda: care rule {code!r} fires on tier changes or breaches, "
+                    "which the workspace does not store: skipped",
+                    file=sys.stderr,
+                )
         queued = None
         if args.queue and len(plan):
             rules = {r.code: r for r in blueprint.care_rules}
@@ -113,10 +125,14 @@ def run(args: argparse.Namespace) -> int:
                 "duplicate": report.duplicate,
                 "blocked": report.blocked,
             }
+            # held out of a holdout, reviews recorded: shown when there are any
+            queued |= {k: v for k, v in (("held", report.held), ("checked", report.checked)) if v}
         elif args.queue:
             queued = {"queued": 0, "duplicate": 0, "blocked": 0}
     cols = plan.columns()
-    due_day = {k: str(d) for k, d in zip(due.key.tolist(), due.due.tolist(), strict=True)}
+    if reactive is None:
+        due_days = dict(zip(due.key.tolist(), due.due.tolist(), strict=True))
+    due_day = {k: str(d) for k, d in due_days.items()}
     rows = [
         {
             "due": due_day.get(str(cols["key"][i])),
@@ -150,11 +166,14 @@ def run(args: argparse.Namespace) -> int:
             print(line)
         if len(rows) > SHOWN:
             print(f"... and {len(rows) - SHOWN:,} more (all of them with --json)")
-    counts = ", ".join(f"{s} {statuses.get(s, 0):,}" for s in ("send", "deferred", "blocked"))
+    shown = ("send", "deferred", "blocked", *(s for s in ("held", "check") if s in statuses))
+    counts = ", ".join(f"{s} {statuses.get(s, 0):,}" for s in shown)
     print(f"{len(rows):,} care contacts due on {day.isoformat()}: {counts}")
     if queued is not None:
         print(
             f"outbox: queued {queued['queued']:,}, already queued {queued['duplicate']:,}, "
             f"blocked {queued['blocked']:,}"
+            + (f", held out {queued['held']:,}" if queued.get("held") else "")
+            + (f", reviews recorded {queued['checked']:,}" if queued.get("checked") else "")
         )
     return 0
