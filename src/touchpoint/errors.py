@@ -26,6 +26,7 @@ __all__ = [
     "MissingExtraError",
     "PluginError",
     "Problem",
+    "StorageBusyError",
     "StorageError",
     "TouchpointError",
     "ValidationError",
@@ -124,6 +125,14 @@ class ValidationError(_ProblemsError):
 
 class StorageError(TouchpointError):
     """A storage backend could not do what was asked (and did not change anything)."""
+
+
+class StorageBusyError(StorageError):
+    """The store was busy: another writer held its lock past this one's timeout.
+
+    Nothing was written; the same call may simply be made again (SQLite's ``busy_timeout``
+    sets how long a writer waits before this is raised).
+    """
 
 
 class ChannelError(TouchpointError):

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -32,6 +33,8 @@ class Receiver:
         without processing.
     poison:
         Keys always refused with HTTP 400 (not retryable).
+    on_process:
+        Called with the key when a key is first processed, before the answer is sent.
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class Receiver:
         hang: float = 0.0,
         poison: frozenset[str] = frozenset(),
         seed: int = 0,
+        on_process: Callable[[str], None] | None = None,
     ) -> None:
         self.processed: Counter[str] = Counter()  # first processing of a key
         self.repeats: Counter[str] = Counter()  # the same key processed again (dropped)
@@ -67,6 +71,8 @@ class Receiver:
                         receiver.repeats[key] += 1
                         return
                     receiver.processed[key] += 1
+                    if on_process is not None:
+                        on_process(key)
                     if kill_after and sum(receiver.processed.values()) == kill_after:
                         os.kill(receiver.victim, signal.SIGKILL)
                         receiver.killed.set()

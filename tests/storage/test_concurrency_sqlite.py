@@ -8,7 +8,10 @@ against a real webhook receiver on loopback (``tests/care/loopback.py``), which 
 every request by its ``Idempotency-Key``; each sent contact also records an outbound
 interaction. Meanwhile the test takes SQLite's write lock itself now and then, for
 longer than one writer's ``busy_timeout``: that writer must get a clear error, lose
-nothing, and store its batch when it tries again.
+nothing, and store its batch when it tries again. A dispatcher whose claim meets a busy
+file gets `StorageBusyError` (nothing claimed) and tries again, as a daemon would; once
+a contact went out, the dispatcher waits for the file to record it (see
+``tests/care/test_dispatch_busy.py``).
 
 At the end: every event stored once with its values (through the scan and through plain
 SQL), every contact sent once and received once, one outbound interaction per contact.
@@ -92,6 +95,7 @@ DISPATCHER = textwrap.dedent(
     import touchpoint
     from touchpoint.care import ContactPolicy
     from touchpoint.care import Dispatcher
+    from touchpoint.errors import StorageBusyError
 
     url, hook, stop = sys.argv[1], sys.argv[2], sys.argv[3]
     ws = touchpoint.open(url)
@@ -101,7 +105,12 @@ DISPATCHER = textwrap.dedent(
     totals, started = Counter(), time.monotonic()
     while True:
         writers_done = os.path.exists(stop)  # read before looking for work
-        report = d.run_once(dt.datetime.now(dt.UTC))
+        try:
+            report = d.run_once(dt.datetime.now(dt.UTC))
+        except StorageBusyError:  # the claim did not get the lock in time: nothing claimed
+            totals["busy"] += 1
+            time.sleep(0.05)
+            continue
         totals.update({n: getattr(report, n) for n in ("sent", "retry", "dead", "held", "lost")})
         if writers_done and not (ws.storage.outbox("pending") or ws.storage.outbox("retry")):
             break

@@ -82,7 +82,7 @@ import uuid
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
@@ -96,9 +96,11 @@ from touchpoint.channels.base import (
     deliver,
     mask_reason,
 )
-from touchpoint.errors import StorageError
+from touchpoint.errors import StorageBusyError, StorageError
 from touchpoint.frame import micros
 from touchpoint.model import CapAction, as_utc
+
+_T = TypeVar("_T")
 
 __all__ = ["DispatchReport", "Dispatcher", "EnqueueReport", "dispatch"]
 
@@ -444,29 +446,29 @@ class Dispatcher:
             return "held"
 
         lease = int(self.lease / dt.timedelta(microseconds=1))
+        # the row is ours until the lease ends: writes after the delivery may wait that long
+        deadline = time.monotonic() + 0.9 * self.lease.total_seconds()
         if not storage.renew_outbox(key, owner=owner, lease_until=clock() + lease):
             return "lost"
         delivery = deliver(backend, message, timeout=self.timeout)
         t = clock()
         if delivery.ok:
+            # marked sent first: if anything after failed, the row must not be sent again
+            sent = _settled(lambda: storage.outbox_sent(key, at=t, owner=owner), deadline)
             if row["touchpoint"]:
-                ws.record_batch(
-                    [
-                        {
-                            "event_id": key,
-                            "customer": row["customer"],
-                            "touchpoint": row["touchpoint"],
-                            "time": _datetime(t),
-                            "channel": row["channel"],
-                            "direction": "outbound",
-                        }
-                    ],
-                    on_reject="quarantine",
-                )
+                outbound = {
+                    "event_id": key,
+                    "customer": row["customer"],
+                    "touchpoint": row["touchpoint"],
+                    "time": _datetime(t),
+                    "channel": row["channel"],
+                    "direction": "outbound",
+                }
+                _settled(lambda: ws.record_batch([outbound], on_reject="quarantine"), deadline)
             if not (getattr(backend, "logs_contacts", False)):
-                self._log(message, delivery)
+                _settled(lambda: self._log(message, delivery), deadline)
             ws.notify("contact_sent", message=message, delivery=delivery)
-            return "sent" if storage.outbox_sent(key, at=t, owner=owner) else "lost"
+            return "sent" if sent else "lost"
 
         detail = mask_reason(delivery.detail) or "failed without a reason"
         if _TIMED_OUT in detail:
@@ -479,9 +481,15 @@ class Dispatcher:
             wait = min(self.backoff * 2 ** (attempts - 1), self.max_backoff)
             wait = int(wait / dt.timedelta(microseconds=1))
             when = self._allowed(customer, t + wait)
-            moved = storage.outbox_failed(key, error=detail, next_attempt_at=when, owner=owner)
+            moved = _settled(
+                lambda: storage.outbox_failed(key, error=detail, next_attempt_at=when, owner=owner),
+                deadline,
+            )
             return "retry" if moved else "lost"
-        moved = storage.outbox_failed(key, error=detail, next_attempt_at=None, owner=owner)
+        moved = _settled(
+            lambda: storage.outbox_failed(key, error=detail, next_attempt_at=None, owner=owner),
+            deadline,
+        )
         return "dead" if moved else "lost"
 
     # ------------------------------------------------------------------ policy at send time
@@ -571,6 +579,25 @@ class Dispatcher:
             "channel": np.array([r["channel"] for r in rows], dtype=object),
             "time": np.array(when, dtype=np.int64).astype("datetime64[us]"),
         }
+
+
+def _settled(step: Callable[[], _T], deadline: float) -> _T:
+    """Run a write that records an attempt already made, waiting while the store is busy.
+
+    The contact went out (or failed) already: giving up at the first busy store would leave
+    its row claimed, and once the lease ran out another dispatcher would send it again. So
+    a `StorageBusyError` is retried, with growing pauses, until ``deadline`` (a
+    ``time.monotonic()`` moment before the lease ends); past it the error is raised.
+    """
+    pause = 0.05
+    while True:
+        try:
+            return step()
+        except StorageBusyError:
+            if time.monotonic() + pause >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 1.0)
 
 
 def dispatch(

@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
-from touchpoint.errors import StorageError
+from touchpoint.errors import StorageBusyError, StorageError
 from touchpoint.plugins.hookspecs import hookimpl
 from touchpoint.storage import (
     _sqlite_append,
@@ -72,6 +72,14 @@ log = logging.getLogger("touchpoint.storage")
 CACHE_KIB = 64 * 1024
 #: Dictionaries (customer ids...) up to this many values are kept between scans.
 DICT_CACHE_ROWS = 2_000_000
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock (SQLITE_BUSY/LOCKED)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
@@ -204,20 +212,27 @@ class SqliteStorage(
             try:
                 con.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StorageError(f"{self.url}: cannot start a write transaction: {exc}") from exc
+                busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                raise (StorageBusyError if busy else StorageError)(
+                    f"{self.url}: cannot start a write transaction: {exc}"
+                ) from exc
             try:
                 yield con
             except BaseException as exc:
                 con.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"{self.url}: the write was rolled back: {exc}") from exc
+                    busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                    raise (StorageBusyError if busy else StorageError)(
+                        f"{self.url}: the write was rolled back: {exc}"
+                    ) from exc
                 raise
             else:
                 try:
                     con.execute("COMMIT")
                 except sqlite3.Error as exc:  # e.g. busy: never leave the transaction open
                     con.execute("ROLLBACK")
-                    raise StorageError(
+                    busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                    raise (StorageBusyError if busy else StorageError)(
                         f"{self.url}: the write was rolled back, nothing changed: {exc}"
                     ) from exc
 
