@@ -1,0 +1,168 @@
+"""Run the code blocks of a Markdown page the way a reader would, in order.
+
+A page is split into its fenced blocks. ``python`` blocks are executed, ``pycon`` blocks
+are doctests (what they show is compared), and shell blocks (``bash``, ``console``) whose
+commands are all ``touchpoint ...`` or ``python ...`` run through the shell with the
+test's interpreter first on ``PATH``; shell blocks with any other command (``pip install``,
+``sqlite3``...) are installation or outside tools, and are not run. All the blocks of a
+page share one namespace and one working directory.
+
+A block preceded by the line ``<!-- docs-test: skip (reason) -->`` is not run; the
+reason is required.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\b(?P<rest>.*?)-->\s*$")
+SKIP_REASON = re.compile(r"^\s*\((?P<reason>[^)]*\S[^)]*)\)\s*$")
+SHELL = {"bash", "sh", "shell", "console"}
+RUN = {"python", "pycon"} | SHELL
+# the commands a shell block may hold for it to be run (the rest install things)
+RUNNABLE_COMMANDS = {"touchpoint", "python"}
+OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block: its language, its code, the line of its first code line."""
+
+    lang: str
+    code: str
+    line: int
+    skip: str | None = None  # the reason, when the block is marked as skipped
+
+
+class DocsBlockError(AssertionError):
+    """A block failed: the message names the page and the block's line."""
+
+
+def blocks(path: Path) -> list[Block]:
+    """The fenced blocks of a page in the languages run, with their skip markers.
+
+    Raises ``DocsBlockError`` for a skip marker without a reason.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found: list[Block] = []
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m or not m["info"].strip():
+            i += 1
+            continue
+        indent, fence = m["indent"], m["fence"]
+        lang = m["info"].strip().split()[0].lower()
+        start = i + 1
+        j = start
+        while j < len(lines) and not lines[j].strip().startswith(fence):
+            j += 1
+        body = [line[len(indent) :] if line.startswith(indent) else line for line in lines[start:j]]
+        skip = None
+        k = i - 1
+        while k >= 0 and not lines[k].strip():
+            k -= 1
+        if k >= 0 and (marker := SKIP.match(lines[k])):
+            reason = SKIP_REASON.match(marker["rest"])
+            if not reason:
+                raise DocsBlockError(
+                    f"{path}:{k + 1}: a docs-test skip marker needs a reason: "
+                    "<!-- docs-test: skip (why) -->"
+                )
+            skip = reason["reason"].strip()
+        if lang in RUN:
+            found.append(Block(lang, "\n".join(body) + "\n", start + 1, skip))
+        i = j + 1
+    return found
+
+
+def shell_commands(block: Block) -> list[str]:
+    """The commands of a shell block (``$ `` lines of a console block, else every line)."""
+    commands = []
+    for line in block.code.splitlines():
+        if block.lang == "console":
+            if not line.startswith("$ "):
+                continue  # output shown after a command
+            line = line[2:]
+        if line.strip() and not line.lstrip().startswith("#"):
+            commands.append(line)
+    return commands
+
+
+def runnable(block: Block) -> bool:
+    """Whether a shell block only runs touchpoint and python (nothing installed)."""
+    commands = shell_commands(block)
+    return bool(commands) and all(
+        shlex.split(c, comments=True)[0] in RUNNABLE_COMMANDS for c in commands
+    )
+
+
+def run_page(path: Path, name: str) -> int:
+    """Run the blocks of one page in the current directory; return how many ran."""
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    ran = 0
+    for block in blocks(path):
+        if block.skip is not None:
+            continue
+        where = f"{name}, block at line {block.line}"
+        if block.lang == "python":
+            # pad so that a traceback's line numbers are the page's
+            code = compile("\n" * (block.line - 1) + block.code, str(path), "exec")
+            try:
+                exec(code, namespace)
+            except Exception as exc:
+                raise DocsBlockError(f"{where} raised {type(exc).__name__}: {exc}") from exc
+        elif block.lang == "pycon":
+            _run_pycon(block, namespace, path, where)
+        elif runnable(block):
+            _run_shell(block, where)
+        else:
+            continue
+        ran += 1
+    return ran
+
+
+def _run_pycon(block: Block, namespace: dict[str, object], path: Path, where: str) -> None:
+    test = doctest.DocTestParser().get_doctest(block.code, namespace, where, str(path), 0)
+    for example in test.examples:
+        example.lineno += block.line - 1  # DocTestRunner adds 1
+    out: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=OPTIONS, verbose=False)
+    runner.run(test, out=out.append, clear_globs=False)
+    if runner.failures:
+        raise DocsBlockError(f"{where}: shown output differs\n" + "".join(out))
+
+
+def _run_shell(block: Block, where: str) -> None:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    for command in shell_commands(block):
+        # `python` is the test's interpreter, `touchpoint` its entry point (or the module)
+        done = subprocess.run(
+            ["bash", "-c", f"set -eo pipefail; {_resolve(command)}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        if done.returncode != 0:
+            raise DocsBlockError(
+                f"{where}: `{command}` exited with {done.returncode}\n{done.stdout}{done.stderr}"
+            )
+
+
+def _resolve(command: str) -> str:
+    first, _, rest = command.partition(" ")
+    if first == "python":
+        return f"{shlex.quote(sys.executable)} {rest}"
+    if first == "touchpoint":
+        return f"{shlex.quote(sys.executable)} -m touchpoint {rest}"
+    return command
