@@ -8,7 +8,9 @@ test's interpreter first on ``PATH``; shell blocks with any other command (``pip
 page share one namespace and one working directory.
 
 A block preceded by the line ``<!-- docs-test: skip (reason) -->`` is not run; the
-reason is required.
+reason is required. A block of any language preceded by ``<!-- docs-test: write NAME -->``
+(a CSV, a TOML blueprint the page goes on to use) is written to the file ``NAME`` when the
+page reaches it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\b(?P<rest>.*?)-->\s*$")
 SKIP_REASON = re.compile(r"^\s*\((?P<reason>[^)]*\S[^)]*)\)\s*$")
+WRITE = re.compile(r"^\s*<!--\s*docs-test:\s*write\s+(?P<name>[^\s/]+)\s*-->\s*$")
 SHELL = {"bash", "sh", "shell", "console"}
 RUN = {"python", "pycon"} | SHELL
 # the commands a shell block may hold for it to be run (the rest install things)
@@ -40,6 +43,7 @@ class Block:
     code: str
     line: int
     skip: str | None = None  # the reason, when the block is marked as skipped
+    write: str | None = None  # the file to write the block to, when marked so
 
 
 class DocsBlockError(AssertionError):
@@ -66,11 +70,13 @@ def blocks(path: Path) -> list[Block]:
         while j < len(lines) and not lines[j].strip().startswith(fence):
             j += 1
         body = [line[len(indent) :] if line.startswith(indent) else line for line in lines[start:j]]
-        skip = None
+        skip = write = None
         k = i - 1
         while k >= 0 and not lines[k].strip():
             k -= 1
-        if k >= 0 and (marker := SKIP.match(lines[k])):
+        if k >= 0 and (target := WRITE.match(lines[k])):
+            write = target["name"]
+        elif k >= 0 and (marker := SKIP.match(lines[k])):
             reason = SKIP_REASON.match(marker["rest"])
             if not reason:
                 raise DocsBlockError(
@@ -78,8 +84,8 @@ def blocks(path: Path) -> list[Block]:
                     "<!-- docs-test: skip (why) -->"
                 )
             skip = reason["reason"].strip()
-        if lang in RUN:
-            found.append(Block(lang, "\n".join(body) + "\n", start + 1, skip))
+        if lang in RUN or write:
+            found.append(Block(lang, "\n".join(body) + "\n", start + 1, skip, write))
         i = j + 1
     return found
 
@@ -105,15 +111,20 @@ def runnable(block: Block) -> bool:
     )
 
 
-def run_page(path: Path, name: str) -> int:
-    """Run the blocks of one page in the current directory; return how many ran."""
+def run_page(path: Path, name: str, *, shell: bool = True) -> int:
+    """Run the blocks of one page in the current directory; return how many ran.
+
+    ``shell=False`` leaves the page's shell blocks out.
+    """
     namespace: dict[str, object] = {"__name__": "__docs__"}
     ran = 0
     for block in blocks(path):
         if block.skip is not None:
             continue
         where = f"{name}, block at line {block.line}"
-        if block.lang == "python":
+        if block.write:
+            Path(block.write).write_text(block.code, encoding="utf-8")
+        elif block.lang == "python":
             # pad so that a traceback's line numbers are the page's
             code = compile("\n" * (block.line - 1) + block.code, str(path), "exec")
             try:
@@ -122,7 +133,7 @@ def run_page(path: Path, name: str) -> int:
                 raise DocsBlockError(f"{where} raised {type(exc).__name__}: {exc}") from exc
         elif block.lang == "pycon":
             _run_pycon(block, namespace, path, where)
-        elif runnable(block):
+        elif shell and runnable(block):
             _run_shell(block, where)
         else:
             continue

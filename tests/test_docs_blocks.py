@@ -17,14 +17,25 @@ PAGES = sorted(
 )
 
 
+# The shell blocks of the command-line reference run on the reader's own files (visits.csv,
+# shop.db, my-shop.toml): its Python blocks run here, its commands in tests/cli/.
+NO_SHELL = {"docs/cli.md"}
+# Pages that run the full demo or start a Dask cluster: a minute or more each.
+SLOW = {"docs/demo.md", "docs/scaling-out.md"}
+
+
 def _name(path: Path) -> str:
-    return str(path.relative_to(ROOT))
+    return path.relative_to(ROOT).as_posix()
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_name)
+@pytest.mark.parametrize(
+    "page",
+    [pytest.param(p, marks=[pytest.mark.slow] if _name(p) in SLOW else []) for p in PAGES],
+    ids=_name,
+)
 def test_page_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    run_page(page, _name(page))
+    run_page(page, _name(page), shell=_name(page) not in NO_SHELL)
 
 
 def test_skip_markers_are_few_and_give_a_reason():
@@ -38,6 +49,16 @@ def test_a_skip_marker_without_a_reason_fails(tmp_path):
     page.write_text("<!-- docs-test: skip -->\n```python\nraise SystemExit\n```\n")
     with pytest.raises(DocsBlockError, match="needs a reason"):
         blocks(page)
+
+
+def test_a_marked_block_is_written_to_its_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- docs-test: write data.csv -->\n```csv\na,b\n1,2\n```\n\n"
+        "```pycon\n>>> open('data.csv').read().split()\n['a,b', '1,2']\n```\n"
+    )
+    assert run_page(page, "page.md") == 2
 
 
 def test_a_failing_block_names_its_page_and_line(tmp_path):
