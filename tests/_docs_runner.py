@@ -7,6 +7,9 @@ test's interpreter first on ``PATH``; shell blocks with any other command (``pip
 ``sqlite3``...) are installation or outside tools, and are not run. All the blocks of a
 page share one namespace and one working directory.
 
+A ``python`` block that is one ``def`` line without a body is a signature, as a reference
+page shows it: it is parsed as a stub (``def ...: ...``), not run.
+
 A block preceded by the line ``<!-- docs-test: skip (reason) -->`` is not run; the
 reason is required. A block of any language preceded by ``<!-- docs-test: write NAME -->``
 (a CSV, a TOML blueprint the page goes on to use) is written to the file ``NAME`` when the
@@ -15,6 +18,7 @@ page reaches it.
 
 from __future__ import annotations
 
+import ast
 import doctest
 import os
 import re
@@ -28,6 +32,7 @@ FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\b(?P<rest>.*?)-->\s*$")
 SKIP_REASON = re.compile(r"^\s*\((?P<reason>[^)]*\S[^)]*)\)\s*$")
 WRITE = re.compile(r"^\s*<!--\s*docs-test:\s*write\s+(?P<name>[^\s/]+)\s*-->\s*$")
+SIGNATURE = re.compile(r"^def \w+\(.*\)( -> .+)?\n$")
 SHELL = {"bash", "sh", "shell", "console"}
 RUN = {"python", "pycon"} | SHELL
 # the commands a shell block may hold for it to be run (the rest install things)
@@ -122,13 +127,14 @@ def run_page(path: Path, name: str, *, shell: bool = True) -> int:
         if block.skip is not None:
             continue
         where = f"{name}, block at line {block.line}"
-        if block.write:
+        if block.lang == "python" and SIGNATURE.match(block.code):
+            ast.parse(block.code.rstrip() + ": ...", str(path))  # a SyntaxError fails here
+        elif block.write:
             Path(block.write).write_text(block.code, encoding="utf-8")
         elif block.lang == "python":
             # pad so that a traceback's line numbers are the page's
-            code = compile("\n" * (block.line - 1) + block.code, str(path), "exec")
             try:
-                exec(code, namespace)
+                exec(compile("\n" * (block.line - 1) + block.code, str(path), "exec"), namespace)
             except Exception as exc:
                 raise DocsBlockError(f"{where} raised {type(exc).__name__}: {exc}") from exc
         elif block.lang == "pycon":
