@@ -3,7 +3,10 @@
 A page is split into its fenced blocks. ``python`` blocks are executed, ``pycon`` blocks
 are doctests (what they show is compared), and shell blocks (``bash``, ``console``) whose
 commands are all ``touchpoint ...`` or ``python ...`` run through the shell with the
-test's interpreter first on ``PATH``; shell blocks with any other command (``pip install``,
+test's interpreter (``touchpoint`` commands through ``touchpoint.cli.main`` in this
+process), and the output a
+``console`` block shows after a ``$ `` command is compared with the command's standard
+output (as a doctest's); shell blocks with any other command (``pip install``,
 ``sqlite3``...) are installation or outside tools, and are not run. All the blocks of a
 page share one namespace and one working directory.
 
@@ -19,8 +22,9 @@ page reaches it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import doctest
-import os
+import io
 import re
 import shlex
 import subprocess
@@ -95,16 +99,27 @@ def blocks(path: Path) -> list[Block]:
     return found
 
 
-def shell_commands(block: Block) -> list[str]:
-    """The commands of a shell block (``$ `` lines of a console block, else every line)."""
-    commands = []
+def shell_commands(block: Block) -> list[tuple[str, str | None]]:
+    """The commands of a shell block, each with the output the page shows after it.
+
+    In a ``console`` block commands are the ``$ `` lines and the lines up to the next one
+    are the command's output (``None`` when there are none); elsewhere every line is a
+    command, shown without output.
+    """
+    commands: list[tuple[str, str | None]] = []
+    shown: list[str] = []
     for line in block.code.splitlines():
-        if block.lang == "console":
-            if not line.startswith("$ "):
-                continue  # output shown after a command
-            line = line[2:]
+        if block.lang == "console" and not line.startswith("$ "):
+            shown.append(line)
+            continue
+        if commands and shown:
+            commands[-1] = (commands[-1][0], "\n".join(shown) + "\n")
+        shown = []
+        line = line.removeprefix("$ ") if block.lang == "console" else line
         if line.strip() and not line.lstrip().startswith("#"):
-            commands.append(line)
+            commands.append((line, None))
+    if commands and shown:
+        commands[-1] = (commands[-1][0], "\n".join(shown) + "\n")
     return commands
 
 
@@ -112,7 +127,7 @@ def runnable(block: Block) -> bool:
     """Whether a shell block only runs touchpoint and python (nothing installed)."""
     commands = shell_commands(block)
     return bool(commands) and all(
-        shlex.split(c, comments=True)[0] in RUNNABLE_COMMANDS for c in commands
+        shlex.split(c, comments=True)[0] in RUNNABLE_COMMANDS for c, _ in commands
     )
 
 
@@ -159,21 +174,37 @@ def _run_pycon(block: Block, namespace: dict[str, object], path: Path, where: st
 
 
 def _run_shell(block: Block, where: str) -> None:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    for command in shell_commands(block):
-        # `python` is the test's interpreter, `touchpoint` its entry point (or the module)
-        done = subprocess.run(
-            ["bash", "-c", f"set -eo pipefail; {_resolve(command)}"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        if done.returncode != 0:
-            raise DocsBlockError(
-                f"{where}: `{command}` exited with {done.returncode}\n{done.stdout}{done.stderr}"
+    for command, shown in shell_commands(block):
+        words = shlex.split(command, comments=True)
+        if words[0] == "touchpoint" and not set("<>|;&") & set(command):
+            code, out, err = _run_cli(words[1:])  # in this process: no interpreter to start
+        else:  # `python` is the test's interpreter
+            done = subprocess.run(
+                ["bash", "-c", f"set -eo pipefail; {_resolve(command)}"],
+                capture_output=True,
+                text=True,
+                timeout=240,
             )
+            code, out, err = done.returncode, done.stdout, done.stderr
+        if code != 0:
+            raise DocsBlockError(f"{where}: `{command}` exited with {code}\n{out}{err}")
+        # what a console block shows after a command is its standard output
+        if shown is not None and not doctest.OutputChecker().check_output(shown, out, OPTIONS):
+            raise DocsBlockError(
+                f"{where}: `{command}` printed\n{out}\nbut the page shows\n{shown}"
+            )
+
+
+def _run_cli(args: list[str]) -> tuple[int, str, str]:
+    from touchpoint.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
 
 
 def _resolve(command: str) -> str:

@@ -9,6 +9,7 @@ failure names the page and the line of the block.
 from pathlib import Path
 
 import pytest
+
 from _docs_runner import DocsBlockError, blocks, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,16 @@ def test_a_marked_block_is_written_to_its_file(tmp_path, monkeypatch):
         "```pycon\n>>> open('data.csv').read().split()\n['a,b', '1,2']\n```\n"
     )
     assert run_page(page, "page.md") == 2
+
+
+def test_a_console_block_shows_what_the_command_prints(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text('```console\n$ python -c "print(6 * 7)"\n42\n```\n')
+    assert run_page(page, "page.md") == 1
+    page.write_text('```console\n$ python -c "print(6 * 7)"\n41\n```\n')
+    with pytest.raises(DocsBlockError, match="but the page shows"):
+        run_page(page, "page.md")
 
 
 def test_a_failing_block_names_its_page_and_line(tmp_path):
