@@ -21,8 +21,9 @@ PAGES = sorted(
 # The shell blocks of the command-line reference run on the reader's own files (visits.csv,
 # shop.db, my-shop.toml): its Python blocks run here, its commands in tests/cli/.
 NO_SHELL = {"docs/cli.md"}
-# Pages that run the full demo or start a Dask cluster: a minute or more each.
-SLOW = {"docs/demo.md", "docs/scaling-out.md"}
+# Pages that run the full demo, start a Dask cluster or fit Pareto/NBD several times: a
+# minute or so each on a busy machine (they run in the full suite, not in -m "not slow").
+SLOW = {"docs/demo.md", "docs/scaling-out.md", "docs/clv.md"}
 
 
 def _name(path: Path) -> str:
