@@ -93,14 +93,17 @@ class IngestReport:
 
     @property
     def accepted(self) -> int:
+        """How many records were stored (or would have been, had the batch been refused)."""
         return len(self.accepted_rows)
 
     @property
     def duplicates(self) -> int:
+        """How many records the storage already held (same event id and content)."""
         return len(self.duplicate_rows)
 
     @property
     def rejected(self) -> int:
+        """How many records were rejected; `rejections` says why for each."""
         return len(self.rejections)
 
     @property
@@ -232,6 +235,7 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
+        """Close the storage (its connections and files); the workspace is not used after."""
         self.storage.close()
 
     # ------------------------------------------------------------------ interactions
@@ -504,6 +508,7 @@ class Workspace:
 
     @staticmethod
     def new_contact_id() -> str:
+        """A new random contact id (32 hex digits) for a `Message` sent by hand."""
         return uuid.uuid4().hex
 
     # ------------------------------------------------------------------ hooks

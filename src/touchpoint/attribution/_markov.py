@@ -297,7 +297,7 @@ def _first_order_counts(j: Journeys) -> np.ndarray:
 def _first_order(counts: np.ndarray, n: int) -> np.ndarray:
     transient = np.r_[np.arange(n), n]  # units, then start
     rows = counts[transient].astype(np.float64)
-    rows /= rows.sum(axis=1, keepdims=True)
+    rows /= np.maximum(rows.sum(axis=1, keepdims=True), 1)  # a unit never seen: a zero row
     Q = rows[:, transient]
     r = rows[:, n + 1]
     M = np.linalg.inv(np.eye(n + 1) - Q)

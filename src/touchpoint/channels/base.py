@@ -231,16 +231,20 @@ class Delivery:
 
     @property
     def ok(self) -> bool:
+        """Whether the channel took the message (sent or queued), i.e. did not fail."""
         return self.status is not DeliveryStatus.FAILED
 
     @classmethod
     def sent(cls, message: Message, channel: str, **kw: Any) -> Delivery:
+        """A successful delivery of ``message`` by ``channel`` (``kw``: the other fields)."""
         return cls(message.contact_id, channel, DeliveryStatus.SENT, **kw)
 
     @classmethod
     def failed(
         cls, message: Message, channel: str, detail: str, *, retryable: bool, **kw: Any
     ) -> Delivery:
+        """A failed delivery: ``detail`` says why (no personal data), ``retryable`` whether
+        sending again later may succeed (a timeout) or not (a bad address)."""
         return cls(message.contact_id, channel, DeliveryStatus.FAILED, detail, retryable, **kw)
 
 
@@ -258,6 +262,8 @@ class ChannelBackend:
     logs_contacts: ClassVar[bool] = False
 
     def send(self, message: Message) -> Delivery:  # pragma: no cover - abstract
+        """Send one message; return a `Delivery`, failed rather than raising, for delivery
+        problems (the workspace calls it through `deliver`, with a timeout)."""
         raise NotImplementedError
 
     def attach(self, storage: Any) -> None:

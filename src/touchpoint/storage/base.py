@@ -169,6 +169,7 @@ class Rejection:
 
     @property
     def reason(self) -> str:
+        """The problems as one line of text, ``"; "``-separated."""
         return "; ".join(str(p) for p in self.problems)
 
 

@@ -35,6 +35,7 @@ class ChannelContract:
 
     @pytest.fixture
     def secrets(self) -> list[str]:
+        """Strings (passwords, tokens) that must never appear in reprs, details or logs."""
         return []
 
     def _message(self, n: int = 1, body: str = "Your car is ready for collection") -> Message:

@@ -150,6 +150,7 @@ class StorageContract:
 
     @pytest.fixture
     def storage(self) -> Storage:  # pragma: no cover - replaced by the subclass
+        """Override: an empty backend of your storage, closed after the test."""
         raise NotImplementedError("define a `storage` fixture yielding an empty backend")
 
     # ------------------------------------------------------------------ interactions
