@@ -17,14 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
+from touchpoint.errors import Problem, ValidationError
 from touchpoint.model import Complaint, Consent, Customer, Promise
 
-__all__ = ["KINDS", "from_document", "kind_of", "to_document"]
+__all__ = ["KINDS", "customer_documents", "from_document", "kind_of", "to_document"]
 
 KINDS: dict[str, type] = {"customer": Customer, "promise": Promise, "complaint": Complaint}
 
@@ -139,3 +142,267 @@ def customer_export(
         ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2, default=str)
+
+
+# ---------------------------------------------------------------- customers as columns
+
+#: The text fields of a `Customer` read from columns of the same name (None if absent).
+_TEXT_FIELDS = ("address", "email", "name", "phone", "referrer", "segment", "tier")
+_SPECIAL = re.compile(r'[\x00-\x1f"\\]')  # what json.dumps escapes (ensure_ascii=False)
+_CODES = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.\-/]*\n)*\Z")  # ids, one per line
+_S = np.dtypes.StringDType(na_object=None)
+
+
+def _json_texts(values: Any, what: str) -> np.ndarray:
+    """Each value as JSON text (None: ``null``), as json.dumps writes it, column-wise.
+
+    Strings are quoted as they are; a column holding a character JSON escapes (a quote,
+    a backslash, a control character) is encoded value by value with json.dumps: the
+    rare column that needs it, not the common one.
+    """
+    v = np.asarray(values, dtype=object)
+    # 0: None, 1: text, 2: anything else (one cheap type test per value)
+    kind = np.array([0 if x is None else 1 if type(x) is str else 2 for x in v.tolist()], np.int8)
+    wrong = np.flatnonzero(kind == 2)
+    if len(wrong):
+        row = int(wrong[0])
+        raise ValidationError([Problem(f"{what}[{row}]", "must be text or None", v[row])])
+    missing = kind == 0
+    present = v[~missing]
+    if len(present):
+        text = present.astype(_S)
+        if _SPECIAL.search("".join(text.tolist())):
+            # escaping needed somewhere: json.dumps per value of this column
+            quoted = np.array([json.dumps(x, ensure_ascii=False) for x in text.tolist()], _S)
+        else:
+            quoted = np.strings.add(np.strings.add('"', text.astype(_S)), '"')
+    else:
+        quoted = np.array([], _S)
+    out = np.full(len(v), "null", dtype=_S)
+    out[~missing] = quoted
+    return out
+
+
+def _join_groups(pieces: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """``"[" + ", ".join(pieces of group g) + "]"`` for g in 0..n-1, in the given order.
+
+    Groups are laid out as the columns of an (n, k) table (k: the largest group), so
+    the join is k vectorised concatenations: a loop over positions, not over groups.
+    """
+    out = np.full(n, "[", dtype=_S)
+    if len(pieces):
+        order = np.argsort(group, kind="stable")
+        g, p = group[order], pieces[order]
+        start = np.searchsorted(g, np.arange(n))
+        position = np.arange(len(g)) - start[g]
+        for k in range(int(position.max()) + 1):  # positions within a group (a handful)
+            at = np.flatnonzero(position == k)
+            sep = "" if k == 0 else ", "
+            out[g[at]] = np.strings.add(np.strings.add(out[g[at]], sep), p[at])
+    return np.strings.add(out, "]")
+
+
+def _iso_datetimes(t: np.ndarray) -> np.ndarray:
+    """``datetime.isoformat()`` of naive datetime64 values (microseconds only when not 0)."""
+    us = t.astype("datetime64[us]")
+    full = np.datetime_as_string(us, unit="us").astype(_S)
+    whole = np.datetime_as_string(us, unit="s").astype(_S)
+    exact = us.astype(np.int64) % 1_000_000 == 0
+    return np.where(exact, whole, full)
+
+
+def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """JSON text of each consent row and the row of its customer in ``ids``."""
+    from touchpoint.model import Purpose
+
+    who = np.asarray(consents["customer"], dtype=object)
+    order = np.argsort(ids.astype(str))
+    sorted_ids = ids.astype(str)[order]
+    pos = np.searchsorted(sorted_ids, who.astype(str))
+    pos = np.minimum(pos, len(ids) - 1)
+    found = sorted_ids[pos] == who.astype(str) if len(ids) else np.zeros(len(who), bool)
+    if not found.all():
+        row = int(np.flatnonzero(~found)[0])
+        raise ValidationError(
+            [Problem(f"consents.customer[{row}]", "is not one of the customers", who[row])]
+        )
+    m = len(who)
+    purpose = np.asarray(consents.get("purpose", np.full(m, "service")), dtype=object)
+    known = {p.value for p in Purpose}
+    for value in set(purpose.tolist()):  # the few distinct purposes
+        if value not in known:
+            row = int(np.flatnonzero(purpose == value)[0])
+            raise ValidationError(
+                [Problem(f"consents.purpose[{row}]", f"must be one of {sorted(known)}", value)]
+            )
+    granted = np.asarray(consents.get("granted", np.ones(m, bool)), dtype=bool)
+    # '{"at": AT' per distinct time, then ', "channel": ..., "purpose": ...}' per distinct
+    # (channel, granted, purpose): two gathers and one concatenation per consent row.
+    if "time" in consents:
+        t = np.asarray(consents["time"]).astype("datetime64[us]")
+        times, t_code = np.unique(t, return_inverse=True)
+        known_t = ~np.isnat(times)
+        at = np.full(len(times), '{"at": null', dtype=_S)
+        at[known_t] = np.strings.add(
+            np.strings.add('{"at": {"$datetime": "', _iso_datetimes(times[known_t])), '"}'
+        )
+    else:
+        at, t_code = np.array(['{"at": null'], _S), np.zeros(m, np.int64)
+    channel = np.asarray(consents["channel"], dtype=object)
+    _json_texts(channel, "consents.channel")  # checks the channels are text
+    channels, ch_code = np.unique(channel.astype(str), return_inverse=True)
+    purposes, pu_code = np.unique(purpose.astype(str), return_inverse=True)
+    key = (ch_code.astype(np.int64) * len(purposes) + pu_code) * 2 + granted
+    combos, combo_code = np.unique(key, return_inverse=True)
+    tail = []
+    for combo in combos.tolist():  # the few distinct (channel, purpose, granted)
+        ch = str(channels[combo // 2 // len(purposes)])
+        pu = str(purposes[combo // 2 % len(purposes)])
+        tail.append(
+            f', "channel": {json.dumps(ch, ensure_ascii=False)}, '
+            f'"granted": {"true" if combo % 2 else "false"}, '
+            f'"purpose": {json.dumps(pu, ensure_ascii=False)}}}'
+        )
+    piece = np.strings.add(at[t_code], np.array(tail, dtype=_S)[combo_code])
+    return piece, order[pos]
+
+
+def _check_ids(ids: np.ndarray) -> None:
+    text = ids.astype(str).tolist() if len(ids) else []
+    if all(isinstance(x, str) for x in ids.tolist()) and _CODES.match(
+        "".join(f"{x}\n" for x in text)
+    ):
+        return
+    for row, value in enumerate(ids.tolist()):  # find the first bad id (error path only)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*", value):
+            raise ValidationError(
+                [
+                    Problem(
+                        f"customer[{row}]",
+                        "must be a non-empty code of letters, digits, '-', '_', '.' or '/' "
+                        "(no spaces)",
+                        value,
+                    )
+                ]
+            )
+
+
+def customer_documents(
+    columns: Mapping[str, Any], *, chunk: int = 100_000
+) -> Iterator[tuple[list[str], list[str]]]:
+    """Customers given as columns, as (ids, JSON bodies) chunks, without a `Customer` each.
+
+    Each body is the text `to_document` writes for the `Customer` of that row, built
+    with numpy string operations over whole columns.
+
+    Parameters
+    ----------
+    columns:
+        ``customer`` (the ids); optionally the text fields ``name``, ``email``,
+        ``phone``, ``address``, ``segment``, ``tier``, ``referrer`` (None: unknown),
+        ``timezone`` (IANA name, default UTC), ``preferred_channel`` (one channel or
+        None per customer), ``do_not_contact`` (booleans), ``dates`` (a mapping of
+        anchor name to a ``datetime64[D]`` column; NaT: no such date) and ``consents``
+        (a mapping of columns ``customer``, ``channel``, ``purpose``, ``granted``,
+        ``time``: a customer's consents in the order of its rows).
+    chunk:
+        Customers per chunk (the bodies of one chunk are held in memory at a time).
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        An id that is not a code, an unknown time zone, a consent of an unknown
+        customer or purpose, a text field holding something else than text: the same
+        checks `Customer` makes, naming the column and row.
+
+    Examples
+    --------
+    >>> cols = {"customer": np.array(["C1", "C2"], dtype=object),
+    ...         "email": np.array(["a@b.cn", None], dtype=object),
+    ...         "dates": {"birthday": np.array(["1990-05-01", "NaT"], "datetime64[D]")}}
+    >>> (ids, bodies), = customer_documents(cols)
+    >>> bodies[0] == to_document(Customer("C1", email="a@b.cn",
+    ...                                   dates={"birthday": dt.date(1990, 5, 1)}))
+    True
+    """
+    import zoneinfo
+
+    ids = np.asarray(columns["customer"], dtype=object)
+    n = len(ids)
+    _check_ids(ids)
+    zones = np.asarray(columns.get("timezone", np.full(n, "UTC")), dtype=object)
+    for zone in set(zones.tolist()):  # the few distinct time zones
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
+            row = int(np.flatnonzero(zones == zone)[0])
+            raise ValidationError(
+                [
+                    Problem(
+                        f"timezone[{row}]",
+                        f"customer {ids[row]!r}: is not a known IANA time zone",
+                        zone,
+                    )
+                ]
+            ) from None
+    consents = columns.get("consents")
+    if consents is not None and len(np.asarray(consents["customer"])):
+        consent_piece, consent_row = _consent_pieces(consents, ids)
+    else:
+        consent_piece, consent_row = np.array([], _S), np.array([], np.int64)
+    dates = dict(columns.get("dates") or {})
+    dnc = np.asarray(columns.get("do_not_contact", np.zeros(n, bool)), dtype=bool)
+    for lo in range(0, max(n, 1), chunk):  # chunks of customers, to bound memory
+        hi = min(lo + chunk, n)
+        k = hi - lo
+        if k <= 0:
+            break
+        text = {
+            f: _json_texts(
+                np.asarray(columns[f], dtype=object)[lo:hi] if f in columns else np.full(k, None),
+                f,
+            )
+            for f in _TEXT_FIELDS
+        }
+        mine = (consent_row >= lo) & (consent_row < hi)
+        consent_json = _join_groups(consent_piece[mine], consent_row[mine] - lo, k)
+        date_pieces, date_rows = [], []
+        for name in sorted(dates):  # the few anchor dates, in the order Customer sorts them
+            day = np.asarray(dates[name]).astype("datetime64[D]")[lo:hi]
+            ok = np.flatnonzero(~np.isnat(day))
+            head = json.dumps(name, ensure_ascii=False)
+            iso = np.datetime_as_string(day[ok], unit="D").astype(_S)
+            date_pieces.append(np.strings.add(np.strings.add(f'[{head}, {{"$date": "', iso), '"}]'))
+            date_rows.append(ok)
+        dates_json = _join_groups(
+            np.concatenate(date_pieces) if date_pieces else np.array([], _S),
+            np.concatenate(date_rows) if date_rows else np.array([], np.int64),
+            k,
+        )
+        if "preferred_channel" in columns:
+            pref = _json_texts(np.asarray(columns["preferred_channel"], dtype=object)[lo:hi], "")
+            channels = np.where(
+                pref == "null", "[]", np.strings.add(np.strings.add("[", pref), "]")
+            )
+        else:
+            channels = np.full(k, "[]", dtype=_S)
+        parts: list[Any] = [
+            '{"address": ', text["address"],
+            ', "consents": ', consent_json,
+            ', "dates": ', dates_json,
+            ', "do_not_contact": ', np.where(dnc[lo:hi], "true", "false").astype(_S),
+            ', "email": ', text["email"],
+            ', "id": ', _json_texts(ids[lo:hi], "customer"),
+            ', "name": ', text["name"],
+            ', "phone": ', text["phone"],
+            ', "preferred_channels": ', channels.astype(_S),
+            ', "referrer": ', text["referrer"],
+            ', "segment": ', text["segment"],
+            ', "tier": ', text["tier"],
+            ', "timezone": ', _json_texts(zones[lo:hi], "timezone"),
+            "}",
+        ]  # fmt: skip
+        body = np.full(k, "", dtype=_S)
+        for part in parts:  # the document's ~30 pieces, each a whole column
+            body = np.strings.add(body, part)
+        yield ids[lo:hi].astype(str).tolist(), body.tolist()
