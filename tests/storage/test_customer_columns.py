@@ -176,5 +176,5 @@ def test_bad_columns_are_refused_naming_column_and_row(cols, where) -> None:
     store = MemoryStorage()
     with pytest.raises(ValidationError) as caught:
         store.upsert_customers(cols)
-    assert caught.value.problems[0].where == where
+    assert caught.value.problems[0].path == where
     assert store.customers() == []  # nothing half-stored

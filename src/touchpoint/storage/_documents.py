@@ -183,23 +183,41 @@ def _json_texts(values: Any, what: str) -> np.ndarray:
     return out
 
 
+def _concat(parts: list[Any]) -> np.ndarray:
+    """Element-wise concatenation of string columns (and constant strings), pairwise.
+
+    Adding the pieces one after the other copies the growing text once per piece
+    (quadratic in the pieces); pairing neighbours copies each character about log2(pieces)
+    times.
+    """
+    level = list(parts)
+    while len(level) > 1:  # log2(pieces) rounds
+        paired = [
+            np.strings.add(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+            for i in range(0, len(level), 2)
+        ]
+        level = paired
+    out: np.ndarray = np.asarray(level[0], dtype=_S)
+    return out
+
+
 def _join_groups(pieces: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     """``"[" + ", ".join(pieces of group g) + "]"`` for g in 0..n-1, in the given order.
 
     Groups are laid out as the columns of an (n, k) table (k: the largest group), so
     the join is k vectorised concatenations: a loop over positions, not over groups.
     """
-    out = np.full(n, "[", dtype=_S)
-    if len(pieces):
-        order = np.argsort(group, kind="stable")
-        g, p = group[order], pieces[order]
-        start = np.searchsorted(g, np.arange(n))
-        position = np.arange(len(g)) - start[g]
-        for k in range(int(position.max()) + 1):  # positions within a group (a handful)
-            at = np.flatnonzero(position == k)
-            sep = "" if k == 0 else ", "
-            out[g[at]] = np.strings.add(np.strings.add(out[g[at]], sep), p[at])
-    return np.strings.add(out, "]")
+    if not len(pieces):
+        return np.full(n, "[]", dtype=_S)
+    order = np.argsort(group, kind="stable")
+    g, p = group[order], pieces[order]
+    start = np.searchsorted(g, np.arange(n))
+    position = np.arange(len(g)) - start[g]
+    width = int(position.max()) + 1
+    p = np.where(position == 0, p, np.strings.add(", ", p))
+    table = np.full((n, width), "", dtype=_S)  # a row per group, a column per position
+    table[g, position] = p
+    return _concat(["[", *(table[:, k] for k in range(width)), "]"])  # a handful of positions
 
 
 def _iso_datetimes(t: np.ndarray) -> np.ndarray:
@@ -213,18 +231,20 @@ def _iso_datetimes(t: np.ndarray) -> np.ndarray:
 
 def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """JSON text of each consent row and the row of its customer in ``ids``."""
+    from touchpoint.frame import factorize
     from touchpoint.model import Purpose
 
     who = np.asarray(consents["customer"], dtype=object)
-    order = np.argsort(ids.astype(str))
-    sorted_ids = ids.astype(str)[order]
-    pos = np.searchsorted(sorted_ids, who.astype(str))
-    pos = np.minimum(pos, len(ids) - 1)
-    found = sorted_ids[pos] == who.astype(str) if len(ids) else np.zeros(len(who), bool)
-    if not found.all():
-        row = int(np.flatnonzero(~found)[0])
+    n = len(ids)
+    # one hashing pass over ids and consents (ids are distinct: their codes are 0..n-1)
+    codes, _ = factorize(np.concatenate((ids, who)), sort=False)
+    row = np.full(int(codes.max()) + 2 if len(codes) else 1, -1, dtype=np.int64)
+    row[codes[:n]] = np.arange(n)
+    mine = np.where(codes[n:] >= 0, row[codes[n:]], -1)
+    if len(mine) and mine.min() < 0:
+        bad = int(np.flatnonzero(mine < 0)[0])
         raise ValidationError(
-            [Problem(f"consents.customer[{row}]", "is not one of the customers", who[row])]
+            [Problem(f"consents.customer[{bad}]", "is not one of the customers", who[bad])]
         )
     m = len(who)
     purpose = np.asarray(consents.get("purpose", np.full(m, "service")), dtype=object)
@@ -249,9 +269,12 @@ def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.nd
     else:
         at, t_code = np.array(['{"at": null'], _S), np.zeros(m, np.int64)
     channel = np.asarray(consents["channel"], dtype=object)
-    _json_texts(channel, "consents.channel")  # checks the channels are text
-    channels, ch_code = np.unique(channel.astype(str), return_inverse=True)
-    purposes, pu_code = np.unique(purpose.astype(str), return_inverse=True)
+    ch_code, channels = factorize(channel, sort=False)
+    pu_code, purposes = factorize(purpose, sort=False)
+    _json_texts(channels, "consents.channel")  # the distinct channels are text
+    if len(ch_code) and ch_code.min() < 0:
+        bad = int(np.flatnonzero(ch_code < 0)[0])
+        raise ValidationError([Problem(f"consents.channel[{bad}]", "is missing", None)])
     key = (ch_code.astype(np.int64) * len(purposes) + pu_code) * 2 + granted
     combos, combo_code = np.unique(key, return_inverse=True)
     tail = []
@@ -264,7 +287,7 @@ def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.nd
             f'"purpose": {json.dumps(pu, ensure_ascii=False)}}}'
         )
     piece = np.strings.add(at[t_code], np.array(tail, dtype=_S)[combo_code])
-    return piece, order[pos]
+    return piece, mine
 
 
 def _check_ids(ids: np.ndarray) -> None:
@@ -327,9 +350,17 @@ def customer_documents(
     """
     import zoneinfo
 
+    from touchpoint.frame import factorize
+
     ids = np.asarray(columns["customer"], dtype=object)
     n = len(ids)
     _check_ids(ids)
+    own, _ = factorize(ids, sort=False)
+    if n and int(own.max()) + 1 != n:  # first-appearance codes: distinct ids are 0..n-1
+        first = np.full(n, n, dtype=np.int64)
+        np.minimum.at(first, own, np.arange(n))
+        twice = int(np.flatnonzero(first[own] != np.arange(n))[0])
+        raise ValidationError([Problem(f"customer[{twice}]", "appears twice", ids[twice])])
     zones = np.asarray(columns.get("timezone", np.full(n, "UTC")), dtype=object)
     for zone in set(zones.tolist()):  # the few distinct time zones
         try:
@@ -366,19 +397,20 @@ def customer_documents(
         }
         mine = (consent_row >= lo) & (consent_row < hi)
         consent_json = _join_groups(consent_piece[mine], consent_row[mine] - lo, k)
-        date_pieces, date_rows = [], []
+        # at most one value per anchor and customer: a full-length column per anchor,
+        # empty where the date is missing, a separator after the first present one
+        dates_json = np.full(k, "[", dtype=_S)
+        some = np.zeros(k, dtype=bool)
         for name in sorted(dates):  # the few anchor dates, in the order Customer sorts them
             day = np.asarray(dates[name]).astype("datetime64[D]")[lo:hi]
-            ok = np.flatnonzero(~np.isnat(day))
+            ok = ~np.isnat(day)
             head = json.dumps(name, ensure_ascii=False)
-            iso = np.datetime_as_string(day[ok], unit="D").astype(_S)
-            date_pieces.append(np.strings.add(np.strings.add(f'[{head}, {{"$date": "', iso), '"}]'))
-            date_rows.append(ok)
-        dates_json = _join_groups(
-            np.concatenate(date_pieces) if date_pieces else np.array([], _S),
-            np.concatenate(date_rows) if date_rows else np.array([], np.int64),
-            k,
-        )
+            iso = np.datetime_as_string(day, unit="D").astype(_S)
+            piece = np.strings.add(np.strings.add(f'[{head}, {{"$date": "', iso), '"}]')
+            piece = np.where(some, np.strings.add(", ", piece), piece)
+            dates_json = np.strings.add(dates_json, np.where(ok, piece, "").astype(_S))
+            some |= ok
+        dates_json = np.strings.add(dates_json, "]")
         if "preferred_channel" in columns:
             pref = _json_texts(np.asarray(columns["preferred_channel"], dtype=object)[lo:hi], "")
             channels = np.where(
@@ -402,7 +434,5 @@ def customer_documents(
             ', "timezone": ', _json_texts(zones[lo:hi], "timezone"),
             "}",
         ]  # fmt: skip
-        body = np.full(k, "", dtype=_S)
-        for part in parts:  # the document's ~30 pieces, each a whole column
-            body = np.strings.add(body, part)
+        body = _concat(parts)  # the document's ~30 pieces, each a whole column
         yield ids[lo:hi].astype(str).tolist(), body.tolist()
