@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from touchpoint.model import (
@@ -88,7 +90,7 @@ def demo_blueprint(template: str) -> Blueprint:
     from touchpoint.demo._synthetic import WINBACK_DAYS
 
     bp = templates.load(template)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if bp.loyalty is None:
         changes["loyalty"] = DEMO_LOYALTY
     if "win-back" not in {r.code for r in bp.care_rules}:

@@ -337,7 +337,10 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     loyalty = None
     if blueprint.loyalty is not None:
         tiers = scoring.loyalty_programme(buyers, blueprint.loyalty, asof=asof).balances
-        tiers = tiers.take(np.flatnonzero(np.isin(tiers["customer"], values["customer"])))
+        ours = np.isin(  # as text: isin on object arrays compares pairs of Python objects
+            np.asarray(tiers["customer"]).astype(str), np.asarray(values["customer"]).astype(str)
+        )
+        tiers = tiers.take(np.flatnonzero(ours))
         names, counts = np.unique(np.asarray(tiers["tier"]).astype(str), return_counts=True)
         loyalty = [{"tier": t, "customers": int(c)} for t, c in zip(names, counts, strict=True)]
     report = scoring.compliance(events, blueprint)

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint.errors import ValidationError
+
 __all__ = [
     "CUSTOMER_COLUMNS",
     "MONTHS",
@@ -503,9 +505,12 @@ def report_sections(
             done["CLV AND P(ALIVE)"] = _clv(buyers, stamp)
         except ImportError as error:
             left["CLV AND P(ALIVE)"] = f"needs scipy ({error})"
-        except Exception as error:  # a fit that fails on this data: say why, keep the rest
-            left["CLV AND P(ALIVE)"] = f"the BG/NBD or Gamma-Gamma fit failed: {error}"
-        done["CHURN RISK"] = _churn(buyers, stamp)
+        except ValidationError as error:  # data a model cannot be fitted to: say why
+            left["CLV AND P(ALIVE)"] = f"the BG/NBD or Gamma-Gamma fit: {error.problems[0].message}"
+        try:
+            done["CHURN RISK"] = _churn(buyers, stamp)
+        except ValidationError as error:
+            left["CHURN RISK"] = f"the purchase-rhythm fit: {error.problems[0].message}"
     if blueprint is None:
         left["FUNNEL"] = "no blueprint (its stages define the funnel)"
     elif len(buyers) == 0:
