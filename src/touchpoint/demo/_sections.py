@@ -378,7 +378,7 @@ def _store_months(events: Any, blueprint: Any, asof: dt.date) -> dict[str, Any] 
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = m / c
     recent = slice(len(months) - 3, None)
-    early = slice(0, len(months) - 3)
+    early = slice(0, len(months) // 2)  # the first half of the window: well before
     with np.errstate(invalid="ignore", divide="ignore"):
         late_rate = m[:, recent].sum(1) / c[:, recent].sum(1)
         early_rate = m[:, early].sum(1) / c[:, early].sum(1)
@@ -394,8 +394,8 @@ def _store_months(events: Any, blueprint: Any, asof: dt.date) -> dict[str, Any] 
         rank = int(np.sum(early_rate < early_rate[worst]))  # stores worse before
         note += (
             f"; worst in the last 3 months: {stores[worst]} "
-            f"({100 * late_rate[worst]:.1f}%, against {100 * early_rate[worst]:.1f}% before, "
-            f"when {rank} of {len(stores)} stores did worse)"
+            f"({100 * late_rate[worst]:.1f}%, against {100 * early_rate[worst]:.1f}% in the "
+            f"first {len(months) // 2} months shown, when {rank} of {len(stores)} stores did worse)"
         )
     return _section(
         rows,
