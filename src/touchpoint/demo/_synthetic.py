@@ -7,6 +7,14 @@ at transaction touchpoints, ratings and response times whose quality varies by s
 mystery-shopper audit records for checklist indicators, follow-up calls for count
 indicators, referrals, complaints and promises.
 
+The data tells a story a manager can find (`SyntheticBase.story` holds the truth): one
+store slips from a month five months before the end; touchpoints' ratings differ by more
+than a star; the base grows and buys more in the peak season; satisfaction dips for
+three months after a change; customers drop out along the stages and leave after an
+exponential lifetime; open promises are days late; and a win-back care rule, with a
+holdout assigned by `touchpoint.experiments.holdout`, has a true effect on repurchase
+(`WINBACK_EFFECT`) that `touchpoint.experiments.lift` recovers.
+
 Everything is generated with numpy over whole columns, and the events come back as an
 `EventFrame` whose id columns are integer codes into their categories, so no Python
 string is built per event. The same seed gives the same data.
