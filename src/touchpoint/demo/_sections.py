@@ -558,6 +558,10 @@ def report_sections(
     if experiment is None:
         left["CARE RULE LIFT"] = "no care-rule experiment (customers reached and a holdout)"
     else:
-        done["CARE RULE LIFT"] = _lift(buyers, experiment)
+        try:
+            done["CARE RULE LIFT"] = _lift(buyers, experiment)
+        except ValidationError as error:  # e.g. a small base: nobody held out
+            problem = error.problems[0]
+            left["CARE RULE LIFT"] = f"{problem.path}: {problem.message} ({problem.value})"
     ordered = {t: done[t] for t in SECTION_TITLES if t in done}
     return ordered, {t: left[t] for t in SECTION_TITLES if t in left}
