@@ -183,3 +183,14 @@ def test_every_held_contact_has_its_reason(run) -> None:
             assert experiments.holdout([h["customer"]], share=0.2, salt="demo:win-back")[0]
     text = text_report(result)
     assert all(re.search(re.escape(h["reason"][:30]), text) for h in held)
+
+
+@pytest.mark.parametrize("customers", [1, 60])
+def test_a_tiny_base_leaves_out_what_it_cannot_measure_and_says_why(customers, tmp_path) -> None:
+    result = run_demo(customers=customers, seed=0, db=tmp_path / "tiny.db", today=TODAY)
+    assert set(result.sections) | set(result.left_out) == set(SECTION_TITLES)
+    assert not set(result.sections) & set(result.left_out)
+    assert all(why for why in result.left_out.values())
+    text = text_report(result)
+    for title, why in result.left_out.items():
+        assert f"{title}\n  left out: {why}" in text
