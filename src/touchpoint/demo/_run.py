@@ -30,7 +30,14 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 
-__all__ = ["DemoResult", "run_demo", "send_planned"]
+__all__ = [
+    "DemoResult",
+    "held_contacts",
+    "hold_out",
+    "read_experiment",
+    "run_demo",
+    "send_planned",
+]
 
 #: Hour (UTC) of "now" on the demo's day: the plan is made at this time.
 PLAN_HOUR = 10
@@ -81,15 +88,27 @@ def _claim(path: str) -> bool:
 EXPERIMENT_KEY = "touchpoint.demo.experiment"
 
 
+#: The ``meta`` row where ``touchpoint init`` keeps a workspace's blueprint (JSON); the
+#: demo keeps its blueprint there too, so ``touchpoint report`` of the file finds it.
+BLUEPRINT_KEY = "touchpoint.blueprint"
+
+
 def _write_meta(path: str, blueprint: Any, experiment: dict[str, Any] | None) -> None:
     """Keep the demo's blueprint (as ``touchpoint init`` does) and its experiment in the file."""
-    from touchpoint.cli._workspace import BLUEPRINT_KEY, write_meta
     from touchpoint.schema import dump_blueprint
 
     items = {BLUEPRINT_KEY: dump_blueprint(blueprint, format="json")}
     if experiment is not None:
         items[EXPERIMENT_KEY] = _experiment_json(experiment)
-    write_meta(path, items)
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            list(items.items()),
+        )
+    finally:
+        con.close()
 
 
 def _experiment_json(experiment: dict[str, Any]) -> str:
@@ -485,7 +504,7 @@ def run_demo(
             now=now,
             policy=care.ContactPolicy(),
         )
-        plan = _hold_out(plan, story.get("winback"))
+        plan = hold_out(plan, story.get("winback"))
         say("send")
         sent = send_planned(ws, plan, people)
         n_events = ws.storage.count()
@@ -519,7 +538,7 @@ def run_demo(
         overdue_count=len(late),
         sections=sections,
         left_out=left_out,
-        held_contacts=_held(plan),
+        held_contacts=held_contacts(plan),
         story={k: v for k, v in story.items() if k != "winback"}
         | {
             "winback_effect": story["winback"]["effect"],
@@ -528,7 +547,7 @@ def run_demo(
     )
 
 
-def _hold_out(plan: Any, experiment: dict[str, Any] | None) -> Any:
+def hold_out(plan: Any, experiment: dict[str, Any] | None) -> Any:
     """Today's contacts of the experiment's rule to customers in its holdout: held, not sent."""
     from touchpoint.experiments import holdout
 
@@ -552,7 +571,7 @@ def _hold_out(plan: Any, experiment: dict[str, Any] | None) -> Any:
     )
 
 
-def _held(plan: Any) -> list[dict[str, Any]]:
+def held_contacts(plan: Any) -> list[dict[str, Any]]:
     """Every planned contact not sent now, with why (deferred: until when)."""
     rows = np.flatnonzero(plan.status.astype(str) != "send")
     out = []

@@ -94,7 +94,7 @@ def _rows(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
 def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], dict[str, str]]:
     """(section title -> rows, left-out section title -> why) of a workspace."""
     from touchpoint import care, scoring
-    from touchpoint.demo._sections import report_sections
+    from touchpoint.demo import report_sections
 
     bp = ws.blueprint
     events = ws.interactions()
@@ -139,8 +139,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
             )
         else:
             left["compliance"] = "no cases of the control indicators in the data"
-    from touchpoint.demo._blueprint import nps_touchpoints
-    from touchpoint.demo._sections import narrow, touchpoint_mask
+    from touchpoint.demo import narrow, nps_touchpoints, touchpoint_mask
 
     ten = [tp.code for tp in nps_touchpoints(bp)]  # 0-10 answers: the NPS's, not CSAT's
     stars = (
@@ -172,9 +171,9 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
         customers, consents = customer_columns(people, {r.anchor for r in bp.care_rules})
         due = care.agenda(bp, customers, asof=day)
         plan = care.plan_contacts(due, bp, customers=customers, consents=consents, now=now)
-        from touchpoint.demo._run import _held, _hold_out
+        from touchpoint.demo import held_contacts, hold_out
 
-        plan = _hold_out(plan, experiment)
+        plan = hold_out(plan, experiment)
         pairs = Counter(
             zip(plan.rule.astype(str).tolist(), plan.status.astype(str).tolist(), strict=True)
         )
@@ -182,7 +181,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
             {"rule": rule, "status": status, "contacts": n}
             for (rule, status), n in sorted(pairs.items())
         ]
-        done["held contacts"] = _held(plan)
+        done["held contacts"] = held_contacts(plan)
     shared, shared_left = report_sections(events, bp, asof=day, experiment=experiment)
     done.update({t.lower(): v for t, v in shared.items()})
     left.update({t.lower(): why for t, why in shared_left.items()})
@@ -191,7 +190,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
 
 def _experiment(ws: Any) -> dict[str, Any] | None:
     """The care-rule experiment the demo recorded in the workspace, if any."""
-    from touchpoint.demo._run import read_experiment
+    from touchpoint.demo import read_experiment
 
     return read_experiment(ws)
 
@@ -234,7 +233,7 @@ def html_page(
     left: dict[str, str],
 ) -> str:
     """The page: a header, one ``<section>`` per section, and the sections left out."""
-    from touchpoint.demo._html import section_html
+    from touchpoint.demo import section_html
 
     charts = {"customer pyramid": ("tier", "customers"), "loyalty tiers": ("tier", "customers")}
     parts = []
