@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,22 +19,32 @@ def test_report_of_an_imported_purchase_log(capsys, shop, tmp_path: Path) -> Non
     code, out, err = run(capsys, "report", url, "--html", str(page), "--asof", "2026-04-01")
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert lines[0] == f"wrote the report of {url} to {page}: customer pyramid"
+    assert lines[0].startswith(f"wrote the report of {url} to {page}: customer pyramid, rfm")
     assert lines[1].startswith("left out: loyalty tiers (no loyalty programme)")
     html = page.read_text("utf-8")
-    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "http" not in html
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html
+    # nothing to fetch: the one address is the SVG namespace of the inline charts
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
     assert '<section id="customer-pyramid">' in html and '<section id="left-out">' in html
     for reason in ("no control indicators", "no ratings in the data", "no care rules"):
         assert reason in html
     code, out, _ = run(capsys, "report", url, "--html", str(page), "--asof", "2026-04-01", "--json")
     result = json.loads(out)
-    assert set(result["sections"]) == {"customer pyramid"}
-    assert set(result["left_out"]) == {
+    # a purchase log: value sections; nothing needing ratings, indicators or care rules
+    assert {"customer pyramid", "rfm segments", "pareto curve", "retention"} <= set(
+        result["sections"]
+    )
+    assert {
         "loyalty tiers",
         "compliance",
         "satisfaction by stage",
         "care agenda",
-    }
+        "satisfaction over time",
+        "nps",
+        "compliance by store and month",
+        "care rule lift",
+    } <= set(result["left_out"])
+    assert not set(result["sections"]) & set(result["left_out"])
     # the pyramid covers every customer and every amount of the file, by pandas
     orders = pd.DataFrame(ROWS, columns=["customer", "time", "amount"])
     orders["amount"] = orders["amount"].astype(float)

@@ -17,6 +17,7 @@ import pytest
 from touchpoint import templates
 from touchpoint.cli import main
 from touchpoint.demo import synthetic_base
+from touchpoint.demo._blueprint import DEMO_LOYALTY, demo_blueprint, nps_touchpoints
 from touchpoint.demo._report import SECTIONS
 
 pytestmark = pytest.mark.slow  # the demo end to end; one test opens its report in chromium
@@ -59,7 +60,8 @@ def _number(cell: str) -> float:
 
 @pytest.fixture(scope="module")
 def base():
-    return synthetic_base(templates.load("car-dealership"), customers=N, seed=SEED, end=TODAY)
+    # the demo's blueprint: the template with a loyalty programme, win-back rule and NPS
+    return synthetic_base(demo_blueprint("car-dealership"), customers=N, seed=SEED, end=TODAY)
 
 
 @pytest.fixture
@@ -75,7 +77,9 @@ def test_every_section_is_reported(demo_run) -> None:
     for title in SECTIONS:
         assert f"\n{title}\n" in out
     assert err == ""  # stderr is not a terminal here: no progress bar (tests/cli has the bar)
-    assert "no loyalty programme" in _section(out, "LOYALTY TIERS")
+    # car-dealership has no loyalty programme of its own: the demo adds its example one
+    shown = [row[0] for row in _table_rows(_section(out, "LOYALTY TIERS"))]
+    assert shown and set(shown) <= {t.name for t in DEMO_LOYALTY.tiers}
 
 
 def test_numbers_agree_with_the_data(demo_run, base) -> None:
@@ -99,7 +103,9 @@ def test_numbers_agree_with_the_data(demo_run, base) -> None:
 
     stages = _table_rows(_section(out, "SATISFACTION BY STAGE"))
     responses = sum(int(_number(s[1])) for s in stages)
-    assert responses == int((~np.isnan(base.events["rating"])).sum())
+    ten = np.isin(base.events["touchpoint"], [tp.code for tp in nps_touchpoints(base.blueprint)])
+    assert ten.any()  # the 0-10 answers are the NPS's, not the 1-5 CSAT's
+    assert responses == int((~np.isnan(base.events["rating"]) & ~ten).sum())
 
     agenda = _section(out, "TODAY'S AGENDA")
     match = re.search(r"([\d,]+) contacts due .*; ([\d,]+) queued in the outbox", agenda)

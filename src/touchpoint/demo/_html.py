@@ -17,9 +17,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from touchpoint.demo._report import SECTIONS, WORST
+from touchpoint.demo._report import SECTIONS, WORST, percent_column
+from touchpoint.demo._sections import SECTION_TITLES
 
-__all__ = ["bar_chart", "html_report"]
+__all__ = ["bar_chart", "heatmap", "html_report", "line_chart", "section_html"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -68,6 +69,171 @@ def bar_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def line_chart(
+    x: list[Any],
+    y: list[float | None],
+    *,
+    title: str,
+    x_label: str = "",
+    y_label: str = "",
+    width: int = 640,
+    height: int = 220,
+) -> str:
+    """A line chart as an inline ``<svg>``: one point per ``x`` (None: a gap), a y axis
+    from the lowest to the highest value, the first, middle and last ``x`` labelled.
+
+    >>> svg = line_chart(["2026-01", "2026-02", "2026-03"], [0.5, None, 0.7], title="t")
+    >>> svg.startswith("<svg") and svg.count("<polyline") == 2 and svg.count("<circle") == 2
+    True
+    """
+    left, right, top, bottom = 60, 20, 28, 40
+    known = [v for v in y if v is not None]
+    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    n = max(len(x) - 1, 1)
+    w, h = width - left - right, height - top - bottom
+
+    def px(i: int) -> float:
+        return left + w * i / n
+
+    def py(v: float) -> float:
+        return top + h * (1.0 - (v - lo) / (hi - lo))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+        f'<text x="0" y="15" font-size="13" font-weight="bold">{escape(title)}</text>'
+        f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>'
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>'
+        f'<text x="{left - 4}" y="{py(hi) + 4:.1f}" text-anchor="end" font-size="11">'
+        f"{_fmt(hi, y_label)}</text>"
+        f'<text x="{left - 4}" y="{py(lo) + 4:.1f}" text-anchor="end" font-size="11">'
+        f"{_fmt(lo, y_label)}</text>"
+    ]
+    for i in sorted({0, len(x) // 2, len(x) - 1}) if x else []:  # three x labels
+        parts.append(
+            f'<text x="{px(i):.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">'
+            f"{escape(str(x[i]))}</text>"
+        )
+    if x_label:
+        parts.append(
+            f'<text x="{left + w / 2:.1f}" y="{height - 4}" text-anchor="middle" '
+            f'font-size="11">{escape(x_label)}</text>'
+        )
+    run: list[str] = []
+    for i, v in enumerate([*y, None]):  # one polyline per run of known values
+        if v is None:
+            if run:
+                parts.append(
+                    f'<polyline fill="none" stroke="#3b7dd8" stroke-width="2" '
+                    f'points="{" ".join(run)}"/>'
+                )
+            run = []
+            continue
+        run.append(f"{px(i):.1f},{py(v):.1f}")
+        parts.append(
+            f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="2.5" fill="#3b7dd8">'
+            f"<title>{escape(str(x[i]))}: {_fmt(v, y_label)}</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _fmt(v: float, label: str) -> str:
+    return f"{100 * v:.1f}%" if percent_column(label) else f"{v:,.3g}"
+
+
+def heatmap(
+    rows: list[str], columns: list[str], values: list[list[float | None]], *, title: str
+) -> str:
+    """A table of shares (0-1) as an inline ``<svg>`` grid, red (low) to green (high).
+
+    Each cell's colour is scaled between the lowest and highest value of the grid and
+    carries its value as text; None is a grey cell.
+
+    >>> svg = heatmap(["a", "b"], ["m1", "m2"], [[0.9, 0.8], [0.7, None]], title="t")
+    >>> svg.count("<rect") == 4 and "70%" in svg
+    True
+    """
+    left, top, cw, ch = 90, 40, 44, 18
+    width = left + cw * len(columns) + 10
+    height = top + ch * len(rows) + 10
+    known = [v for r in values for v in r if v is not None]
+    lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+    span = (hi - lo) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+        f'<text x="0" y="15" font-size="13" font-weight="bold">{escape(title)}</text>'
+    ]
+    for j, c in enumerate(columns):  # column labels
+        parts.append(
+            f'<text x="{left + cw * j + cw / 2:.1f}" y="{top - 6}" text-anchor="middle" '
+            f'font-size="9">{escape(str(c))}</text>'
+        )
+    for i, (name, line) in enumerate(zip(rows, values, strict=True)):  # a row per store
+        y = top + ch * i
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="11">'
+            f"{escape(str(name))}</text>"
+        )
+        for j, v in enumerate(line):
+            if v is None:
+                fill, text = "#ddd", ""
+            else:
+                t = (v - lo) / span  # 0 red .. 1 green
+                fill = f"rgb({int(215 - 120 * t)},{int(80 + 120 * t)},{int(70 + 20 * t)})"
+                text = f"{100 * v:.0f}%"
+            parts.append(
+                f'<rect x="{left + cw * j}" y="{y}" width="{cw - 1}" height="{ch - 1}" '
+                f'fill="{fill}"><title>{escape(str(name))} {escape(str(columns[j]))}: '
+                f"{text or '-'}</title></rect>"
+                f'<text x="{left + cw * j + cw / 2:.1f}" y="{y + 13}" text-anchor="middle" '
+                f'font-size="9" fill="#fff">{text}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def section_html(section: dict[str, Any]) -> str:
+    """One `touchpoint.demo._sections` section: its note, its chart, its table."""
+    chart = section.get("chart")
+    rows = section["rows"]
+    drawn = ""
+    if chart is not None and rows:
+        if chart["kind"] == "bar":
+            drawn = bar_chart(
+                [str(r[chart["label"]]) for r in rows],
+                [r[chart["value"]] for r in rows],
+                title=chart["title"],
+            )
+        elif chart["kind"] == "line":
+            drawn = line_chart(
+                chart["x"],
+                chart["y"],
+                title=chart["title"],
+                x_label=chart.get("x_label", ""),
+                y_label=chart.get("y_label", ""),
+            )
+        elif chart["kind"] == "heatmap":
+            drawn = heatmap(
+                [str(r[chart["row"]]) for r in rows],
+                chart["columns"],
+                [[r.get(c) for c in chart["columns"]] for r in rows],
+                title=chart["title"],
+            )
+    shown = [
+        {
+            c: f"{100 * r[c]:.1f}%" if percent_column(c) and r.get(c) is not None else r.get(c)
+            for c in section["columns"]
+        }
+        for r in rows
+    ]
+    note = f"<p>{escape(section['note'])}</p>" if section["note"] else ""
+    return note + drawn + _table(shown, section["columns"])
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -177,6 +343,8 @@ def html_report(result: Any) -> str:
         ),
         _table(r.agenda_by_rule, ["rule", "contacts"]),
         _table(r.agenda_rows, ["customer", "rule", "channel", "status", "reason"]),
+        f"<h3>Held contacts ({len(r.held_contacts):,}): every contact not sent now, and why</h3>",
+        _table(r.held_contacts, ["customer", "rule", "channel", "status", "reason"]),
     )
     late = [dict(p, due=p["due"].strftime("%Y-%m-%d")) for p in r.overdue]
     section(
@@ -184,6 +352,11 @@ def html_report(result: Any) -> str:
         f"<p>{r.overdue_count:,} open promises past their due date.</p>",
         _table(late, ["id", "customer", "due", "days_overdue"]),
     )
+    for title in SECTION_TITLES:
+        if title in r.sections:
+            section(title, section_html(r.sections[title]))
+        elif title in r.left_out:
+            section(title, f"<p>Left out: {escape(r.left_out[title])}.</p>")
     title = f"touchpoint demo: {r.template}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -12,9 +12,12 @@ True
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["SECTIONS", "text_report"]
+from touchpoint.demo._sections import SECTION_TITLES
+
+__all__ = ["SECTIONS", "percent_column", "section_text", "text_report"]
 
 #: How many indicators the compliance section lists (the least complied with).
 WORST = 10
@@ -28,6 +31,7 @@ SECTIONS = (
     "SATISFACTION BY STAGE",
     "TODAY'S AGENDA",
     "OVERDUE PROMISES",
+    *SECTION_TITLES,
 )
 
 
@@ -57,6 +61,27 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
+
+
+_PERCENT = re.compile(r"share|csat|conversion|rate|^lift$|^lower$|^upper$|^q\d+$|^\d{4}-\d{2}$")
+
+
+def percent_column(name: str) -> bool:
+    """Whether a section's column holds a share (shown as a percentage)."""
+    return bool(_PERCENT.search(name))
+
+
+def section_text(section: dict[str, Any]) -> list[str]:
+    """The lines of one `touchpoint.demo._sections` section: its note, then its table."""
+    columns = section["columns"]
+    rows = [
+        {
+            c: _pct(r.get(c)) if percent_column(c) and r.get(c) is not None else r.get(c)
+            for c in columns
+        }
+        for r in section["rows"]
+    ]
+    return ([f"  {section['note']}"] if section["note"] else []) + _table(rows, columns)
 
 
 def text_report(result: Any) -> str:
@@ -132,6 +157,8 @@ def text_report(result: Any) -> str:
             *_table(r.agenda_by_rule, ["rule", "contacts"]),
             "  first contacts:",
             *_table(r.agenda_rows, ["customer", "rule", "channel", "status", "reason"]),
+            f"  held contacts ({len(r.held_contacts):,}: every contact not sent now, and why):",
+            *_table(r.held_contacts, ["customer", "rule", "channel", "status", "reason"]),
         ],
     )
     late = [dict(p, due=p["due"].strftime("%Y-%m-%d")) for p in r.overdue]
@@ -142,4 +169,9 @@ def text_report(result: Any) -> str:
             *_table(late, ["id", "customer", "due", "days_overdue"]),
         ],
     )
+    for title in SECTION_TITLES:
+        if title in r.sections:
+            section(title, section_text(r.sections[title]))
+        elif title in r.left_out:
+            section(title, [f"  left out: {r.left_out[title]}"])
     return "\n".join(out)

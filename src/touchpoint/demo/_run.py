@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -29,7 +30,14 @@ import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
 
-__all__ = ["DemoResult", "run_demo", "send_planned"]
+__all__ = [
+    "DemoResult",
+    "held_contacts",
+    "hold_out",
+    "read_experiment",
+    "run_demo",
+    "send_planned",
+]
 
 #: Hour (UTC) of "now" on the demo's day: the plan is made at this time.
 PLAN_HOUR = 10
@@ -75,6 +83,64 @@ def _claim(path: str) -> bool:
     )
 
 
+#: The ``meta`` row where the demo records its care-rule experiment (JSON), so that
+#: ``touchpoint report`` of the file shows the rule's held-out lift too.
+EXPERIMENT_KEY = "touchpoint.demo.experiment"
+
+
+#: The ``meta`` row where ``touchpoint init`` keeps a workspace's blueprint (JSON); the
+#: demo keeps its blueprint there too, so ``touchpoint report`` of the file finds it.
+BLUEPRINT_KEY = "touchpoint.blueprint"
+
+
+def _write_meta(path: str, blueprint: Any, experiment: dict[str, Any] | None) -> None:
+    """Keep the demo's blueprint (as ``touchpoint init`` does) and its experiment in the file."""
+    from touchpoint.schema import dump_blueprint
+
+    items = {BLUEPRINT_KEY: dump_blueprint(blueprint, format="json")}
+    if experiment is not None:
+        items[EXPERIMENT_KEY] = _experiment_json(experiment)
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            list(items.items()),
+        )
+    finally:
+        con.close()
+
+
+def _experiment_json(experiment: dict[str, Any]) -> str:
+    plain = {
+        k: (v.isoformat() if isinstance(v, dt.date) else v)
+        for k, v in experiment.items()
+        if k not in ("customers", "held_out")
+    }
+    plain["customers"] = np.asarray(experiment["customers"]).astype(str).tolist()
+    return json.dumps(plain)
+
+
+def read_experiment(ws: Any) -> dict[str, Any] | None:
+    """The care-rule experiment the demo recorded in a SQLite workspace (None: none)."""
+    path = getattr(ws.storage, "path", None)
+    if not isinstance(path, str) or path == ":memory:":
+        return None
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = ?", (EXPERIMENT_KEY,)).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    found: dict[str, Any] = json.loads(row[0])
+    found["customers"] = np.array(found["customers"], dtype=object)
+    return found
+
+
 def _mark(path: str) -> None:
     con = sqlite3.connect(path, isolation_level=None)
     try:
@@ -110,6 +176,15 @@ class DemoResult:
     sent: int
     overdue: list[dict[str, Any]]
     overdue_count: int
+    #: The sections of `touchpoint.demo._sections.report_sections` (RFM segments, Pareto,
+    #: CLV and P(alive), churn, funnel, retention, CSAT and NPS by month, compliance by
+    #: store and month, the care rule's lift), and those left out with the reason.
+    sections: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    left_out: dict[str, str] = attrs.field(factory=dict)
+    #: Every contact of today's agenda that is not sent now, with the reason.
+    held_contacts: list[dict[str, Any]] = attrs.field(factory=list)
+    #: What the synthetic base planted (the slipping store, the dip, the true lift).
+    story: dict[str, Any] = attrs.field(factory=dict)
 
 
 def _rows(frame: Any, columns: list[str], limit: int | None = None) -> list[dict[str, Any]]:
@@ -128,48 +203,54 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Interactions recorded per batch (a million customers make about 14 million).
+RECORD_CHUNK = 1_000_000
+
+
+def _refused(report: Any) -> None:
+    first = report.rejections[0].problems[0] if report.rejections else None
+    raise ValidationError(
+        [
+            Problem(
+                "db",
+                f"{report.rejected:,} generated interactions were refused (first: "
+                f"{first.message if first else '?'}); the file probably holds a demo made "
+                "with another --customers, --seed or --template: use a new --db",
+            )
+        ]
+    )
+
+
 def _record(ws: Any, base: Any) -> dict[str, int]:
     """Store the base; interactions are deduplicated by event id, the rest upserted by id."""
-    from touchpoint.model import Complaint, Consent, Customer, Promise
+    from touchpoint.model import Complaint, Promise
 
-    report = ws.record_batch(base.events)
-    if report.rejected:
-        first = report.rejections[0].problems[0] if report.rejections else None
-        raise ValidationError(
-            [
-                Problem(
-                    "db",
-                    f"{report.rejected:,} generated interactions were refused (first: "
-                    f"{first.message if first else '?'}); the file probably holds a demo made "
-                    "with another --customers, --seed or --template: use a new --db",
-                )
-            ]
-        )
+    accepted = duplicates = 0
+    events = base.events
+    for lo in range(0, len(events), RECORD_CHUNK):  # batches bound the ingest's memory
+        rows: Any = slice(lo, lo + RECORD_CHUNK)  # a slice: views of the columns, no copy
+        report = ws.record_batch(events.take(rows))
+        accepted += report.accepted
+        duplicates += report.duplicates
+        if report.rejected:
+            _refused(report)
     c = base.customers
-    consents: dict[str, list[Any]] = {}
-    k = base.consents
-    for who, channel, purpose, granted, at in zip(
-        k["customer"], k["channel"], k["purpose"], k["granted"], k["time"].tolist(), strict=True
-    ):
-        consents.setdefault(who, []).append(Consent(channel, purpose, bool(granted), at))
-    dates = ("birthday", "purchase", "move_in", "warranty_end", "child_birth")
-    date_lists = {d: c[d].tolist() for d in dates if d in c}
-    people = [
-        Customer(
-            who,
-            name=c["name"][i],
-            email=c["email"][i],
-            phone=c["phone"][i],
-            timezone=c["timezone"][i],
-            consents=consents.get(who, ()),
-            preferred_channels=(c["preferred_channel"][i],),
-            dates={d: v[i] for d, v in date_lists.items() if v[i] is not None},
-            segment=c["segment"][i],
-            referrer=c["referrer"][i],
-            do_not_contact=bool(c["do_not_contact"][i]),
-        )
-        for i, who in enumerate(c["customer"])
-    ]
+
+    dates = ("birthday", "purchase", "last_purchase", "move_in", "warranty_end", "child_birth")
+    # Columns, not a Customer object per row: the storage builds the documents column-wise.
+    people = {
+        "customer": c["customer"],
+        "name": c["name"],
+        "email": c["email"],
+        "phone": c["phone"],
+        "timezone": c["timezone"],
+        "preferred_channel": c["preferred_channel"],
+        "segment": c["segment"],
+        "referrer": c["referrer"],
+        "do_not_contact": c["do_not_contact"],
+        "dates": {d: c[d] for d in dates if d in c},
+        "consents": base.consents,
+    }
     ws.storage.upsert_customers(people)
     p = base.promises
     ws.storage.add_promises(
@@ -213,9 +294,9 @@ def _record(ws: Any, base: Any) -> dict[str, int]:
         )
     )
     return {
-        "accepted": report.accepted,
-        "duplicates": report.duplicates,
-        "customers": len(people),
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "customers": len(c["customer"]),
         "promises": len(p["id"]),
         "complaints": len(m["id"]),
     }
@@ -257,14 +338,16 @@ def send_planned(ws: Any, plan: Any, customers: dict[str, np.ndarray]) -> int:
     return sent
 
 
-def _scores(events: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
-    """Pyramid, loyalty, compliance, key touchpoints and satisfaction of the stored events."""
+def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
+    """Pyramid, loyalty, compliance, key touchpoints and satisfaction of the stored events.
+
+    ``buyers`` are the customers' own events (without the mystery shoppers' audits).
+    """
     from touchpoint import attribution, scoring
+    from touchpoint.demo._blueprint import nps_touchpoints
+    from touchpoint.demo._sections import narrow, touchpoint_mask
 
     asof = np.datetime64(today + dt.timedelta(days=1), "us")
-    # Value and loyalty are about customers: leave out the mystery shoppers' audit records.
-    shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
-    buyers = events.take(np.flatnonzero(~shopper[events.codes("customer")]))
     values = scoring.rfm(buyers, asof=asof)  # purchases only; every customer gets a row
     seen = np.bincount(buyers.codes("customer"), minlength=len(values)) > 0
     values = values.take(np.flatnonzero(seen))  # categories keep the shoppers
@@ -273,7 +356,10 @@ def _scores(events: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
     loyalty = None
     if blueprint.loyalty is not None:
         tiers = scoring.loyalty_programme(buyers, blueprint.loyalty, asof=asof).balances
-        tiers = tiers.take(np.flatnonzero(np.isin(tiers["customer"], values["customer"])))
+        ours = np.isin(  # as text: isin on object arrays compares pairs of Python objects
+            np.asarray(tiers["customer"]).astype(str), np.asarray(values["customer"]).astype(str)
+        )
+        tiers = tiers.take(np.flatnonzero(ours))
         names, counts = np.unique(np.asarray(tiers["tier"]).astype(str), return_counts=True)
         loyalty = [{"tier": t, "customers": int(c)} for t, c in zip(names, counts, strict=True)]
     report = scoring.compliance(events, blueprint)
@@ -301,7 +387,8 @@ def _scores(events: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
         "touchpoint": events["touchpoint"],
         "converted": converted,
     }
-    rated = ~np.isnan(events["rating"])
+    ten = touchpoint_mask(events, [tp.code for tp in nps_touchpoints(blueprint)])
+    rated = ~np.isnan(events["rating"]) & ~ten  # 1-5 stars; the 0-10 answers are the NPS's
     who = events.codes("customer")[rated]
     stars = events["rating"][rated]
     k = int(who.max()) + 1 if len(who) else 0
@@ -327,7 +414,11 @@ def _scores(events: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
         ],
         limit=10,
     )
-    sat = scoring.csat(events, by="stage", blueprint=blueprint)
+    sat = scoring.csat(
+        narrow(events, ["rating", "time", "touchpoint"], np.flatnonzero(rated)),
+        by="stage",
+        blueprint=blueprint,
+    )
     satisfaction = _rows(
         sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
     )
@@ -363,12 +454,14 @@ def run_demo(
         ``touchpoint init`` or an application): the demo writes its synthetic data only
         into a new file, which it marks as its own, or into one it marked.
     """
-    from touchpoint import care, templates
+    from touchpoint import care
+    from touchpoint.demo._blueprint import demo_blueprint
+    from touchpoint.demo._sections import CUSTOMER_COLUMNS, narrow, report_sections
     from touchpoint.demo._synthetic import synthetic_base
     from touchpoint.workspace import open_workspace
 
     say = progress or (lambda _step: None)
-    blueprint = templates.load(template)
+    blueprint = demo_blueprint(template)
     new = _claim(os.fspath(db))  # before the minutes of work, not after
     say("generate")
     base = synthetic_base(
@@ -383,32 +476,47 @@ def run_demo(
         if new:
             _mark(os.fspath(db))
         recorded = _record(ws, base)
+        _write_meta(os.fspath(db), blueprint, base.story.get("winback"))
+        # The generated events are stored: drop them (at a million customers they are
+        # gigabytes), keep the customers' tables for the agenda.
+        people, consents, promises, story = base.customers, base.consents, base.promises, base.story
+        del base
         say("score")
         events = ws.interactions()
-        scores = _scores(events, blueprint, today)
+        # Value, loyalty and the customer sections are about customers: leave out the
+        # mystery shoppers' audit records (and keep only the columns those scores read).
+        shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
+        own = narrow(events, CUSTOMER_COLUMNS, np.flatnonzero(~shopper[events.codes("customer")]))
+        scores = _scores(events, own, blueprint, today)
+        say("report sections")
+        sections, left_out = report_sections(
+            events, blueprint, asof=today, customers=own, experiment=story.get("winback")
+        )
         say("agenda")
-        due = care.agenda(blueprint, base.customers, asof=today)
+        del events, own
+        due = care.agenda(blueprint, people, asof=today)
         now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
         plan = care.plan_contacts(
             due,
             blueprint,
-            customers=base.customers,
-            consents=base.consents,
+            customers=people,
+            consents=consents,
             now=now,
             policy=care.ContactPolicy(),
         )
+        plan = hold_out(plan, story.get("winback"))
         say("send")
-        sent = send_planned(ws, plan, base.customers)
+        sent = send_planned(ws, plan, people)
         n_events = ws.storage.count()
     rules, rule_counts = np.unique(plan.rule.astype(str), return_counts=True)
     statuses, status_counts = np.unique(plan.status.astype(str), return_counts=True)
     say("promises")
-    late = care.overdue_promises(base.promises, asof=now)
+    late = care.overdue_promises(promises, asof=now)
     return DemoResult(
         template=template,
         db=os.fspath(db),
         today=today,
-        customers=len(base.customers["customer"]),
+        customers=len(people["customer"]),
         events=n_events,
         recorded=recorded,
         pyramid=scores["pyramid"],
@@ -428,4 +536,57 @@ def run_demo(
         sent=sent,
         overdue=_rows(late, ["id", "customer", "due", "days_overdue"], limit=8),
         overdue_count=len(late),
+        sections=sections,
+        left_out=left_out,
+        held_contacts=held_contacts(plan),
+        story={k: v for k, v in story.items() if k != "winback"}
+        | {
+            "winback_effect": story["winback"]["effect"],
+            "winback_baseline": story["winback"]["baseline"],
+        },
     )
+
+
+def hold_out(plan: Any, experiment: dict[str, Any] | None) -> Any:
+    """Today's contacts of the experiment's rule to customers in its holdout: held, not sent."""
+    from touchpoint.experiments import holdout
+
+    if experiment is None or not len(plan.customer):
+        return plan
+    mine = plan.rule.astype(str) == experiment["rule"]
+    if not mine.any():
+        return plan
+    held = np.zeros(len(mine), dtype=bool)
+    held[mine] = holdout(
+        plan.customer[mine].astype(str), share=experiment["share"], salt=experiment["salt"]
+    )
+    why = (
+        f"holdout: in the {100 * experiment['share']:.0f}% control group of "
+        f"{experiment['rule']} (salt {experiment['salt']!r}), never contacted by it"
+    )
+    return attrs.evolve(
+        plan,
+        status=np.where(held, "held", plan.status).astype(object),
+        reason=np.where(held, why, plan.reason).astype(object),
+    )
+
+
+def held_contacts(plan: Any) -> list[dict[str, Any]]:
+    """Every planned contact not sent now, with why (deferred: until when)."""
+    rows = np.flatnonzero(plan.status.astype(str) != "send")
+    out = []
+    for i in rows:  # the day's held contacts: tens, not a loop per customer
+        reason = str(plan.reason[i] or "")
+        if not reason and str(plan.status[i]) == "deferred":
+            at = plan.send_at[i].astype("datetime64[m]")
+            reason = f"deferred to {str(at).replace('T', ' ')} UTC (quiet hours or a cap)"
+        out.append(
+            {
+                "customer": str(plan.customer[i]),
+                "rule": str(plan.rule[i]),
+                "channel": None if plan.channel[i] is None else str(plan.channel[i]),
+                "status": str(plan.status[i]),
+                "reason": reason,
+            }
+        )
+    return out

@@ -7,6 +7,14 @@ at transaction touchpoints, ratings and response times whose quality varies by s
 mystery-shopper audit records for checklist indicators, follow-up calls for count
 indicators, referrals, complaints and promises.
 
+The data tells a story a manager can find (`SyntheticBase.story` holds the truth): one
+store slips from a month five months before the end; touchpoints' ratings differ by more
+than a star; the base grows and buys more in the peak season; satisfaction dips for
+three months after a change; customers drop out along the stages and leave after an
+exponential lifetime; open promises are days late; and a win-back care rule, with a
+holdout assigned by `touchpoint.experiments.holdout`, has a true effect on repurchase
+(`WINBACK_EFFECT`) that `touchpoint.experiments.lift` recovers.
+
 Everything is generated with numpy over whole columns, and the events come back as an
 `EventFrame` whose id columns are integer codes into their categories, so no Python
 string is built per event. The same seed gives the same data.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import numpy as np
@@ -42,6 +51,15 @@ _US = "datetime64[us]"
 _DAY_US = 86_400_000_000
 _HOUR = np.timedelta64(3_600_000_000, "us")
 _OUTCOMES = np.array(["purchase", "pass", "fail"], dtype=object)
+#: The chance a customer who reached a stage goes on to the next (awareness ->
+#: consultation -> experience -> transaction -> cooperation): where the funnel leaks.
+CONTINUE = (0.75, 0.6, 0.5, 0.7, 0.7, 0.7)
+#: The win-back care rule the demo adds: a contact this many days after the last purchase.
+WINBACK_DAYS = 120
+#: Its holdout: share and salt of `touchpoint.experiments.holdout`.
+WINBACK_SHARE, WINBACK_SALT = 0.2, "demo:win-back"
+#: Its true effect: repurchase within the measured quarter, holdout and treated.
+WINBACK_BASELINE, WINBACK_EFFECT = 0.15, 0.10
 PURCHASE, PASS, FAIL = 0, 1, 2
 
 
@@ -55,9 +73,27 @@ class SyntheticBase:
     events: EventFrame
     complaints: dict[str, np.ndarray]
     promises: dict[str, np.ndarray]
+    #: What was planted in the data for a manager to find, and the truth behind it (see
+    #: `synthetic_base`): ``slip_store``, ``slip_from``, ``dip_from``, ``dip_to``,
+    #: ``winback`` (the care-rule experiment: ``rule``, ``days``, ``salt``, ``share``,
+    #: ``customers``, ``held_out``, ``start``, ``end``, ``baseline``, ``effect``).
+    story: dict[str, Any] = attrs.field(factory=dict)
 
 
 _NONE = np.array(None, dtype=object)  # None as an array, for element-wise use
+#: The integer type of each coded column of the events (a million customers make ~14
+#: million events: int64 everywhere would be 1.6 GB, these make it about 0.9).
+_NARROW = {
+    "customer": np.int32,
+    "touchpoint": np.int16,
+    "channel": np.int16,
+    "direction": np.int8,
+    "outcome": np.int8,
+    "staff": np.int32,
+    "store": np.int16,
+    "referrer": np.int32,
+    "indicator": np.int16,
+}
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int = 6) -> np.ndarray:
@@ -118,10 +154,18 @@ def synthetic_base(
     store_ids = _ids("ST", np.arange(1, stores + 1), 3)
     staff_ids = _ids("S", np.arange(1, stores * staff_per_store + 1), 4)
     store_quality = rng.normal(0.0, 0.5, stores)
+    # The problem to find: one store, good until now, slips from a month half a year ago.
+    slip_store = int(np.argsort(store_quality)[stores // 2 + stores // 4]) if stores > 1 else 0
+    slip_from = (end64 - np.timedelta64(5 * 30 * _DAY_US, "us")).astype("datetime64[M]")
+    slip64 = slip_from.astype(_US)
+    # A change that went wrong: ratings dip for three months, ten months before the end.
+    dip_from = (end64 - np.timedelta64(10 * 30 * _DAY_US, "us")).astype("datetime64[M]")
+    dip_to = dip_from + np.timedelta64(3, "M")
     home_store = rng.integers(0, stores, n)
-    first_seen = start64 + (rng.random(n) * 0.8 * (end64 - start64).astype(np.int64)).astype(
-        np.int64
-    ).astype("timedelta64[us]")
+    # Growth: more customers arrive each month (the square root skews arrivals late).
+    first_seen = start64 + (
+        np.sqrt(rng.random(n)) * 0.97 * (end64 - start64).astype(np.int64)
+    ).astype(np.int64).astype("timedelta64[us]")
     # A quarter of customers were referred by an earlier one (code -1: nobody).
     referrer = np.where(
         rng.random(n) < 0.25, np.floor(rng.random(n) * np.arange(n)).astype(np.int64), -1
@@ -134,14 +178,20 @@ def synthetic_base(
     counts = np.maximum(rng.negative_binomial(3, 3 / (3 + events_per_customer), n), 1)
     total = int(counts.sum())
     who = np.repeat(np.arange(n), counts)
-    depth = rng.integers(0, len(stages), n)  # how far along the journey each customer gets
+    # How far along the journey each customer gets: each stage is passed with its
+    # CONTINUE chance, so the funnel shows where customers stop.
+    go_on = np.array(CONTINUE[: max(len(stages) - 1, 0)])
+    depth = np.cumprod(rng.random((n, len(go_on))) < go_on, axis=1).sum(axis=1)
     stage_of_event = np.floor(rng.random(total) * (depth[who] + 1)).astype(np.int64)
     # Within a customer, events are in time order and their stages never go backwards:
     # sort each customer's stages and each customer's random times, then pair them up.
-    stage_of_event = stage_of_event[np.lexsort((stage_of_event, who))]
-    fraction = rng.random(total)
-    fraction = fraction[np.lexsort((fraction, who))]
-    remaining = (end64 - first_seen).astype(np.int64)
+    # (``who`` is sorted, so one sort of a combined key sorts within each customer.)
+    stage_of_event = np.sort(who * 64 + stage_of_event) - who * 64
+    fraction = np.sort(who + rng.random(total) * 0.999) - who
+    # Customers leave: each one's events end at an exponential lifetime (mean 18 months),
+    # so some have lapsed by the end and churn and P(alive) have something to find.
+    lifetime = rng.exponential(1.5 * 365.25 * _DAY_US, n).astype(np.int64)
+    remaining = np.minimum((end64 - first_seen).astype(np.int64), lifetime)
     time = first_seen[who] + (fraction * remaining[who]).astype(np.int64).astype("timedelta64[us]")
 
     touchpoint = np.empty(total, dtype=np.int64)
@@ -159,19 +209,34 @@ def synthetic_base(
     )
     outbound_tp = np.array([tp.direction.value == "outbound" for tp in tps])
     store = home_store[who]
-    quality = store_quality[store]
+    slipped = (store == slip_store) & (time >= slip64)
+    quality = store_quality[store] - 2.0 * slipped
 
     purchase_tp = np.array([tp.stage is Stage.TRANSACTION for tp in tps])
     if not purchase_tp.any():
         purchase_tp = np.array([tp.stage is stages[-1] for tp in tps])
-    is_purchase = purchase_tp[touchpoint] & (rng.random(total) < 0.6)
+    # Seasonal buying: a third more purchases in the peak month than on average.
+    month = time.astype("datetime64[M]").astype(np.int64) % 12
+    season = 1.0 + 0.33 * np.cos(2 * np.pi * (month - 11) / 12)
+    is_purchase = purchase_tp[touchpoint] & (rng.random(total) < 0.55 * season)
     customer_value = rng.lognormal(0.0, 0.8, n)
     amount = np.where(
         is_purchase, np.round(rng.lognormal(5.5, 0.9, total) * customer_value[who], 2), np.nan
     )
-    rating = np.where(
-        rng.random(total) < 0.4, np.clip(np.round(rng.normal(4.0 + quality, 0.9)), 1, 5), np.nan
+    # Touchpoints differ clearly: each has its own level, spread over about 1.6 stars.
+    tp_level = rng.permutation(np.linspace(-1.0, 0.6, len(tps)))
+    dip = (time >= dip_from.astype(_US)) & (time < dip_to.astype(_US))
+    mood = 0.6 * quality + tp_level[touchpoint] - 0.6 * dip
+    stars = np.clip(np.round(rng.normal(4.1 + mood, 0.8)), 1, 5)
+    # Touchpoints asking "would you recommend us" on a 0-10 scale (the NPS question).
+    ten = np.array(
+        [
+            any(i.kind is IndicatorKind.RATING and (i.scale or 0) >= 10 for i in tp.indicators)
+            for tp in tps
+        ]
     )
+    score = np.clip(np.round(rng.normal(8.3 + 2.0 * mood, 1.6)), 0, 10)
+    rating = np.where(rng.random(total) < 0.4, np.where(ten[touchpoint], score, stars), np.nan)
     limit = np.array(
         [
             min(
@@ -184,10 +249,6 @@ def synthetic_base(
     response_time = np.round(limit[touchpoint] * rng.lognormal(-0.4 - quality, 0.6, total))
 
     first_event = np.r_[True, who[1:] != who[:-1]]
-    bought = np.flatnonzero(is_purchase)
-    buyers, first = np.unique(who[bought], return_index=True)
-    first_purchase = np.full(n, np.datetime64("NaT"), dtype=_US)
-    first_purchase[buyers] = time[bought[first]]
 
     columns = {
         "customer": who,
@@ -204,15 +265,42 @@ def synthetic_base(
         "referrer": np.where(first_event, referrer[who], -1),
         "indicator": np.full(total, -1),
     }
+    # Let go of the per-event temporaries: at a million customers each is ~100 MB.
+    del who, touchpoint, time, amount, rating, response_time, store, quality, slipped
+    del month, season, is_purchase, dip, mood, stars, score, fraction, stage_of_event
+    say("win-back experiment")
+    extra, winback = _winback(
+        blueprint, channel_of_tp, limit, rng, columns, ids, home_store, staff_per_store, end64
+    )
     checklist = [(tp, i) for tp, i in blueprint.indicators() if i.kind is IndicatorKind.CHECKLIST]
     parts = [
         columns,
-        _audits(checklist, index_of, channel_of_tp, rng, store_quality, start64, end64, n),
+        _audits(
+            checklist,
+            index_of,
+            channel_of_tp,
+            rng,
+            store_quality,
+            (slip_store, slip64),
+            start64,
+            end64,
+            n,
+        ),
     ]
-    parts.append(_follow_ups(blueprint, index_of, channel_of_tp, rng, columns, end64))
-    events = {k: np.concatenate([p[k] for p in parts if p]) for k in columns}
+    parts.append(
+        _follow_ups(blueprint, index_of, channel_of_tp, rng, columns, end64, (slip_store, slip64))
+    )
+    parts.append(extra)
+    keys = list(columns)
+    events: dict[str, np.ndarray] = {}
+    for name in keys:  # column by column, dropping the parts' column once copied
+        events[name] = np.concatenate([p[name] for p in parts if p])
+        for p in parts:
+            p.pop(name, None)
+    del parts, columns, extra
     order = np.argsort(events["time"], kind="stable")
-    events = {k: v[order] for k, v in events.items()}
+    for name in keys:  # one column copy at a time
+        events[name] = events[name][order]
     events["event_id"] = np.arange(1, len(order) + 1, dtype=np.int64)
     # indicator codes are unique within a touchpoint only: categories must be distinct
     indicator_names, indicator_code = np.unique(
@@ -233,24 +321,43 @@ def synthetic_base(
         "referrer": ids,
         "indicator": indicator_names,
     }
+    for name, small in _NARROW.items():  # codes in the smallest integer that holds them
+        events[name] = events[name].astype(small)
     frame = EventFrame(events, categories)
 
     say("customers' details and consent")
+    mine = (events["outcome"] == PURCHASE) & (events["customer"] < n)
+    bought_at = events["time"][mine].view(np.int64)
+    buyer = events["customer"][mine]
+    nat = np.iinfo(np.int64).min  # NaT as int64
+    first_purchase = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_purchase, buyer, bought_at)
+    first_purchase[first_purchase == np.iinfo(np.int64).max] = nat
+    last_purchase = np.full(n, nat)
+    np.maximum.at(last_purchase, buyer, bought_at)
     customers_cols = _customers(
         rng,
         ids,
         first_seen,
-        first_purchase,
+        first_purchase.view(_US),
         np.where(referrer >= 0, ids[referrer], _NONE),
         store_ids[home_store],
     )
+    customers_cols["last_purchase"] = last_purchase.view(_US).astype("datetime64[D]")
     customers_cols.update(_current_stages(blueprint, events, n))
     consents = _consents(rng, ids, first_seen, blueprint)
     say("complaints and promises")
     complaints, promises = _complaints_and_promises(
         rng, ids, first_seen, end64, store_quality[home_store]
     )
-    return SyntheticBase(blueprint, customers_cols, consents, frame, complaints, promises)
+    story = {
+        "slip_store": str(store_ids[slip_store]),
+        "slip_from": slip_from.astype("datetime64[D]").item(),
+        "dip_from": dip_from.astype("datetime64[D]").item(),
+        "dip_to": dip_to.astype("datetime64[D]").item(),
+        "winback": winback,
+    }
+    return SyntheticBase(blueprint, customers_cols, consents, frame, complaints, promises, story)
 
 
 def _current_stages(
@@ -281,6 +388,7 @@ def _audits(
     channel_of_tp: np.ndarray,
     rng: np.random.Generator,
     store_quality: np.ndarray,
+    slip: tuple[int, np.datetime64],
     start64: np.datetime64,
     end64: np.datetime64,
     shoppers_from: int,
@@ -298,14 +406,16 @@ def _audits(
     items = len(checklist)
     store = np.repeat(visit_store, items)
     item = np.tile(np.arange(items), len(visit_store))
-    passed = rng.random(len(store)) < 1 / (1 + np.exp(-(2.0 + 1.5 * store_quality[store])))
+    when = np.repeat(visit_time, items)
+    q = store_quality[store] - 2.0 * ((store == slip[0]) & (when >= slip[1]))
+    passed = rng.random(len(store)) < 1 / (1 + np.exp(-(2.0 + 1.5 * q)))
     tp_of_item = np.array([index_of[tp.code] for tp, _ in checklist])
     total = len(store)
     return {
         "customer": shoppers_from + store,  # the mystery shopper of each store
         "touchpoint": tp_of_item[item],
         "channel": channel_of_tp[tp_of_item[item]],
-        "time": np.repeat(visit_time, items),
+        "time": when,
         "direction": np.zeros(total, dtype=np.int64),
         "amount": np.full(total, np.nan),
         "rating": np.full(total, np.nan),
@@ -325,15 +435,18 @@ def _follow_ups(
     rng: np.random.Generator,
     events: dict[str, np.ndarray],
     end64: np.datetime64,
+    slip: tuple[int, np.datetime64],
 ) -> dict[str, np.ndarray]:
-    """Follow-up contacts for count indicators (the calls after a letter), some missed."""
+    """Follow-up contacts for count indicators (the calls after a letter), some missed
+    (more of them at the slipping store ``slip[0]`` from ``slip[1]``)."""
     parts: list[dict[str, np.ndarray]] = []
     for tp, ind in blueprint.indicators():
         if ind.kind is not IndicatorKind.COUNT or ind.within is None:
             continue
         counted = index_of[ind.counts[0] if ind.counts else tp.code]
         trigger = np.flatnonzero(events["touchpoint"] == index_of[tp.code])
-        made = rng.binomial(int(max(ind.target, 1)), 0.85, len(trigger))
+        worse = (events["time"][trigger] >= slip[1]) & (events["store"][trigger] == slip[0])
+        made = rng.binomial(int(max(ind.target, 1)), np.where(worse, 0.45, 0.85))
         idx = np.repeat(trigger, made)
         window_us = ind.within.total_seconds() * 0.95e6
         delay = (rng.random(len(idx)) * window_us).astype(np.int64).astype("timedelta64[us]")
@@ -358,6 +471,113 @@ def _follow_ups(
             }
         )
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
+
+
+def _winback_touchpoints(blueprint: Blueprint) -> tuple[int, int]:
+    """(the win-back contact's touchpoint, the repurchase's touchpoint) as indexes.
+
+    The contact: an outbound touchpoint of the last stage (else its first touchpoint).
+    The repurchase: a purchase touchpoint that opens no count-indicator case.
+    """
+    tps = blueprint.touchpoints
+    stages = [s for s in Stage if s in blueprint.stages and blueprint.by_stage(s)]
+    last = [i for i, tp in enumerate(tps) if tp.stage is stages[-1]]
+    out = [i for i in last if tps[i].direction.value == "outbound"]
+    buy = [i for i, tp in enumerate(tps) if tp.stage is Stage.TRANSACTION] or last
+    plain = [i for i in buy if not any(x.kind is IndicatorKind.COUNT for x in tps[i].indicators)]
+    return (out or last)[0], (plain or buy)[0]
+
+
+def _winback(
+    blueprint: Blueprint,
+    channel_of_tp: np.ndarray,
+    limit: np.ndarray,
+    rng: np.random.Generator,
+    columns: dict[str, np.ndarray],
+    ids: np.ndarray,
+    home_store: np.ndarray,
+    staff_per_store: int,
+    end64: np.datetime64,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    # Changes ``columns`` in place (purchases of the quarter) and returns the events to
+    # add (the contacts and the drawn repurchases) with the experiment's description.
+    """The win-back care rule's experiment, with a known true effect.
+
+    The rule contacts a customer `WINBACK_DAYS` after their last purchase. Customers
+    it reached before ``start`` (120 days before the end; lapsed customers who have not
+    bought since) are the experiment; `touchpoint.experiments.holdout` holds out `WINBACK_SHARE` of them
+    (salt `WINBACK_SALT`), who get no contact. In the quarter ``[start, start + 90
+    days)`` each customer of the experiment buys with chance `WINBACK_BASELINE`, plus
+    `WINBACK_EFFECT` if contacted (their other purchases in that quarter are replaced by
+    this draw): the true lift on repurchase is `WINBACK_EFFECT`.
+    """
+    from touchpoint.experiments import holdout
+
+    n = len(ids)
+    day = np.timedelta64(_DAY_US, "us")
+    start = (end64 - 120 * day).astype("datetime64[D]").astype(_US)
+    stop = start + 90 * day
+    t, who = columns["time"], columns["customer"]
+    bought = columns["outcome"] == PURCHASE
+    before = bought & (t < start)
+    never = np.iinfo(np.int64).min
+    last = np.full(n, never)
+    np.maximum.at(last, who[before], t[before].view(np.int64))
+    fire = last + WINBACK_DAYS * _DAY_US
+    eligible = (last > never) & (fire < start.view(np.int64))
+    people = np.flatnonzero(eligible)
+    held = (
+        holdout(ids[people], share=WINBACK_SHARE, salt=WINBACK_SALT)
+        if len(people)
+        else np.zeros(0, dtype=bool)
+    )
+    # Their own purchases in the quarter become visits: the draw below replaces them.
+    mine = bought & eligible[who] & (t >= start) & (t < stop)
+    columns["outcome"][mine] = -1  # in place: the caller's columns
+    columns["amount"][mine] = np.nan
+    contact_tp, buy_tp = _winback_touchpoints(blueprint)
+    treated = people[~held]
+    buys = people[rng.random(len(people)) < WINBACK_BASELINE + WINBACK_EFFECT * ~held]
+    span = (stop - start).astype(np.int64)
+    whom = np.concatenate([treated, buys])
+    k, m = len(treated), len(buys)
+    at = np.concatenate(
+        [
+            fire[treated].view(_US),
+            start + (rng.random(m) * span).astype(np.int64).astype("timedelta64[us]"),
+        ]
+    )
+    tp = np.concatenate([np.full(k, contact_tp), np.full(m, buy_tp)])
+    store = home_store[whom]
+    extra = {
+        "customer": whom,
+        "touchpoint": tp,
+        "channel": channel_of_tp[tp],
+        "time": at,
+        "direction": np.r_[np.ones(k, dtype=np.int64), np.zeros(m, dtype=np.int64)],
+        "amount": np.r_[np.full(k, np.nan), np.round(rng.lognormal(5.5, 0.9, m), 2)],
+        "rating": np.full(k + m, np.nan),
+        "response_time": np.round(limit[tp] * rng.lognormal(-0.4, 0.6, k + m)),
+        "outcome": np.r_[np.full(k, -1), np.full(m, PURCHASE)],
+        "staff": store * staff_per_store + rng.integers(0, staff_per_store, k + m),
+        "store": store,
+        "referrer": np.full(k + m, -1),
+        "indicator": np.full(k + m, -1),
+    }
+    story = {
+        "rule": "win-back",
+        "days": WINBACK_DAYS,
+        "touchpoint": blueprint.touchpoints[contact_tp].code,
+        "salt": WINBACK_SALT,
+        "share": WINBACK_SHARE,
+        "customers": ids[people],
+        "held_out": held,
+        "start": start.astype("datetime64[D]").item(),
+        "end": stop.astype("datetime64[D]").item(),
+        "baseline": WINBACK_BASELINE,
+        "effect": WINBACK_EFFECT,
+    }
+    return extra, story
 
 
 def _customers(
@@ -457,8 +677,12 @@ def _complaints_and_promises(
         "made_at": made,
         "due": due,
         "value": np.round(rng.lognormal(5, 1, len(p)), 2),
-        "status": np.where((rng.random(len(p)) < 0.85) & (due < end64), "fulfilled", "open").astype(
-            object
-        ),
+        # Kept mostly on time: a promise still open past its due date is days late, a few
+        # weeks at most (the exponential tail), not years.
+        "status": np.where(
+            (end64 - due).astype(np.int64) > rng.exponential(8.0, len(p)) * _DAY_US,
+            "fulfilled",
+            "open",
+        ).astype(object),
     }
     return complaints, promises

@@ -17,14 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
+from touchpoint.errors import Problem, ValidationError
 from touchpoint.model import Complaint, Consent, Customer, Promise
 
-__all__ = ["KINDS", "from_document", "kind_of", "to_document"]
+__all__ = ["KINDS", "customer_documents", "from_document", "kind_of", "to_document"]
 
 KINDS: dict[str, type] = {"customer": Customer, "promise": Promise, "complaint": Complaint}
 
@@ -139,3 +142,297 @@ def customer_export(
         ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2, default=str)
+
+
+# ---------------------------------------------------------------- customers as columns
+
+#: The text fields of a `Customer` read from columns of the same name (None if absent).
+_TEXT_FIELDS = ("address", "email", "name", "phone", "referrer", "segment", "tier")
+_SPECIAL = re.compile(r'[\x00-\x1f"\\]')  # what json.dumps escapes (ensure_ascii=False)
+_CODES = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.\-/]*\n)*\Z")  # ids, one per line
+_S = np.dtypes.StringDType(na_object=None)
+
+
+def _json_texts(values: Any, what: str) -> np.ndarray:
+    """Each value as JSON text (None: ``null``), as json.dumps writes it, column-wise.
+
+    Strings are quoted as they are; a column holding a character JSON escapes (a quote,
+    a backslash, a control character) is encoded value by value with json.dumps: the
+    rare column that needs it, not the common one.
+    """
+    v = np.asarray(values, dtype=object)
+    # 0: None, 1: text, 2: anything else (one cheap type test per value)
+    kind = np.array([0 if x is None else 1 if type(x) is str else 2 for x in v.tolist()], np.int8)
+    wrong = np.flatnonzero(kind == 2)
+    if len(wrong):
+        row = int(wrong[0])
+        raise ValidationError([Problem(f"{what}[{row}]", "must be text or None", v[row])])
+    missing = kind == 0
+    present = v[~missing]
+    if len(present):
+        text = present.astype(_S)
+        if _SPECIAL.search("".join(text.tolist())):
+            # escaping needed somewhere: json.dumps per value of this column
+            quoted = np.array([json.dumps(x, ensure_ascii=False) for x in text.tolist()], _S)
+        else:
+            quoted = np.strings.add(np.strings.add('"', text.astype(_S)), '"')
+    else:
+        quoted = np.array([], _S)
+    out = np.full(len(v), "null", dtype=_S)
+    out[~missing] = quoted
+    return out
+
+
+def _concat(parts: list[Any]) -> np.ndarray:
+    """Element-wise concatenation of string columns (and constant strings), pairwise.
+
+    Adding the pieces one after the other copies the growing text once per piece
+    (quadratic in the pieces); pairing neighbours copies each character about log2(pieces)
+    times.
+    """
+    level = list(parts)
+    while len(level) > 1:  # log2(pieces) rounds
+        paired = [
+            np.strings.add(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+            for i in range(0, len(level), 2)
+        ]
+        level = paired
+    out: np.ndarray = np.asarray(level[0], dtype=_S)
+    return out
+
+
+def _join_groups(pieces: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """``"[" + ", ".join(pieces of group g) + "]"`` for g in 0..n-1, in the given order.
+
+    Groups are laid out as the columns of an (n, k) table (k: the largest group), so
+    the join is k vectorised concatenations: a loop over positions, not over groups.
+    """
+    if not len(pieces):
+        return np.full(n, "[]", dtype=_S)
+    order = np.argsort(group, kind="stable")
+    g, p = group[order], pieces[order]
+    start = np.searchsorted(g, np.arange(n))
+    position = np.arange(len(g)) - start[g]
+    width = int(position.max()) + 1
+    p = np.where(position == 0, p, np.strings.add(", ", p))
+    table = np.full((n, width), "", dtype=_S)  # a row per group, a column per position
+    table[g, position] = p
+    return _concat(["[", *(table[:, k] for k in range(width)), "]"])  # a handful of positions
+
+
+def _iso_datetimes(t: np.ndarray) -> np.ndarray:
+    """``datetime.isoformat()`` of naive datetime64 values (microseconds only when not 0)."""
+    us = t.astype("datetime64[us]")
+    full = np.datetime_as_string(us, unit="us").astype(_S)
+    whole = np.datetime_as_string(us, unit="s").astype(_S)
+    exact = us.astype(np.int64) % 1_000_000 == 0
+    return np.where(exact, whole, full)
+
+
+def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """JSON text of each consent row and the row of its customer in ``ids``."""
+    from touchpoint.frame import factorize
+    from touchpoint.model import Purpose
+
+    who = np.asarray(consents["customer"], dtype=object)
+    n = len(ids)
+    # one hashing pass over ids and consents (ids are distinct: their codes are 0..n-1)
+    codes, _ = factorize(np.concatenate((ids, who)), sort=False)
+    row = np.full(int(codes.max()) + 2 if len(codes) else 1, -1, dtype=np.int64)
+    row[codes[:n]] = np.arange(n)
+    mine = np.where(codes[n:] >= 0, row[codes[n:]], -1)
+    if len(mine) and mine.min() < 0:
+        bad = int(np.flatnonzero(mine < 0)[0])
+        raise ValidationError(
+            [Problem(f"consents.customer[{bad}]", "is not one of the customers", who[bad])]
+        )
+    m = len(who)
+    purpose = np.asarray(consents.get("purpose", np.full(m, "service")), dtype=object)
+    known = {p.value for p in Purpose}
+    for value in set(purpose.tolist()):  # the few distinct purposes
+        if value not in known:
+            row = int(np.flatnonzero(purpose == value)[0])
+            raise ValidationError(
+                [Problem(f"consents.purpose[{row}]", f"must be one of {sorted(known)}", value)]
+            )
+    granted = np.asarray(consents.get("granted", np.ones(m, bool)), dtype=bool)
+    # '{"at": AT' per distinct time, then ', "channel": ..., "purpose": ...}' per distinct
+    # (channel, granted, purpose): two gathers and one concatenation per consent row.
+    if "time" in consents:
+        t = np.asarray(consents["time"]).astype("datetime64[us]")
+        times, t_code = np.unique(t, return_inverse=True)
+        known_t = ~np.isnat(times)
+        at = np.full(len(times), '{"at": null', dtype=_S)
+        at[known_t] = np.strings.add(
+            np.strings.add('{"at": {"$datetime": "', _iso_datetimes(times[known_t])), '"}'
+        )
+    else:
+        at, t_code = np.array(['{"at": null'], _S), np.zeros(m, np.int64)
+    channel = np.asarray(consents["channel"], dtype=object)
+    ch_code, channels = factorize(channel, sort=False)
+    pu_code, purposes = factorize(purpose, sort=False)
+    _json_texts(channels, "consents.channel")  # the distinct channels are text
+    if len(ch_code) and ch_code.min() < 0:
+        bad = int(np.flatnonzero(ch_code < 0)[0])
+        raise ValidationError([Problem(f"consents.channel[{bad}]", "is missing", None)])
+    key = (ch_code.astype(np.int64) * len(purposes) + pu_code) * 2 + granted
+    combos, combo_code = np.unique(key, return_inverse=True)
+    tail = []
+    for combo in combos.tolist():  # the few distinct (channel, purpose, granted)
+        ch = str(channels[combo // 2 // len(purposes)])
+        pu = str(purposes[combo // 2 % len(purposes)])
+        tail.append(
+            f', "channel": {json.dumps(ch, ensure_ascii=False)}, '
+            f'"granted": {"true" if combo % 2 else "false"}, '
+            f'"purpose": {json.dumps(pu, ensure_ascii=False)}}}'
+        )
+    piece = np.strings.add(at[t_code], np.array(tail, dtype=_S)[combo_code])
+    return piece, mine
+
+
+def _check_ids(ids: np.ndarray) -> None:
+    text = ids.astype(str).tolist() if len(ids) else []
+    if all(isinstance(x, str) for x in ids.tolist()) and _CODES.match(
+        "".join(f"{x}\n" for x in text)
+    ):
+        return
+    for row, value in enumerate(ids.tolist()):  # find the first bad id (error path only)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*", value):
+            raise ValidationError(
+                [
+                    Problem(
+                        f"customer[{row}]",
+                        "must be a non-empty code of letters, digits, '-', '_', '.' or '/' "
+                        "(no spaces)",
+                        value,
+                    )
+                ]
+            )
+
+
+def customer_documents(
+    columns: Mapping[str, Any], *, chunk: int = 100_000
+) -> Iterator[tuple[list[str], list[str]]]:
+    """Customers given as columns, as (ids, JSON bodies) chunks, without a `Customer` each.
+
+    Each body is the text `to_document` writes for the `Customer` of that row, built
+    with numpy string operations over whole columns.
+
+    Parameters
+    ----------
+    columns:
+        ``customer`` (the ids); optionally the text fields ``name``, ``email``,
+        ``phone``, ``address``, ``segment``, ``tier``, ``referrer`` (None: unknown),
+        ``timezone`` (IANA name, default UTC), ``preferred_channel`` (one channel or
+        None per customer), ``do_not_contact`` (booleans), ``dates`` (a mapping of
+        anchor name to a ``datetime64[D]`` column; NaT: no such date) and ``consents``
+        (a mapping of columns ``customer``, ``channel``, ``purpose``, ``granted``,
+        ``time``: a customer's consents in the order of its rows).
+    chunk:
+        Customers per chunk (the bodies of one chunk are held in memory at a time).
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        An id that is not a code, an unknown time zone, a consent of an unknown
+        customer or purpose, a text field holding something else than text: the same
+        checks `Customer` makes, naming the column and row.
+
+    Examples
+    --------
+    >>> cols = {"customer": np.array(["C1", "C2"], dtype=object),
+    ...         "email": np.array(["a@b.cn", None], dtype=object),
+    ...         "dates": {"birthday": np.array(["1990-05-01", "NaT"], "datetime64[D]")}}
+    >>> (ids, bodies), = customer_documents(cols)
+    >>> bodies[0] == to_document(Customer("C1", email="a@b.cn",
+    ...                                   dates={"birthday": dt.date(1990, 5, 1)}))
+    True
+    """
+    import zoneinfo
+
+    from touchpoint.frame import factorize
+
+    ids = np.asarray(columns["customer"], dtype=object)
+    n = len(ids)
+    _check_ids(ids)
+    own, _ = factorize(ids, sort=False)
+    if n and int(own.max()) + 1 != n:  # first-appearance codes: distinct ids are 0..n-1
+        first = np.full(n, n, dtype=np.int64)
+        np.minimum.at(first, own, np.arange(n))
+        twice = int(np.flatnonzero(first[own] != np.arange(n))[0])
+        raise ValidationError([Problem(f"customer[{twice}]", "appears twice", ids[twice])])
+    zones = np.asarray(columns.get("timezone", np.full(n, "UTC")), dtype=object)
+    for zone in set(zones.tolist()):  # the few distinct time zones
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
+            row = int(np.flatnonzero(zones == zone)[0])
+            raise ValidationError(
+                [
+                    Problem(
+                        f"timezone[{row}]",
+                        f"customer {ids[row]!r}: is not a known IANA time zone",
+                        zone,
+                    )
+                ]
+            ) from None
+    consents = columns.get("consents")
+    if consents is not None and len(np.asarray(consents["customer"])):
+        consent_piece, consent_row = _consent_pieces(consents, ids)
+    else:
+        consent_piece, consent_row = np.array([], _S), np.array([], np.int64)
+    dates = dict(columns.get("dates") or {})
+    dnc = np.asarray(columns.get("do_not_contact", np.zeros(n, bool)), dtype=bool)
+    for lo in range(0, max(n, 1), chunk):  # chunks of customers, to bound memory
+        hi = min(lo + chunk, n)
+        k = hi - lo
+        if k <= 0:
+            break
+        text = {
+            f: _json_texts(
+                np.asarray(columns[f], dtype=object)[lo:hi] if f in columns else np.full(k, None),
+                f,
+            )
+            for f in _TEXT_FIELDS
+        }
+        mine = (consent_row >= lo) & (consent_row < hi)
+        consent_json = _join_groups(consent_piece[mine], consent_row[mine] - lo, k)
+        # at most one value per anchor and customer: a full-length column per anchor,
+        # empty where the date is missing, a separator after the first present one
+        dates_json = np.full(k, "[", dtype=_S)
+        some = np.zeros(k, dtype=bool)
+        for name in sorted(dates):  # the few anchor dates, in the order Customer sorts them
+            day = np.asarray(dates[name]).astype("datetime64[D]")[lo:hi]
+            ok = ~np.isnat(day)
+            head = json.dumps(name, ensure_ascii=False)
+            iso = np.datetime_as_string(day, unit="D").astype(_S)
+            piece = np.strings.add(np.strings.add(f'[{head}, {{"$date": "', iso), '"}]')
+            piece = np.where(some, np.strings.add(", ", piece), piece)
+            dates_json = np.strings.add(dates_json, np.where(ok, piece, "").astype(_S))
+            some |= ok
+        dates_json = np.strings.add(dates_json, "]")
+        if "preferred_channel" in columns:
+            pref = _json_texts(np.asarray(columns["preferred_channel"], dtype=object)[lo:hi], "")
+            channels = np.where(
+                pref == "null", "[]", np.strings.add(np.strings.add("[", pref), "]")
+            )
+        else:
+            channels = np.full(k, "[]", dtype=_S)
+        parts: list[Any] = [
+            '{"address": ', text["address"],
+            ', "consents": ', consent_json,
+            ', "dates": ', dates_json,
+            ', "do_not_contact": ', np.where(dnc[lo:hi], "true", "false").astype(_S),
+            ', "email": ', text["email"],
+            ', "id": ', _json_texts(ids[lo:hi], "customer"),
+            ', "name": ', text["name"],
+            ', "phone": ', text["phone"],
+            ', "preferred_channels": ', channels.astype(_S),
+            ', "referrer": ', text["referrer"],
+            ', "segment": ', text["segment"],
+            ', "tier": ', text["tier"],
+            ', "timezone": ', _json_texts(zones[lo:hi], "timezone"),
+            "}",
+        ]  # fmt: skip
+        body = _concat(parts)  # the document's ~30 pieces, each a whole column
+        yield ids[lo:hi].astype(str).tolist(), body.tolist()

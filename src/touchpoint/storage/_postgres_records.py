@@ -122,8 +122,26 @@ class RecordsMixin:
         rows = self._read(sql + " ORDER BY id", params)  # type: ignore[attr-defined]
         return [from_document(kind, b) for (b,) in rows]
 
-    def upsert_customers(self, customers: Iterable[Any]) -> int:
-        return self._put_documents(customers)
+    def upsert_customers(self, customers: Iterable[Any] | Mapping[str, Any]) -> int:
+        """Insert or replace customers: `Customer` objects, or columns (as SQLite's)."""
+        if not isinstance(customers, Mapping):
+            return self._put_documents(customers)
+        from touchpoint.storage._documents import customer_documents
+
+        count = 0
+        with self._write() as con:  # type: ignore[attr-defined]
+            for ids, bodies in customer_documents(customers):
+                self._check_not_forgotten(con, ids, "storing data")
+                with con.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO document (kind, id, customer, body) "
+                        "VALUES ('customer', %s, %s, %s::jsonb) "
+                        "ON CONFLICT (kind, id) DO UPDATE SET customer = excluded.customer, "
+                        "body = excluded.body",
+                        list(zip(ids, ids, bodies, strict=True)),
+                    )
+                count += len(ids)
+        return count
 
     def customer(self, customer_id: str) -> Any:
         rows = self._read(  # type: ignore[attr-defined]

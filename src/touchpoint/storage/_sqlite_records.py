@@ -73,8 +73,29 @@ class RecordsMixin:
             params.append(customer)
         return [from_document(kind, b) for (b,) in self._read(sql + " ORDER BY id", params)]  # type: ignore[attr-defined]
 
-    def upsert_customers(self, customers: Iterable[Any]) -> int:
-        return self._put_documents(customers)
+    def upsert_customers(self, customers: Iterable[Any] | Mapping[str, Any]) -> int:
+        """Insert or replace customers: `Customer` objects, or columns.
+
+        Columns (a mapping, see `touchpoint.storage._documents.customer_documents`) are
+        stored without a `Customer` object per row, chunk by chunk, in one transaction;
+        what is stored is the same document the objects would give.
+        """
+        if not isinstance(customers, Mapping):
+            return self._put_documents(customers)
+        from touchpoint.storage._documents import customer_documents
+
+        count = 0
+        with self._write() as con:  # type: ignore[attr-defined]
+            for ids, bodies in customer_documents(customers):
+                self._check_not_forgotten(con, ids, "storing data")
+                con.executemany(
+                    "INSERT INTO document (kind, id, customer, body) VALUES ('customer', ?, ?, ?) "
+                    "ON CONFLICT (kind, id) DO UPDATE SET customer = excluded.customer, "
+                    "body = excluded.body",
+                    zip(ids, ids, bodies, strict=True),
+                )
+                count += len(ids)
+        return count
 
     def customer(self, customer_id: str) -> Any:
         rows = self._read(

@@ -3,11 +3,16 @@
 The sections are those of the ``touchpoint demo`` report that apply to the workspace:
 the customer pyramid (value tiers), the loyalty tiers (when the blueprint has a loyalty
 programme), compliance with the control indicators (when the blueprint has indicators
-and the data has cases), satisfaction by stage (when the data has ratings) and the care
-agenda of the day (when the blueprint has care rules and the workspace stores
-customers). A section that does not apply is left out and the page says why. The
-demo's key-touchpoint ranking (Markov attribution × rating drivers) and its overdue
-promises are not part of it: ``touchpoint score`` runs the scores behind them.
+and the data has cases), satisfaction by stage (when the data has ratings), the care
+agenda of the day with every held contact and why (when the blueprint has care rules
+and the workspace stores customers), and the sections the demo shares with it
+(`touchpoint.demo._sections`): RFM segments, the Pareto curve, CLV and P(alive), churn
+risk, the funnel over the blueprint's stages, the retention table, CSAT and NPS by
+month, compliance by store and month, and the held-out lift of a care rule (for a
+workspace the demo made, which records its experiment). A section that does not apply
+is left out and the page says why. The demo's key-touchpoint ranking (Markov
+attribution × rating drivers) and its overdue promises are not part of it:
+``touchpoint score`` runs the scores behind them.
 
 Examples
 --------
@@ -24,7 +29,7 @@ Examples
 0
 >>> main(["report", url, "--html", str(tmp / "r.html"), "--asof", "2026-03-01"])
 ... # doctest: +ELLIPSIS
-wrote the report of sqlite:///...shop.db to ...r.html: customer pyramid
+wrote the report of sqlite:///...shop.db to ...r.html: customer pyramid, rfm segments, ...
 left out: loyalty tiers (no blueprint), compliance (no blueprint), ...
 0
 """
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -44,7 +50,7 @@ import numpy as np
 from touchpoint.errors import TouchpointError
 
 NAME = "report"
-HELP = "write the report of a workspace (pyramid, loyalty, compliance, satisfaction, care) as HTML"
+HELP = "write the report of a workspace (value, CLV, churn, funnel, compliance, care...) as HTML"
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}"
@@ -88,9 +94,11 @@ def _rows(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
 def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], dict[str, str]]:
     """(section title -> rows, left-out section title -> why) of a workspace."""
     from touchpoint import care, scoring
+    from touchpoint.demo import report_sections
 
     bp = ws.blueprint
     events = ws.interactions()
+    experiment = _experiment(ws)
     done: dict[str, Any] = {}
     left: dict[str, str] = {}
     asof = np.datetime64(day + dt.timedelta(days=1), "us")
@@ -131,13 +139,24 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
             )
         else:
             left["compliance"] = "no cases of the control indicators in the data"
-    rated = int(np.sum(~np.isnan(np.asarray(events["rating"], float)))) if len(events) else 0
+    from touchpoint.demo import narrow, nps_touchpoints, touchpoint_mask
+
+    ten = [tp.code for tp in nps_touchpoints(bp)]  # 0-10 answers: the NPS's, not CSAT's
+    stars = (
+        np.flatnonzero(
+            ~np.isnan(np.asarray(events["rating"], float)) & ~touchpoint_mask(events, ten)
+        )
+        if len(events)
+        else np.array([], dtype=np.int64)
+    )
     if bp is None:
         left["satisfaction by stage"] = "no blueprint"
-    elif not rated:
+    elif not len(stars):
         left["satisfaction by stage"] = "no ratings in the data"
     else:
-        sat = scoring.csat(events, by="stage", blueprint=bp)
+        sat = scoring.csat(
+            narrow(events, ["rating", "time", "touchpoint"], stars), by="stage", blueprint=bp
+        )
         done["satisfaction by stage"] = _rows(
             sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
         )
@@ -152,6 +171,9 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
         customers, consents = customer_columns(people, {r.anchor for r in bp.care_rules})
         due = care.agenda(bp, customers, asof=day)
         plan = care.plan_contacts(due, bp, customers=customers, consents=consents, now=now)
+        from touchpoint.demo import held_contacts, hold_out
+
+        plan = hold_out(plan, experiment)
         pairs = Counter(
             zip(plan.rule.astype(str).tolist(), plan.status.astype(str).tolist(), strict=True)
         )
@@ -159,7 +181,18 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
             {"rule": rule, "status": status, "contacts": n}
             for (rule, status), n in sorted(pairs.items())
         ]
+        done["held contacts"] = held_contacts(plan)
+    shared, shared_left = report_sections(events, bp, asof=day, experiment=experiment)
+    done.update({t.lower(): v for t, v in shared.items()})
+    left.update({t.lower(): why for t, why in shared_left.items()})
     return done, left
+
+
+def _experiment(ws: Any) -> dict[str, Any] | None:
+    """The care-rule experiment the demo recorded in the workspace, if any."""
+    from touchpoint.demo import read_experiment
+
+    return read_experiment(ws)
 
 
 def _cell(v: Any) -> str:
@@ -200,13 +233,19 @@ def html_page(
     left: dict[str, str],
 ) -> str:
     """The page: a header, one ``<section>`` per section, and the sections left out."""
+    from touchpoint.demo import section_html
+
     charts = {"customer pyramid": ("tier", "customers"), "loyalty tiers": ("tier", "customers")}
     parts = []
-    for title, rows in done.items():
-        chart = _bars(rows, *charts[title]) if title in charts else ""
+    for title, rows in done.items():  # a dozen sections
+        anchor = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+        if isinstance(rows, dict):  # a shared section: note, chart, table
+            body = section_html(rows)
+        else:
+            chart = _bars(rows, *charts[title]) if title in charts else ""
+            body = f"{chart}{_table(rows)}"
         parts.append(
-            f'<section id="{title.replace(" ", "-")}"><h2>{escape(title.capitalize())}</h2>'
-            f"{chart}{_table(rows)}</section>"
+            f'<section id="{anchor}"><h2>{escape(title.capitalize())}</h2>{body}</section>'
         )
     if left:
         items = "".join(f"<li>{escape(t)}: {escape(why)}</li>" for t, why in left.items())
