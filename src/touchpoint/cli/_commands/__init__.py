@@ -10,6 +10,7 @@ from types import ModuleType
 
 from touchpoint.cli._commands import (
     agenda,
+    complaints,
     demo,
     dispatch,
     export,
@@ -39,6 +40,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     score,
     agenda,
     dispatch,
+    complaints,
     report,
     forget,
     export,
