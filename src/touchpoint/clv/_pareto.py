@@ -29,10 +29,13 @@ shapes less so), from a start computed from the data; large data start from a
 subsample's fit. The coordinates are bounded: a fit that ends on a bound is a limit of
 the model (equal purchase rates, equal death rates, nobody dies, ...) reached to within
 the bound, and warns with `touchpoint.errors.BoundaryFitWarning` (``limit_`` names it);
-its predictions are those of the bounded, finite parameters. Known limit: the Gauss
-rules lose accuracy where ``(s + 1) (beta - alpha) / alpha`` is in the thousands; on
-data where nobody seems to leave the iteration heads there and may stop with a
-`ValidationError` instead of reaching the no-dropout bound (BG/NBD fits that limit).
+its predictions are those of the bounded, finite parameters. The no-dropout limit (the
+NBD model) is fitted first, in closed form: where the likelihood's slope in the mean
+death rate is <= 0 there, no dropout is the maximum and is the fit (``limit_`` is
+``("no dropout",)``, ``s`` is moot), as BG/NBD fits it. Known limit: the Gauss rules
+lose accuracy where ``(s + 1) (beta - alpha) / alpha`` is large (tens and more for
+customers with ``t_x`` near 0); a fit whose iteration heads there (small samples,
+towards equal death rates) may stop with a `ValidationError`.
 
 Examples
 --------
@@ -237,7 +240,12 @@ def _block(
         # E[u^m (-log u)] = k1 / (k1 + m)^2 for u ~ Beta(k1, 1); only where g(0) is
         # within a few times the nodes' largest value (beyond, g is too steep for its
         # polynomial to help), and not on the Laguerre rule (-log u = t/k1 is smooth)
-        e0 = np.where((sh > -2.0) & ~smooth, np.exp(-np.maximum(sh, -2.0)), 0.0)
+        # within a few times the integrand's mean, too: where g(0) is far above the mean
+        # (g falls steeply from 0 while the weight lies near 1), the polynomial's parts
+        # are far larger than the result and cancel to noise (the gradient in log r and
+        # log s of customers with t_x = 0 came out wrong)
+        g0 = np.exp(-np.maximum(sh, -2.0))
+        e0 = np.where((sh > -2.0) & (g0 <= 8.0 * out[0]) & ~smooth, g0, 0.0)
         c1 = -(s + 1.0) * z * e0
         c2 = np.where(np.abs(z) <= 1.0, 0.5 * (s + 1.0) * (s + 2.0) * z * z * e0, 0.0)
         taylor = e0[:, None] + u * (c1[:, None] + c2[:, None] * u)
@@ -651,10 +659,13 @@ class ParetoNBD:
         # parameters whose predictions are the NBD's
         beta = math.exp(-_LOWER[2])
         self._p = (r, alpha / scale, 1.0, beta / scale)
-        self.limit_ = ("no dropout",) + tuple(
-            _LIMITS[(j, int(fit.theta[j] >= _UPPER[j]))]
-            for j in range(2)  # a loop over the two coordinates of the NBD
-            if fit.active[j]
+        self.limit_ = (
+            "no dropout",
+            *(
+                _LIMITS[(j, int(fit.theta[j] >= _UPPER[j]))]
+                for j in range(2)  # a loop over the two coordinates of the NBD
+                if fit.active[j]
+            ),
         )
         self.log_likelihood_ = -fit.value * data.n + data.sum_x * math.log(scale)
 
