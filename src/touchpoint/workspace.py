@@ -49,6 +49,8 @@ import numpy as np
 from touchpoint._deprecation import renamed
 from touchpoint.channels.base import Delivery, Message, deliver
 from touchpoint.errors import ChannelError, Problem, StorageError, TouchpointError, ValidationError
+from touchpoint.frame._purchases import PURCHASE_OUTCOMES
+from touchpoint.model import Complaint
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
 from touchpoint.storage import (
     AppendResult,
@@ -58,11 +60,15 @@ from touchpoint.storage import (
     open_storage,
 )
 
-__all__ = ["Breach", "IngestReport", "Workspace", "open_workspace"]
+__all__ = ["DEFAULT_RESPONSE_LIMIT", "Breach", "IngestReport", "Workspace", "open_workspace"]
 
 log = logging.getLogger("touchpoint.workspace")
 
 OnReject = Literal["refuse", "quarantine"]
+
+#: The response limit `Workspace.check_complaints` and `Workspace.complaint_stats` use
+#: unless given one (that of `touchpoint.care.complaint_stats`).
+DEFAULT_RESPONSE_LIMIT = "24 hours"
 
 
 @attrs.frozen(eq=False)
@@ -564,6 +570,273 @@ class Workspace:
             self.notify("promise_overdue", promise=promise)
         return late
 
+    # ------------------------------------------------------------------ complaints
+    def record_complaint(self, complaint: Any = None, /, **fields: Any) -> Complaint:
+        """Record a `touchpoint.Complaint` (an object, a dict, or keyword fields); returns it.
+
+        Fields are those of `touchpoint.Complaint`: ``customer`` and ``opened_at`` are
+        required; ``id`` is derived from the complaint's content when not given (the same
+        customer, opening time, type, cause, touchpoint and channel give the same id, so
+        recording it again adds nothing); times are datetimes, dates or ISO text (naive
+        is UTC). Recording a complaint again under the same id is idempotent: the same
+        values change nothing, new values (a response or resolution from a ticket
+        system) replace the stored ones. A record under an id already used by another
+        customer, or with another opening time, is refused.
+
+        Raises
+        ------
+        touchpoint.errors.ValidationError
+            Naming the complaint, the field and the value (personal values masked): a
+            missing or unreadable field, an unknown field, a response or resolution
+            before the opening, a clash with the complaint stored under that id.
+
+        Examples
+        --------
+        >>> ws = open_workspace("memory://")
+        >>> k = ws.record_complaint(id="K1", customer="C1", opened_at="2026-03-01T09:00",
+        ...                         type="delivery", cause="parcel late")
+        >>> ws.respond_to_complaint("K1", at="2026-03-01T11:00").first_response_time
+        datetime.timedelta(seconds=7200)
+        >>> ws.resolve_complaint("K1", at="2026-03-02T09:00", resolution="refunded").resolution
+        'refunded'
+        >>> ws.record_complaint(customer="C2", opened_at="2026-03-02", email="li.na@example.com")
+        Traceback (most recent call last):
+        ...
+        touchpoint.errors.ValidationError: 1 problem in the records:
+          - complaint.email: is not a field of a complaint (value: 'l***@e***.com')
+        """
+        if complaint is not None and fields:
+            raise TypeError("record_complaint takes a complaint or keyword fields, not both")
+        given = complaint if complaint is not None else fields
+        new = given if isinstance(given, Complaint) else _complaint_from(given)
+        stored = self._find_complaint(new.id)
+        if stored is not None:
+            clash = [
+                Problem(
+                    f"complaints[{new.id!r}].{name}",
+                    f"differs from the complaint recorded under this id ({mine})",
+                    theirs,
+                )
+                for name, theirs, mine in (
+                    ("customer", new.customer, stored.customer),
+                    ("opened_at", new.opened_at.isoformat(), stored.opened_at.isoformat()),
+                )
+                if theirs != mine
+            ]
+            if clash:
+                raise ValidationError(clash)
+            if stored == new:
+                return stored
+        self.storage.add_complaints([new])
+        return new
+
+    def respond_to_complaint(self, complaint_id: str, *, at: Any = None) -> Complaint:
+        """Record the first response to a complaint at ``at`` (default: now); returns it.
+
+        A complaint keeps its earliest response: responding again later changes nothing.
+        A response before the complaint was opened is refused with a `ValidationError`
+        naming the complaint; so is an id never recorded.
+        """
+        stored = self._complaint(complaint_id)
+        when = _moment(at, f"complaints[{complaint_id!r}].first_response_at")
+        self._not_before_opening(stored, "first_response_at", when)
+        if stored.first_response_at is not None and stored.first_response_at <= when:
+            return stored
+        updated = attrs.evolve(stored, first_response_at=when)
+        self.storage.add_complaints([updated])
+        return updated
+
+    def resolve_complaint(
+        self, complaint_id: str, *, at: Any = None, resolution: str = ""
+    ) -> Complaint:
+        """Record that a complaint was resolved at ``at`` (default: now), and how; returns it.
+
+        The resolution reaches the customer, so a complaint without an earlier response
+        counts as answered at its resolution. Resolving again replaces the time and the
+        text (a correction); the same values change nothing. A resolution before the
+        complaint was opened is refused with a `ValidationError` naming the complaint.
+        """
+        stored = self._complaint(complaint_id)
+        where = f"complaints[{complaint_id!r}]"
+        when = _moment(at, f"{where}.resolved_at")
+        self._not_before_opening(stored, "resolved_at", when)
+        if not isinstance(resolution, str):
+            raise ValidationError([Problem(f"{where}.resolution", "must be text")])
+        first = stored.first_response_at
+        updated = attrs.evolve(
+            stored,
+            resolved_at=when,
+            resolution=resolution,
+            first_response_at=when if first is None or when < first else first,
+        )
+        if updated != stored:
+            self.storage.add_complaints([updated])
+        return updated
+
+    def _find_complaint(self, complaint_id: str) -> Complaint | None:
+        """The stored complaint with this id, if there is one."""
+        # the storage has no lookup by id: complaints are records of people, read as
+        # objects (as promises are)
+        return next((c for c in self._stored_complaints() if c.id == complaint_id), None)
+
+    def _complaint(self, complaint_id: str) -> Complaint:
+        """The stored complaint with this id; a `ValidationError` naming it if there is none."""
+        found = self._find_complaint(complaint_id)
+        if found is None:
+            raise ValidationError(
+                [Problem(f"complaints[{complaint_id!r}]", "no complaint recorded under this id")]
+            )
+        return found
+
+    def _stored_complaints(self) -> list[Complaint]:
+        complaints = self.storage.complaints()
+        ok = isinstance(complaints, list) and all(isinstance(c, Complaint) for c in complaints)
+        result: list[Complaint] = self._checked(
+            "complaints", complaints, ok, "a list of touchpoint.Complaint"
+        )
+        return result
+
+    @staticmethod
+    def _not_before_opening(complaint: Any, field: str, when: dt.datetime) -> None:
+        if when < complaint.opened_at:
+            raise ValidationError(
+                [
+                    Problem(
+                        f"complaints[{complaint.id!r}].{field}",
+                        f"is before the complaint was opened ({complaint.opened_at.isoformat()})",
+                        when.isoformat(),
+                    )
+                ]
+            )
+
+    def check_complaints(self, *, asof: Any = None, response_limit: Any = None) -> list[Complaint]:
+        """Complaints without a first response past their response limit at ``asof``.
+
+        Fires ``complaint_overdue`` for each, in the order of their ids, and returns
+        them. A complaint is overdue when it has neither a first response nor a
+        resolution and was opened more than ``response_limit`` before ``asof`` (default:
+        now). ``response_limit`` is a `datetime.timedelta` or text such as
+        ``"4 hours"``; the default, `DEFAULT_RESPONSE_LIMIT` (24 hours), is that of
+        `touchpoint.care.complaint_stats` (a blueprint has no complaint policy). As
+        `check_promises`, every call reports every complaint overdue then; a host that
+        wants one alert per complaint keeps track of the ids it has seen. A plugin that
+        fails in the hook is logged with its name (`touchpoint.plugins.HookFailure`) and
+        stops neither the others nor the check.
+
+        Examples
+        --------
+        >>> ws = open_workspace("memory://")
+        >>> _ = ws.record_complaint(id="K1", customer="C1", opened_at="2026-03-01T09:00")
+        >>> _ = ws.record_complaint(id="K2", customer="C2", opened_at="2026-03-02T08:00")
+        >>> [k.id for k in ws.check_complaints(asof="2026-03-02T10:00")]
+        ['K1']
+        >>> [k.id for k in ws.check_complaints(asof="2026-03-02T10:00", response_limit="1 hour")]
+        ['K1', 'K2']
+        """
+        when = _moment(asof, "asof")
+        limit = _duration(
+            DEFAULT_RESPONSE_LIMIT if response_limit is None else response_limit, "response_limit"
+        )
+        # complaints are records of people, read as objects (as promises are)
+        late = [
+            c
+            for c in self._stored_complaints()
+            if c.first_response_at is None and c.resolved_at is None and when - c.opened_at > limit
+        ]
+        for complaint in late:  # one notification per overdue complaint
+            self.notify("complaint_overdue", complaint=complaint)
+        return late
+
+    def complaint_stats(
+        self,
+        *,
+        asof: Any = None,
+        response_limit: Any = DEFAULT_RESPONSE_LIMIT,
+        quick_resolution: Any = "3 days",
+        outcome: str = "outcome",
+        purchases: Any = PURCHASE_OUTCOMES,
+        percentiles: Any = (50, 90),
+    ) -> Any:
+        """`touchpoint.care.complaint_stats` of the recorded complaints, as they stood at ``asof``.
+
+        The complaints are those recorded (opened at or before ``asof``; a response or
+        resolution after ``asof`` counts as not yet given); whether a complainant came
+        back is read from the workspace's interactions up to ``asof``, counting an
+        interaction as a purchase by the shared rule (`touchpoint.frame.purchase_mask`:
+        ``outcome`` in ``purchases``, or no outcome and an amount > 0). ``asof``
+        defaults to now. Returns a `touchpoint.frame.ScoreFrame` keyed by complaint type
+        (``all`` first), with the columns of `touchpoint.care.complaint_stats`, including
+        ``came_back_quick`` / ``came_back_slow`` / ``came_back_unresolved``: the
+        material's rule of thumb is about 95% / 60% / much less.
+
+        Examples
+        --------
+        >>> ws = open_workspace("memory://")
+        >>> _ = ws.record_complaint(id="K1", customer="C1", opened_at="2026-03-01T09:00",
+        ...                         first_response_at="2026-03-01T10:00",
+        ...                         resolved_at="2026-03-01T12:00", type="service")
+        >>> _ = ws.record(event_id="e1", customer="C1", touchpoint="SHOP",
+        ...               time="2026-03-10", amount=25.0, outcome="purchase")
+        >>> s = ws.complaint_stats(asof="2026-04-01")
+        >>> s["type"].tolist(), s["resolution_rate"].tolist(), s["came_back_quick"].tolist()
+        (['all', 'service'], [1.0, 1.0], [1.0, 1.0])
+        """
+        from touchpoint.care import complaint_stats
+        from touchpoint.frame import as_time, purchase_columns, purchase_mask, read_coded
+
+        now = _moment(asof, "asof")
+        now64 = as_time(now, name="asof")
+        recorded = [c for c in self._stored_complaints() if c.opened_at <= now]
+
+        def times(name: str) -> np.ndarray:
+            # one pass over the records to turn them into a column (as customer_columns)
+            values = [getattr(c, name) for c in recorded]
+            out = np.array(
+                [
+                    np.datetime64(v.replace(tzinfo=None), "us") if v else np.datetime64("NaT", "us")
+                    for v in values
+                ],
+                dtype="datetime64[us]",
+            )
+            return np.where(out <= now64, out, np.datetime64("NaT", "us"))
+
+        complaints = {
+            "customer": np.array([c.customer for c in recorded], dtype=object),
+            "type": np.array([str(c.type) for c in recorded], dtype=object),
+            "opened_at": times("opened_at"),
+            "first_response_at": times("first_response_at"),
+            "resolved_at": times("resolved_at"),
+        }
+        frame = self.interactions(end=None, customers=sorted(set(complaints["customer"].tolist())))
+        cols, cats = read_coded(
+            frame,
+            {
+                "customer": "customer",
+                "time": "time",
+                "amount": "amount",
+                **purchase_columns(frame, outcome=outcome, purchases=purchases),
+            },
+            required=("customer", "time"),
+            categorical=("customer", "outcome"),
+        )
+        bought = purchase_mask(cols, cats, purchases)
+        keep = (cols["time"] <= now64) & (cols["customer"] >= 0)
+        if bought is not None:
+            keep &= bought
+        labels = np.asarray(cats["customer"], dtype=object)
+        bought_by = {
+            "customer": labels[cols["customer"][keep]] if len(labels) else np.array([], object),
+            "time": cols["time"][keep],
+        }
+        return complaint_stats(
+            complaints,
+            purchases=bought_by,
+            asof=now64,
+            response_limit=_duration(response_limit, "response_limit"),
+            quick_resolution=_duration(quick_resolution, "quick_resolution"),
+            percentiles=percentiles,
+        )
+
     def check_compliance(
         self, *, start: Any = None, end: Any = None, notify: bool = True, **options: Any
     ) -> Any:
@@ -612,6 +885,111 @@ class Workspace:
         `touchpoint.plugins.HookFailure` objects naming the plugin.
         """
         return self.plugins.notify(hook, workspace=self, timeout=self.hook_timeout, **kwargs)
+
+
+_COMPLAINT_TIMES = ("opened_at", "first_response_at", "resolved_at")
+_COMPLAINT_TEXTS = ("cause", "touchpoint", "channel", "resolution")
+
+
+def _moment(value: Any, name: str) -> dt.datetime:
+    """``value`` (a date, datetime, datetime64 or ISO text; None: now) as an aware UTC datetime."""
+    from touchpoint.frame import as_time
+
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    naive: dt.datetime = as_time(value, name=name).astype(dt.datetime)
+    return naive.replace(tzinfo=dt.UTC)
+
+
+def _duration(value: Any, name: str) -> dt.timedelta:
+    """``value`` (a timedelta or text such as ``"24 hours"``) or a `ValidationError` naming ``name``."""
+    from touchpoint.model import parse_timedelta
+
+    try:
+        return parse_timedelta(value)
+    except TouchpointError as exc:
+        message = "; ".join(p.message for p in getattr(exc, "problems", [])) or str(exc)
+        raise ValidationError([Problem(name, message, value)]) from None
+
+
+def _complaint_id(fields: Mapping[str, Any]) -> str:
+    """An id derived from what the complaint says: the same complaint, the same id."""
+    import hashlib
+    import json
+
+    parts = [
+        str(fields.get(k) or "") for k in ("customer", "type", "cause", "touchpoint", "channel")
+    ]
+    parts.append(fields["opened_at"].isoformat())
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+    return f"K-{digest[:16]}"
+
+
+def _complaint_from(given: Any) -> Complaint:
+    """A `touchpoint.Complaint` from a mapping of fields, or a `ValidationError` naming each problem."""
+    from touchpoint._privacy import mask_value
+    from touchpoint.errors import BlueprintError
+    from touchpoint.model import ComplaintType
+    from touchpoint.model._checks import check_code
+
+    if not isinstance(given, Mapping):
+        raise ValidationError(
+            [
+                Problem(
+                    "complaint",
+                    "must be a touchpoint.Complaint, a dict of its fields or keyword fields",
+                    type(given).__name__,
+                )
+            ]
+        )
+    fields = dict(given)
+    cid = fields.get("id")
+    where = f"complaints[{cid!r}]" if cid is not None else "complaint"
+    known = {f.name for f in attrs.fields(Complaint)}
+    problems = [
+        Problem(f"{where}.{name}", "is not a field of a complaint", mask_value(name, value))
+        for name, value in fields.items()
+        if name not in known
+    ]
+    if cid is not None:
+        problems += [p.under(where) for p in check_code(cid, "id")]
+    if fields.get("type") is not None:
+        try:
+            fields["type"] = ComplaintType(fields["type"])
+        except ValueError:
+            allowed = ", ".join(repr(t.value) for t in ComplaintType)
+            problems.append(Problem(f"{where}.type", f"must be one of {allowed}", fields["type"]))
+    customer = fields.get("customer")
+    if not isinstance(customer, str) or not customer.strip():
+        problems.append(Problem(f"{where}.customer", "must be a customer id (text)", customer))
+    if fields.get("opened_at") is None:
+        problems.append(Problem(f"{where}.opened_at", "is required"))
+    for name in _COMPLAINT_TIMES:  # a loop over the three time fields
+        if fields.get(name) is not None:
+            try:
+                fields[name] = _moment(fields[name], f"{where}.{name}")
+            except ValidationError as exc:
+                problems += exc.problems
+    for name in _COMPLAINT_TEXTS:  # free text may hold personal data: not shown
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(f"{where}.{name}", "must be text"))
+    if problems:
+        raise ValidationError(problems)
+    if cid is None:
+        fields["id"] = _complaint_id(fields)
+        where = f"complaints[{fields['id']!r}]"
+    try:
+        return Complaint(**{k: v for k, v in fields.items() if v is not None})
+    except (ValidationError, BlueprintError) as exc:
+        raise ValidationError(
+            [
+                Problem(f"{where}.{p.path}", p.message, p.value)
+                if p.has_value
+                else Problem(f"{where}.{p.path}", p.message)
+                for p in exc.problems
+            ]
+        ) from None
 
 
 def open_workspace(

@@ -94,6 +94,10 @@ class Recorder:
         self._keep("promise_overdue", workspace=workspace, promise=promise)
 
     @hookimpl
+    def complaint_overdue(self, workspace, complaint):
+        self._keep("complaint_overdue", workspace=workspace, complaint=complaint)
+
+    @hookimpl
     def contact_sent(self, workspace, message, delivery):
         self._keep("contact_sent", workspace=workspace, message=message, delivery=delivery)
 
@@ -124,6 +128,8 @@ def fired():
             [Promise("P1", "C1", "Call back", made_at=made, due=made + dt.timedelta(days=2))]
         )
         ws.check_promises(made + dt.timedelta(days=5))
+        ws.record_complaint(id="K1", customer="C1", opened_at=made)
+        ws.check_complaints(asof=made + dt.timedelta(days=2))
         ws.add_channel("refusing", Refusing())
         ws.send(Message("c1", "C1", "li.na@example.com", "hello"), channel="console")
         ws.send(Message("c2", "C1", "li.na@example.com", "hello"), channel="refusing")

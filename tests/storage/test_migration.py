@@ -85,7 +85,9 @@ def test_an_old_file_is_migrated_in_place_and_every_row_survives(version, tmp_pa
         # everything else, as the old code read it
         assert [as_plain(c) for c in store.customers()] == want["customers"]
         assert [as_plain(p) for p in store.promises()] == want["promises"]
-        assert [as_plain(k) for k in store.complaints()] == want["complaints"]
+        # (complaints stored before Complaint.resolution read back with it empty)
+        old_complaints = [{"resolution": "", **k} for k in want["complaints"]]
+        assert [as_plain(k) for k in store.complaints()] == old_complaints
         assert json.loads(json.dumps(store.contacts(), default=str)) == want["contacts"]
         assert store.quarantined() == want["quarantined"]
         for name, columns in want["scores"].items():

@@ -29,10 +29,13 @@ shapes less so), from a start computed from the data; large data start from a
 subsample's fit. The coordinates are bounded: a fit that ends on a bound is a limit of
 the model (equal purchase rates, equal death rates, nobody dies, ...) reached to within
 the bound, and warns with `touchpoint.errors.BoundaryFitWarning` (``limit_`` names it);
-its predictions are those of the bounded, finite parameters. Known limit: the Gauss
-rules lose accuracy where ``(s + 1) (beta - alpha) / alpha`` is in the thousands; on
-data where nobody seems to leave the iteration heads there and may stop with a
-`ValidationError` instead of reaching the no-dropout bound (BG/NBD fits that limit).
+its predictions are those of the bounded, finite parameters. The no-dropout limit (the
+NBD model) is fitted first, in closed form: where the likelihood's slope in the mean
+death rate is <= 0 there, no dropout is the maximum and is the fit (``limit_`` is
+``("no dropout",)``, ``s`` is moot), as BG/NBD fits it. Known limit: the Gauss rules
+lose accuracy where ``(s + 1) (beta - alpha) / alpha`` is large (tens and more for
+customers with ``t_x`` near 0); a fit whose iteration heads there (small samples,
+towards equal death rates) may stop with a `ValidationError`.
 
 Examples
 --------
@@ -237,7 +240,12 @@ def _block(
         # E[u^m (-log u)] = k1 / (k1 + m)^2 for u ~ Beta(k1, 1); only where g(0) is
         # within a few times the nodes' largest value (beyond, g is too steep for its
         # polynomial to help), and not on the Laguerre rule (-log u = t/k1 is smooth)
-        e0 = np.where((sh > -2.0) & ~smooth, np.exp(-np.maximum(sh, -2.0)), 0.0)
+        # within a few times the integrand's mean, too: where g(0) is far above the mean
+        # (g falls steeply from 0 while the weight lies near 1), the polynomial's parts
+        # are far larger than the result and cancel to noise (the gradient in log r and
+        # log s of customers with t_x = 0 came out wrong)
+        g0 = np.exp(-np.maximum(sh, -2.0))
+        e0 = np.where((sh > -2.0) & (g0 <= 8.0 * out[0]) & ~smooth, g0, 0.0)
         c1 = -(s + 1.0) * z * e0
         c2 = np.where(np.abs(z) <= 1.0, 0.5 * (s + 1.0) * (s + 2.0) * z * z * e0, 0.0)
         taylor = e0[:, None] + u * (c1[:, None] + c2[:, None] * u)
@@ -380,9 +388,56 @@ def _nll_grad(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
     return -float(ll), -grad
 
 
+def _nbd_nll_grad(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
+    """The no-dropout limit (the NBD model): negative log-likelihood and gradient.
+
+    In the first two coordinates, ``log(r/alpha)`` and ``log r``: the alive part of the
+    Pareto/NBD likelihood alone, in closed form (no integral).
+    """
+    m, lr = float(theta[0]), float(theta[1])
+    r, alpha = math.exp(lr), math.exp(lr - m)
+    x, T = data.x, data.T
+    top = int(data.x_values[-1])
+    j = np.arange(top, dtype=np.float64)
+    G = np.concatenate(([0.0], np.cumsum(np.log1p(j / r))))  # Σ log(1 + j/r)
+    G_r = np.concatenate(([0.0], np.cumsum(1.0 / (r + j))))  # Σ 1/(r + j)
+    xs = data.x_values.astype(np.int64)
+    counts = np.bincount(data.x_index, minlength=len(xs)).astype(np.float64)
+    log1p_T = np.log1p(T / alpha)
+    ll = dot(counts, G[xs]) + data.sum_x * math.log(r)
+    ll -= dot(r + x, log1p_T) + data.sum_x * math.log(alpha)
+    d_lr = r * dot(counts, G_r[xs]) - r * float(log1p_T.sum())
+    d_la = r * data.n - dot(r + x, alpha / (alpha + T))
+    return -float(ll), -np.array([-d_la, d_lr + d_la])
+
+
+def _dropout_score(data: _Data, r: float, alpha: float) -> float:
+    """d log L / d(mean death rate) at no dropout, for the NBD's ``r, alpha``.
+
+    To first order in the death rate the spread of death rates does not matter: the
+    derivative is ``Σ [-T + E ∫_{t_x}^T exp(λ (T - τ)) dτ]`` with λ ~ Gamma(r + x,
+    alpha + T) (the posterior), i.e. ``Σ [-T + (α+T) L (exp((k-1) L) - 1)/((k-1) L)]``
+    with ``L = log((α+T)/(α+t_x))`` and ``k = r + x``. Positive: some dropout raises the
+    likelihood, so no dropout is not its maximum.
+    """
+    T, t_x = data.T, data.t_x
+    L = np.log((alpha + T) / (alpha + t_x))
+    z = (r + data.x - 1.0) * L
+    safe = np.where(z != 0, z, 1.0)
+    with np.errstate(over="ignore"):
+        ell = np.where(z != 0, np.expm1(safe) / safe, 1.0)
+        return float(np.sum((alpha + T) * L * ell - T))
+
+
 def _objective(data: _Data) -> Objective:
+    return _mean(_nll_grad, data)
+
+
+def _mean(total: Any, data: _Data) -> Objective:
+    """The mean per customer of a total negative log-likelihood and its gradient."""
+
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = _nll_grad(theta, data)
+        value, grad = total(theta, data)
         return value / data.n, grad / data.n
 
     return objective
@@ -548,6 +603,19 @@ class ParetoNBD:
             )
         scale = 10.0 / float(T.max())
         data = _Data(x, t_x, T, scale)
+        # the no-dropout limit first (closed form, cheap): where dropout would not raise
+        # its likelihood, it is the maximum, fitted as BG/NBD fits it; the full model's
+        # iteration would head for that bound where its integrals lose their accuracy
+        nbd = maximise(
+            _mean(_nbd_nll_grad, data),
+            _start(data)[:2] if start is None else start[:2],
+            _LOWER[:2],
+            _UPPER[:2],
+            feature=_FEATURE,
+        )
+        r0, alpha0 = _unpack(np.r_[nbd.theta, 0.0, 0.0])[:2]
+        if _dropout_score(data, r0, alpha0) <= 0:
+            return self._no_dropout(data, nbd, scale)
         objective = _objective(data)
         if len(x) > 3 * _WARM_START // 2:
             step = max(4, len(x) // _WARM_START)  # every k-th customer
@@ -581,6 +649,52 @@ class ParetoNBD:
         self._standard_errors(data, fit, scale)
         self.n_customers_ = len(x)
         self.iterations_ = fit.iterations
+        self._warn_limit(4)  # the caller of fit
+        return self
+
+    def _no_dropout(self, data: _Data, fit: Fit, scale: float) -> ParetoNBD:
+        """The no-dropout limit as the fit: the NBD's ``r, alpha``; ``s`` moot, ``s/beta`` at its bound."""
+        r, alpha = _unpack(np.r_[fit.theta, 0.0, 0.0])[:2]
+        # s = 1 (moot: nobody dies), s/beta = exp(-25) per scaled time unit: finite
+        # parameters whose predictions are the NBD's
+        beta = math.exp(-_LOWER[2])
+        self._p = (r, alpha / scale, 1.0, beta / scale)
+        self.limit_ = (
+            "no dropout",
+            *(
+                _LIMITS[(j, int(fit.theta[j] >= _UPPER[j]))]
+                for j in range(2)  # a loop over the two coordinates of the NBD
+                if fit.active[j]
+            ),
+        )
+        self.log_likelihood_ = -fit.value * data.n + data.sum_x * math.log(scale)
+
+        def total(t: np.ndarray) -> tuple[float, np.ndarray]:
+            return _nbd_nll_grad(t, data)
+
+        free = ~fit.active
+        cov_theta = covariance(
+            hessian(total, fit.theta, fit.gradient * data.n, _LOWER[:2], _UPPER[:2], free), free
+        )
+        a = alpha / scale
+        jac = np.array([[0.0, r], [-a, a]])  # d(r, alpha) / d(log(r/alpha), log r)
+        cov = np.full((4, 4), np.nan)
+        cov[:2, :2] = jac @ np.where(np.isfinite(cov_theta), cov_theta, 0.0) @ jac.T
+        touched = (np.abs(jac) > 0) @ ~free
+        cov[:2][touched, :] = np.nan
+        cov[:, :2][:, touched] = np.nan
+        diag = np.diag(cov)
+        self.covariance_ = cov
+        self.standard_errors_ = dict(
+            zip(_NAMES, np.sqrt(np.where(diag > 0, diag, np.nan)).tolist(), strict=True)
+        )
+        self.n_customers_ = len(data.x)
+        self.iterations_ = fit.iterations
+        self._warn_limit(5)  # the caller of fit
+        return self
+
+    def _warn_limit(self, stacklevel: int) -> None:
+        """Warn with `BoundaryFitWarning` if the fit is at a limit (at the user's call)."""
         if self.limit_:
             warnings.warn(
                 BoundaryFitWarning(
@@ -589,9 +703,8 @@ class ParetoNBD:
                     "fitted and their predictions are finite; a simpler model may describe "
                     "these data as well (BetaGeo, or the limit named)"
                 ),
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
-        return self
 
     def _standard_errors(self, data: _Data, fit: Fit, scale: float) -> None:
         """Covariance of ``r, alpha, s, beta`` by the delta method from the coordinates."""

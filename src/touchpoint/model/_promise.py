@@ -159,7 +159,10 @@ def _complaint_type(value: Any) -> ComplaintType:
 
 @attrs.frozen
 class Complaint:
-    """A complaint from opening to first response to resolution."""
+    """A complaint from opening to first response to resolution.
+
+    ``resolution`` says how it was resolved (free text; empty while it is open).
+    """
 
     id: str
     customer: str
@@ -170,6 +173,7 @@ class Complaint:
     channel: str | None = None
     first_response_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
     resolved_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    resolution: str = ""
 
     def __attrs_post_init__(self) -> None:
         problems = check_code(self.id, "id")

@@ -18,12 +18,12 @@ Two kinds of hook:
   none of its hooks runs) and reported with the reason, naming both plugins; the others
   go on working.
 - **Notification hooks** tell a plugin that something happened (``interactions_recorded``,
-  ``indicator_breached``, ``tier_changed``, ``promise_overdue``, ``contact_sent``,
-  ``contact_failed``). They run after the data is committed; the workspace calls each
-  plugin's implementation separately, in a worker thread with a bounded time
-  (``hook_timeout``, 10 s by default), so a plugin that raises or hangs never loses the
-  data and never stops the other plugins: its error, or the timeout, is logged and
-  returned with its name. Keep them quick; hand long work to a queue of your own.
+  ``indicator_breached``, ``tier_changed``, ``promise_overdue``, ``complaint_overdue``,
+  ``contact_sent``, ``contact_failed``). They run after the data is committed; the
+  workspace calls each plugin's implementation separately, in a worker thread with a
+  bounded time (``hook_timeout``, 10 s by default), so a plugin that raises or hangs
+  never loses the data and never stops the other plugins: its error, or the timeout, is
+  logged and returned with its name. Keep them quick; hand long work to a queue of your own.
 
 Examples
 --------
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # for the annotations only: importing the specs imports none 
     from typing import Any
 
     from touchpoint.channels import ChannelBackend, Delivery, Message
-    from touchpoint.model import Blueprint, Promise
+    from touchpoint.model import Blueprint, Complaint, Promise
     from touchpoint.storage import Storage
     from touchpoint.workspace import Breach, IngestReport, Workspace
 
@@ -55,6 +55,7 @@ __all__ = [
     "GROUP",
     "NOTIFICATION_HOOKS",
     "REGISTRATION_HOOKS",
+    "complaint_overdue",
     "contact_failed",
     "contact_sent",
     "hookimpl",
@@ -87,6 +88,7 @@ NOTIFICATION_HOOKS = (
     "indicator_breached",
     "tier_changed",
     "promise_overdue",
+    "complaint_overdue",
     "contact_sent",
     "contact_failed",
 )
@@ -182,6 +184,17 @@ def tier_changed(workspace: Workspace, customer: str, old: str | None, new: str 
 @hookspec
 def promise_overdue(workspace: Workspace, promise: Promise) -> None:
     """An open `touchpoint.Promise` passed its due date without being fulfilled."""
+
+
+@hookspec
+def complaint_overdue(workspace: Workspace, complaint: Complaint) -> None:
+    """A `touchpoint.Complaint` is still without a first response past its response limit.
+
+    `Workspace.check_complaints` calls it once per such complaint on every call (the
+    complaint as stored: no ``first_response_at``, no ``resolved_at``, opened more than
+    the response limit before the check's ``asof``). A host that wants one alert per
+    complaint keeps track of the ids it has seen, as for ``promise_overdue``.
+    """
 
 
 @hookspec

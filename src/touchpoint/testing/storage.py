@@ -277,6 +277,27 @@ class StorageContract:
         assert storage.promises("C1") == [p] and storage.promises("C2") == []
         assert storage.complaints() == [k]
 
+    def test_a_complaint_stored_again_under_its_id_replaces_it(self, storage: Storage) -> None:
+        """`add_complaints` upserts by id: `Workspace` records responses and resolutions so."""
+        opened = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+        k = Complaint("K1", "C1", opened_at=opened, type="service")
+        storage.add_complaints([k, Complaint("K2", "C2", opened_at=opened)])
+        later = dt.timedelta(hours=5)
+        done = Complaint(
+            "K1",
+            "C1",
+            opened_at=opened,
+            type="service",
+            first_response_at=opened + later,
+            resolved_at=opened + 2 * later,
+            resolution="replaced the part",
+        )
+        storage.add_complaints([done])
+        assert [c.id for c in storage.complaints()] == ["K1", "K2"]
+        assert storage.complaints("C1") == [done]
+        storage.add_complaints([done])  # the same again: still one
+        assert len(storage.complaints()) == 2
+
     def test_contact_log_keeps_the_latest_attempt(self, storage: Storage) -> None:
         msg = Message("k1", "C1", "li.na@example.com", "Your car is ready", subject="Service")
         storage.log_contact(

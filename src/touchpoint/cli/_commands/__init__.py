@@ -10,6 +10,7 @@ from types import ModuleType
 
 from touchpoint.cli._commands import (
     agenda,
+    complaints,
     customers,
     demo,
     dispatch,
@@ -43,6 +44,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     score,
     agenda,
     dispatch,
+    complaints,
     report,
     forget,
     export,
