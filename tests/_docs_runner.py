@@ -169,6 +169,7 @@ def _run_pycon(block: Block, namespace: dict[str, object], path: Path, where: st
     out: list[str] = []
     runner = doctest.DocTestRunner(optionflags=OPTIONS, verbose=False)
     runner.run(test, out=out.append, clear_globs=False)
+    namespace.update(test.globs)  # DocTest ran on a copy: later blocks see its names
     if runner.failures:
         raise DocsBlockError(f"{where}: shown output differs\n" + "".join(out))
 
