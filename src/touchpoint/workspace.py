@@ -49,7 +49,7 @@ import numpy as np
 from touchpoint._deprecation import renamed
 from touchpoint.channels.base import Delivery, Message, deliver
 from touchpoint.errors import ChannelError, Problem, StorageError, TouchpointError, ValidationError
-from touchpoint.frame._purchases import PURCHASE_OUTCOMES
+from touchpoint.frame import PURCHASE_OUTCOMES, naive_utc
 from touchpoint.model import Complaint
 from touchpoint.plugins.manager import HookFailure, Plugins, default_plugins
 from touchpoint.storage import (
@@ -793,7 +793,7 @@ class Workspace:
             values = [getattr(c, name) for c in recorded]
             out = np.array(
                 [
-                    np.datetime64(v.replace(tzinfo=None), "us") if v else np.datetime64("NaT", "us")
+                    np.datetime64(naive_utc(v), "us") if v else np.datetime64("NaT", "us")
                     for v in values
                 ],
                 dtype="datetime64[us]",
@@ -929,8 +929,7 @@ def _complaint_from(given: Any) -> Complaint:
     """A `touchpoint.Complaint` from a mapping of fields, or a `ValidationError` naming each problem."""
     from touchpoint._privacy import mask_value
     from touchpoint.errors import BlueprintError
-    from touchpoint.model import ComplaintType
-    from touchpoint.model._checks import check_code
+    from touchpoint.model import CODE_PATTERN, ComplaintType
 
     if not isinstance(given, Mapping):
         raise ValidationError(
@@ -951,8 +950,9 @@ def _complaint_from(given: Any) -> Complaint:
         for name, value in fields.items()
         if name not in known
     ]
-    if cid is not None:
-        problems += [p.under(where) for p in check_code(cid, "id")]
+    if cid is not None and not (isinstance(cid, str) and CODE_PATTERN.match(cid)):
+        message = "must be a non-empty code of letters, digits, '-', '_', '.' or '/' (no spaces)"
+        problems.append(Problem(f"{where}.id", message, cid))
     if fields.get("type") is not None:
         try:
             fields["type"] = ComplaintType(fields["type"])

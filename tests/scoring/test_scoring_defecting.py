@@ -214,7 +214,7 @@ def reference(df, asof, period, baseline, alpha, scales, rate_cv, share=0.5):
     if rate_cv == "estimate":
         if counted == 0:
             rate_cv = np.nan
-        elif x2 <= (cells - 1) * counted:
+        elif x2 <= (cells - 1) * counted * (1 + 1e-9):  # steady up to rounding
             rate_cv = 0.0
         else:
             concentration = max(((cells - 1) * total - x2) / (x2 - (cells - 1) * counted), 1e-9)

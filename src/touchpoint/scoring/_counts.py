@@ -209,7 +209,9 @@ def pooled_concentration(x2: float, purchases: float, customers: float, cells: i
     with concentration A, E[X^2] = (cells - 1)(n + A)/(1 + A) per customer; solving the
     pooled moments gives A. ``inf`` when the counts are no more uneven than a steady
     (Poisson) rate makes them; NaN without customers; a tiny positive A when they are more
-    uneven than any A explains.
+    uneven than any A explains. ``x2`` within 1e-9 (relative) of its steady-rate value
+    counts as steady: the sum of X^2 terms equals it up to rounding in that case, and the
+    order of summation must not flip the answer between ``inf`` and a huge finite A.
 
     >>> pooled_concentration(x2=20.0, purchases=100.0, customers=10, cells=3)
     inf
@@ -219,7 +221,7 @@ def pooled_concentration(x2: float, purchases: float, customers: float, cells: i
     if customers <= 0:
         return float("nan")
     expected = (cells - 1) * customers
-    if x2 <= expected:
+    if x2 <= expected * (1 + 1e-9):
         return float("inf")
     a = ((cells - 1) * purchases - x2) / (x2 - expected)
     return max(a, 1e-9)

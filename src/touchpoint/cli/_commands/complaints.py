@@ -34,6 +34,7 @@ import numpy as np
 
 from touchpoint.cli._render import table
 from touchpoint.errors import Problem, ValidationError
+from touchpoint.frame import naive_utc
 
 NAME = "complaints"
 HELP = "the complaint statistics of a workspace: response, resolution, who came back"
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     columns = {n: np.asarray(stats[n]).tolist() for n in names}
     # rendering the rows for output: one per complaint type
     rows = [{n: _plain(columns[n][i]) for n in names} for i in range(len(stats))]
-    moment = asof.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+    moment = naive_utc(asof).isoformat()
     if args.json:
         result = {
             "url": args.url,
