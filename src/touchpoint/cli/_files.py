@@ -36,7 +36,17 @@ import numpy as np
 from touchpoint._extras import require
 from touchpoint.errors import Problem, ValidationError
 
-__all__ = ["StableIds", "open_events", "read_csv", "read_parquet"]
+__all__ = [
+    "StableIds",
+    "no_such_column",
+    "open_events",
+    "print_rejected",
+    "read_csv",
+    "read_parquet",
+]
+
+#: Rejected rows a command's text report prints (all of them are counted).
+SHOWN = 10
 
 Batch = dict[str, np.ndarray]
 
@@ -162,3 +172,27 @@ def open_events(
         handle.close()
         raise
     return header, batches, handle
+
+
+def no_such_column(option: str, column: str, header: list[str]) -> Problem:
+    """The problem of an option (``--customer``) naming a column the file does not have."""
+    return Problem(option, f"no such column in the file (columns: {', '.join(header)})", column)
+
+
+def print_rejected(lines: list[str], *, refused: bool, instead: str) -> None:
+    """The rejected rows of an import report (the first `SHOWN`), and what refusing meant.
+
+    ``instead`` is the option that stores the good rows (``--on-reject quarantine``).
+    """
+    if lines:
+        print("rejected rows:")
+        for line in lines:
+            print(f"  - {line}")
+        if len(lines) == SHOWN:
+            print(f"  (the first {SHOWN} shown)")
+    if refused:
+        print(
+            "refused: the batch with the rejected rows was not stored and the rest of the "
+            "file was not read (the batches before it are stored); fix the rows and run "
+            f"again, or use {instead}"
+        )

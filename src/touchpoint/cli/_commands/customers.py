@@ -30,14 +30,11 @@ import argparse
 import json
 from typing import Any
 
-from touchpoint.cli._files import open_events
-from touchpoint.errors import Problem, TouchpointError, ValidationError
+from touchpoint.cli._files import SHOWN, no_such_column, open_events, print_rejected
+from touchpoint.errors import TouchpointError, ValidationError
 
 NAME = "customers"
 HELP = "store the customers of a CSV or Parquet file (ids, contact details, dates, consent)"
-
-#: Rejected rows printed in the text report.
-SHOWN = 10
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -98,12 +95,7 @@ def run(args: argparse.Namespace) -> int:
 def _date_columns(ws: Any, header: list[str], asked: list[str]) -> list[str]:
     missing = [c for c in asked if c not in header]
     if missing:
-        raise ValidationError(
-            [
-                Problem("--date", f"no such column in the file (columns: {', '.join(header)})", c)
-                for c in missing
-            ]
-        )
+        raise ValidationError([no_such_column("--date", c, header) for c in missing])
     anchors = {r.anchor for r in ws.blueprint.care_rules} if ws.blueprint is not None else set()
     return sorted(set(asked) | (anchors & set(header)))
 
@@ -113,21 +105,15 @@ def _store(ws: Any, header: list[str], batches: Any, args: argparse.Namespace) -
 
     id_column = args.col_customer or "customer"
     if id_column not in header:
-        raise ValidationError(
-            [
-                Problem(
-                    "--customer",
-                    f"no such column in the file (columns: {', '.join(header)})",
-                    id_column,
-                )
-            ]
-        )
+        raise ValidationError([no_such_column("--customer", id_column, header)])
     dates = _date_columns(ws, header, args.dates)
     storage = ws.storage
     totals = {"rows": 0, "stored": 0, "unchanged": 0, "rejected": 0}
     shown: list[str] = []
     ignored: list[str] = []
     seen: set[str] = set()
+    # the stored customers read once, not one query per row (each id is read once per file)
+    known = {c.id: c for c in storage.customers()}
     refused = False
     for columns, _raw in batches:
         if id_column != "customer":
@@ -136,7 +122,7 @@ def _store(ws: Any, header: list[str], batches: Any, args: argparse.Namespace) -
         read = customers_from_columns(
             columns,
             dates=dates,
-            stored=storage.customer,
+            stored=known.get,
             forgotten=storage.is_suppressed,
             first_row=totals["rows"] + 1,
             seen=seen,
@@ -171,18 +157,7 @@ def _print(summary: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"{args.file}: {summary['rows']:,} rows read into {args.url}")
     if summary["ignored"]:
         print(f"ignored columns: {', '.join(summary['ignored'])}")
-    if summary["problems"]:
-        print("rejected rows:")
-        for line in summary["problems"]:
-            print(f"  - {line}")
-        if len(summary["problems"]) == SHOWN:
-            print(f"  (the first {SHOWN} shown)")
-    if summary["refused"]:
-        print(
-            "refused: the batch with the rejected rows was not stored and the rest of the "
-            "file was not read (the batches before it are stored); fix the rows and run "
-            "again, or use --on-reject skip"
-        )
+    print_rejected(summary["problems"], refused=summary["refused"], instead="--on-reject skip")
     print(
         f"stored {summary['stored']}, unchanged {summary['unchanged']}, "
         f"rejected {summary['rejected']}"

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.cli._files import StableIds, open_events
+from touchpoint.cli._files import SHOWN, StableIds, no_such_column, open_events, print_rejected
 from touchpoint.errors import Problem, TouchpointError, ValidationError
 
 NAME = "import"
@@ -37,8 +37,6 @@ HELP = "import a CSV or Parquet file of events into a workspace, printing the in
 
 #: The touchpoint and outcome a purchase-only file's rows are stored with.
 PURCHASE = "purchase"
-#: Rejections printed in the text report (all of them are in the workspace's quarantine).
-SHOWN = 10
 #: Options mapping a file column to a standard field.
 MAPPED = ("customer", "time", "amount", "touchpoint", "event_id")
 
@@ -102,15 +100,7 @@ def _rename(header: list[str], args: argparse.Namespace) -> dict[str, str]:
         if column is None:
             continue
         if column not in header:
-            raise ValidationError(
-                [
-                    Problem(
-                        f"--{field.replace('_', '-')}",
-                        f"no such column in the file (columns: {', '.join(header)})",
-                        column,
-                    )
-                ]
-            )
+            raise ValidationError([no_such_column(f"--{field.replace('_', '-')}", column, header)])
         mapping[column] = field
     return mapping
 
@@ -199,19 +189,10 @@ def _print(summary: dict[str, Any], args: argparse.Namespace) -> None:
         print(json.dumps(summary, ensure_ascii=False))
         return
     print(f"{args.file}: {summary['rows']:,} rows read into {args.url}")
-    if summary["problems"]:
-        print("rejected rows:")
-        for line in summary["problems"]:
-            print(f"  - {line}")
-        if len(summary["problems"]) == SHOWN:
-            print(f"  (the first {SHOWN} shown)")
-    if summary["refused"]:
-        print(
-            "refused: the batch with the rejected rows was not stored and the rest of the "
-            "file was not read (the batches before it are stored); fix the rows and import "
-            "again, or use --on-reject quarantine"
-        )
-    elif summary["rejected"]:
+    print_rejected(
+        summary["problems"], refused=summary["refused"], instead="--on-reject quarantine"
+    )
+    if not summary["refused"] and summary["rejected"]:
         print("the rejected rows are kept in the workspace's quarantine")
     print(
         f"accepted {summary['accepted']}, duplicates {summary['duplicates']}, "
