@@ -115,6 +115,20 @@ def _section(
     return {"rows": rows, "columns": columns, "note": note, "chart": chart}
 
 
+def _line(
+    rows: list[dict[str, Any]], x: str, y: str, *, x_label: str, y_label: str, title: str
+) -> dict[str, Any]:
+    """A line chart of two columns of a section's rows."""
+    return {
+        "kind": "line",
+        "x": [r[x] for r in rows],
+        "y": [r[y] for r in rows],
+        "x_label": x_label,
+        "y_label": y_label,
+        "title": title,
+    }
+
+
 def _months(asof: dt.date) -> list[str]:
     """The last `MONTHS` months up to ``asof``, as ``YYYY-MM`` (the scores' period labels)."""
     last = np.datetime64(asof, "M")
@@ -164,14 +178,14 @@ def _pareto(values: Any) -> dict[str, Any]:
         rows[::2],
         ["customer_share", "value_share"],
         f"the top 20% of customers bring {100 * top:.1f}% of the value (80/20 would be 80%)",
-        {
-            "kind": "line",
-            "x": [r["customer_share"] for r in rows],
-            "y": [r["value_share"] for r in rows],
-            "x_label": "share of customers (best first)",
-            "y_label": "share of value",
-            "title": "Pareto curve",
-        },
+        _line(
+            rows,
+            "customer_share",
+            "value_share",
+            x_label="share of customers (best first)",
+            y_label="share of value",
+            title="Pareto curve",
+        ),
     )
 
 
@@ -321,14 +335,7 @@ def _csat(events: Any, asof: dt.date) -> dict[str, Any]:
         rows,
         ["period", "responses", "csat", "csat_low", "csat_high", "mean_rating"],
         "share of ratings of 4 or 5 stars, month by month, with its 95% interval",
-        {
-            "kind": "line",
-            "x": [r["period"] for r in rows],
-            "y": [r["csat"] for r in rows],
-            "x_label": "month",
-            "y_label": "CSAT",
-            "title": "CSAT by month",
-        },
+        _line(rows, "period", "csat", x_label="month", y_label="CSAT", title="CSAT by month"),
     )
 
 
@@ -345,14 +352,7 @@ def _nps(events: Any, asof: dt.date) -> dict[str, Any]:
         cols,
         f"Net Promoter Score over all {int(np.asarray(overall['responses'])[0]):,} answers: "
         f"{total:.1f} (promoters 9-10 minus detractors 0-6)",
-        {
-            "kind": "line",
-            "x": [r["period"] for r in rows],
-            "y": [r["nps"] for r in rows],
-            "x_label": "month",
-            "y_label": "NPS",
-            "title": "NPS by month",
-        },
+        _line(rows, "period", "nps", x_label="month", y_label="NPS", title="NPS by month"),
     )
 
 
