@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import site
 import subprocess
-import sys
 import tarfile
 import tomllib
 import zipfile
@@ -163,22 +161,10 @@ def test_the_templates_ship_in_the_wheel_and_the_sdist(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
+def installed(tmp_path_factory, make_venv):
     """A throwaway venv seeing this environment's packages, with one package of each kind."""
     root = tmp_path_factory.mktemp("plugin-new")
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    (Path(purelib) / "_parent_environment.pth").write_text(
-        "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents) + "\n"
-    )
+    python = make_venv(root)
     pip = [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index"]
     packages = {}
     for kind, (name, _) in KINDS.items():

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import site
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -44,21 +42,9 @@ DRIVER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def plugin_env(tmp_path_factory):
+def plugin_env(tmp_path_factory, make_venv):
     root = tmp_path_factory.mktemp("example-env")
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    (Path(purelib) / "_parent_environment.pth").write_text(
-        "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents) + "\n"
-    )
+    python = make_venv(root)
     source = root / "touchpoint-example-sms"
     shutil.copytree(EXAMPLE, source)  # the build writes next to the sources: keep the repo clean
     subprocess.run(
