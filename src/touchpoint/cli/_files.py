@@ -28,13 +28,14 @@ import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from touchpoint._extras import require
-from touchpoint.errors import Problem, ValidationError
+from touchpoint.errors import Problem, TouchpointError, ValidationError
 
 __all__ = [
     "StableIds",
@@ -43,6 +44,7 @@ __all__ = [
     "print_rejected",
     "read_csv",
     "read_parquet",
+    "reading",
 ]
 
 #: Rejected rows a command's text report prints (all of them are counted).
@@ -196,3 +198,18 @@ def print_rejected(lines: list[str], *, refused: bool, instead: str) -> None:
             "file was not read (the batches before it are stored); fix the rows and run "
             f"again, or use {instead}"
         )
+
+
+@contextmanager
+def reading(
+    source: str, *, batch_size: int
+) -> Iterator[tuple[list[str], Iterator[tuple[Batch, list[Any]]]]]:
+    """`open_events` as a ``with`` block: (header, batches), the file closed at its end."""
+    if batch_size < 1:
+        raise TouchpointError("--batch-size must be at least 1")
+    header, batches, handle = open_events(source, batch_size=batch_size)
+    try:
+        yield header, batches
+    finally:
+        if handle is not None:
+            handle.close()

@@ -16,6 +16,7 @@ from touchpoint.demo._sections import (
     SECTION_TITLES,
     narrow,
     report_sections,
+    rows_of,
     touchpoint_mask,
 )
 from touchpoint.demo._synthetic import SyntheticBase, synthetic_base
@@ -32,6 +33,7 @@ __all__ = [
     "nps_touchpoints",
     "read_experiment",
     "report_sections",
+    "rows_of",
     "run_demo",
     "section_html",
     "send_planned",

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from touchpoint.demo._sections import rows_of
 from touchpoint.errors import Problem, ValidationError
 
 __all__ = [
@@ -187,22 +188,6 @@ class DemoResult:
     story: dict[str, Any] = attrs.field(factory=dict)
 
 
-def _rows(frame: Any, columns: list[str], limit: int | None = None) -> list[dict[str, Any]]:
-    """The first ``limit`` rows of a frame's columns, as dicts of Python values."""
-    cols = {c: np.asarray(frame[c]) for c in columns}
-    n = len(next(iter(cols.values()))) if cols else 0
-    n = n if limit is None else min(n, limit)
-    return [{c: _plain(v[i]) for c, v in cols.items()} for i in range(n)]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
-
-
 #: Interactions recorded per batch (a million customers make about 14 million).
 RECORD_CHUNK = 1_000_000
 
@@ -352,7 +337,7 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     seen = np.bincount(buyers.codes("customer"), minlength=len(values)) > 0
     values = values.take(np.flatnonzero(seen))  # categories keep the shoppers
     summary = scoring.pyramid_summary(scoring.pyramid(values))
-    pyramid = _rows(summary, ["tier", "customers", "value", "customer_share", "value_share"])
+    pyramid = rows_of(summary, ["tier", "customers", "value", "customer_share", "value_share"])
     loyalty = None
     if blueprint.loyalty is not None:
         tiers = scoring.loyalty_programme(buyers, blueprint.loyalty, asof=asof).balances
@@ -368,7 +353,7 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     compliance = [
         r
         for r in (
-            _rows(
+            rows_of(
                 s.take(order),
                 ["touchpoint", "indicator", "kind", "cases", "met", "breaches", "compliance"],
             )
@@ -377,7 +362,7 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     ]
     b = report.breaches
     worst = np.argsort(-np.asarray(s["breaches"]), kind="stable")[:5]
-    worst_breaches = _rows(
+    worst_breaches = rows_of(
         s.take(worst), ["touchpoint", "indicator", "breaches", "cases", "target", "unit"]
     )
     converted = events.codes("outcome") == list(events.categories["outcome"]).index("purchase")
@@ -401,7 +386,7 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     }
     ranking = attribution.key_touchpoints(attribution.markov(path), ratings)
     by_rank = np.argsort(np.asarray(ranking["rank"]), kind="stable")
-    key = _rows(
+    key = rows_of(
         ranking.take(by_rank),
         [
             "rank",
@@ -419,7 +404,7 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
         by="stage",
         blueprint=blueprint,
     )
-    satisfaction = _rows(
+    satisfaction = rows_of(
         sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
     )
     return {
@@ -530,11 +515,11 @@ def run_demo(
             {"rule": str(r), "contacts": int(c)} for r, c in zip(rules, rule_counts, strict=True)
         ],
         agenda_by_status={str(s): int(c) for s, c in zip(statuses, status_counts, strict=True)},
-        agenda_rows=_rows(
+        agenda_rows=rows_of(
             plan.columns(), ["customer", "rule", "channel", "status", "reason"], limit=8
         ),
         sent=sent,
-        overdue=_rows(late, ["id", "customer", "due", "days_overdue"], limit=8),
+        overdue=rows_of(late, ["id", "customer", "due", "days_overdue"], limit=8),
         overdue_count=len(late),
         sections=sections,
         left_out=left_out,

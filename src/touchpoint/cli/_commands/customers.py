@@ -30,8 +30,8 @@ import argparse
 import json
 from typing import Any
 
-from touchpoint.cli._files import SHOWN, no_such_column, open_events, print_rejected
-from touchpoint.errors import TouchpointError, ValidationError
+from touchpoint.cli._files import SHOWN, no_such_column, print_rejected, reading
+from touchpoint.errors import ValidationError
 
 NAME = "customers"
 HELP = "store the customers of a CSV or Parquet file (ids, contact details, dates, consent)"
@@ -79,15 +79,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from touchpoint.cli._workspace import open_url
 
-    if args.batch_size < 1:
-        raise TouchpointError("--batch-size must be at least 1")
-    with open_url(args.url) as ws:
-        header, batches, handle = open_events(args.file, batch_size=args.batch_size)
-        try:
-            summary = _store(ws, header, batches, args)
-        finally:
-            if handle is not None:
-                handle.close()
+    with (
+        open_url(args.url) as ws,
+        reading(args.file, batch_size=args.batch_size) as (header, batches),
+    ):
+        summary = _store(ws, header, batches, args)
     _print(summary, args)
     return 1 if summary["refused"] else 0
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint.cli._files import SHOWN, StableIds, no_such_column, open_events, print_rejected
+from touchpoint.cli._files import SHOWN, StableIds, no_such_column, print_rejected, reading
 from touchpoint.errors import Problem, TouchpointError, ValidationError
 
 NAME = "import"
@@ -108,15 +108,11 @@ def _rename(header: list[str], args: argparse.Namespace) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from touchpoint.cli._workspace import open_url
 
-    if args.batch_size < 1:
-        raise TouchpointError("--batch-size must be at least 1")
-    with open_url(args.url) as ws:
-        header, batches, handle = open_events(args.file, batch_size=args.batch_size)
-        try:
-            summary = _import(ws, header, batches, args)
-        finally:
-            if handle is not None:
-                handle.close()
+    with (
+        open_url(args.url) as ws,
+        reading(args.file, batch_size=args.batch_size) as (header, batches),
+    ):
+        summary = _import(ws, header, batches, args)
     _print(summary, args)
     return 1 if summary["refused"] else 0
 

@@ -77,24 +77,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the sections as JSON")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
-
-
-def _rows(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
-    cols = {c: np.asarray(frame[c]) for c in columns}
-    n = len(next(iter(cols.values()))) if cols else 0
-    return [{c: _plain(v[i]) for c, v in cols.items()} for i in range(n)]  # rows to print
-
-
 def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], dict[str, str]]:
     """(section title -> rows, left-out section title -> why) of a workspace."""
     from touchpoint import care, scoring
-    from touchpoint.demo import report_sections
+    from touchpoint.demo import report_sections, rows_of
 
     bp = ws.blueprint
     events = ws.interactions()
@@ -109,7 +95,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
         values = scoring.rfm(events, asof=asof)
         values = values.take(np.flatnonzero(seen[: len(values)] > 0))
         summary = scoring.pyramid_summary(scoring.pyramid(values))
-        done["customer pyramid"] = _rows(
+        done["customer pyramid"] = rows_of(
             summary, ["tier", "customers", "value", "customer_share", "value_share"]
         )
     if bp is None or bp.loyalty is None:
@@ -128,7 +114,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
         s = scoring.compliance(events, bp).summary
         rows = [
             r
-            for r in _rows(
+            for r in rows_of(
                 s, ["touchpoint", "indicator", "kind", "cases", "met", "breaches", "compliance"]
             )
             if r["cases"]
@@ -157,7 +143,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
         sat = scoring.csat(
             narrow(events, ["rating", "time", "touchpoint"], stars), by="stage", blueprint=bp
         )
-        done["satisfaction by stage"] = _rows(
+        done["satisfaction by stage"] = rows_of(
             sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
         )
     people = ws.storage.customers()
