@@ -302,7 +302,10 @@ class OutboxMixin:
                 "SELECT k, c, ch, tp, pu, ad, su, bo, 'pending', 0, na, ca, ru, oc "
                 f"FROM unnest({unnest}) WITH ORDINALITY "
                 "AS u(k, c, ch, tp, pu, ad, su, bo, na, ca, ru, oc, ord) "
-                "ORDER BY ord ON CONFLICT (key) DO NOTHING RETURNING key",
+                # key order: every writer takes the index's row locks in the same order,
+                # so two writers queueing overlapping keys wait for each other instead of
+                # deadlocking; among repeats of a key the first offered goes in
+                "ORDER BY k, ord ON CONFLICT (key) DO NOTHING RETURNING key",
                 columns,
             ).fetchall()
         fresh = {k for (k,) in inserted}
