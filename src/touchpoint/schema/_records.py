@@ -223,18 +223,32 @@ def validate_columns(
         the columns the batch has), a column ``names`` maps that is not there, columns of
         different lengths, a time column of numbers.
     """
+    return _validate(data, names, blueprint, fast=True)
+
+
+def _validate(
+    data: Any, names: Mapping[str, str] | None, blueprint: Any, *, fast: bool
+) -> tuple[Batch, list[Rejection]]:
+    """`validate_columns`; ``fast``: try `_clean_event_ids` first."""
     from touchpoint.frame import read_coded
 
     columns, required = _names(data, names)
     unreadable: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    # event ids that are all clean codes are read once, as bytes, and not again below
+    clean_ids = _clean_event_ids(data, columns) if fast else None
     cols, cats = read_coded(
         data,
-        columns,
-        required=required,
+        {k: v for k, v in columns.items() if k != "event_id"} if clean_ids is not None else columns,
+        required=required if clean_ids is None else [r for r in required if r != "event_id"],
         categorical=(*CATEGORICAL, "direction"),
         sort=False,
         unreadable=unreadable,
     )
+    if clean_ids is not None:
+        if any(len(v) != len(clean_ids) for v in cols.values()):
+            # columns of different lengths: read all of them again for the batch's error
+            return _validate(data, names, blueprint, fast=False)
+        cols = {"event_id": clean_ids, **cols}
     n = len(cols["event_id"])
     checks = _Checks(n)
     # values that could not be read as their type: that row's problem, not the batch's
@@ -247,9 +261,10 @@ def validate_columns(
         skip[name][rows] = True
     none = np.zeros(n, dtype=bool)
 
-    event_id = np.asarray(cols["event_id"], dtype=object)
-    bad_id, id_text = _code_check(event_id)
-    checks.flag(bad_id & ~skip.get("event_id", none), "event_id", _CODE_MSG, event_id)
+    if clean_ids is None:
+        event_id = np.asarray(cols["event_id"], dtype=object)
+        bad_id, id_text = _code_check(event_id)
+        checks.flag(bad_id & ~skip.get("event_id", none), "event_id", _CODE_MSG, event_id)
 
     categories: dict[str, np.ndarray] = {}
     codes: dict[str, np.ndarray] = {}
@@ -330,7 +345,13 @@ def validate_columns(
     good = np.flatnonzero(~bad)
     us = np.where(np.isnat(time), _EPOCH, time).astype("datetime64[us]")
     batch = Batch(
-        id_text[good].astype("S") if n else np.empty(0, dtype="S1"),  # codes are ASCII
+        (
+            clean_ids[good]
+            if clean_ids is not None
+            else id_text[good].astype("S")  # codes are ASCII
+            if n
+            else np.empty(0, dtype="S1")
+        ),
         {k: v[good] for k, v in codes.items()},
         categories,
         (us - _EPOCH).astype(np.int64)[good],
@@ -343,6 +364,48 @@ def validate_columns(
         for i in sorted(checks.problems)
     ]
     return batch, rejections
+
+
+_CODE_BYTES = bytes(c for c in range(128) if _CODE_CHARS[c])
+_FIRST_BYTE_OK = np.zeros(256, dtype=bool)
+_FIRST_BYTE_OK[:128] = _ALNUM
+
+
+def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> np.ndarray | None:
+    """The event ids as fixed-width bytes if every one is a valid code, else None.
+
+    The fast path of the event-id checks: a column of text only (``str``), all ASCII,
+    without NUL (numpy's bytes would drop a trailing one), each at most `MAX_ID_LENGTH`
+    characters, starting with a letter or digit and made of code characters only. Such a
+    column has no problem for `text_problems` nor for the code check: every row is good
+    and the bytes are what the storage keeps. The checks run on the ids joined into one
+    text (``str.join`` refuses anything that is not text; ``bytes.translate`` deletes the
+    code characters, and what is left is not one), with no Python work per id. Anything
+    else (None, a number, a space, non-ASCII text, a column that is not there or not
+    readable) returns None and the column takes the general checks, which name each bad
+    value as before.
+    """
+    from touchpoint.frame import read_columns
+
+    try:
+        ids = read_columns(data, {"event_id": columns["event_id"]})["event_id"]
+    except Exception:  # the general checks report it, as before
+        return None
+    if not isinstance(ids, np.ndarray) or ids.dtype != object or not len(ids):
+        return None
+    try:
+        joined = "".join(ids.tolist())
+    except TypeError:  # a value that is not text
+        return None
+    if not joined.isascii() or "\x00" in joined:
+        return None
+    if joined.encode("ascii").translate(None, _CODE_BYTES):
+        return None  # a character that is not a code character
+    raw = ids.astype("S")
+    width = raw.dtype.itemsize
+    if width > MAX_ID_LENGTH or not _FIRST_BYTE_OK[raw.view(np.uint8)[::width]].all():
+        return None  # too long, empty, or not starting with a letter or digit
+    return raw
 
 
 def _unreadable_messages(name: str, values: np.ndarray) -> list[str]:
