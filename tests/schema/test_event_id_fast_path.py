@@ -50,15 +50,19 @@ BAD = st.one_of(
 )
 
 
-def _batch(ids: list) -> dict:
+def _batch(ids: list, directions: list | None = None, *, bad_amounts: bool = False) -> dict:
     n = len(ids)
-    return {
+    data = {
         "event_id": np.fromiter(ids, dtype=object, count=n),
         "customer": np.array([f"C{i % 7}" for i in range(n)], dtype=object),
         "touchpoint": np.array(["T1", "T2"] * (n // 2) + ["T1"] * (n % 2), dtype=object),
         "time": np.array(["2026-01-01"] * n, dtype="datetime64[us]"),
-        "amount": np.arange(n, dtype=float),
+        # with bad_amounts, every fifth row is rejected for its amount, whatever its id
+        "amount": np.where((np.arange(n) % 5 == 3) & bad_amounts, -1.0, np.arange(n)),
     }
+    if directions is not None:
+        data["direction"] = np.fromiter(directions, dtype=object, count=n)
+    return data
 
 
 def _same(a, b) -> None:
@@ -66,18 +70,31 @@ def _same(a, b) -> None:
     assert ba.event_id.tolist() == bb.event_id.tolist()
     assert ba.row.tolist() == bb.row.tolist()
     assert ba.time.tolist() == bb.time.tolist()
+    assert ba.direction.tolist() == bb.direction.tolist()
     for k in ba.codes:
         assert ba.codes[k].tolist() == bb.codes[k].tolist()
         assert ba.categories[k].tolist() == bb.categories[k].tolist()
     assert [r.row for r in ra] == [r.row for r in rb]
     assert [[str(p) for p in r.problems] for r in ra] == [[str(p) for p in r.problems] for r in rb]
-    assert [r.record for r in ra] == [r.record for r in rb]
+    assert [list(r.record.items()) for r in ra] == [list(r.record.items()) for r in rb]
+
+
+DIRECTION = st.one_of(
+    st.sampled_from(["inbound", "outbound"]),
+    st.sampled_from(["inbound", "outbound"]),
+    st.sampled_from(["Inbound", "out", "", " inbound", None, float("nan"), 1, b"inbound"]),
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(CLEAN, CLEAN, BAD), min_size=1, max_size=30), st.booleans())
-def test_the_fast_path_and_the_general_checks_agree_on_any_ids(ids, as_list):
-    data = _batch(ids)
+@given(
+    st.lists(st.tuples(st.one_of(CLEAN, CLEAN, BAD), DIRECTION), min_size=1, max_size=30),
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_fast_path_and_the_general_checks_agree_on_any_ids(rows, with_direction, as_list):
+    ids = [i for i, _ in rows]
+    data = _batch(ids, [d for _, d in rows] if with_direction else None, bad_amounts=True)
     if as_list:  # the CLI's import passes Python lists
         data = {k: v.tolist() for k, v in data.items()}
     _same(_validate(data, None, None, fast=True), _validate(data, None, None, fast=False))

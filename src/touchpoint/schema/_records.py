@@ -50,7 +50,7 @@ from touchpoint._privacy import mask_value
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import MAX_ID_LENGTH, STANDARD, short_value, text_message, text_problems
 from touchpoint.model import rating_range
-from touchpoint.storage.base import CATEGORICAL, FLOATS, Batch, Rejection
+from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS, Batch, Rejection
 
 __all__ = [
     "FIELDS",
@@ -229,26 +229,39 @@ def validate_columns(
 def _validate(
     data: Any, names: Mapping[str, str] | None, blueprint: Any, *, fast: bool
 ) -> tuple[Batch, list[Rejection]]:
-    """`validate_columns`; ``fast``: try `_clean_event_ids` first."""
+    """`validate_columns`; ``fast``: try `_clean_event_ids` and `_clean_directions` first."""
     from touchpoint.frame import read_coded
 
     columns, required = _names(data, names)
     unreadable: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    # event ids that are all clean codes are read once, as bytes, and not again below
-    clean_ids = _clean_event_ids(data, columns) if fast else None
+    # columns that pass their checks as a whole are read once here, and not again below:
+    # event ids that are all clean codes (kept as bytes), directions all spelled right
+    early: dict[str, np.ndarray] = {}
+    early_cats: dict[str, np.ndarray] = {}
+    clean_ids = None
+    if fast:
+        clean = _clean_event_ids(data, columns)
+        if clean is not None:
+            early["event_id"], clean_ids = clean
+        if "direction" in columns:
+            direction = _clean_directions(data, columns)
+            if direction is not None:
+                early["direction"] = direction
+                early_cats["direction"] = DIRECTIONS
     cols, cats = read_coded(
         data,
-        {k: v for k, v in columns.items() if k != "event_id"} if clean_ids is not None else columns,
-        required=required if clean_ids is None else [r for r in required if r != "event_id"],
+        {k: v for k, v in columns.items() if k not in early},
+        required=[r for r in required if r not in early],
         categorical=(*CATEGORICAL, "direction"),
         sort=False,
         unreadable=unreadable,
     )
-    if clean_ids is not None:
-        if any(len(v) != len(clean_ids) for v in cols.values()):
+    if early:
+        if len({len(v) for v in (*early.values(), *cols.values())}) > 1:
             # columns of different lengths: read all of them again for the batch's error
             return _validate(data, names, blueprint, fast=False)
-        cols = {"event_id": clean_ids, **cols}
+        cols = {k: early[k] if k in early else cols[k] for k in columns if k in early or k in cols}
+        cats = {**cats, **early_cats}
     n = len(cols["event_id"])
     checks = _Checks(n)
     # values that could not be read as their type: that row's problem, not the batch's
@@ -371,8 +384,29 @@ _FIRST_BYTE_OK = np.zeros(256, dtype=bool)
 _FIRST_BYTE_OK[:128] = _ALNUM
 
 
-def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> np.ndarray | None:
-    """The event ids as fixed-width bytes if every one is a valid code, else None.
+def _clean_directions(data: Any, columns: Mapping[str, str]) -> np.ndarray | None:
+    """The direction column as codes into `DIRECTIONS` if every value is one of them.
+
+    Two comparisons in C instead of factorising the column; anything else (a missing
+    value, a misspelling, a column that cannot be read) returns None and the column takes
+    the general checks.
+    """
+    from touchpoint.frame import read_columns
+
+    try:
+        values = read_columns(data, {"direction": columns["direction"]})["direction"]
+        if not isinstance(values, np.ndarray) or values.dtype != object:
+            return None
+        outbound = np.asarray(np.equal(values, "outbound"), dtype=bool)
+        if not (outbound | np.asarray(np.equal(values, "inbound"), dtype=bool)).all():
+            return None
+    except Exception:  # the general checks report it, as before
+        return None
+    return outbound.astype(np.int64)
+
+
+def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The event ids as read and as fixed-width bytes if every one is a valid code, else None.
 
     The fast path of the event-id checks: a column of text only (``str``), all ASCII,
     without NUL (numpy's bytes would drop a trailing one), each at most `MAX_ID_LENGTH`
@@ -393,9 +427,12 @@ def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> np.ndarray | None
         return None
     if not isinstance(ids, np.ndarray) or ids.dtype != object or not len(ids):
         return None
+    listed = ids.tolist()
     try:
-        joined = "".join(ids.tolist())
+        joined = "".join(listed)
     except TypeError:  # a value that is not text
+        return None
+    if max(map(len, listed)) > MAX_ID_LENGTH:  # before any fixed-width array is built
         return None
     if not joined.isascii() or "\x00" in joined:
         return None
@@ -403,9 +440,9 @@ def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> np.ndarray | None
         return None  # a character that is not a code character
     raw = ids.astype("S")
     width = raw.dtype.itemsize
-    if width > MAX_ID_LENGTH or not _FIRST_BYTE_OK[raw.view(np.uint8)[::width]].all():
-        return None  # too long, empty, or not starting with a letter or digit
-    return raw
+    if not _FIRST_BYTE_OK[raw.view(np.uint8)[::width]].all():
+        return None  # empty, or not starting with a letter or digit
+    return ids, raw
 
 
 def _unreadable_messages(name: str, values: np.ndarray) -> list[str]:
