@@ -566,9 +566,10 @@ def validate_records(
     """
     rows = [_as_mapping(r) for r in records]
     extra: dict[int, list[Problem]] = {}
-    columns: dict[str, list[Any]] = {f: [] for f in FIELDS}
-    allowed = set(FIELDS)
-    for i, row in enumerate(rows):
+    allowed = frozenset(FIELDS)
+    # a field that is not an interaction field: set operations in C find the rows
+    for i in [i for i, row in enumerate(rows) if not allowed.issuperset(row)]:
+        row = rows[i]
         for key in row:
             if key not in allowed:
                 extra.setdefault(i, []).append(
@@ -578,33 +579,17 @@ def validate_records(
                         mask_value(key, row[key]),
                     )
                 )
-        for f in FIELDS:
-            value = row.get(f)
-            if f in FLOATS and value is not None:
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    extra.setdefault(i, []).append(
-                        Problem(f"records[{i}].{f}", "must be a number", _shown(f, value))
-                    )
-                    value = None
-                elif isinstance(value, int) and abs(value) > _FLOAT_MAX:
-                    extra.setdefault(i, []).append(
-                        Problem(
-                            f"records[{i}].{f}",
-                            "must be a finite number (too large for a float)",
-                            _shown(f, value),
-                        )
-                    )
-                    value = None
-            columns[f].append(value)
     data: dict[str, np.ndarray] = {}
-    for f, values in columns.items():
-        if f in REQUIRED or any(v is not None for v in values):
-            if f in FLOATS:
-                data[f] = np.array(
-                    [np.nan if v is None else float(v) for v in values], dtype=np.float64
-                )
-            else:  # each value as given, even a list (numpy would make a 2-d array)
-                data[f] = np.fromiter(values, dtype=object, count=len(values))
+    for f in FIELDS:  # a loop over the interaction fields (fourteen), each a column
+        values = [row.get(f) for row in rows]
+        if f not in REQUIRED and values.count(None) == len(values):
+            continue
+        if f in FLOATS:
+            floats, kept = _record_floats(f, values, extra)
+            if kept or f in REQUIRED:  # not a column of refused values only
+                data[f] = floats
+        else:  # each value as given, even a list (numpy would make a 2-d array)
+            data[f] = np.fromiter(values, dtype=object, count=len(values))
     batch, rejections = validate_columns(data, blueprint=blueprint)
     if extra:
         by_row = {r.row: r for r in rejections}
@@ -615,6 +600,38 @@ def validate_records(
         batch = batch.take(keep)
         rejections = [by_row[i] for i in sorted(by_row)]
     return batch, rejections
+
+
+def _record_floats(
+    field: str, values: list[Any], extra: dict[int, list[Problem]]
+) -> tuple[np.ndarray, bool]:
+    """A float field of records as float64 (NaN for None), and whether a value was kept.
+
+    A value that is no number is its row's problem (in ``extra``) and missing.
+    """
+    if set(map(type, values)) <= {float, type(None)}:  # the usual case: numpy converts
+        return np.array(values, dtype=np.float64), values.count(None) < len(values)
+    out = np.full(len(values), np.nan)
+    kept = False
+    for i, value in enumerate(values):  # a column with other types: value by value
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            extra.setdefault(i, []).append(
+                Problem(f"records[{i}].{field}", "must be a number", _shown(field, value))
+            )
+        elif isinstance(value, int) and abs(value) > _FLOAT_MAX:
+            extra.setdefault(i, []).append(
+                Problem(
+                    f"records[{i}].{field}",
+                    "must be a finite number (too large for a float)",
+                    _shown(field, value),
+                )
+            )
+        else:
+            out[i] = float(value)
+            kept = True
+    return out, kept
 
 
 def _as_mapping(record: Any) -> Mapping[str, Any]:
