@@ -188,8 +188,10 @@ class DemoResult:
     story: dict[str, Any] = attrs.field(factory=dict)
 
 
-#: Interactions recorded per batch (a million customers make about 14 million).
-RECORD_CHUNK = 1_000_000
+#: Interactions recorded per batch (a million customers make about 14 million): the
+#: ingest's working memory is a few hundred bytes per row of a batch, and the scores run
+#: beside it.
+RECORD_CHUNK = 500_000
 
 
 def _refused(report: Any) -> None:
@@ -419,6 +421,71 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     }
 
 
+class _Recording:
+    """`_record` of a base, on a thread of its own (``threaded``) or here and now.
+
+    `result` waits for it and returns its counts, or raises what it raised.
+    """
+
+    def __init__(self, ws: Any, base: Any, *, threaded: bool) -> None:
+        import threading
+
+        self.threaded = threaded
+        self._outcome: dict[str, Any] = {}
+        if not threaded:
+            self._run(ws, base)
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(ws, base), name="touchpoint-demo-record", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, ws: Any, base: Any) -> None:
+        try:
+            self._outcome["counts"] = _record(ws, base)
+        except BaseException as error:  # handed to the caller by result()
+            self._outcome["error"] = error
+
+    def join(self) -> None:
+        if self.threaded:
+            self._thread.join()
+
+    def result(self) -> dict[str, int]:
+        self.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        counts: dict[str, int] = self._outcome["counts"]
+        return counts
+
+
+def figures(
+    events: Any,
+    blueprint: Any,
+    today: dt.date,
+    experiment: dict[str, Any] | None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """The demo report's scores and sections of ``events``: (scores, sections, left out).
+
+    The demo calls it on the events it generated and recorded; on the workspace's
+    stored interactions it gives the same figures (the tests check it).
+    """
+    from touchpoint.demo._sections import CUSTOMER_COLUMNS, narrow, report_sections
+
+    say = progress or (lambda _step: None)
+    # Value, loyalty and the customer sections are about customers: leave out the
+    # mystery shoppers' audit records (and keep only the columns those scores read).
+    shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
+    own = narrow(events, CUSTOMER_COLUMNS, np.flatnonzero(~shopper[events.codes("customer")]))
+    scores = _scores(events, own, blueprint, today)
+    say("report sections")
+    sections, left_out = report_sections(
+        events, blueprint, asof=today, customers=own, experiment=experiment
+    )
+    return scores, sections, left_out
+
+
 def run_demo(
     *,
     template: str = "car-dealership",
@@ -440,8 +507,9 @@ def run_demo(
         into a new file, which it marks as its own, or into one it marked.
     """
     from touchpoint import care
+    from touchpoint._threads import get_threads
     from touchpoint.demo._blueprint import demo_blueprint
-    from touchpoint.demo._sections import CUSTOMER_COLUMNS, narrow, report_sections
+    from touchpoint.demo._sections import narrow
     from touchpoint.demo._synthetic import synthetic_base
     from touchpoint.workspace import open_workspace
 
@@ -460,39 +528,49 @@ def run_demo(
     with open_workspace(f"sqlite:///{os.fspath(db)}", blueprint=blueprint) as ws:
         if new:
             _mark(os.fspath(db))
-        recorded = _record(ws, base)
         _write_meta(os.fspath(db), blueprint, base.story.get("winback"))
-        # The generated events are stored: drop them (at a million customers they are
-        # gigabytes), keep the customers' tables for the agenda.
         people, consents, promises, story = base.customers, base.consents, base.promises, base.story
-        del base
-        say("score")
-        events = ws.interactions()
-        # Value, loyalty and the customer sections are about customers: leave out the
-        # mystery shoppers' audit records (and keep only the columns those scores read).
-        shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
-        own = narrow(events, CUSTOMER_COLUMNS, np.flatnonzero(~shopper[events.codes("customer")]))
-        scores = _scores(events, own, blueprint, today)
-        say("report sections")
-        sections, left_out = report_sections(
-            events, blueprint, asof=today, customers=own, experiment=story.get("winback")
-        )
-        say("agenda")
-        del events, own
-        due = care.agenda(blueprint, people, asof=today)
-        now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
-        plan = care.plan_contacts(
-            due,
-            blueprint,
-            customers=people,
-            consents=consents,
-            now=now,
-            policy=care.ContactPolicy(),
-        )
-        plan = hold_out(plan, story.get("winback"))
+        # Score the generated events, which are what gets stored (every one, in the same
+        # order; checked below), instead of reading millions of rows back: at a million
+        # customers the read-back alone held gigabytes. Their event ids are not scored.
+        events = narrow(base.events, [k for k in base.events.columns if k != "event_id"])
+        # With two cores or more the recording runs on its own thread while this one
+        # scores: numpy's sorts and ufuncs and SQLite's steps release the GIL.
+        recording = _Recording(ws, base, threaded=get_threads() > 1)
+        del base  # the recording holds it until the events are stored
+        try:
+            say("score: while recording" if recording.threaded else "score")
+            scores, sections, left_out = figures(
+                events, blueprint, today, story.get("winback"), progress=say
+            )
+            say("agenda")
+            due = care.agenda(blueprint, people, asof=today)
+            now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
+            plan = care.plan_contacts(
+                due,
+                blueprint,
+                customers=people,
+                consents=consents,
+                now=now,
+                policy=care.ContactPolicy(),
+            )
+            plan = hold_out(plan, story.get("winback"))
+            if recording.threaded:
+                say("agenda: waiting for the recording")
+        finally:  # never close the workspace under a recording that still runs
+            recording.join()
+        recorded = recording.result()
+        n_events = ws.storage.count()
+        if n_events != len(events):  # the file held other events too: score what it holds
+            say("score: the stored interactions")
+            del events
+            events = ws.interactions()
+            scores, sections, left_out = figures(
+                events, blueprint, today, story.get("winback"), progress=say
+            )
+        del events
         say("send")
         sent = send_planned(ws, plan, people)
-        n_events = ws.storage.count()
     rules, rule_counts = np.unique(plan.rule.astype(str), return_counts=True)
     statuses, status_counts = np.unique(plan.status.astype(str), return_counts=True)
     say("promises")
