@@ -534,6 +534,8 @@ def run_demo(
         # order; checked below), instead of reading millions of rows back: at a million
         # customers the read-back alone held gigabytes. Their event ids are not scored.
         events = narrow(base.events, [k for k in base.events.columns if k != "event_id"])
+        # as read back: int64 customer codes (scores multiply them by day counts)
+        events.columns["customer"] = events.columns["customer"].astype(np.int64)
         # With two cores or more the recording runs on its own thread while this one
         # scores: numpy's sorts and ufuncs and SQLite's steps release the GIL.
         recording = _Recording(ws, base, threaded=get_threads() > 1)
