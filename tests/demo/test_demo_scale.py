@@ -1,5 +1,5 @@
 """The demo scores the events it generated instead of reading them back: its figures must
-be the ones the scores give on the stored workspace, on one thread or two."""
+be the ones the scores give on the stored workspace."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import touchpoint
-from touchpoint._threads import set_threads
 from touchpoint.demo import run_demo
 from touchpoint.demo._blueprint import demo_blueprint
 from touchpoint.demo._run import figures, read_experiment
@@ -36,11 +35,9 @@ def _shown(result):
     }
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_the_figures_equal_the_scores_of_the_stored_workspace(tmp_path, threads) -> None:
+def test_the_figures_equal_the_scores_of_the_stored_workspace(tmp_path) -> None:
     db = tmp_path / "d.db"
-    with set_threads(threads):  # 2: the recording runs beside the scores
-        result = run_demo(customers=N, seed=SEED, db=db, today=TODAY)
+    result = run_demo(customers=N, seed=SEED, db=db, today=TODAY)
     events, (scores, sections, left_out) = _stored_figures(db)
     assert result.events == len(events) == result.recorded["accepted"]
     assert _shown(result) == {k: scores[k] for k in _shown(result)}

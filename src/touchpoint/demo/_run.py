@@ -188,9 +188,8 @@ class DemoResult:
     story: dict[str, Any] = attrs.field(factory=dict)
 
 
-#: Interactions recorded per batch (a million customers make about 14 million): the
-#: ingest's working memory is a few hundred bytes per row of a batch, and the scores run
-#: beside it.
+#: Interactions recorded per batch (a million customers make about 12 million): the
+#: ingest's working memory is a few hundred bytes per row of a batch.
 RECORD_CHUNK = 500_000
 
 
@@ -208,12 +207,9 @@ def _refused(report: Any) -> None:
     )
 
 
-def _record(ws: Any, base: Any) -> dict[str, int]:
-    """Store the base; interactions are deduplicated by event id, the rest upserted by id."""
-    from touchpoint.model import Complaint, Promise
-
+def _record_events(ws: Any, events: Any) -> dict[str, int]:
+    """Store the interactions, deduplicated by event id, in batches."""
     accepted = duplicates = 0
-    events = base.events
     for lo in range(0, len(events), RECORD_CHUNK):  # batches bound the ingest's memory
         rows: Any = slice(lo, lo + RECORD_CHUNK)  # a slice: views of the columns, no copy
         report = ws.record_batch(events.take(rows))
@@ -221,6 +217,13 @@ def _record(ws: Any, base: Any) -> dict[str, int]:
         duplicates += report.duplicates
         if report.rejected:
             _refused(report)
+    return {"accepted": accepted, "duplicates": duplicates}
+
+
+def _record_documents(ws: Any, base: Any) -> dict[str, int]:
+    """Store the customers, promises and complaints, upserted by id."""
+    from touchpoint.model import Complaint, Promise
+
     c = base.customers
 
     dates = ("birthday", "purchase", "last_purchase", "move_in", "warranty_end", "child_birth")
@@ -281,8 +284,6 @@ def _record(ws: Any, base: Any) -> dict[str, int]:
         )
     )
     return {
-        "accepted": accepted,
-        "duplicates": duplicates,
         "customers": len(c["customer"]),
         "promises": len(p["id"]),
         "complaints": len(m["id"]),
@@ -421,43 +422,6 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     }
 
 
-class _Recording:
-    """`_record` of a base, on a thread of its own (``threaded``) or here and now.
-
-    `result` waits for it and returns its counts, or raises what it raised.
-    """
-
-    def __init__(self, ws: Any, base: Any, *, threaded: bool) -> None:
-        import threading
-
-        self.threaded = threaded
-        self._outcome: dict[str, Any] = {}
-        if not threaded:
-            self._run(ws, base)
-            return
-        self._thread = threading.Thread(
-            target=self._run, args=(ws, base), name="touchpoint-demo-record", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, ws: Any, base: Any) -> None:
-        try:
-            self._outcome["counts"] = _record(ws, base)
-        except BaseException as error:  # handed to the caller by result()
-            self._outcome["error"] = error
-
-    def join(self) -> None:
-        if self.threaded:
-            self._thread.join()
-
-    def result(self) -> dict[str, int]:
-        self.join()
-        if "error" in self._outcome:
-            raise self._outcome["error"]
-        counts: dict[str, int] = self._outcome["counts"]
-        return counts
-
-
 def figures(
     events: Any,
     blueprint: Any,
@@ -507,7 +471,6 @@ def run_demo(
         into a new file, which it marks as its own, or into one it marked.
     """
     from touchpoint import care
-    from touchpoint._threads import get_threads
     from touchpoint.demo._blueprint import demo_blueprint
     from touchpoint.demo._sections import narrow
     from touchpoint.demo._synthetic import synthetic_base
@@ -530,46 +493,38 @@ def run_demo(
             _mark(os.fspath(db))
         _write_meta(os.fspath(db), blueprint, base.story.get("winback"))
         people, consents, promises, story = base.customers, base.consents, base.promises, base.story
-        # Score the generated events, which are what gets stored (every one, in the same
+        recorded = _record_events(ws, base.events) | _record_documents(ws, base)
+        # Score the generated events, which are what was stored (every one, in the same
         # order; checked below), instead of reading millions of rows back: at a million
-        # customers the read-back alone held gigabytes. Their event ids are not scored.
-        events = narrow(base.events, [k for k in base.events.columns if k != "event_id"])
+        # customers the read-back alone held gigabytes. Event ids and staff are not scored.
+        # (Storing the customers on a thread beside the scores was tried: at a million
+        # customers it added the documents' memory to the scores' peak.)
+        events = narrow(
+            base.events, [k for k in base.events.columns if k not in ("event_id", "staff")]
+        )
         # as read back: int64 customer codes (scores multiply them by day counts)
         events.columns["customer"] = events.columns["customer"].astype(np.int64)
-        # With two cores or more the recording runs on its own thread while this one
-        # scores: numpy's sorts and ufuncs and SQLite's steps release the GIL.
-        recording = _Recording(ws, base, threaded=get_threads() > 1)
-        del base  # the recording holds it until the events are stored
-        try:
-            say("score: while recording" if recording.threaded else "score")
-            scores, sections, left_out = figures(
-                events, blueprint, today, story.get("winback"), progress=say
-            )
-            say("agenda")
-            due = care.agenda(blueprint, people, asof=today)
-            now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
-            plan = care.plan_contacts(
-                due,
-                blueprint,
-                customers=people,
-                consents=consents,
-                now=now,
-                policy=care.ContactPolicy(),
-            )
-            plan = hold_out(plan, story.get("winback"))
-            if recording.threaded:
-                say("agenda: waiting for the recording")
-        finally:  # never close the workspace under a recording that still runs
-            recording.join()
-        recorded = recording.result()
+        del base  # the generated event ids go; the scored columns stay in ``events``
         n_events = ws.storage.count()
         if n_events != len(events):  # the file held other events too: score what it holds
-            say("score: the stored interactions")
             del events
             events = ws.interactions()
-            scores, sections, left_out = figures(
-                events, blueprint, today, story.get("winback"), progress=say
-            )
+        say("score")
+        scores, sections, left_out = figures(
+            events, blueprint, today, story.get("winback"), progress=say
+        )
+        say("agenda")
+        due = care.agenda(blueprint, people, asof=today)
+        now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
+        plan = care.plan_contacts(
+            due,
+            blueprint,
+            customers=people,
+            consents=consents,
+            now=now,
+            policy=care.ContactPolicy(),
+        )
+        plan = hold_out(plan, story.get("winback"))
         del events
         say("send")
         sent = send_planned(ws, plan, people)

@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -231,8 +231,14 @@ def _iso_datetimes(t: np.ndarray) -> np.ndarray:
     return np.where(exact, whole, full)
 
 
-def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """JSON text of each consent row and the row of its customer in ``ids``."""
+def _consent_pieces(
+    consents: Mapping[str, Any], ids: np.ndarray
+) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]:
+    """The JSON text of consent rows (a function of their indices) and each row's customer.
+
+    The text is made for the rows asked, a chunk of customers at a time: at a million
+    customers all their consents' text at once is a gigabyte.
+    """
     from touchpoint.frame import factorize
     from touchpoint.model import Purpose
 
@@ -294,7 +300,13 @@ def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.nd
             f'"purpose": {json.dumps(pu, ensure_ascii=False)}}}'
         )
     # object arrays of Python strings: a gather copies pointers, the add is str + str
-    piece = np.add(at.astype(object)[t_code], np.array(tail, dtype=object)[combo_code])
+    at_text, tail_text = at.astype(object), np.array(tail, dtype=object)
+
+    def piece(rows: np.ndarray) -> np.ndarray:
+        # object arrays of Python strings: a gather copies pointers, the add is str + str
+        out: np.ndarray = np.add(at_text[t_code[rows]], tail_text[combo_code[rows]])
+        return out
+
     return piece, mine
 
 
@@ -388,7 +400,7 @@ def customer_documents(
     if consents is not None and len(np.asarray(consents["customer"])):
         consent_piece, consent_row = _consent_pieces(consents, ids)
     else:
-        consent_piece, consent_row = np.array([], object), np.array([], np.int64)
+        consent_piece, consent_row = (lambda rows: np.array([], object)), np.array([], np.int64)
     dates = dict(columns.get("dates") or {})
     dnc = np.asarray(columns.get("do_not_contact", np.zeros(n, bool)), dtype=bool)
     for lo in range(0, max(n, 1), chunk):  # chunks of customers, to bound memory
@@ -403,8 +415,8 @@ def customer_documents(
             )
             for f in _TEXT_FIELDS
         }
-        mine = (consent_row >= lo) & (consent_row < hi)
-        consent_json = _join_groups(consent_piece[mine], consent_row[mine] - lo, k)
+        mine = np.flatnonzero((consent_row >= lo) & (consent_row < hi))
+        consent_json = _join_groups(consent_piece(mine), consent_row[mine] - lo, k)
         # at most one value per anchor and customer: a full-length column per anchor,
         # empty where the date is missing, a separator after the first present one
         dates_parts: list[Any] = ["["]
