@@ -509,10 +509,6 @@ def run_demo(
         if n_events != len(events):  # the file held other events too: score what it holds
             del events
             events = ws.interactions()
-        say("score")
-        scores, sections, left_out = figures(
-            events, blueprint, today, story.get("winback"), progress=say
-        )
         say("agenda")
         due = care.agenda(blueprint, people, asof=today)
         now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
@@ -525,6 +521,14 @@ def run_demo(
             policy=care.ContactPolicy(),
         )
         plan = hold_out(plan, story.get("winback"))
+        # only what sending needs stays while the scores run (at a million customers the
+        # consents and the customers' other columns are hundreds of MB)
+        people = {k: people[k] for k in ("customer", "name", "email", "phone")}
+        del consents
+        say("score")
+        scores, sections, left_out = figures(
+            events, blueprint, today, story.get("winback"), progress=say
+        )
         del events
         say("send")
         sent = send_planned(ws, plan, people)
