@@ -188,8 +188,9 @@ class DemoResult:
     story: dict[str, Any] = attrs.field(factory=dict)
 
 
-#: Interactions recorded per batch (a million customers make about 14 million).
-RECORD_CHUNK = 1_000_000
+#: Interactions recorded per batch (a million customers make about 12 million): the
+#: ingest's working memory is a few hundred bytes per row of a batch.
+RECORD_CHUNK = 500_000
 
 
 def _refused(report: Any) -> None:
@@ -206,12 +207,9 @@ def _refused(report: Any) -> None:
     )
 
 
-def _record(ws: Any, base: Any) -> dict[str, int]:
-    """Store the base; interactions are deduplicated by event id, the rest upserted by id."""
-    from touchpoint.model import Complaint, Promise
-
+def _record_events(ws: Any, events: Any) -> dict[str, int]:
+    """Store the interactions, deduplicated by event id, in batches."""
     accepted = duplicates = 0
-    events = base.events
     for lo in range(0, len(events), RECORD_CHUNK):  # batches bound the ingest's memory
         rows: Any = slice(lo, lo + RECORD_CHUNK)  # a slice: views of the columns, no copy
         report = ws.record_batch(events.take(rows))
@@ -219,6 +217,13 @@ def _record(ws: Any, base: Any) -> dict[str, int]:
         duplicates += report.duplicates
         if report.rejected:
             _refused(report)
+    return {"accepted": accepted, "duplicates": duplicates}
+
+
+def _record_documents(ws: Any, base: Any) -> dict[str, int]:
+    """Store the customers, promises and complaints, upserted by id."""
+    from touchpoint.model import Complaint, Promise
+
     c = base.customers
 
     dates = ("birthday", "purchase", "last_purchase", "move_in", "warranty_end", "child_birth")
@@ -279,8 +284,6 @@ def _record(ws: Any, base: Any) -> dict[str, int]:
         )
     )
     return {
-        "accepted": accepted,
-        "duplicates": duplicates,
         "customers": len(c["customer"]),
         "promises": len(p["id"]),
         "complaints": len(m["id"]),
@@ -419,6 +422,34 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     }
 
 
+def figures(
+    events: Any,
+    blueprint: Any,
+    today: dt.date,
+    experiment: dict[str, Any] | None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """The demo report's scores and sections of ``events``: (scores, sections, left out).
+
+    The demo calls it on the events it generated and recorded; on the workspace's
+    stored interactions it gives the same figures (the tests check it).
+    """
+    from touchpoint.demo._sections import CUSTOMER_COLUMNS, narrow, report_sections
+
+    say = progress or (lambda _step: None)
+    # Value, loyalty and the customer sections are about customers: leave out the
+    # mystery shoppers' audit records (and keep only the columns those scores read).
+    shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
+    own = narrow(events, CUSTOMER_COLUMNS, np.flatnonzero(~shopper[events.codes("customer")]))
+    scores = _scores(events, own, blueprint, today)
+    say("report sections")
+    sections, left_out = report_sections(
+        events, blueprint, asof=today, customers=own, experiment=experiment
+    )
+    return scores, sections, left_out
+
+
 def run_demo(
     *,
     template: str = "car-dealership",
@@ -441,7 +472,7 @@ def run_demo(
     """
     from touchpoint import care
     from touchpoint.demo._blueprint import demo_blueprint
-    from touchpoint.demo._sections import CUSTOMER_COLUMNS, narrow, report_sections
+    from touchpoint.demo._sections import narrow
     from touchpoint.demo._synthetic import synthetic_base
     from touchpoint.workspace import open_workspace
 
@@ -460,25 +491,25 @@ def run_demo(
     with open_workspace(f"sqlite:///{os.fspath(db)}", blueprint=blueprint) as ws:
         if new:
             _mark(os.fspath(db))
-        recorded = _record(ws, base)
         _write_meta(os.fspath(db), blueprint, base.story.get("winback"))
-        # The generated events are stored: drop them (at a million customers they are
-        # gigabytes), keep the customers' tables for the agenda.
         people, consents, promises, story = base.customers, base.consents, base.promises, base.story
-        del base
-        say("score")
-        events = ws.interactions()
-        # Value, loyalty and the customer sections are about customers: leave out the
-        # mystery shoppers' audit records (and keep only the columns those scores read).
-        shopper = np.strings.startswith(events.categories["customer"].astype(str), "MS-")
-        own = narrow(events, CUSTOMER_COLUMNS, np.flatnonzero(~shopper[events.codes("customer")]))
-        scores = _scores(events, own, blueprint, today)
-        say("report sections")
-        sections, left_out = report_sections(
-            events, blueprint, asof=today, customers=own, experiment=story.get("winback")
+        recorded = _record_events(ws, base.events) | _record_documents(ws, base)
+        # Score the generated events, which are what was stored (every one, in the same
+        # order; checked below), instead of reading millions of rows back: at a million
+        # customers the read-back alone held gigabytes. Event ids and staff are not scored.
+        # (Storing the customers on a thread beside the scores was tried: at a million
+        # customers it added the documents' memory to the scores' peak.)
+        events = narrow(
+            base.events, [k for k in base.events.columns if k not in ("event_id", "staff")]
         )
+        # as read back: int64 customer codes (scores multiply them by day counts)
+        events.columns["customer"] = events.columns["customer"].astype(np.int64)
+        del base  # the generated event ids go; the scored columns stay in ``events``
+        n_events = ws.storage.count()
+        if n_events != len(events):  # the file held other events too: score what it holds
+            del events
+            events = ws.interactions()
         say("agenda")
-        del events, own
         due = care.agenda(blueprint, people, asof=today)
         now = dt.datetime.combine(today, dt.time(PLAN_HOUR), tzinfo=dt.UTC)
         plan = care.plan_contacts(
@@ -490,9 +521,17 @@ def run_demo(
             policy=care.ContactPolicy(),
         )
         plan = hold_out(plan, story.get("winback"))
+        # only what sending needs stays while the scores run (at a million customers the
+        # consents and the customers' other columns are hundreds of MB)
+        people = {k: people[k] for k in ("customer", "name", "email", "phone")}
+        del consents
+        say("score")
+        scores, sections, left_out = figures(
+            events, blueprint, today, story.get("winback"), progress=say
+        )
+        del events
         say("send")
         sent = send_planned(ws, plan, people)
-        n_events = ws.storage.count()
     rules, rule_counts = np.unique(plan.rule.astype(str), return_counts=True)
     statuses, status_counts = np.unique(plan.status.astype(str), return_counts=True)
     say("promises")

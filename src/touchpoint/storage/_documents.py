@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -183,41 +183,43 @@ def _json_texts(values: Any, what: str) -> np.ndarray:
     return out
 
 
-def _concat(parts: list[Any]) -> np.ndarray:
-    """Element-wise concatenation of string columns (and constant strings), pairwise.
+def _concat(parts: list[Any], n: int) -> list[str]:
+    """Element-wise concatenation of ``n``-long string columns and constant strings.
 
-    Adding the pieces one after the other copies the growing text once per piece
-    (quadratic in the pieces); pairing neighbours copies each character about log2(pieces)
-    times.
+    The columns become lists once and each row is joined by ``str.join`` driven from C
+    (``map`` over ``zip``): one string built per row, with no intermediate array per
+    piece (numpy's pairwise ``strings.add`` allocated a new string per row and piece).
     """
-    level = list(parts)
-    while len(level) > 1:  # log2(pieces) rounds
-        paired = [
-            np.strings.add(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
-            for i in range(0, len(level), 2)
-        ]
-        level = paired
-    out: np.ndarray = np.asarray(level[0], dtype=_S)
-    return out
+    import itertools
+
+    columns = [
+        itertools.repeat(p, n)
+        if isinstance(p, str)
+        else p
+        if isinstance(p, list)
+        else np.asarray(p).tolist()
+        for p in parts
+    ]
+    return list(map("".join, zip(*columns, strict=False)))
 
 
-def _join_groups(pieces: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """``"[" + ", ".join(pieces of group g) + "]"`` for g in 0..n-1, in the given order.
+def _join_groups(pieces: np.ndarray, group: np.ndarray, n: int) -> list[Any]:
+    """The columns whose row-wise concatenation is ``"[" + ", ".join(group g) + "]"``.
 
-    Groups are laid out as the columns of an (n, k) table (k: the largest group), so
-    the join is k vectorised concatenations: a loop over positions, not over groups.
+    Groups are laid out as the columns of an (n, k) table (k: the largest group) of
+    Python strings, ``", "`` before each piece but a group's first: the caller splices
+    the k columns into the document (a loop over positions, not over groups).
     """
     if not len(pieces):
-        return np.full(n, "[]", dtype=_S)
+        return ["[]"]
     order = np.argsort(group, kind="stable")
-    g, p = group[order], pieces[order]
+    g, p = group[order], np.asarray(pieces, dtype=object)[order]
     start = np.searchsorted(g, np.arange(n))
     position = np.arange(len(g)) - start[g]
     width = int(position.max()) + 1
-    p = np.where(position == 0, p, np.strings.add(", ", p))
-    table = np.full((n, width), "", dtype=_S)  # a row per group, a column per position
-    table[g, position] = p
-    return _concat(["[", *(table[:, k] for k in range(width)), "]"])  # a handful of positions
+    table = np.full((n, width), "", dtype=object)  # a row per group, a column per position
+    table[g, position] = np.where(position == 0, p, np.add(", ", p))
+    return ["[", *(table[:, k] for k in range(width)), "]"]  # a handful of positions
 
 
 def _iso_datetimes(t: np.ndarray) -> np.ndarray:
@@ -229,18 +231,29 @@ def _iso_datetimes(t: np.ndarray) -> np.ndarray:
     return np.where(exact, whole, full)
 
 
-def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """JSON text of each consent row and the row of its customer in ``ids``."""
+def _consent_pieces(
+    consents: Mapping[str, Any], ids: np.ndarray
+) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]:
+    """The JSON text of consent rows (a function of their indices) and each row's customer.
+
+    The text is made for the rows asked, a chunk of customers at a time: at a million
+    customers all their consents' text at once is a gigabyte.
+    """
     from touchpoint.frame import factorize
     from touchpoint.model import Purpose
 
     who = np.asarray(consents["customer"], dtype=object)
     n = len(ids)
-    # one hashing pass over ids and consents (ids are distinct: their codes are 0..n-1)
-    codes, _ = factorize(np.concatenate((ids, who)), sort=False)
+    # A customer's consents usually come one after the other: hash the first id of each
+    # run only (a sixth of the rows for six consents each), with the ids, in one pass
+    # (ids are distinct: their codes are 0..n-1), then spread each run's row over it.
+    starts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1]))) if len(who) else []
+    heads = who[starts]
+    codes, _ = factorize(np.concatenate((ids, heads)), sort=False)
     row = np.full(int(codes.max()) + 2 if len(codes) else 1, -1, dtype=np.int64)
     row[codes[:n]] = np.arange(n)
-    mine = np.where(codes[n:] >= 0, row[codes[n:]], -1)
+    head_row = np.where(codes[n:] >= 0, row[codes[n:]], -1)
+    mine = np.repeat(head_row, np.diff(np.append(starts, len(who)).astype(np.int64)))
     if len(mine) and mine.min() < 0:
         bad = int(np.flatnonzero(mine < 0)[0])
         raise ValidationError(
@@ -286,7 +299,14 @@ def _consent_pieces(consents: Mapping[str, Any], ids: np.ndarray) -> tuple[np.nd
             f'"granted": {"true" if combo % 2 else "false"}, '
             f'"purpose": {json.dumps(pu, ensure_ascii=False)}}}'
         )
-    piece = np.strings.add(at[t_code], np.array(tail, dtype=_S)[combo_code])
+    # object arrays of Python strings: a gather copies pointers, the add is str + str
+    at_text, tail_text = at.astype(object), np.array(tail, dtype=object)
+
+    def piece(rows: np.ndarray) -> np.ndarray:
+        # object arrays of Python strings: a gather copies pointers, the add is str + str
+        out: np.ndarray = np.add(at_text[t_code[rows]], tail_text[combo_code[rows]])
+        return out
+
     return piece, mine
 
 
@@ -380,7 +400,7 @@ def customer_documents(
     if consents is not None and len(np.asarray(consents["customer"])):
         consent_piece, consent_row = _consent_pieces(consents, ids)
     else:
-        consent_piece, consent_row = np.array([], _S), np.array([], np.int64)
+        consent_piece, consent_row = (lambda rows: np.array([], object)), np.array([], np.int64)
     dates = dict(columns.get("dates") or {})
     dnc = np.asarray(columns.get("do_not_contact", np.zeros(n, bool)), dtype=bool)
     for lo in range(0, max(n, 1), chunk):  # chunks of customers, to bound memory
@@ -395,22 +415,23 @@ def customer_documents(
             )
             for f in _TEXT_FIELDS
         }
-        mine = (consent_row >= lo) & (consent_row < hi)
-        consent_json = _join_groups(consent_piece[mine], consent_row[mine] - lo, k)
+        mine = np.flatnonzero((consent_row >= lo) & (consent_row < hi))
+        consent_json = _join_groups(consent_piece(mine), consent_row[mine] - lo, k)
         # at most one value per anchor and customer: a full-length column per anchor,
         # empty where the date is missing, a separator after the first present one
-        dates_json = np.full(k, "[", dtype=_S)
+        dates_parts: list[Any] = ["["]
         some = np.zeros(k, dtype=bool)
         for name in sorted(dates):  # the few anchor dates, in the order Customer sorts them
             day = np.asarray(dates[name]).astype("datetime64[D]")[lo:hi]
             ok = ~np.isnat(day)
             head = json.dumps(name, ensure_ascii=False)
-            iso = np.datetime_as_string(day, unit="D").astype(_S)
-            piece = np.strings.add(np.strings.add(f'[{head}, {{"$date": "', iso), '"}]')
-            piece = np.where(some, np.strings.add(", ", piece), piece)
-            dates_json = np.strings.add(dates_json, np.where(ok, piece, "").astype(_S))
+            piece = np.full(k, "", dtype=_S)
+            iso = np.datetime_as_string(day[ok], unit="D").astype(_S)
+            piece[ok] = np.strings.add(np.strings.add(f'[{head}, {{"$date": "', iso), '"}]')
+            dates_parts.append(np.where(some & ok, ", ", "").astype(_S))
+            dates_parts.append(piece)
             some |= ok
-        dates_json = np.strings.add(dates_json, "]")
+        dates_parts.append("]")
         if "preferred_channel" in columns:
             pref = _json_texts(np.asarray(columns["preferred_channel"], dtype=object)[lo:hi], "")
             channels = np.where(
@@ -420,8 +441,8 @@ def customer_documents(
             channels = np.full(k, "[]", dtype=_S)
         parts: list[Any] = [
             '{"address": ', text["address"],
-            ', "consents": ', consent_json,
-            ', "dates": ', dates_json,
+            ', "consents": ', *consent_json,
+            ', "dates": ', *dates_parts,
             ', "do_not_contact": ', np.where(dnc[lo:hi], "true", "false").astype(_S),
             ', "email": ', text["email"],
             ', "id": ', _json_texts(ids[lo:hi], "customer"),
@@ -434,5 +455,5 @@ def customer_documents(
             ', "timezone": ', _json_texts(zones[lo:hi], "timezone"),
             "}",
         ]  # fmt: skip
-        body = _concat(parts)  # the document's ~30 pieces, each a whole column
-        yield ids[lo:hi].astype(str).tolist(), body.tolist()
+        body = _concat(parts, k)  # the document's ~30 pieces, each a whole column
+        yield ids[lo:hi].astype(str).tolist(), body

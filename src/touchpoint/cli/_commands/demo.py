@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_STEPS = ("generate", "record", "score", "agenda", "send", "promises")
+_STEPS = ("generate", "record", "agenda", "score", "send", "promises")
 
 
 class _Progress:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import re
 from collections import Counter
@@ -77,13 +78,65 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the sections as JSON")
 
 
-def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], dict[str, str]]:
-    """(section title -> rows, left-out section title -> why) of a workspace."""
+#: Above this many stored interactions `_interactions` reads them a year at a time.
+WINDOWED_OVER = 2_000_000
+
+
+def _interactions(ws: Any, day: dt.date, *, over: int | None = None) -> Any:
+    """The workspace's interactions, without their event ids (no section reads them).
+
+    Above ``over`` interactions they are read a year at a time and only the columns
+    the sections read are kept, the codes of small categories as int32: a whole
+    read of millions of rows holds every column (the event ids as text) at once.
+    Each read carries the same dictionaries (the categories); if another writer adds
+    to them in between, the whole read is made instead.
+    """
+    from touchpoint.demo import narrow
+
+    over = WINDOWED_OVER if over is None else over
+    n = ws.storage.count()
+    if n <= over:
+        events = ws.interactions()
+        return narrow(events, [k for k in events.columns if k != "event_id"])
+    from touchpoint.frame import EventFrame
+
+    last = day.year + 1
+    edges = [None, *(dt.datetime(y, 1, 1, tzinfo=dt.UTC) for y in range(last - 10, last + 1)), None]
+    parts: list[dict[str, np.ndarray]] = []
+    categories: dict[str, np.ndarray] | None = None
+    for lo, hi in itertools.pairwise(edges):  # about a dozen years
+        part = ws.interactions(start=lo, end=hi)
+        if categories is None:
+            categories = part.categories
+        elif any(not np.array_equal(categories[k], v) for k, v in part.categories.items()):
+            return _interactions(ws, day, over=max(n, over) + 1)  # the whole read
+        cols = {}
+        for k, v in part.columns.items():
+            if k == "event_id":
+                continue
+            if k in part.categories and k not in ("customer", "referrer"):
+                # codes of a few hundred values: int32 (scores multiply customer codes
+                # by day counts: those stay int64)
+                v = v.astype(np.int32)
+            cols[k] = v
+        parts.append(cols)
+        del part
+    assert categories is not None
+    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if len(columns["time"]) != n:  # written to in between: the whole read
+        return _interactions(ws, day, over=max(n, over) + 1)
+    return EventFrame(columns, {k: v for k, v in categories.items() if k in columns})
+
+
+def _sections(
+    ws: Any, day: dt.date, now: dt.datetime
+) -> tuple[dict[str, Any], dict[str, str], int]:
+    """(section title -> rows, left-out section title -> why, stored customers) of a workspace."""
     from touchpoint import care, scoring
     from touchpoint.demo import report_sections, rows_of
 
     bp = ws.blueprint
-    events = ws.interactions()
+    events = _interactions(ws, day)
     experiment = _experiment(ws)
     done: dict[str, Any] = {}
     left: dict[str, str] = {}
@@ -171,7 +224,7 @@ def _sections(ws: Any, day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], 
     shared, shared_left = report_sections(events, bp, asof=day, experiment=experiment)
     done.update({t.lower(): v for t, v in shared.items()})
     left.update({t.lower(): why for t, why in shared_left.items()})
-    return done, left
+    return done, left, len(people)
 
 
 def _experiment(ws: Any) -> dict[str, Any] | None:
@@ -255,9 +308,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.html:
         raise TouchpointError("--html FILE: where the report goes")
     with open_url(args.url) as ws:
-        done, left = _sections(ws, day, now)
+        done, left, customers = _sections(ws, day, now)  # reads the customers once
         events = ws.storage.count()
-        customers = len(ws.storage.customers())
         blueprint = ws.blueprint
     seen = sum(r["customers"] for r in done.get("customer pyramid", []))
     counts = {"interactions": events, "customers": max(customers, seen)}
