@@ -233,6 +233,16 @@ def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes.reshape(-1), uniques, first
 
 
+def _order_of(distinct: np.ndarray) -> np.ndarray:
+    """``np.argsort`` of values that are all different (first positions, unique keys).
+
+    No two are equal, so any sort gives the stable sort's order: numpy's default
+    (introsort, vectorised on x86) is 2-3x faster than ``kind="stable"`` on 1M int64
+    (0.045 s vs 0.11 s of CPU).
+    """
+    return np.argsort(distinct)
+
+
 def _partition_bits(n: int) -> int:
     bits = 0
     while bits < _MAX_PARTITION_BITS and (n >> bits) > _PER_PARTITION:
@@ -274,7 +284,7 @@ def _hash_codes(
     buffer, region, place, origin = _by_partition(keys, bits, chunks, want_first)
     uniques, first, offsets = _code_partitions(buffer, region, origin)
     del origin
-    perm = np.argsort(first if order == "first" else uniques, kind="stable")
+    perm = _order_of(first if order == "first" else uniques)
     rank = np.empty(len(perm), dtype=np.int64)
     rank[perm] = np.arange(len(perm))
     codes_by_place = buffer.view(np.int64)
@@ -329,12 +339,15 @@ def _by_partition(
     def scatter(c: int) -> None:  # step 2
         a, b = chunks[c]
         perm = np.argsort(pid[a:b], kind="stable")  # radix sort of one byte, in cache
-        dest = np.arange(b - a, dtype=np.int64)
-        dest += np.repeat(cursor[c] - (np.cumsum(counts[c]) - counts[c]), counts[c])
-        buffer[dest] = keys[a:b][perm]  # a sequential write stream per partition
-        place[a + perm] = dest
+        # the places of the chunk's rows in partition order, then in row order: the
+        # keys are scattered straight from the input (no gather of them by ``perm``)
+        dest = np.arange(b - a, dtype=small)
+        dest += np.repeat((cursor[c] - (np.cumsum(counts[c]) - counts[c])).astype(small), counts[c])
+        mine = place[a:b]
+        mine[perm] = dest
+        buffer[mine] = keys[a:b]  # a sequential write stream per partition
         if origin is not None:
-            origin[dest] = perm + a
+            origin[mine] = np.arange(a, b, dtype=small)
 
     parallel_map(scatter, range(len(chunks)))
     return buffer, region, place, origin
@@ -367,7 +380,7 @@ def _renumber(
     codes: np.ndarray, uniques: np.ndarray, first: np.ndarray, order: Order
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes of one table renumbered so that the uniques come in ``order``."""
-    perm = np.argsort(first if order == "first" else uniques, kind="stable")
+    perm = _order_of(first if order == "first" else uniques)
     if np.array_equal(perm, np.arange(len(perm))):
         return codes.astype(np.int64, copy=False), uniques, first
     rank = np.empty(len(perm), dtype=np.int64)

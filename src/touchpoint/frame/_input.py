@@ -315,7 +315,7 @@ def _polars_dictionary(col: Any) -> Any:
         present = ints if rows is None else ints[rows]
         codes, _ = factorize(present, sort=True)  # lookup table of the ids: O(n), threads
         first = first_rows(codes, int(codes.max()) + 1 if len(codes) else 0)
-        order = np.argsort(first, kind="stable")  # the categories by first appearance
+        order = np.argsort(first)  # the categories by first appearance (all different)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         indices = np.full(len(ints), -1, dtype=np.int64)
