@@ -285,6 +285,12 @@ def _from_polars(col: Any, kind: str, label: str, coded: bool) -> Any:
             return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
         return col.to_numpy()
     if dtype in (pl.String, pl.Binary):
+        newest = getattr(getattr(pl, "CompatLevel", None), "newest", None)
+        if coded and newest is not None:
+            # polars' own string views, zero-copy (``to_arrow()`` copies them into a
+            # large_string array: 0.18 s at 10M rows); factorize reads short strings
+            # from the views
+            return _from_arrow(col.to_arrow(compat_level=newest()), kind, label, coded)
         return _from_arrow(col.to_arrow(), kind, label, coded)
     return _finish(col.to_numpy(), kind, label)
 
