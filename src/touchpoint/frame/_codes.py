@@ -29,6 +29,11 @@ Fast paths, chosen by the kind of input (no Python work per value on any of them
   and every value is then compared with the first value of its code, word by word, so
   the result is exact (on a hash collision the input is dictionary-encoded by Arrow
   instead); longer strings go to Arrow's dictionary encoding;
+- Arrow ``string_view`` / ``binary_view`` arrays (polars' own string layout, which a
+  polars ``String`` column hands over zero-copy) of strings of at most 8 bytes of one
+  length, or at most 7 bytes: one 64-bit key per string read from the 16-byte views (the
+  length in the low byte when lengths differ), the distinct strings rebuilt from their
+  keys; other view arrays are cast to ``large_string`` first;
 - Arrow dictionary arrays: their indices and dictionary, as they are.
 
 Without pyarrow, strings go to ``pandas.factorize``; without pandas either, to
