@@ -311,3 +311,11 @@ def test_polars_string_ids_are_read_from_their_views_without_a_copy(monkeypatch)
     assert seen == [pa.string_view()]
     assert cols["customer"].tolist() == [0, 1, 0, 2]
     assert cats["customer"].tolist() == ["C0000002", "C0000001", "C0000003"]
+    # long ids, or nulls: polars' large_string copy (cheaper than casting the views)
+    for ids in (["a" * 20, "b", "a" * 20], ["ab", None, "ab"]):
+        cols, cats = read_coded(
+            pl.DataFrame({"c": ids}), {"customer": "c"}, categorical=["customer"]
+        )
+        assert len(seen) == 1
+        assert cols["customer"].tolist() == [0, -1 if ids[1] is None else 1, 0]
+        assert cats["customer"].tolist() == [v for v in dict.fromkeys(ids) if v is not None]

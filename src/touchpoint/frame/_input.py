@@ -286,13 +286,25 @@ def _from_polars(col: Any, kind: str, label: str, coded: bool) -> Any:
         return col.to_numpy()
     if dtype in (pl.String, pl.Binary):
         newest = getattr(getattr(pl, "CompatLevel", None), "newest", None)
-        if coded and newest is not None:
+        if coded and newest is not None and dtype == pl.String and _short_ids(col):
             # polars' own string views, zero-copy (``to_arrow()`` copies them into a
             # large_string array: 0.18 s at 10M rows); factorize reads short strings
             # from the views
             return _from_arrow(col.to_arrow(compat_level=newest()), kind, label, coded)
         return _from_arrow(col.to_arrow(), kind, label, coded)
     return _finish(col.to_numpy(), kind, label)
+
+
+def _short_ids(col: Any) -> bool:
+    """Whether `touchpoint.frame.factorize` codes a polars String column from its views:
+    no nulls, and at most 7 bytes, or 8 bytes each (one pass over the lengths: 0.02 to
+    0.04 s at 10M rows). Other columns take ``to_arrow()``'s copy, which is cheaper than
+    casting the views (1.04 s vs 1.25 s for 10M 37-byte ids)."""
+    if not len(col) or col.null_count():
+        return False
+    lengths = col.str.len_bytes()
+    lo, hi = lengths.min(), lengths.max()
+    return bool(hi <= 7 or lo == hi == 8)
 
 
 def _polars_dictionary(col: Any) -> Any:
