@@ -4,13 +4,14 @@ import contextlib
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from touchpoint._threads import available_cores, set_threads
-from touchpoint.frame import _codes, factorize
+from touchpoint.frame import _codes, factorize, read_coded
 
 
 def _check(values, codes, uniques, *, ordered):
@@ -167,11 +168,13 @@ STRINGS = (
 )
 
 
-@settings(max_examples=80)
+@settings(max_examples=150)
 @given(
     STRINGS,
     st.booleans(),
-    st.sampled_from(["string", "large_string", "object", "str", "sliced", "chunked"]),
+    st.sampled_from(
+        ["string", "large_string", "object", "str", "sliced", "chunked", "view", "view_sliced"]
+    ),
 )
 def test_strings_on_every_path_match_pandas(values, sort, form):
     with fast_paths():
@@ -180,6 +183,10 @@ def test_strings_on_every_path_match_pandas(values, sort, form):
             data = pa.array(values, type=pa.string())
         elif form == "large_string":
             data = pa.array(values, type=pa.large_string())
+        elif form == "view":  # polars' layout: short strings inside 16-byte views
+            data = pa.array(values, type=pa.string_view())
+        elif form == "view_sliced":
+            data = pa.array(["pad", *values], type=pa.string_view()).slice(1)
         elif form == "sliced":  # an Arrow slice: offsets do not start at zero
             data = pa.array(["pad", *values, "tail"], type=pa.string()).slice(1, len(values))
         elif form == "chunked":
@@ -276,3 +283,39 @@ def test_thread_count_changes_no_code_on_large_inputs():
             assert one[1].tolist() == many[1].tolist()
             want = _reference(as_objects, none_sorts if sort is None else sort)
             assert (one[0].tolist(), one[1].tolist()) == want
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.binary(max_size=9), max_size=30) | st.lists(st.binary(min_size=8, max_size=8)),
+    st.booleans(),
+)
+def test_binary_views_read_from_the_views_match_pandas(values, sort):
+    """binary_view arrays of short values (one key per value, read from the views, the
+    distinct values rebuilt from their keys): pandas' codes and values, as bytes."""
+    with fast_paths():
+        _same(
+            factorize(pa.array(values, type=pa.binary_view()), sort=sort), _reference(values, sort)
+        )
+
+
+def test_polars_string_ids_are_read_from_their_views_without_a_copy(monkeypatch):
+    """A polars String customer column reaches factorize as polars' string views (no
+    large_string copy) and gives the same codes as the Arrow string column."""
+    seen = []
+    real = _codes._short_view_codes
+    monkeypatch.setattr(_codes, "_short_view_codes", lambda v, s: seen.append(v.type) or real(v, s))
+    ids = ["C0000002", "C0000001", "C0000002", "C0000003"]
+    frame = pl.DataFrame({"c": ids})
+    cols, cats = read_coded(frame, {"customer": "c"}, categorical=["customer"])
+    assert seen == [pa.string_view()]
+    assert cols["customer"].tolist() == [0, 1, 0, 2]
+    assert cats["customer"].tolist() == ["C0000002", "C0000001", "C0000003"]
+    # long ids, or nulls: polars' large_string copy (cheaper than casting the views)
+    for ids in (["a" * 20, "b", "a" * 20], ["ab", None, "ab"]):
+        cols, cats = read_coded(
+            pl.DataFrame({"c": ids}), {"customer": "c"}, categorical=["customer"]
+        )
+        assert len(seen) == 1
+        assert cols["customer"].tolist() == [0, -1 if ids[1] is None else 1, 0]
+        assert cats["customer"].tolist() == [v for v in dict.fromkeys(ids) if v is not None]

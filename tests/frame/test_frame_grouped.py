@@ -92,6 +92,41 @@ def test_thread_count_changes_nothing(ev):
         np.testing.assert_array_equal(a, b)
 
 
+@settings(max_examples=150, deadline=None)
+@given(events(), st.sampled_from([1, 2, 4]))
+def test_statistics_as_separate_tasks_match_bincount_and_maximum_at_bit_for_bit(ev, threads):
+    """One row chunk with its counts, sums and maxima as separate thread tasks (what
+    inputs of 1M+ rows with few rows per code take): np.bincount's and np.maximum.at's
+    results exactly, sums included, on any thread count."""
+    codes, weights, values, k = ev
+    ref = _reference(codes, weights, values, k, NONE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_grouped, "_SPLIT_ROWS", 0)
+        assert _grouped._parts(len(codes), k) == 1
+        with set_threads(threads):
+            got = group_stats(codes, weights, values, k, NONE)
+    _assert_matches(got, ref, exact_sums=True)
+
+
+def test_large_input_with_few_rows_per_code_splits_by_statistic_exactly():
+    """2M time-ordered rows over 1M codes (one chunk: too few rows per code for partial
+    arrays) run as three tasks; 1 thread and several give np.bincount's bits."""
+    rng = np.random.default_rng(11)
+    n, k = 2_000_000, 1_000_000
+    codes = rng.integers(0, k, size=n)
+    values = np.sort(rng.integers(0, 10**15, size=n))
+    weights = rng.gamma(2.0, 50.0, size=n)
+    assert _grouped._parts(n, k) == 1 and n >= _grouped._SPLIT_ROWS
+    ref = _reference(codes, weights, values, k, NONE)
+    with set_threads(1):
+        one = group_stats(codes, weights, values, k, NONE)
+    with set_threads(max(2, available_cores())):
+        many = group_stats(codes, weights, values, k, NONE)
+    _assert_matches(one, ref, exact_sums=True)
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_large_time_ordered_input_takes_the_assignment_path_and_is_exact(monkeypatch):
     """3M rows in time order over 60k codes (three chunks, the last-row assignment):
     the maximum per code is np.maximum.at's. This is the check that fails in CI if a

@@ -29,6 +29,11 @@ Fast paths, chosen by the kind of input (no Python work per value on any of them
   and every value is then compared with the first value of its code, word by word, so
   the result is exact (on a hash collision the input is dictionary-encoded by Arrow
   instead); longer strings go to Arrow's dictionary encoding;
+- Arrow ``string_view`` / ``binary_view`` arrays (polars' own string layout, which a
+  polars ``String`` column hands over zero-copy) of strings of at most 8 bytes of one
+  length, or at most 7 bytes: one 64-bit key per string read from the 16-byte views (the
+  length in the low byte when lengths differ), the distinct strings rebuilt from their
+  keys; other view arrays are cast to ``large_string`` first;
 - Arrow dictionary arrays: their indices and dictionary, as they are.
 
 Without pyarrow, strings go to ``pandas.factorize``; without pandas either, to
@@ -233,6 +238,16 @@ def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes.reshape(-1), uniques, first
 
 
+def _order_of(distinct: np.ndarray) -> np.ndarray:
+    """``np.argsort`` of values that are all different (first positions, unique keys).
+
+    No two are equal, so any sort gives the stable sort's order: numpy's default
+    (introsort, vectorised on x86) is 2-3x faster than ``kind="stable"`` on 1M int64
+    (0.045 s vs 0.11 s of CPU).
+    """
+    return np.argsort(distinct)
+
+
 def _partition_bits(n: int) -> int:
     bits = 0
     while bits < _MAX_PARTITION_BITS and (n >> bits) > _PER_PARTITION:
@@ -274,7 +289,7 @@ def _hash_codes(
     buffer, region, place, origin = _by_partition(keys, bits, chunks, want_first)
     uniques, first, offsets = _code_partitions(buffer, region, origin)
     del origin
-    perm = np.argsort(first if order == "first" else uniques, kind="stable")
+    perm = _order_of(first if order == "first" else uniques)
     rank = np.empty(len(perm), dtype=np.int64)
     rank[perm] = np.arange(len(perm))
     codes_by_place = buffer.view(np.int64)
@@ -329,12 +344,15 @@ def _by_partition(
     def scatter(c: int) -> None:  # step 2
         a, b = chunks[c]
         perm = np.argsort(pid[a:b], kind="stable")  # radix sort of one byte, in cache
-        dest = np.arange(b - a, dtype=np.int64)
-        dest += np.repeat(cursor[c] - (np.cumsum(counts[c]) - counts[c]), counts[c])
-        buffer[dest] = keys[a:b][perm]  # a sequential write stream per partition
-        place[a + perm] = dest
+        # the places of the chunk's rows in partition order, then in row order: the
+        # keys are scattered straight from the input (no gather of them by ``perm``)
+        dest = np.arange(b - a, dtype=small)
+        dest += np.repeat((cursor[c] - (np.cumsum(counts[c]) - counts[c])).astype(small), counts[c])
+        mine = place[a:b]
+        mine[perm] = dest
+        buffer[mine] = keys[a:b]  # a sequential write stream per partition
         if origin is not None:
-            origin[dest] = perm + a
+            origin[mine] = np.arange(a, b, dtype=small)
 
     parallel_map(scatter, range(len(chunks)))
     return buffer, region, place, origin
@@ -367,7 +385,7 @@ def _renumber(
     codes: np.ndarray, uniques: np.ndarray, first: np.ndarray, order: Order
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes of one table renumbered so that the uniques come in ``order``."""
-    perm = np.argsort(first if order == "first" else uniques, kind="stable")
+    perm = _order_of(first if order == "first" else uniques)
     if np.array_equal(perm, np.arange(len(perm))):
         return codes.astype(np.int64, copy=False), uniques, first
     rank = np.empty(len(perm), dtype=np.int64)
@@ -407,6 +425,9 @@ def _factorize_arrow(values: Any, sort: bool | None) -> tuple[np.ndarray, np.nda
         arr = values.to_numpy(zero_copy_only=False)
         return factorize(arr, sort=sort)
     if pa.types.is_string_view(typ) or pa.types.is_binary_view(typ):
+        short = _short_view_codes(values, bool(sort))
+        if short is not None:
+            return short
         values = values.cast(
             pa.large_string() if pa.types.is_string_view(typ) else pa.large_binary()
         )
@@ -496,6 +517,59 @@ def _string_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray]:
         perm = np.lexsort(table.T[::-1])
         codes, first = recode(codes, perm), first[perm]
     return codes, _as_objects(values.take(pa.array(first)))
+
+
+def _short_view_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes of an Arrow string_view / binary_view array of short strings, or None.
+
+    A view array (polars' own string layout, handed over zero-copy) keeps strings of up
+    to 12 bytes inside its 16-byte views: a 4-byte length, then the bytes, zero-padded.
+    When every string has the same length of at most 8 bytes, or at most 7 bytes, each
+    string is one exact 64-bit key read straight from the views (big-endian, so keys
+    order as the strings do; with unequal lengths the low byte holds the length, which
+    keeps ``"a"`` and ``"a\\0"`` apart and orders a prefix first), with no copy of the
+    strings (casting to ``large_string`` costs 0.8 s of CPU at 10M rows). The distinct
+    strings are rebuilt from their keys. None (the caller casts) for nulls, longer
+    strings, or 8-byte strings of unequal lengths.
+    """
+    pa = importlib.import_module("pyarrow")
+    n = len(values)
+    if n == 0 or values.null_count:
+        return None
+    views = values.buffers()[1]
+    base = 16 * values.offset
+    lengths = np.ndarray((n,), dtype="<i4", buffer=views, offset=base, strides=(16,))
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    equal = shortest == longest
+    if longest > 8 or (longest == 8 and not equal):
+        return None
+    words = np.ndarray((n,), dtype=">u8", buffer=views, offset=base + 4, strides=(16,))
+    keys = np.empty(n, dtype=np.uint64)
+
+    def read(a: int, b: int) -> None:
+        out = keys[a:b]
+        out[:] = words[a:b]
+        if equal:
+            out &= _KEEP[longest]
+        else:  # bytes past a string's length are zero in the view; the length goes last
+            out &= _KEEP[7]
+            out |= lengths[a:b].astype(np.uint64)
+
+    map_chunks(read, n, min_size=_STRING_CHUNK)
+    codes, unique_keys, _ = _hash_codes(keys, "ascending" if sort else "first", firsts=False)
+    m = len(unique_keys)
+    size = (
+        np.full(m, longest, dtype=np.int64)
+        if equal
+        else (unique_keys & np.uint64(0xFF)).astype(np.int64)
+    )
+    matrix = unique_keys.astype(">u8").view(np.uint8).reshape(m, 8)
+    data = matrix[np.arange(8) < size[:, None]]  # each string's bytes, in row order
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    typ = pa.large_string() if pa.types.is_string_view(values.type) else pa.large_binary()
+    rebuilt = pa.Array.from_buffers(typ, m, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return codes, _as_objects(rebuilt)
 
 
 def _has_nul(data: np.ndarray, lo: int, hi: int) -> bool:

@@ -17,7 +17,11 @@ amount per customer, latest time per customer). Three things make it faster than
   (``touchpoint._threads``), and the partial arrays are combined in chunk order. Counts
   and maxima are exact; sums add chunk totals in a fixed order, so they are
   bit-identical for any thread count and agree with one ``np.bincount`` to about 1e-15
-  relative.
+  relative. Inputs of one chunk (too few rows per code for partial arrays, e.g. 10M
+  events of 1M customers) of at least 1M rows run their three statistics as three tasks
+  instead (`_by_statistic`): each writes only its own output, so the result is the
+  one-pass result bit for bit; ``np.bincount`` and fancy assignment release the GIL, so
+  two cores overlap them (same CPU time, 0.16 s at 10M / 1M).
 - **Runs.** Rows grouped by code (codes never decrease, e.g. a frame sorted by customer)
   get their counts and maxima from the runs (``np.maximum.reduceat``), no scatter.
 
@@ -50,6 +54,9 @@ __all__ = ["first_rows", "group_stats", "minimum", "nondecreasing"]
 _CHUNK_ROWS = 1 << 22
 #: At most this many chunks: each holds per-code partial arrays until they are combined.
 _MAX_PARTS = 4
+#: From this many rows, one chunk's statistics (counts, sums, maxima) run as separate
+#: tasks on the thread pool (`_by_statistic`).
+_SPLIT_ROWS = 1 << 20
 #: A chunk needs this many rows per code for its partial arrays to pay: measured at 50M
 #: rows / 5M codes, four chunks of partial arrays (40 MB each, out of cache) cost twice
 #: the CPU time of one pass (2.9 s vs 1.35 s) and more wall time even on two threads.
@@ -236,6 +243,9 @@ def group_stats(
     if not ordered and nondecreasing(codes, threads=threads):
         return _runs(codes, weights, values, k, empty)
 
+    if parts == 1 and n >= _SPLIT_ROWS:
+        return _by_statistic(codes, weights, values, k, empty, ordered, threads)
+
     def reduce(b: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = b
         c = codes[lo:hi]
@@ -263,3 +273,41 @@ def group_stats(
 
         parallel_map(combine, chunk_bounds(k, min_size=1 << 16), threads=threads)
     return counts, sums, maxima
+
+
+def _by_statistic(
+    codes: np.ndarray,
+    weights: np.ndarray | None,
+    values: np.ndarray,
+    k: int,
+    empty: Any,
+    ordered: bool,
+    threads: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`group_stats` in one row chunk, its three statistics as tasks on the thread pool.
+
+    Each task scatters into its own output array only (no partial arrays to combine,
+    no memory beyond the outputs), so the result is the one-chunk result bit for bit
+    whatever the thread count; with two threads the wall time is that of the slowest
+    statistic instead of their sum. A loop over three statistics.
+    """
+    out: dict[str, np.ndarray] = {}
+
+    def task(name: str) -> None:
+        if name == "counts":
+            out[name] = np.bincount(codes, minlength=k)
+        elif name == "sums":
+            if weights is None:
+                return
+            out[name] = np.bincount(codes, weights=weights, minlength=k).astype(
+                np.float64, copy=False
+            )
+        else:
+            maxima = np.full(k, empty, dtype=values.dtype)
+            _max_into(maxima, codes, values, ordered)
+            out[name] = maxima
+
+    parallel_map(task, ("maxima", "counts", "sums"), threads=threads)
+    counts = out["counts"]
+    sums = out["sums"] if weights is not None else counts.astype(np.float64)
+    return counts, sums, out["maxima"]

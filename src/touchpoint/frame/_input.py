@@ -285,8 +285,26 @@ def _from_polars(col: Any, kind: str, label: str, coded: bool) -> Any:
             return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
         return col.to_numpy()
     if dtype in (pl.String, pl.Binary):
+        newest = getattr(getattr(pl, "CompatLevel", None), "newest", None)
+        if coded and newest is not None and dtype == pl.String and _short_ids(col):
+            # polars' own string views, zero-copy (``to_arrow()`` copies them into a
+            # large_string array: 0.18 s at 10M rows); factorize reads short strings
+            # from the views
+            return _from_arrow(col.to_arrow(compat_level=newest()), kind, label, coded)
         return _from_arrow(col.to_arrow(), kind, label, coded)
     return _finish(col.to_numpy(), kind, label)
+
+
+def _short_ids(col: Any) -> bool:
+    """Whether `touchpoint.frame.factorize` codes a polars String column from its views:
+    no nulls, and at most 7 bytes, or 8 bytes each (one pass over the lengths: 0.02 to
+    0.04 s at 10M rows). Other columns take ``to_arrow()``'s copy, which is cheaper than
+    casting the views (1.04 s vs 1.25 s for 10M 37-byte ids)."""
+    if not len(col) or col.null_count():
+        return False
+    lengths = col.str.len_bytes()
+    lo, hi = lengths.min(), lengths.max()
+    return bool(hi <= 7 or lo == hi == 8)
 
 
 def _polars_dictionary(col: Any) -> Any:
@@ -315,7 +333,7 @@ def _polars_dictionary(col: Any) -> Any:
         present = ints if rows is None else ints[rows]
         codes, _ = factorize(present, sort=True)  # lookup table of the ids: O(n), threads
         first = first_rows(codes, int(codes.max()) + 1 if len(codes) else 0)
-        order = np.argsort(first, kind="stable")  # the categories by first appearance
+        order = np.argsort(first)  # the categories by first appearance (all different)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         indices = np.full(len(ints), -1, dtype=np.int64)
