@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from touchpoint.scoring._timeline import (
     add_months,
+    count_within,
     cumulative_at,
     running_max_before,
     segmented_cumsum,
@@ -64,3 +65,28 @@ def test_segmented_cumsum_restarts_at_each_segment():
     v = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     starts = np.array([True, False, False, True, True, False])
     np.testing.assert_array_equal(segmented_cumsum(v, starts), [1, 3, 6, 4, 5, 11])
+
+
+windows = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 50), st.integers(0, 20)), max_size=30
+)
+
+
+@given(rows, windows, st.sampled_from([1, 2**56]))
+def test_count_within_matches_brute_force(src, queries, scale):
+    # scale 2**56: customer x time keys no longer fit in int64, the time-rank path runs
+    sc = np.array([r[0] for r in src], dtype=np.int64)
+    st_ = np.array([r[1] for r in src], dtype=np.int64) * scale
+    qc = np.array([q[0] for q in queries], dtype=np.int64)
+    start = np.array([q[1] for q in queries], dtype=np.int64) * scale
+    end = start + np.array([q[2] for q in queries], dtype=np.int64) * scale
+    got = count_within(sc, st_, qc, start, end)
+    expected = [
+        int(((sc == c) & (st_ > a) & (st_ <= b)).sum())
+        for c, a, b in zip(qc, start, end, strict=True)
+    ]
+    assert got.tolist() == expected
+    # the same as the difference of two running counts (the path it replaced)
+    ones = np.ones(len(sc))
+    old = cumulative_at(sc, st_, ones, qc, end) - cumulative_at(sc, st_, ones, qc, start)
+    assert got.tolist() == np.rint(old).astype(np.int64).tolist()
