@@ -8,6 +8,7 @@ from touchpoint.scoring._timeline import (
     add_months,
     count_within,
     cumulative_at,
+    cumulative_self,
     running_max_before,
     segmented_cumsum,
 )
@@ -90,3 +91,16 @@ def test_count_within_matches_brute_force(src, queries, scale):
     ones = np.ones(len(sc))
     old = cumulative_at(sc, st_, ones, qc, end) - cumulative_at(sc, st_, ones, qc, start)
     assert got.tolist() == np.rint(old).astype(np.int64).tolist()
+
+
+@given(rows, st.sampled_from([1, 2**57]))
+def test_cumulative_self_matches_brute_force_and_the_joint_sort(src, scale):
+    # the rows are their own queries (points expiring by each expiry instant); ties of
+    # (customer, time) all count each other
+    c = np.array([r[0] for r in src], dtype=np.int64)
+    t = np.array([r[1] for r in src], dtype=np.int64) * scale
+    v = np.array([r[2] for r in src], dtype=float) / 7
+    got = cumulative_self(c, t, v)
+    expected = [v[(c == ci) & (t <= ti)].sum() for ci, ti in zip(c, t, strict=True)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(got, cumulative_at(c, t, v, c, t), rtol=1e-12)

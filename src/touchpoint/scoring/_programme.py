@@ -59,12 +59,18 @@ from touchpoint.frame import (
     check_times,
     column_names,
     distributed,
+    nondecreasing,
     purchase_mask,
     read_coded,
 )
 from touchpoint.model import DowngradeRule, LoyaltyProgramme, QualificationBasis
 from touchpoint.scoring._reduce import Progress, report
-from touchpoint.scoring._timeline import add_months, cumulative_at, running_max_before
+from touchpoint.scoring._timeline import (
+    add_months,
+    cumulative_at,
+    cumulative_self,
+    running_max_before,
+)
 
 __all__ = ["LoyaltyReport", "loyalty_programme"]
 
@@ -226,9 +232,9 @@ def loyalty_programme(
         c_exp = cust[earn_rows]
         e_exp = _shift(t[earn_rows], programme.points_expire).view(np.int64)
         # points gone by each expiry instant beyond what was redeemed by then (FIFO)
-        v_exp = cumulative_at(c_exp, e_exp, earned[earn_rows], c_exp, e_exp) - cumulative_at(
-            cust[red], ti[red], used[red], c_exp, e_exp
-        )
+        v_exp = cumulative_self(c_exp, e_exp, earned[earn_rows])
+        if len(red):
+            v_exp -= cumulative_at(cust[red], ti[red], used[red], c_exp, e_exp)
         due = e_exp <= at.astype("datetime64[us]").view(np.int64)
         np.maximum.at(expired, c_exp[due], v_exp[due])
     if len(red):
@@ -353,8 +359,12 @@ def _tiers(
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     basis = earned if programme.basis is QualificationBasis.POINTS else spend
     thresholds = np.array(programme.thresholds)
-    order = np.argsort(t, kind="stable")
-    ts, cs, bs = t[order], cust[order], basis[order]
+    if nondecreasing(t.view(np.int64)):  # time-ordered events: no sorted copies
+        ts, cs, bs = t, cust, basis
+    else:
+        order = np.argsort(t, kind="stable")
+        ts, cs, bs = t[order], cust[order], basis[order]
+        del order
     dates = _evaluation_dates(t, at.astype("datetime64[us]"))
     starts = _shift(dates, programme.window, -1)
     first_seen = np.full(k, np.iinfo(np.int64).max)

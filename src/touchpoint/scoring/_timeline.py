@@ -20,6 +20,7 @@ __all__ = [
     "add_months",
     "count_within",
     "cumulative_at",
+    "cumulative_self",
     "running_max_before",
     "segmented_cumsum",
 ]
@@ -71,6 +72,43 @@ def cumulative_at(
     position = np.empty(m + q, dtype=np.int64)
     position[order] = np.arange(m + q)
     return cs[position[m:]]
+
+
+def cumulative_self(customers: np.ndarray, times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row, the sum of ``values`` over its customer's rows at time <= its time.
+
+    ``cumulative_at(c, t, v, c, t)`` when the queries are the source rows themselves
+    (points expiring by each expiry instant): one stable sort of the rows by (customer,
+    time), one running sum per customer (`segmented_cumsum`), and rows of equal
+    (customer, time) all take the sum at the last of their run. Half the rows of the
+    joint sort of sources and queries, and equal to it up to the rounding of the
+    running sums (the same values added in the same order, without the queries' zeros).
+
+    >>> cumulative_self(np.array([0, 1, 0, 0]), np.array([5, 1, 1, 5]),
+    ...                 np.array([1.0, 2.0, 3.0, 4.0])).tolist()
+    [8.0, 2.0, 3.0, 8.0]
+    """
+    n = len(times)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    key = _composite(customers, times)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.ones(n, dtype=bool)
+    sorted_customers = customers[order]
+    np.not_equal(sorted_customers[1:], sorted_customers[:-1], out=starts[1:])
+    del sorted_customers
+    sums = segmented_cumsum(values[order], starts)
+    last = starts  # reused: the last row of each run of equal (customer, time)
+    np.not_equal(key[1:], key[:-1], out=last[:-1])
+    last[-1] = True
+    del key
+    ends = np.flatnonzero(last)
+    run = np.cumsum(last)  # a row's run: how many runs ended before it
+    np.subtract(run, last, out=run)
+    out = np.empty(n, dtype=np.float64)
+    out[order] = sums[ends[run]]
+    return out
 
 
 def count_within(
