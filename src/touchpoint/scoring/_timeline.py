@@ -14,6 +14,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 __all__ = [
@@ -140,17 +142,18 @@ def count_within(
     hi = max(int(src_time.max()), int(query_end.max()))
     span = hi - lo + 1
     width = int(max(src_customer.max(), query_customer.max())) + 1
+    qc = query_customer.astype(np.int64)
     if width * span < 2**62:
         keys = src_customer.astype(np.int64) * span
         keys += src_time
         keys -= lo
-        keys.sort()
+        side: Literal["left", "right"] = "right"
 
-        def bound(t: np.ndarray) -> np.ndarray:
-            k = query_customer.astype(np.int64) * span
+        def needle(t: np.ndarray) -> np.ndarray:
+            k = qc * span
             k += t
             k -= lo
-            return np.searchsorted(keys, k, side="right")
+            return k
 
     else:  # ranks of the source times: the keys stay below customers x rows
         uniq, rank = np.unique(src_time, return_inverse=True)
@@ -158,16 +161,23 @@ def count_within(
         keys = src_customer.astype(np.int64) * span
         keys += rank.reshape(-1)
         del rank
-        keys.sort()
+        side = "left"  # sources at or before t: rank below the count of times <= t
 
-        def bound(t: np.ndarray) -> np.ndarray:
-            # sources at or before t are those whose rank is below the count of times <= t
-            k = query_customer.astype(np.int64) * span
+        def needle(t: np.ndarray) -> np.ndarray:
+            k = qc * span
             k += np.searchsorted(uniq, t, side="right")
-            return np.searchsorted(keys, k, side="left")
+            return k
 
-    counts: np.ndarray = bound(query_end)
-    counts -= bound(query_start)
+    keys.sort()
+    # the queries searched in key order: the searches then walk the keys forward (a few
+    # cache misses each) instead of jumping across them (one per halving)
+    first = needle(query_start)
+    order = np.argsort(first)
+    counts = np.empty(q, dtype=np.int64)
+    last = needle(query_end)[order]
+    counts[order] = np.searchsorted(keys, last, side=side) - np.searchsorted(
+        keys, first[order], side=side
+    )
     return counts
 
 
