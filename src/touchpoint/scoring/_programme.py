@@ -200,18 +200,19 @@ def loyalty_programme(
     if not keep.all():
         cust, t, amt = cust[keep], t[keep], amt[keep]
         pts_col = pts_col[keep] if pts_col is not None else None
-        rows = np.flatnonzero(keep)
+        rows: np.ndarray | None = np.flatnonzero(keep)
     else:
-        rows = np.arange(len(t))
+        rows = None  # every event is kept: positions are the rows themselves
     is_redeem = np.zeros(len(t), dtype=bool)
     if "outcome" in cols:
         hits = [i for i, v in enumerate(cats["outcome"].tolist()) if v == redeem]
         if hits:
-            is_redeem = cols["outcome"][rows] == hits[0]
+            out = cols["outcome"]
+            is_redeem = (out if rows is None else out[rows]) == hits[0]
     k = len(ids)
     spend = np.where(is_redeem | np.isnan(amt), 0.0, amt)
     if bought is not None:
-        spend[~bought[rows]] = 0.0  # only purchases earn and qualify
+        spend[~(bought if rows is None else bought[rows])] = 0.0  # only purchases earn
     earned = spend * programme.earn_rate
     if pts_col is not None:
         used = np.where(is_redeem, np.nan_to_num(pts_col), 0.0)
@@ -303,7 +304,7 @@ def _check_redemptions(
     e_exp: np.ndarray | None,
     v_exp: np.ndarray | None,
     ids: np.ndarray,
-    rows: np.ndarray,
+    rows: np.ndarray | None,
     column: str,
 ) -> None:
     """Raise at the first redemption that takes the balance below zero."""
@@ -321,7 +322,7 @@ def _check_redemptions(
         raise ValidationError(
             [
                 Problem(
-                    f"{column}[{int(rows[j])}]",
+                    f"{column}[{int(j if rows is None else rows[j])}]",
                     f"customer {ids[cust[j]]!r} redeems more points than the balance at that time "
                     f"({spent[i]:g} redeemed in all, {had[i]:g} earned, {gone[i]:g} expired); "
                     "are times out of order?",

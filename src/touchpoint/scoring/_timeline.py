@@ -197,7 +197,10 @@ def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     if n == 0:
         return out
     index = np.arange(n)
-    offset = index - np.maximum.accumulate(np.where(starts, index, 0))  # place in segment
+    offset = np.where(starts, index, 0)
+    np.maximum.accumulate(offset, out=offset)
+    np.subtract(index, offset, out=offset)  # place in segment
+    del index
     rows = np.flatnonzero(offset >= 1)
     step = 1
     while len(rows):
