@@ -49,6 +49,7 @@ import attrs
 import numpy as np
 
 from touchpoint._deprecation import renamed
+from touchpoint._threads import map_chunks
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     PURCHASE_OUTCOMES,
@@ -75,6 +76,8 @@ from touchpoint.scoring._timeline import (
 __all__ = ["LoyaltyReport", "loyalty_programme"]
 
 _EPS = 1e-9
+#: Rows per chunk of the expiry dates (calendar arithmetic keeps a few temporaries each).
+CHUNK = 1 << 20
 
 
 def _shift(times: np.ndarray, offset: Any, sign: int = 1) -> np.ndarray:
@@ -213,25 +216,37 @@ def loyalty_programme(
     spend = np.where(is_redeem | np.isnan(amt), 0.0, amt)
     if bought is not None:
         spend[~(bought if rows is None else bought[rows])] = 0.0  # only purchases earn
-    earned = spend * programme.earn_rate
-    if pts_col is not None:
+    # read-only from here on: at a rate of 1 the points are the spend itself
+    earned = spend if programme.earn_rate == 1 else spend * programme.earn_rate
+    red = np.flatnonzero(is_redeem)
+    if not len(red):  # nothing redeemed: no full-length column of zeros
+        used = np.zeros(0)
+        total_used = np.zeros(k)
+    elif pts_col is not None:
         used = np.where(is_redeem, np.nan_to_num(pts_col), 0.0)
     else:
         value = programme.point_value
         used = np.where(is_redeem, np.nan_to_num(amt) / value if value else 0.0, 0.0)
+    if len(red):
+        total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
     ti = t.view(np.int64)
     report(progress, "points", 0.1)
 
-    red = np.flatnonzero(is_redeem)
     # float64 even without events (np.bincount of nothing is int64)
     total_earned = np.bincount(cust, weights=earned, minlength=k).astype(np.float64)
-    total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
     expired = np.zeros(k)
     earn_rows = np.flatnonzero(earned > 0)
     c_exp = e_exp = v_exp = None
     if programme.points_expire is not None and len(earn_rows):
         c_exp = cust[earn_rows]
-        e_exp = _shift(t[earn_rows], programme.points_expire).view(np.int64)
+        e_exp = np.empty(len(earn_rows), dtype=np.int64)
+
+        def expiry(lo: int, hi: int) -> None:  # in chunks: calendar arithmetic's temporaries
+            assert e_exp is not None
+            shifted = _shift(t[earn_rows[lo:hi]], programme.points_expire)
+            e_exp[lo:hi] = shifted.view(np.int64)
+
+        map_chunks(expiry, len(earn_rows), min_size=CHUNK)
         # points gone by each expiry instant beyond what was redeemed by then (FIFO)
         v_exp = cumulative_self(c_exp, e_exp, earned[earn_rows])
         if len(red):
