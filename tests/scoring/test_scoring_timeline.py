@@ -104,3 +104,36 @@ def test_cumulative_self_matches_brute_force_and_the_joint_sort(src, scale):
     expected = [v[(c == ci) & (t <= ti)].sum() for ci, ti in zip(c, t, strict=True)]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     np.testing.assert_allclose(got, cumulative_at(c, t, v, c, t), rtol=1e-12)
+    # time-ordered rows take the sort-by-customer path: the same sums, row for row
+    by_time = np.argsort(t, kind="stable")
+    in_order = cumulative_self(c[by_time], t[by_time], v[by_time])
+    np.testing.assert_allclose(in_order, got[by_time], rtol=1e-12)
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.floats(-1e6, 1e6)), max_size=60),
+    st.integers(1, 8),
+)
+def test_segmented_cumsum_blocks_and_threads_change_nothing(rows, block):
+    """Blocks of whole segments on 1 or 3 threads give bit-equal sums, equal to a plain
+    running sum restarted at each segment."""
+    import pytest
+
+    import touchpoint.scoring._timeline as impl
+    from touchpoint._threads import set_threads
+
+    starts = np.array([r[0] for r in rows], dtype=bool)
+    values = np.array([r[1] for r in rows])
+    whole = segmented_cumsum(values, starts)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(impl, "SEGMENT_BLOCK", block)
+        with set_threads(1):
+            one = segmented_cumsum(values, starts)
+        with set_threads(3):
+            many = segmented_cumsum(values, starts)
+    assert one.tobytes() == many.tobytes() == whole.tobytes()
+    expected, running = [], 0.0
+    for i, (s, v) in enumerate(rows):
+        running = v if (s or i == 0) else running + v
+        expected.append(running)
+    np.testing.assert_allclose(whole, expected, rtol=1e-9, atol=1e-6)

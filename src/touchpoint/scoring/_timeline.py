@@ -18,6 +18,12 @@ from typing import Literal
 
 import numpy as np
 
+from touchpoint._threads import parallel_map
+from touchpoint.frame import nondecreasing
+
+#: Rows per block of `segmented_cumsum` (blocks end at segment starts).
+SEGMENT_BLOCK = 1 << 20
+
 __all__ = [
     "add_months",
     "count_within",
@@ -93,18 +99,27 @@ def cumulative_self(customers: np.ndarray, times: np.ndarray, values: np.ndarray
     n = len(times)
     if n == 0:
         return np.zeros(0, dtype=np.float64)
-    key = _composite(customers, times)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
+    if nondecreasing(times):  # time order: a stable sort by customer is enough
+        order = np.argsort(customers, kind="stable")
+        key = None
+    else:
+        key = _composite(customers, times)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
     starts = np.ones(n, dtype=bool)
     sorted_customers = customers[order]
     np.not_equal(sorted_customers[1:], sorted_customers[:-1], out=starts[1:])
-    del sorted_customers
     sums = segmented_cumsum(values[order], starts)
     last = starts  # reused: the last row of each run of equal (customer, time)
-    np.not_equal(key[1:], key[:-1], out=last[:-1])
+    if key is None:
+        sorted_times = times[order]
+        np.not_equal(sorted_times[1:], sorted_times[:-1], out=last[:-1])
+        last[:-1] |= sorted_customers[1:] != sorted_customers[:-1]
+        del sorted_times
+    else:
+        np.not_equal(key[1:], key[:-1], out=last[:-1])
     last[-1] = True
-    del key
+    del key, sorted_customers
     ends = np.flatnonzero(last)
     run = np.cumsum(last)  # a row's run: how many runs ended before it
     np.subtract(run, last, out=run)
@@ -196,17 +211,33 @@ def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     n = len(out)
     if n == 0:
         return out
-    index = np.arange(n)
-    offset = np.where(starts, index, 0)
-    np.maximum.accumulate(offset, out=offset)
-    np.subtract(index, offset, out=offset)  # place in segment
-    del index
-    rows = np.flatnonzero(offset >= 1)
-    step = 1
-    while len(rows):
-        out[rows] += out[rows - step]  # right-hand side read in full before the update
-        step *= 2
-        rows = rows[offset[rows] >= step]
+    # blocks of whole segments (about SEGMENT_BLOCK rows each) are independent: their
+    # temporaries stay small and they run on the thread pool; a row's sum is the same
+    # whatever the blocks, since only rows of its own segment ever add to it
+    heads = np.flatnonzero(starts)
+    if not len(heads) or heads[0] != 0:
+        heads = np.concatenate(([0], heads))
+    cuts = np.unique(
+        heads[np.searchsorted(heads, np.arange(0, n, SEGMENT_BLOCK), side="right") - 1]
+    )
+    bounds = list(zip(cuts.tolist(), [*cuts[1:].tolist(), n], strict=True))
+
+    def scan(lo_hi: tuple[int, int]) -> None:
+        lo, hi = lo_hi
+        part = out[lo:hi]
+        offset = np.arange(hi - lo)
+        index = np.where(starts[lo:hi], offset, 0)
+        np.maximum.accumulate(index, out=index)
+        np.subtract(offset, index, out=offset)  # place in segment
+        del index
+        rows = np.flatnonzero(offset >= 1)
+        step = 1
+        while len(rows):
+            part[rows] += part[rows - step]  # right-hand side read in full before the update
+            step *= 2
+            rows = rows[offset[rows] >= step]
+
+    parallel_map(scan, bounds)
     return out
 
 
