@@ -11,7 +11,8 @@ Data: touchpoints and stores drawn with skewed popularity (``--skew lognormal``,
 ``zipf``, ``uniform``: the old shape), response times lognormal (a fifth missing),
 ratings 1..5 on half the interactions. Runs interleaved through the skeptic's harness
 (`bench_scoring_harness.py`); the contenders' counts of cases, met and breaches are
-compared.
+compared, and each contender's best CPU seconds (of its own process) are printed next to
+the wall times, the steadier figure on a shared machine.
 """
 
 from __future__ import annotations
