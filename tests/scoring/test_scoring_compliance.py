@@ -267,9 +267,14 @@ def test_stacked_indicators_and_breach_order_match_row_by_row(case):
             one = compliance(df, bp, by="store", strict=False)
         with set_threads(3):
             many = compliance(df, bp, by="store", strict=False)
-    # the thread count changes nothing, to the bit
-    pd.testing.assert_frame_equal(one.summary.to_pandas(), many.summary.to_pandas())
-    pd.testing.assert_frame_equal(one.breaches.to_pandas(), many.breaches.to_pandas())
+            # (touchpoint, group) combinations numbered as found, not by their product
+            m.setattr(impl, "DIRECT_BINS", 0)
+            m.setattr(impl, "DIRECT_PER_ROW", 0)
+            numbered = compliance(df, bp, by="store", strict=False)
+    # the thread count and the bin numbering change nothing, to the bit
+    for other in (many, numbered):
+        pd.testing.assert_frame_equal(one.summary.to_pandas(), other.summary.to_pandas())
+        pd.testing.assert_frame_equal(one.breaches.to_pandas(), other.breaches.to_pandas())
     s = one.summary.to_pandas()
     store = df["store"].to_numpy()
     for i, (tp, ind) in enumerate(pairs):

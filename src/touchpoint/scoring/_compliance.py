@@ -297,6 +297,10 @@ def _check_touchpoints(
 #: Rows per chunk of the judging passes: each chunk's temporaries stay a few MiB, and the
 #: chunks (a count that depends on the data size only) can run on the thread pool.
 CHUNK = 1 << 20
+#: Up to this many (touchpoint, group) combinations (or twice the rows) the bin code is
+#: ``touchpoint x groups + group`` itself; beyond, the combinations present are numbered.
+DIRECT_BINS = 1 << 22
+DIRECT_PER_ROW = 2
 
 
 class _Bins:
@@ -322,7 +326,7 @@ class _Bins:
 
         map_chunks(fill, n, min_size=CHUNK)
         self.keys: np.ndarray | None = None
-        if span <= max(2 * n, 1 << 22):
+        if span <= max(DIRECT_PER_ROW * n, DIRECT_BINS):
             self.codes, self.size = key, span
         else:  # many (touchpoint, group) combinations: number the ones present
             codes, self.keys = factorize(key, sort=True)
