@@ -297,3 +297,40 @@ def test_stacked_indicators_and_breach_order_match_row_by_row(case):
     assert b["touchpoint"].astype(str).tolist() == [pairs[c[0]][0].code for c in expected]
     assert b["measured"].tolist() == [c[3] for c in expected]
     assert b["event_id"].tolist() == [f"e{c[1]}" for c in expected]
+
+
+def test_small_integer_codes_with_many_groups(blueprint):
+    # int16 touchpoint codes times ~40,000 (store, staff) groups overflow 16 bits: the
+    # bin codes must not
+    rng = np.random.default_rng(3)
+    n = 40_000
+    tp = rng.integers(0, 3, n).astype(np.int16)
+    store, staff = rng.integers(0, 20_000, n), rng.integers(0, 10, n)
+    rating = rng.integers(1, 6, n).astype(float)
+    frame = EventFrame(
+        {
+            "touchpoint": tp,
+            "store": store,
+            "staff": staff,
+            "rating": rating,
+            "customer": rng.integers(0, 50, n),
+            "time": T0 + rng.integers(0, 1000, n).astype("timedelta64[h]"),
+        },
+        {
+            "customer": np.array([f"c{i}" for i in range(50)], dtype=object),
+            "touchpoint": np.array(["MAIL", "CALL", "SHOP"], dtype=object),
+            "store": np.array([f"s{i:05d}" for i in range(20_000)], dtype=object),
+            "staff": np.array([f"p{i}" for i in range(10)], dtype=object),
+        },
+    )
+    r = compliance(frame, blueprint, by=["store", "staff"])
+    s = r.summary.to_pandas().query("indicator == 'csat'")
+    at = tp == 2
+    shop = pd.DataFrame(
+        {"store": [f"s{i:05d}" for i in store[at]], "staff": [f"p{i}" for i in staff[at]]}
+    ).assign(ok=rating[at] >= 4)
+    ref = shop.groupby(["store", "staff"])["ok"].agg(["size", "sum"])
+    got = s.astype({"store": str, "staff": str}).set_index(["store", "staff"]).sort_index()
+    assert got.index.tolist() == ref.index.tolist()
+    assert got["cases"].tolist() == ref["size"].tolist()
+    assert got["met"].tolist() == ref["sum"].tolist()

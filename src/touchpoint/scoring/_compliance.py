@@ -320,7 +320,8 @@ class _Bins:
 
         def fill(lo: int, hi: int) -> None:
             t = tp_codes[lo:hi]
-            part = t * width + groups.codes[lo:hi]
+            part = t.astype(np.int64) * width  # codes may be int8 or int16
+            part += groups.codes[lo:hi]
             part[t < 0] = k * width
             key[lo:hi] = part
 
