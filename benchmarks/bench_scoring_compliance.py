@@ -11,7 +11,8 @@ Data: touchpoints and stores drawn with skewed popularity (``--skew lognormal``,
 ``zipf``, ``uniform``: the old shape), response times lognormal (a fifth missing),
 ratings 1..5 on half the interactions. Runs interleaved through the skeptic's harness
 (`bench_scoring_harness.py`); the contenders' counts of cases, met and breaches are
-compared.
+compared, and each contender's best CPU seconds (of its own process) are printed next to
+the wall times, the steadier figure on a shared machine.
 """
 
 from __future__ import annotations
@@ -249,8 +250,11 @@ def main() -> None:
     )
     checks = {n: r.check for n, r in res.items() if r.check is not None}
     agree = len({json.dumps(c, sort_keys=True) for c in checks.values()}) <= 1
+    # on a shared machine the process's own CPU seconds are the steadier figure
+    cpu = {n: min(run["cpu"] for run in r.runs) for n, r in res.items() if r.runs}
     notes = [
         versions("pandas", "polars", "duckdb"),
+        "best CPU seconds: " + ", ".join(f"{n} {c:.3f}" for n, c in cpu.items()),
         f"all agree: {next(iter(checks.values()), None)}" if agree else f"RESULTS DIFFER: {checks}",
     ]
     report(what, res, notes=notes, together=not a.one_by_one)

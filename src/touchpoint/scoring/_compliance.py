@@ -6,8 +6,13 @@ are judged as `touchpoint.model.indicator` describes (time limits against
 window, checklist items through ``indicator`` + ``outcome``), then counted per group
 (store, staff, channel, period...). Every case that fails is listed as a breach.
 
-The loop is over indicators (a few dozen), never over events: each indicator takes the
-rows of its touchpoint from one stable sort of the touchpoint codes.
+No loop over events, and no sort: every row gets one code for its (touchpoint, group)
+once; time limits, ratings and checklist items are judged in layers (at most one
+indicator per touchpoint each, targets looked up by touchpoint code), each layer one pass
+over row chunks on the thread pool with one ``bincount`` per chunk for cases and met of
+every (touchpoint, group). Count indicators ("3 calls within 7 days") sort the counted
+rows by (customer, time) once and find each case's window by binary search
+(`count_within`). The breach list comes out by indicator in blueprint order, then by row.
 
 Examples
 --------
@@ -29,6 +34,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from touchpoint._threads import map_chunks, parallel_map
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     ScoreFrame,
@@ -41,7 +47,7 @@ from touchpoint.frame import (
 from touchpoint.model import ControlIndicator, IndicatorKind
 from touchpoint.scoring._groups import Groups, period_codes
 from touchpoint.scoring._reduce import Progress, report
-from touchpoint.scoring._timeline import cumulative_at
+from touchpoint.scoring._timeline import count_within
 
 __all__ = ["ComplianceReport", "compliance"]
 
@@ -192,8 +198,7 @@ def compliance(
         parts.append(period_codes(cols["time"], period))
         labels.append("period")
     groups = Groups.of(parts, n)
-    cols["__group"] = groups.codes
-    by_tp = _ByTouchpoint(tp_codes, len(tp_cats), cols)
+    bins = _Bins(tp_codes, len(tp_cats), groups)
     tp_index = {code: i for i, code in enumerate(tp_cats.tolist())}
     t_asof = None
     if IndicatorKind.COUNT in kinds:
@@ -204,24 +209,22 @@ def compliance(
             else (int(times.max()) if n else 0)
         )
 
-    summary: dict[str, list[Any]] = {c: [] for c in SUMMARY_COLUMNS}
-    group_cols: list[list[np.ndarray]] = [[] for _ in labels]
-    breach_rows, breach_ind, breach_measured, breach_target = [], [], [], []
     pairs = list(blueprint.indicators())
-    for i, (tp, ind) in enumerate(pairs):
-        report(progress, f"indicator {tp.code}/{ind.code}", i / max(len(pairs), 1))
-        code = tp_index.get(tp.code)
-        g_at = by_tp.col("__group", code)
-        seen, measured, met = _judge(ind, code, by_tp, cats, tp_index, t_asof)
-        g_events = np.bincount(g_at, minlength=groups.size)
-        g_seen = g_at[seen]
-        g_cases = np.bincount(g_seen, minlength=groups.size)
-        g_met = np.bincount(g_seen, weights=met, minlength=groups.size)
-        shown = np.flatnonzero(g_events > 0) if labels else np.arange(groups.size)
+    judged = _judge_layers(pairs, tp_index, tp_codes, cols, cats, bins, progress)
+    for i, (tp, ind) in enumerate(pairs):  # a loop over count indicators (a handful)
+        if ind.kind is IndicatorKind.COUNT:
+            report(progress, f"indicator {tp.code}/{ind.code}", 0.5 + 0.4 * i / len(pairs))
+            judged.add_count(i, tp_index.get(tp.code), ind, tp_codes, cols, tp_index, t_asof)
+
+    summary: dict[str, list[Any]] = {c: [] for c in SUMMARY_COLUMNS}
+    group_labels = [groups.labels(j) for j in range(len(labels))]
+    group_cols: list[list[np.ndarray]] = [[] for _ in labels]
+    for i, (tp, ind) in enumerate(pairs):  # a loop over indicators, small arrays each
+        g, g_events, g_cases, g_met = judged.counts(i, tp_index.get(tp.code))
+        shown = np.flatnonzero(g_events > 0) if labels else np.arange(len(g_events))
         m = len(shown)
         for j in range(len(labels)):
-            group_cols[j].append(groups.labels(j)[shown])
-        target = ind.target_seconds if ind.kind is IndicatorKind.TIME_LIMIT else float(ind.target)
+            group_cols[j].append(group_labels[j][g[shown]])
         for name, value in (
             ("touchpoint", tp.code),
             ("indicator", ind.code),
@@ -240,15 +243,12 @@ def compliance(
         summary["events"].append(g_events[shown].astype(np.int64))
         summary["cases"].append(g_cases[shown].astype(np.int64))
         summary["met"].append(g_met[shown].astype(np.int64))
-        bad = ~met
-        breach_rows.append(by_tp.rows(code)[seen][bad])
-        breach_measured.append(measured[bad])
-        breach_ind.append(np.full(int(bad.sum()), i, dtype=np.int64))
-        breach_target.append(np.full(int(bad.sum()), target))
+    report(progress, "breaches", 0.9)
+    rows, which, measured = judged.breaches()
     report(progress, "done", 1.0)
     return ComplianceReport(
         summary_frame(summary, labels, group_cols),
-        _breach_frame(pairs, breach_rows, breach_ind, breach_measured, breach_target, cols, cats),
+        _breach_frame(pairs, rows, which, measured, cols, cats),
     )
 
 
@@ -294,32 +294,285 @@ def _check_touchpoints(
         )
 
 
-class _ByTouchpoint:
-    """Rows of each touchpoint as contiguous slices: one stable sort of the touchpoint codes,
-    then each column an indicator needs is reordered once and sliced per touchpoint."""
+#: Rows per chunk of the judging passes: each chunk's temporaries stay a few MiB, and the
+#: chunks (a count that depends on the data size only) can run on the thread pool.
+CHUNK = 1 << 20
+#: Up to this many (touchpoint, group) combinations (or twice the rows) the bin code is
+#: ``touchpoint x groups + group`` itself; beyond, the combinations present are numbered.
+DIRECT_BINS = 1 << 22
+DIRECT_PER_ROW = 2
 
-    def __init__(self, codes: np.ndarray, k: int, cols: dict[str, np.ndarray]) -> None:
-        small = codes.astype(np.int16 if k < 32_000 else np.int64)
-        self.order = np.argsort(small, kind="stable")  # radix sort for 16-bit codes
-        counts = np.bincount(codes[codes >= 0], minlength=k)
-        self.start = np.concatenate(([0], np.cumsum(counts))) + int((codes < 0).sum())
-        self.cols = cols
-        self._sorted: dict[str, np.ndarray] = {}
 
-    def _bounds(self, code: int | None) -> slice:
+class _Bins:
+    """One dense code per row for its (touchpoint, group), ordered by touchpoint then group.
+
+    The code is ``touchpoint x groups + group`` when that range is small (a few times the
+    rows at most), else a sorted factorize of it; rows without a touchpoint go to a bin
+    past every touchpoint's, which no indicator reads. Computed once and shared by all
+    indicators: the rows stay in input order, nothing is sorted or gathered per indicator.
+    """
+
+    def __init__(self, tp_codes: np.ndarray, k: int, groups: Groups) -> None:
+        n, width = len(tp_codes), groups.size
+        self.width = width
+        span = k * width + 1
+        key = np.empty(n, dtype=np.int32 if 3 * span < 2**31 else np.int64)
+
+        def fill(lo: int, hi: int) -> None:
+            t = tp_codes[lo:hi]
+            part = t.astype(np.int64) * width  # codes may be int8 or int16
+            part += groups.codes[lo:hi]
+            part[t < 0] = k * width
+            key[lo:hi] = part
+
+        map_chunks(fill, n, min_size=CHUNK)
+        self.keys: np.ndarray | None = None
+        if span <= max(DIRECT_PER_ROW * n, DIRECT_BINS):
+            self.codes, self.size = key, span
+        else:  # many (touchpoint, group) combinations: number the ones present
+            codes, self.keys = factorize(key, sort=True)
+            self.size = len(self.keys)
+            self.codes = codes.astype(np.int32 if 3 * self.size < 2**31 else np.int64)
+            del key
+        self._events: np.ndarray | None = None
+
+    @property
+    def events(self) -> np.ndarray:
+        """Rows per bin (taken from the first judging pass when there is one)."""
+        if self._events is None:
+            self._events = np.bincount(self.codes, minlength=self.size)
+        return self._events
+
+    def span(self, code: int) -> tuple[int, int]:
+        """The bins of touchpoint ``code``: ``bins[lo:hi]``."""
+        lo, hi = code * self.width, (code + 1) * self.width
+        if self.keys is None:
+            return lo, hi
+        found = np.searchsorted(self.keys, [lo, hi])
+        return int(found[0]), int(found[1])
+
+    def group(self, code: int, lo: int, hi: int) -> np.ndarray:
+        """The group code of each of ``bins[lo:hi]`` (the bins of touchpoint ``code``)."""
+        if self.keys is None:
+            return np.arange(hi - lo)
+        return self.keys[lo:hi] - code * self.width
+
+
+class _Judged:
+    """Cases and met per bin for each indicator, and the pieces of the breach list."""
+
+    def __init__(self, bins: _Bins, n_pairs: int) -> None:
+        self.bins = bins
+        self.n_pairs = n_pairs
+        self.cases: dict[int, np.ndarray] = {}
+        self.met: dict[int, np.ndarray] = {}
+        self.pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def counts(
+        self, pair: int, code: int | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Group codes, events, cases and met of indicator ``pair`` at touchpoint ``code``."""
         if code is None:
-            return slice(0, 0)
-        return slice(int(self.start[code]), int(self.start[code + 1]))
+            zero = np.zeros(self.bins.width, dtype=np.int64)
+            return np.arange(self.bins.width), zero, zero, zero
+        lo, hi = self.bins.span(code)
+        zero = np.zeros(hi - lo, dtype=np.int64)
+        return (
+            self.bins.group(code, lo, hi),
+            self.bins.events[lo:hi],
+            self.cases[pair][lo:hi] if pair in self.cases else zero,
+            self.met[pair][lo:hi] if pair in self.met else zero,
+        )
 
-    def rows(self, code: int | None) -> np.ndarray:
-        """Row positions (ascending) of the touchpoint's interactions."""
-        return self.order[self._bounds(code)]
+    def add_count(
+        self,
+        pair: int,
+        code: int | None,
+        ind: ControlIndicator,
+        tp_codes: np.ndarray,
+        cols: dict[str, np.ndarray],
+        tp_index: dict[str, int],
+        t_asof: int | None,
+    ) -> None:
+        """Judge a count indicator ("3 calls within 7 days") at its touchpoint's rows."""
+        if code is None:
+            return
+        at_tp = np.flatnonzero(tp_codes == code)
+        closed, measured, met = _judge_count(ind, code, at_tp, tp_codes, cols, tp_index, t_asof)
+        seen_bins = self.bins.codes[at_tp[closed]]
+        self.cases[pair] = np.bincount(seen_bins, minlength=self.bins.size)
+        self.met[pair] = np.bincount(seen_bins[met], minlength=self.bins.size)
+        bad = ~met
+        rows = at_tp[closed][bad]
+        self.pieces.append(
+            (rows, np.full(len(rows), pair, dtype=_pair_dtype(self.n_pairs)), measured[bad])
+        )
 
-    def col(self, name: str, code: int | None) -> np.ndarray:
-        """The column's values at the touchpoint's interactions, in `rows` order."""
-        if name not in self._sorted:
-            self._sorted[name] = self.cols[name][self.order]
-        return self._sorted[name][self._bounds(code)]
+    def breaches(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, indicator (position in the blueprint) and measured value of every breach,
+        by indicator in blueprint order, then by row.
+
+        Each piece (a chunk of rows of one layer, or one count indicator) holds its
+        breaches in row order, and an indicator's breaches all come from the pieces of one
+        layer, in chunk order. So each piece is sorted by indicator on its own (a radix
+        sort of a small piece) and written straight to its place in the output: no sort
+        or gather over the whole list. Pieces are placed on the thread pool (they write
+        disjoint ranges), so the result does not depend on the thread count.
+        """
+        pieces, self.pieces, n_pairs = self.pieces, [], self.n_pairs
+        if not pieces:
+            return np.empty(0, np.int64), np.empty(0, _pair_dtype(n_pairs)), np.empty(0)
+        per_piece = np.stack([np.bincount(p[1], minlength=n_pairs) for p in pieces])
+        flat = per_piece.T.ravel()  # indicator-major, then piece order
+        place = (np.cumsum(flat) - flat).reshape(n_pairs, len(pieces)).T
+        total = int(flat.sum())
+        rows = np.empty(total, dtype=np.int64)
+        which = np.empty(total, dtype=_pair_dtype(n_pairs))
+        measured = np.empty(total, dtype=np.float64)
+
+        def put(i: int) -> None:
+            r, p, m = pieces[i]
+            if not len(p):
+                return
+            order = np.argsort(p, kind="stable")
+            p = p[order]
+            first = np.cumsum(per_piece[i]) - per_piece[i]  # start of each run in the piece
+            dest = np.arange(len(p), dtype=np.int64)
+            dest += (place[i] - first)[p]
+            rows[dest], which[dest], measured[dest] = r[order], p, m[order]
+
+        parallel_map(put, range(len(pieces)))
+        return rows, which, measured
+
+
+def _pair_dtype(n_pairs: int) -> type[np.signedinteger[Any]]:
+    """Indicator positions as int16 when they fit: ``argsort`` is then a radix sort."""
+    return np.int16 if n_pairs < 2**15 else np.int32
+
+
+def _judge_layers(
+    pairs: list[Any],
+    tp_index: dict[str, int],
+    tp_codes: np.ndarray,
+    cols: dict[str, np.ndarray],
+    cats: dict[str, np.ndarray],
+    bins: _Bins,
+    progress: Progress,
+) -> _Judged:
+    """Judge every time-limit, rating and checklist indicator in a few passes over the rows.
+
+    Indicators are stacked in layers: a layer holds at most one indicator per touchpoint,
+    all of one kind and comparison, so one pass over the rows judges the whole layer with
+    the targets looked up by touchpoint (a blueprint with one time limit and one rating
+    per touchpoint takes two passes, whatever the number of touchpoints). Each pass runs
+    over row chunks on the thread pool; per chunk, one ``bincount`` of ``bin x 3 + seen +
+    met`` counts cases and met for every (touchpoint, group) at once. Chunks are combined
+    in order (integer sums), so the thread count never changes a result.
+    """
+    judged = _Judged(bins, len(pairs))
+    k = len(cats["touchpoint"])
+    passed = failed = None
+    if "outcome" in cols:
+        passed = _label_code(cats["outcome"], "pass")
+        failed = _label_code(cats["outcome"], "fail")
+    column = {IndicatorKind.TIME_LIMIT: "response_time", IndicatorKind.RATING: "rating"}
+    layers: dict[tuple[IndicatorKind, Any, int], dict[int, tuple[int, float, int]]] = {}
+    depth: dict[tuple[IndicatorKind, Any, int], int] = {}
+    for i, (tp, ind) in enumerate(pairs):  # a loop over indicators, not rows
+        code = tp_index.get(tp.code)
+        if ind.kind is IndicatorKind.COUNT or code is None:
+            continue
+        item = -2  # never a code (codes are >= -1)
+        if ind.kind is IndicatorKind.CHECKLIST:
+            if "indicator" not in cols or "outcome" not in cols:
+                continue
+            found = _label_code(cats["indicator"], ind.code.lower())
+            if found is None:
+                continue
+            item = found
+        elif column[ind.kind] not in cols:
+            continue
+        target = ind.target_seconds if ind.kind is IndicatorKind.TIME_LIMIT else ind.target
+        slot = (ind.kind, ind.comparison, code)
+        depth[slot] = depth.get(slot, -1) + 1
+        layers.setdefault((ind.kind, ind.comparison, depth[slot]), {})[code] = (
+            i,
+            float(target),
+            item,
+        )
+    for n_done, ((kind, comparison, _), members) in enumerate(layers.items()):
+        report(progress, f"{kind.value} indicators", 0.5 * n_done / len(layers))
+        # lookup tables by touchpoint code; the last entry serves code -1 (no touchpoint)
+        pair_of = np.full(k + 1, -1, dtype=_pair_dtype(len(pairs)))
+        target = np.full(k + 1, np.nan)
+        items = np.full(k + 1, -2, dtype=np.int64)
+        for code, (i, t, item) in members.items():  # a loop over touchpoints
+            pair_of[code], target[code], items[code] = i, t, item
+        layer = _Layer(kind, comparison.op, pair_of, target, items, tp_codes, cols, bins)
+        layer.passed, layer.failed = passed, failed
+        parts = map_chunks(layer.judge, len(tp_codes), min_size=max(CHUNK, 3 * bins.size))
+        total = parts[0][0].copy() if parts else np.zeros(3 * bins.size, dtype=np.int64)
+        for p in parts[1:]:  # chunk order: integer sums, the same for any thread count
+            total += p[0]
+        cases, met = total[1::3] + total[2::3], total[2::3]
+        if bins._events is None:  # every row is in one of its bin's three counts
+            bins._events = total[0::3] + cases
+        for i, _, _ in members.values():
+            judged.cases[i], judged.met[i] = cases, met
+        judged.pieces.extend((p[1], p[2], p[3]) for p in parts)
+    return judged
+
+
+class _Layer:
+    """Lookup tables by touchpoint code for one layer of indicators, and its pass over
+    rows ``lo:hi``; the last entry of each table serves code -1 (no touchpoint)."""
+
+    passed: int | None = None
+    failed: int | None = None
+
+    def __init__(
+        self,
+        kind: IndicatorKind,
+        op: Any,
+        pair_of: np.ndarray,
+        target: np.ndarray,
+        items: np.ndarray,
+        tp_codes: np.ndarray,
+        cols: dict[str, np.ndarray],
+        bins: _Bins,
+    ) -> None:
+        self.kind, self.op, self.pair_of, self.target, self.items = kind, op, pair_of, target, items
+        self.active = pair_of >= 0
+        self.tp_codes, self.cols, self.bins = tp_codes, cols, bins
+        self.values = cols.get(
+            {IndicatorKind.TIME_LIMIT: "response_time", IndicatorKind.RATING: "rating"}.get(
+                kind, ""
+            )
+        )
+
+    def judge(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Counts per ``bin x 3 + seen + met``, and the breaches' rows, indicators and values."""
+        t = self.tp_codes[lo:hi]
+        if self.kind is IndicatorKind.CHECKLIST:
+            out = self.cols["outcome"][lo:hi]
+            is_pass = out == self.passed if self.passed is not None else np.zeros(hi - lo, bool)
+            seen = self.cols["indicator"][lo:hi] == self.items[t]
+            seen &= is_pass | (out == self.failed) if self.failed is not None else is_pass
+            value = is_pass.astype(np.float64)
+        else:
+            assert self.values is not None
+            value = self.values[lo:hi]
+            seen = self.active[t]
+            seen &= ~np.isnan(value)
+        met = np.asarray(self.op(value, self.target[t]), dtype=bool)
+        met &= seen
+        code3 = self.bins.codes[lo:hi] * 3
+        np.add(code3, seen, out=code3)
+        np.add(code3, met, out=code3)
+        counts = np.bincount(code3, minlength=3 * self.bins.size)
+        seen &= ~met  # now: the breaches
+        where = np.flatnonzero(seen)
+        return counts, where + lo, self.pair_of[t[where]], value[where]
 
 
 def _label_code(cats: np.ndarray, value: str) -> int | None:
@@ -327,77 +580,31 @@ def _label_code(cats: np.ndarray, value: str) -> int | None:
     return hits[0] if hits else None
 
 
-def _judge(
-    ind: ControlIndicator,
-    code: int | None,
-    by_tp: _ByTouchpoint,
-    cats: dict[str, np.ndarray],
-    tp_index: dict[str, int],
-    t_asof: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Which interactions of the touchpoint are observed cases (a mask over its rows),
-    their measured values and whether each meets the indicator."""
-    n_at = len(by_tp.rows(code))
-    wanted = {
-        IndicatorKind.TIME_LIMIT: ("response_time",),
-        IndicatorKind.RATING: ("rating",),
-        IndicatorKind.CHECKLIST: ("indicator", "outcome"),
-    }.get(ind.kind, ())
-    nothing = (np.zeros(n_at, dtype=bool), np.empty(0), np.empty(0, dtype=bool))
-    if any(w not in by_tp.cols for w in wanted):
-        return nothing
-    if ind.kind in (IndicatorKind.TIME_LIMIT, IndicatorKind.RATING):
-        values = by_tp.col(
-            "response_time" if ind.kind is IndicatorKind.TIME_LIMIT else "rating", code
-        )
-        seen = ~np.isnan(values)
-        measured = values[seen]
-        return seen, measured, np.asarray(ind.meets(measured), dtype=bool)
-    if ind.kind is IndicatorKind.CHECKLIST:
-        item = _label_code(cats["indicator"], ind.code.lower())
-        passed = _label_code(cats["outcome"], "pass")
-        failed = _label_code(cats["outcome"], "fail")
-        if item is None:
-            return nothing
-        out = by_tp.col("outcome", code)
-        mine = by_tp.col("indicator", code) == item
-        is_pass = (out == passed) if passed is not None else np.zeros(n_at, bool)
-        is_fail = (out == failed) if failed is not None else np.zeros(n_at, bool)
-        seen = mine & (is_pass | is_fail)
-        measured = is_pass[seen].astype(np.float64)
-        return seen, measured, np.asarray(ind.meets(measured), dtype=bool)
-    return _judge_count(ind, code, by_tp, tp_index, t_asof)
-
-
 def _judge_count(
     ind: ControlIndicator,
-    code: int | None,
-    by_tp: _ByTouchpoint,
+    code: int,
+    at_tp: np.ndarray,
+    tp_codes: np.ndarray,
+    cols: dict[str, np.ndarray],
     tp_index: dict[str, int],
     t_asof: int | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Follow-ups of the same customer at the counted touchpoints in (t, t + within]."""
+    """Follow-ups of the same customer at the counted touchpoints in (t, t + within]:
+    which of the touchpoint's rows ``at_tp`` are closed cases, their counts and verdicts."""
     assert ind.within is not None and t_asof is not None
     within = int(ind.within.total_seconds() * 1_000_000)
-    cust, times = by_tp.cols["customer"], by_tp.cols["time"].view(np.int64)
-    at_tp = by_tp.rows(code)
+    cust, times = cols["customer"], cols["time"].view(np.int64)
     counted_codes = [tp_index[c] for c in (ind.counts or ()) if c in tp_index]
     if not ind.counts:
-        counted_codes = [code] if code is not None else []
-    counted = (
-        np.concatenate([by_tp.rows(c) for c in counted_codes])
-        if counted_codes
-        else np.empty(0, np.int64)
-    )
-    counted = counted[cust[counted] >= 0]
+        counted_codes = [code]
+    counted = np.flatnonzero(np.isin(tp_codes, counted_codes) & (cust >= 0))
     closed = (cust[at_tp] >= 0) & (times[at_tp] + within <= t_asof)
     cases = at_tp[closed]
     t0, c0 = times[cases], cust[cases]
-    # follow-ups by t + within minus those by t: two running counts per case
-    ones = np.ones(len(counted))
-    by_end = cumulative_at(cust[counted], times[counted], ones, c0, t0 + within)
-    by_start = cumulative_at(cust[counted], times[counted], ones, c0, t0)
-    measured = np.rint(by_end - by_start)
+    # follow-ups in (t, t + within]: two positions per case among the counted rows
+    # sorted by (customer, time)
+    counts = count_within(cust[counted], times[counted], c0, t0, t0 + within)
+    measured = counts.astype(np.float64)
     return closed, measured, np.asarray(ind.meets(measured), dtype=bool)
 
 
@@ -434,36 +641,41 @@ def summary_frame(
 
 def _breach_frame(
     pairs: list[Any],
-    rows: list[np.ndarray],
-    which: list[np.ndarray],
-    measured: list[np.ndarray],
-    target: list[np.ndarray],
+    rows: np.ndarray,
+    which: np.ndarray,
+    measured: np.ndarray,
     cols: dict[str, np.ndarray],
     cats: dict[str, np.ndarray],
 ) -> ScoreFrame:
-    r = _cat(rows, np.int64).astype(np.int64)
-    w = _cat(which, np.int64).astype(np.int64)
-    out: dict[str, np.ndarray] = {"row": r}
+    """The breach list: ``which`` is each breach's indicator (position in ``pairs``)."""
+    out: dict[str, np.ndarray] = {"row": rows}
     categories: dict[str, np.ndarray] = {}
     if "event_id" in cols:
-        out["event_id"] = cols["event_id"][r]
+        out["event_id"] = cols["event_id"][rows]
     tps = np.array([tp.code for tp, _ in pairs], dtype=object)
     tp_codes, tp_labels = (
         np.unique(tps, return_inverse=True) if len(tps) else (tps, np.empty(0, np.int64))
     )
-    out["touchpoint"] = tp_labels[w] if len(w) else np.empty(0, np.int64)
+    out["touchpoint"] = tp_labels.astype(np.int64)[which]
     categories["touchpoint"] = tp_codes
     # indicator codes may repeat across touchpoints: categories are the distinct codes
     ind_of_pair, ind_codes = factorize(
         np.array([ind.code for _, ind in pairs], dtype=object), sort=False
     )
-    out["indicator"] = ind_of_pair[w] if len(w) else np.empty(0, np.int64)
+    out["indicator"] = ind_of_pair.astype(np.int64)[which]
     categories["indicator"] = ind_codes
     if "customer" in cols:
-        out["customer"] = cols["customer"][r]
+        out["customer"] = cols["customer"][rows]
         categories["customer"] = cats["customer"]
     if "time" in cols:
-        out["time"] = cols["time"][r]
-    out["measured"] = _cat(measured, float).astype(np.float64)
-    out["target"] = _cat(target, float).astype(np.float64)
+        out["time"] = cols["time"][rows]
+    out["measured"] = measured
+    targets = np.array(
+        [
+            ind.target_seconds if ind.kind is IndicatorKind.TIME_LIMIT else float(ind.target)
+            for _, ind in pairs
+        ],
+        dtype=np.float64,
+    )
+    out["target"] = targets[which]
     return ScoreFrame(out, categories, key="row")

@@ -49,6 +49,7 @@ import attrs
 import numpy as np
 
 from touchpoint._deprecation import renamed
+from touchpoint._threads import map_chunks
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     PURCHASE_OUTCOMES,
@@ -59,16 +60,24 @@ from touchpoint.frame import (
     check_times,
     column_names,
     distributed,
+    nondecreasing,
     purchase_mask,
     read_coded,
 )
 from touchpoint.model import DowngradeRule, LoyaltyProgramme, QualificationBasis
 from touchpoint.scoring._reduce import Progress, report
-from touchpoint.scoring._timeline import add_months, cumulative_at, running_max_before
+from touchpoint.scoring._timeline import (
+    add_months,
+    cumulative_at,
+    cumulative_self,
+    running_max_before,
+)
 
 __all__ = ["LoyaltyReport", "loyalty_programme"]
 
 _EPS = 1e-9
+#: Rows per chunk of the expiry dates (calendar arithmetic keeps a few temporaries each).
+CHUNK = 1 << 20
 
 
 def _shift(times: np.ndarray, offset: Any, sign: int = 1) -> np.ndarray:
@@ -194,41 +203,54 @@ def loyalty_programme(
     if not keep.all():
         cust, t, amt = cust[keep], t[keep], amt[keep]
         pts_col = pts_col[keep] if pts_col is not None else None
-        rows = np.flatnonzero(keep)
+        rows: np.ndarray | None = np.flatnonzero(keep)
     else:
-        rows = np.arange(len(t))
+        rows = None  # every event is kept: positions are the rows themselves
     is_redeem = np.zeros(len(t), dtype=bool)
     if "outcome" in cols:
         hits = [i for i, v in enumerate(cats["outcome"].tolist()) if v == redeem]
         if hits:
-            is_redeem = cols["outcome"][rows] == hits[0]
+            out = cols["outcome"]
+            is_redeem = (out if rows is None else out[rows]) == hits[0]
     k = len(ids)
     spend = np.where(is_redeem | np.isnan(amt), 0.0, amt)
     if bought is not None:
-        spend[~bought[rows]] = 0.0  # only purchases earn and qualify
-    earned = spend * programme.earn_rate
-    if pts_col is not None:
+        spend[~(bought if rows is None else bought[rows])] = 0.0  # only purchases earn
+    # read-only from here on: at a rate of 1 the points are the spend itself
+    earned = spend if programme.earn_rate == 1 else spend * programme.earn_rate
+    red = np.flatnonzero(is_redeem)
+    if not len(red):  # nothing redeemed: no full-length column of zeros
+        used = np.zeros(0)
+        total_used = np.zeros(k)
+    elif pts_col is not None:
         used = np.where(is_redeem, np.nan_to_num(pts_col), 0.0)
     else:
         value = programme.point_value
         used = np.where(is_redeem, np.nan_to_num(amt) / value if value else 0.0, 0.0)
+    if len(red):
+        total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
     ti = t.view(np.int64)
     report(progress, "points", 0.1)
 
-    red = np.flatnonzero(is_redeem)
     # float64 even without events (np.bincount of nothing is int64)
     total_earned = np.bincount(cust, weights=earned, minlength=k).astype(np.float64)
-    total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
     expired = np.zeros(k)
     earn_rows = np.flatnonzero(earned > 0)
     c_exp = e_exp = v_exp = None
     if programme.points_expire is not None and len(earn_rows):
         c_exp = cust[earn_rows]
-        e_exp = _shift(t[earn_rows], programme.points_expire).view(np.int64)
+        e_exp = np.empty(len(earn_rows), dtype=np.int64)
+
+        def expiry(lo: int, hi: int) -> None:  # in chunks: calendar arithmetic's temporaries
+            assert e_exp is not None
+            shifted = _shift(t[earn_rows[lo:hi]], programme.points_expire)
+            e_exp[lo:hi] = shifted.view(np.int64)
+
+        map_chunks(expiry, len(earn_rows), min_size=CHUNK)
         # points gone by each expiry instant beyond what was redeemed by then (FIFO)
-        v_exp = cumulative_at(c_exp, e_exp, earned[earn_rows], c_exp, e_exp) - cumulative_at(
-            cust[red], ti[red], used[red], c_exp, e_exp
-        )
+        v_exp = cumulative_self(c_exp, e_exp, earned[earn_rows])
+        if len(red):
+            v_exp -= cumulative_at(cust[red], ti[red], used[red], c_exp, e_exp)
         due = e_exp <= at.astype("datetime64[us]").view(np.int64)
         np.maximum.at(expired, c_exp[due], v_exp[due])
     if len(red):
@@ -297,7 +319,7 @@ def _check_redemptions(
     e_exp: np.ndarray | None,
     v_exp: np.ndarray | None,
     ids: np.ndarray,
-    rows: np.ndarray,
+    rows: np.ndarray | None,
     column: str,
 ) -> None:
     """Raise at the first redemption that takes the balance below zero."""
@@ -315,7 +337,7 @@ def _check_redemptions(
         raise ValidationError(
             [
                 Problem(
-                    f"{column}[{int(rows[j])}]",
+                    f"{column}[{int(j if rows is None else rows[j])}]",
                     f"customer {ids[cust[j]]!r} redeems more points than the balance at that time "
                     f"({spent[i]:g} redeemed in all, {had[i]:g} earned, {gone[i]:g} expired); "
                     "are times out of order?",
@@ -353,8 +375,12 @@ def _tiers(
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     basis = earned if programme.basis is QualificationBasis.POINTS else spend
     thresholds = np.array(programme.thresholds)
-    order = np.argsort(t, kind="stable")
-    ts, cs, bs = t[order], cust[order], basis[order]
+    if nondecreasing(t.view(np.int64)):  # time-ordered events: no sorted copies
+        ts, cs, bs = t, cust, basis
+    else:
+        order = np.argsort(t, kind="stable")
+        ts, cs, bs = t[order], cust[order], basis[order]
+        del order
     dates = _evaluation_dates(t, at.astype("datetime64[us]"))
     starts = _shift(dates, programme.window, -1)
     first_seen = np.full(k, np.iinfo(np.int64).max)

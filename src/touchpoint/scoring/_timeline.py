@@ -14,9 +14,24 @@ Examples
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
-__all__ = ["add_months", "cumulative_at", "running_max_before", "segmented_cumsum"]
+from touchpoint._threads import parallel_map
+from touchpoint.frame import nondecreasing
+
+#: Rows per block of `segmented_cumsum` (blocks end at segment starts).
+SEGMENT_BLOCK = 1 << 20
+
+__all__ = [
+    "add_months",
+    "count_within",
+    "cumulative_at",
+    "cumulative_self",
+    "running_max_before",
+    "segmented_cumsum",
+]
 
 
 def _composite(customers: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -67,6 +82,120 @@ def cumulative_at(
     return cs[position[m:]]
 
 
+def cumulative_self(customers: np.ndarray, times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row, the sum of ``values`` over its customer's rows at time <= its time.
+
+    ``cumulative_at(c, t, v, c, t)`` when the queries are the source rows themselves
+    (points expiring by each expiry instant): one stable sort of the rows by (customer,
+    time), one running sum per customer (`segmented_cumsum`), and rows of equal
+    (customer, time) all take the sum at the last of their run. Half the rows of the
+    joint sort of sources and queries, and equal to it up to the rounding of the
+    running sums (the same values added in the same order, without the queries' zeros).
+
+    >>> cumulative_self(np.array([0, 1, 0, 0]), np.array([5, 1, 1, 5]),
+    ...                 np.array([1.0, 2.0, 3.0, 4.0])).tolist()
+    [8.0, 2.0, 3.0, 8.0]
+    """
+    n = len(times)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    if nondecreasing(times):  # time order: a stable sort by customer is enough
+        order = np.argsort(customers, kind="stable")
+        key = None
+    else:
+        key = _composite(customers, times)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    starts = np.ones(n, dtype=bool)
+    sorted_customers = customers[order]
+    np.not_equal(sorted_customers[1:], sorted_customers[:-1], out=starts[1:])
+    sums = segmented_cumsum(values[order], starts)
+    last = starts  # reused: the last row of each run of equal (customer, time)
+    if key is None:
+        sorted_times = times[order]
+        np.not_equal(sorted_times[1:], sorted_times[:-1], out=last[:-1])
+        last[:-1] |= sorted_customers[1:] != sorted_customers[:-1]
+        del sorted_times
+    else:
+        np.not_equal(key[1:], key[:-1], out=last[:-1])
+    last[-1] = True
+    del key, sorted_customers
+    ends = np.flatnonzero(last)
+    run = np.cumsum(last)  # a row's run: how many runs ended before it
+    np.subtract(run, last, out=run)
+    out = np.empty(n, dtype=np.float64)
+    out[order] = sums[ends[run]]
+    return out
+
+
+def count_within(
+    src_customer: np.ndarray,
+    src_time: np.ndarray,
+    query_customer: np.ndarray,
+    query_start: np.ndarray,
+    query_end: np.ndarray,
+) -> np.ndarray:
+    """For each query, how many source rows of its customer have start < time <= end.
+
+    Customers are non-negative integer codes, times int64 (e.g. microseconds), with
+    ``start <= end``. The counts of "N follow-ups within D days": only the sources are
+    sorted, by one int64 key per row that orders them by (customer, time) (``customer x
+    span + time`` when that fits, else with the time replaced by its rank among the
+    source times), and each query bound is found with ``numpy.searchsorted``. Both bounds
+    of a query fall in its own customer's block of keys, so the difference of the two
+    positions is the count: exact integers, a key and a sorted copy of the sources'
+    length and two positions per query, instead of a sort of sources and queries together.
+
+    >>> count_within(np.array([0, 0, 0, 1]), np.array([1, 5, 9, 5]),
+    ...              np.array([0, 0, 1]), np.array([1, 0, 0]), np.array([5, 9, 4])).tolist()
+    [1, 3, 0]
+    """
+    q = len(query_customer)
+    if len(src_time) == 0 or q == 0:
+        return np.zeros(q, dtype=np.int64)
+    lo = min(int(src_time.min()), int(query_start.min()))
+    hi = max(int(src_time.max()), int(query_end.max()))
+    span = hi - lo + 1
+    width = int(max(src_customer.max(), query_customer.max())) + 1
+    qc = query_customer.astype(np.int64)
+    if width * span < 2**62:
+        keys = src_customer.astype(np.int64) * span
+        keys += src_time
+        keys -= lo
+        side: Literal["left", "right"] = "right"
+
+        def needle(t: np.ndarray) -> np.ndarray:
+            k = qc * span
+            k += t
+            k -= lo
+            return k
+
+    else:  # ranks of the source times: the keys stay below customers x rows
+        uniq, rank = np.unique(src_time, return_inverse=True)
+        span = len(uniq) + 1
+        keys = src_customer.astype(np.int64) * span
+        keys += rank.reshape(-1)
+        del rank
+        side = "left"  # sources at or before t: rank below the count of times <= t
+
+        def needle(t: np.ndarray) -> np.ndarray:
+            k = qc * span
+            k += np.searchsorted(uniq, t, side="right")
+            return k
+
+    keys.sort()
+    # the queries searched in key order: the searches then walk the keys forward (a few
+    # cache misses each) instead of jumping across them (one per halving)
+    first = needle(query_start)
+    order = np.argsort(first)
+    counts = np.empty(q, dtype=np.int64)
+    last = needle(query_end)[order]
+    counts[order] = np.searchsorted(keys, last, side=side) - np.searchsorted(
+        keys, first[order], side=side
+    )
+    return counts
+
+
 def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Running sums of ``values`` that start again at each True of ``starts``.
 
@@ -82,14 +211,33 @@ def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     n = len(out)
     if n == 0:
         return out
-    index = np.arange(n)
-    offset = index - np.maximum.accumulate(np.where(starts, index, 0))  # place in segment
-    rows = np.flatnonzero(offset >= 1)
-    step = 1
-    while len(rows):
-        out[rows] += out[rows - step]  # right-hand side read in full before the update
-        step *= 2
-        rows = rows[offset[rows] >= step]
+    # blocks of whole segments (about SEGMENT_BLOCK rows each) are independent: their
+    # temporaries stay small and they run on the thread pool; a row's sum is the same
+    # whatever the blocks, since only rows of its own segment ever add to it
+    heads = np.flatnonzero(starts)
+    if not len(heads) or heads[0] != 0:
+        heads = np.concatenate(([0], heads))
+    cuts = np.unique(
+        heads[np.searchsorted(heads, np.arange(0, n, SEGMENT_BLOCK), side="right") - 1]
+    )
+    bounds = list(zip(cuts.tolist(), [*cuts[1:].tolist(), n], strict=True))
+
+    def scan(lo_hi: tuple[int, int]) -> None:
+        lo, hi = lo_hi
+        part = out[lo:hi]
+        offset = np.arange(hi - lo)
+        index = np.where(starts[lo:hi], offset, 0)
+        np.maximum.accumulate(index, out=index)
+        np.subtract(offset, index, out=offset)  # place in segment
+        del index
+        rows = np.flatnonzero(offset >= 1)
+        step = 1
+        while len(rows):
+            part[rows] += part[rows - step]  # right-hand side read in full before the update
+            step *= 2
+            rows = rows[offset[rows] >= step]
+
+    parallel_map(scan, bounds)
     return out
 
 
