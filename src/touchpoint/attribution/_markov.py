@@ -14,8 +14,9 @@ matrix inverse gives every removal effect. Higher order ``k``: states are the la
 touches; removing ``c`` removes every state that contains it, one sparse solve per unit.
 
 Counting and solving are separate steps. `count_transitions` turns journeys into
-`Transitions` (counts of (from, to) pairs, without a loop per journey: encoded pairs
-counted with ``numpy.bincount`` at first order, ``numpy.unique`` at higher order);
+`Transitions` (counts of (from, to) pairs, without a loop per journey: encoded states
+and pairs counted with ``numpy.bincount`` and a lookup table, so no touch is sorted;
+``numpy.unique`` only for key spaces of millions, high orders over many units);
 counts of disjoint sets of journeys over the same units add up (`add_transitions`), so
 on a Dask DataFrame each partition of customers is counted on its own and the sums
 are solved by the very code that solves the in-memory counts (`solve_transitions`).
