@@ -171,7 +171,11 @@ class _Data:
         self.T_table = _table(self.T1, self.x1)
         self.t_table = _table(self.t1, self.x1)
         # index of each repeat buyer's x among x_values
-        self.k1 = np.searchsorted(xv, xi[rep])
+        lookup = np.zeros(int(xv[-1]) + 1, dtype=np.intp)
+        lookup[xv] = np.arange(len(xv))
+        self.k1 = lookup[xi[rep]]
+        # with both tables, repeat buyers alike in (x, t_x, T) are summed once, weighted
+        self.triples = _triples(self.k1, len(xv), self.T_table, self.t_table)
         self.top = int(xv[-1]) + self.delta + 1  # table length for sums over j < x (+ delta)
 
 
@@ -200,6 +204,28 @@ def _table(times: np.ndarray, x: np.ndarray) -> _Table | None:
     if len(values) > n // 4:
         return None
     return _Table(values, index.astype(np.intp, copy=False).reshape(-1), x)
+
+
+def _triples(
+    k: np.ndarray, n_x: int, tT: _Table | None, tt: _Table | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct (x, T, t_x) of the repeat buyers as table indices, with their counts.
+
+    ``(k, T index, t_x index, count)``, or None without both tables, when the key would
+    not fit in 63 bits, or when fewer than a quarter of the rows repeat a triple.
+    """
+    if tT is None or tt is None:
+        return None
+    nT, nt = len(tT.values), len(tt.values)
+    if float(n_x) * nT * nt >= 2.0**62:
+        return None
+    key = k * (nT * nt) + tT.index * nt + tt.index
+    keys, counts = np.unique(key, return_counts=True)
+    if len(keys) > 3 * len(key) // 4:
+        return None
+    it = keys % nt
+    rest = keys // nt
+    return rest // nT, rest % nT, it, counts.astype(np.float64)
 
 
 def _counts_of(values: np.ndarray, *, inverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -368,36 +394,48 @@ def _nll_grad(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
 
             def chunk(lo: int, hi: int) -> tuple[float, float, float, float, float, np.ndarray]:
                 """Sums over the repeat buyers ``lo:hi`` (the terms that mix x, t_x and T)."""
-                if tT is not None:
-                    dL = L1Tv[tT.index[lo:hi]]
-                    dm = mTv[tT.index[lo:hi]]
+                if triples is not None:  # distinct (x, T, t_x), weighted by their counts
+                    ks, iT, it, cs = (a[lo:hi] for a in triples)
+                    xs = xv[ks]
+                    dL, dm = L1Tv[iT], mTv[iT]
+                    dL -= L1tv[it]
+                    dm -= mtv[it]
                 else:
-                    dL, dm = L1T[lo:hi].copy(), mT[lo:hi].copy()
-                if tt is not None:
-                    dL -= L1tv[tt.index[lo:hi]]
-                    dm -= mtv[tt.index[lo:hi]]
-                else:
-                    dL -= L1t[lo:hi]
-                    dm -= mt[lo:hi]
+                    cs = None
+                    xs, ks = x1[lo:hi], d.k1[lo:hi]
+                    if tT is not None:
+                        dL = L1Tv[tT.index[lo:hi]]
+                        dm = mTv[tT.index[lo:hi]]
+                    else:
+                        dL, dm = L1T[lo:hi].copy(), mT[lo:hi].copy()
+                    if tt is not None:
+                        dL -= L1tv[tt.index[lo:hi]]
+                        dm -= mtv[tt.index[lo:hi]]
+                    else:
+                        dL -= L1t[lo:hi]
+                        dm -= mt[lo:hi]
                 # H(T) - H(t_x) = (x + 1/phi) (log1p(phi mu T) - log1p(phi mu t_x))
-                xs, ks = x1[lo:hi], d.k1[lo:hi]
                 q = xs + 1.0 / phi
                 q *= dL
                 q -= log_ajv[ks]
                 soft, w, w_pi = _dropout(pi, q)
+                if cs is not None:
+                    w *= cs
                 w_dm = dot(w, dm)
                 return (
-                    float(soft.sum()),
+                    float(soft.sum()) if cs is None else dot(cs, soft),
                     w_dm,
                     dot(w * xs, dm),
                     dot(w, dL),
-                    float(w_pi.sum()),
+                    float(w_pi.sum()) if cs is None else dot(cs, w_pi),
                     np.bincount(ks, weights=w, minlength=len(xv)),
                 )
 
             # chunks fixed by the data size, summed in their order: any thread count
             # gives the same sums (a loop over a few chunks)
-            parts = map_chunks(chunk, len(x1), min_size=_CHUNK)
+            triples = d.triples
+            rows = len(x1) if triples is None else len(triples[0])
+            parts = map_chunks(chunk, rows, min_size=_CHUNK)
             ll += math.fsum(p[0] for p in parts)
             w_dm = math.fsum(p[1] for p in parts)
             wx_dm = math.fsum(p[2] for p in parts)
