@@ -136,3 +136,23 @@ def test_large_state_spaces_use_the_sparse_solver(monkeypatch, to_rows):
     result = markov(to_rows(paths, conv), order=2)
     _, expected = reference_removal_effects(paths, conv, 2)
     np.testing.assert_allclose(result["removal_effect"], expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_counting_by_key_tables_equals_counting_by_sorting(monkeypatch, to_rows, order):
+    """Small key spaces are counted with lookup tables, large ones sorted: the same
+    transition counts either way, so bit-equal removal effects, both equal to the
+    reference (journeys long enough to fill every digit of the state)."""
+    from touchpoint.attribution import _markov
+
+    rng = np.random.default_rng(order)
+    units = [f"c{i}" for i in range(7)]
+    paths = [list(rng.choice(units, rng.integers(1, 9))) for _ in range(600)]
+    conv = rng.random(600) < 0.3
+    rows = to_rows(paths, conv, shuffle_seed=1)
+    by_table = markov(rows, order=order)["removal_effect"]
+    monkeypatch.setattr(_markov, "_TABLE_LIMIT", 0)  # every key space sorted
+    by_sort = markov(rows, order=order)["removal_effect"]
+    np.testing.assert_array_equal(by_table, by_sort)
+    _, expected = reference_removal_effects(paths, conv, order)
+    np.testing.assert_allclose(by_table, expected, rtol=1e-9, atol=1e-12)

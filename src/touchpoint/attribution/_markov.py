@@ -14,8 +14,9 @@ matrix inverse gives every removal effect. Higher order ``k``: states are the la
 touches; removing ``c`` removes every state that contains it, one sparse solve per unit.
 
 Counting and solving are separate steps. `count_transitions` turns journeys into
-`Transitions` (counts of (from, to) pairs, without a loop per journey: encoded pairs
-counted with ``numpy.bincount`` at first order, ``numpy.unique`` at higher order);
+`Transitions` (counts of (from, to) pairs, without a loop per journey: encoded states
+and pairs counted with ``numpy.bincount`` and a lookup table, so no touch is sorted;
+``numpy.unique`` only for key spaces of millions, high orders over many units);
 counts of disjoint sets of journeys over the same units add up (`add_transitions`), so
 on a Dask DataFrame each partition of customers is counted on its own and the sums
 are solved by the very code that solves the in-memory counts (`solve_transitions`).
@@ -315,23 +316,62 @@ def _higher_order_counts(j: Journeys, k: int) -> tuple[np.ndarray, np.ndarray, n
     check_state_bits(n, k)
     base = n + 1
     codes = j.codes.astype(np.int64) + 1  # 0 is "before the journey started"
-    pos = np.arange(len(codes)) - np.repeat(j.starts[:-1], j.lengths)
-    key = np.zeros(len(codes), dtype=np.int64)
-    for lag in range(k):  # a loop over the order, small
-        shifted = np.zeros_like(codes)
-        shifted[lag:] = codes[: len(codes) - lag]
-        shifted[pos < lag] = 0
-        key += shifted * base**lag
-    state_keys, state = np.unique(key, return_inverse=True)
+    key = codes.copy()
+    starts, lengths = j.starts[:-1], j.lengths
+    for lag in range(1, k):  # a loop over the order, small
+        # the touch `lag` rows back, as the digit of base**lag; then taken out again
+        # where that row belongs to an earlier journey (the first `lag` touches of each)
+        weight = base**lag
+        key[lag:] += codes[: len(codes) - lag] * weight
+        for i in range(lag):  # a loop over the positions before the lag, small
+            rows = starts[lengths > i] + i
+            rows = rows[rows >= lag]
+            key[rows] -= codes[rows - lag] * weight
+    state_keys, state = _codes_of(key, base**k)
     n_states = len(state_keys)
-    src, dst = _transitions(j, state.reshape(-1), n_states)
+    src, dst = _transitions(j, state, n_states)
     size = n_states + 3
-    pairs, counts = np.unique(src * size + dst, return_counts=True)
+    src *= size
+    src += dst
+    pairs, counts = _counts_of(src, size * size)
     # back from state numbers (valid in these journeys only) to keys (valid everywhere)
     keys = np.r_[state_keys, _START, _CONV, _NULL]
     src_key, dst_key = keys[pairs // size], keys[pairs % size]
     by_key = np.lexsort((dst_key, src_key))  # the order `add_transitions` gives
     return src_key[by_key], dst_key[by_key], counts[by_key].astype(np.int64)
+
+
+# key spaces up to this size are counted with `numpy.bincount` (a table of this many
+# int64, 32 MiB at most) instead of sorted: linear time, no sort of every touch. Order
+# 2 over up to ~45 units stays below it; larger spaces are sorted (`numpy.unique`)
+_TABLE_LIMIT = 1 << 22
+
+
+def _codes_of(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``key`` (sorted, in ``range(space)``) and each one's index.
+
+    What ``numpy.unique(key, return_inverse=True)`` returns, by a table lookup when the
+    key space is small (order 2 over tens of units: a few thousand keys), so the touches
+    are never sorted.
+    """
+    if space > _TABLE_LIMIT:
+        keys, inverse = np.unique(key, return_inverse=True)
+        return keys, inverse.reshape(-1)
+    present = np.bincount(key, minlength=space) > 0
+    keys = np.flatnonzero(present)
+    lookup = np.zeros(space, dtype=np.int64)
+    lookup[keys] = np.arange(len(keys))
+    return keys, lookup[key]
+
+
+def _counts_of(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(key, return_counts=True)`` for keys in ``range(space)``."""
+    if space > _TABLE_LIMIT:
+        keys, counts = np.unique(key, return_counts=True)
+        return keys, counts
+    counts = np.bincount(key, minlength=space)
+    keys = np.flatnonzero(counts)
+    return keys, counts[keys]
 
 
 def _higher_order(

@@ -27,8 +27,14 @@ says so. The outcome is a property of the likelihood, not of an optimiser's path
 The log-likelihood is evaluated in a few vectorised passes: the terms that depend on
 ``x`` alone are summed over the distinct values of ``x`` (weighted by their counts),
 customers without repeat purchases are grouped by ``T``, and only repeat buyers need
-per-customer arithmetic. The gradient is analytic. Nothing in fitting or prediction
-needs scipy.
+per-customer arithmetic. When ``T`` and ``t_x`` take few distinct values (times in
+days), their log-gamma terms are computed once per value and gathered; the repeat
+buyers are summed in chunks fixed by their number, on the thread pool of
+`touchpoint._threads`, and the chunks' sums added in order, so the thread count never
+changes a result. The gradient is analytic. Large fits start from a subsample's fit and
+finish on all the customers with Newton steps, or with secant (BFGS) updates of the
+Hessian where the subsample's bounds differ from the full data's. Nothing in fitting or
+prediction needs scipy.
 
 Examples
 --------
@@ -86,6 +92,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from touchpoint._threads import map_chunks
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._keyed import Predictions, predictions
 from touchpoint.clv._mle import (
@@ -111,6 +118,7 @@ _WARM_START = 50_000
 # Gauss points over the dropout probability in expected purchases, by need
 _NODE_COUNTS = (40, 64, 96, 128, 192, 256, 384, 512, 768)
 _PHI_SMALL = 1e-2  # below this 1/r, derivatives in r by their series (see `_h`)
+_CHUNK = 1 << 17  # repeat buyers per chunk of the likelihood's sums (threads: `_threads`)
 
 # coordinates: log mean rate, log1p(1/r), -log(1 - a/(a+b)), log1p(1/(a+b))
 _LOWER = np.array([-60.0, 0.0, 0.0, 0.0])
@@ -158,9 +166,66 @@ class _Data:
         self.x1 = x[rep]
         self.t1 = t_x[rep] * scale
         self.T1 = T[rep] * scale
+        # times recorded in days (or any coarse unit) take few distinct values: the
+        # log-gamma terms are then computed once per value and gathered (see `_table`)
+        self.T_table = _table(self.T1, self.x1)
+        self.t_table = _table(self.t1, self.x1)
         # index of each repeat buyer's x among x_values
-        self.k1 = np.searchsorted(xv, xi[rep])
+        lookup = np.zeros(int(xv[-1]) + 1, dtype=np.intp)
+        lookup[xv] = np.arange(len(xv))
+        self.k1 = lookup[xi[rep]]
+        # with both tables, repeat buyers alike in (x, t_x, T) are summed once, weighted
+        self.triples = _triples(self.k1, len(xv), self.T_table, self.t_table)
         self.top = int(xv[-1]) + self.delta + 1  # table length for sums over j < x (+ delta)
+
+
+class _Table:
+    """The distinct values of a time column, each row's index among them, and sums per value."""
+
+    def __init__(self, values: np.ndarray, index: np.ndarray, x: np.ndarray) -> None:
+        self.values = values
+        self.index = index
+        self.count = np.bincount(index, minlength=len(values)).astype(np.float64)
+        self.x = np.bincount(index, weights=x, minlength=len(values))
+
+
+def _table(times: np.ndarray, x: np.ndarray) -> _Table | None:
+    """A `_Table` of ``times`` if they take at most a quarter as many values as rows, else None.
+
+    A strided sample of 4,096 rows decides first, so continuous times cost no sort.
+    """
+    n = len(times)
+    if n < 64:
+        return None
+    sample = times[:: max(1, n // 4096)]
+    if len(np.unique(sample)) > len(sample) // 4:
+        return None
+    values, index = np.unique(times, return_inverse=True)
+    if len(values) > n // 4:
+        return None
+    return _Table(values, index.astype(np.intp, copy=False).reshape(-1), x)
+
+
+def _triples(
+    k: np.ndarray, n_x: int, tT: _Table | None, tt: _Table | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct (x, T, t_x) of the repeat buyers as table indices, with their counts.
+
+    ``(k, T index, t_x index, count)``, or None without both tables, when the key would
+    not fit in 63 bits, or when fewer than a quarter of the rows repeat a triple.
+    """
+    if tT is None or tt is None:
+        return None
+    nT, nt = len(tT.values), len(tt.values)
+    if float(n_x) * nT * nt >= 2.0**62:
+        return None
+    key = k * (nT * nt) + tT.index * nt + tt.index
+    keys, counts = np.unique(key, return_counts=True)
+    if len(keys) > 3 * len(key) // 4:
+        return None
+    it = keys % nt
+    rest = keys // nt
+    return rest // nT, rest % nT, it, counts.astype(np.float64)
 
 
 def _counts_of(values: np.ndarray, *, inverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -254,10 +319,16 @@ def _dropout(pi: float, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Terms of ``log(1 + pi e^q)``: its value, ``w = pi e^q / (1 + pi e^q)`` and ``w / pi``."""
     u = np.exp(-q)
     np.maximum(u, 1e-300, out=u)
-    w_over_pi = 1.0 / (u + pi)
+    w_over_pi = u + pi
+    np.divide(1.0, w_over_pi, out=w_over_pi)
     w = pi * w_over_pi
     if pi > 0:
-        soft = np.log1p(np.divide(pi, u, out=u))
+        # log(1 + pi e^q) = -log(u / (u + pi)): numpy's log is twice as fast as its
+        # log1p; where the term is tiny it is off by a few 1e-16 (absolute), and only
+        # the likelihood's value uses it, not its gradient
+        u *= w_over_pi
+        soft = np.log(u, out=u)
+        np.negative(soft, out=soft)
         huge = q > 690.0  # e^-q underflowed: log(1 + pi e^q) = q + log(pi), to rounding
         if huge.any():
             soft[huge] = q[huge] + math.log(pi)
@@ -304,28 +375,77 @@ def _nll_grad(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
         ajv = pibar + jv * psi
         if phi >= _PHI_SMALL:
             # H = x L1 + Q, dH/dm = (1 + x phi) mti, dH/dv = (1 + phi) (x mti + (mti - Q) / phi)
-            L1T, QT, mT = _gamma_terms(d.T1, mu, phi)
-            L1t, Qt, mt = _gamma_terms(d.t1, mu, phi)
-            x_mT = dot(x1, mT)
-            sum_QT = QT.sum()
-            sum_mT = mT.sum()
-            ll -= dot(x1, L1T) + sum_QT
+            tT, tt = d.T_table, d.t_table
+            if tT is not None:  # once per distinct T, then gathered
+                L1Tv, QTv, mTv = _gamma_terms(tT.values, mu, phi)
+                x_mT, sum_QT, sum_mT = dot(tT.x, mTv), dot(tT.count, QTv), dot(tT.count, mTv)
+                ll -= dot(tT.x, L1Tv) + sum_QT
+            else:
+                L1T, QT, mT = _gamma_terms(d.T1, mu, phi)
+                x_mT, sum_QT, sum_mT = dot(x1, mT), QT.sum(), mT.sum()
+                ll -= dot(x1, L1T) + sum_QT
             g_m -= sum_mT + phi * x_mT
             g_v -= (1.0 + phi) * (x_mT + (sum_mT - sum_QT) / phi)
-            L1T -= L1t
-            QT -= Qt
-            mT -= mt
-            q = L1T
-            q *= x1
-            q += QT
-            q -= np.log(ajv)[d.k1]
-            soft, w, w_pi = _dropout(pi, q)
-            ll += soft.sum()
-            wx = w * x1
-            w_dm = dot(w, mT)
-            wx_dm = dot(wx, mT)
+            if tt is not None:
+                L1tv, _, mtv = _gamma_terms(tt.values, mu, phi)
+            else:
+                L1t, _, mt = _gamma_terms(d.t1, mu, phi)
+            log_ajv = np.log(ajv)
+
+            def chunk(lo: int, hi: int) -> tuple[float, float, float, float, float, np.ndarray]:
+                """Sums over the repeat buyers ``lo:hi`` (the terms that mix x, t_x and T)."""
+                if triples is not None:  # distinct (x, T, t_x), weighted by their counts
+                    ks, iT, it, cs = (a[lo:hi] for a in triples)
+                    xs = xv[ks]
+                    dL, dm = L1Tv[iT], mTv[iT]
+                    dL -= L1tv[it]
+                    dm -= mtv[it]
+                else:
+                    cs = None
+                    xs, ks = x1[lo:hi], d.k1[lo:hi]
+                    if tT is not None:
+                        dL = L1Tv[tT.index[lo:hi]]
+                        dm = mTv[tT.index[lo:hi]]
+                    else:
+                        dL, dm = L1T[lo:hi].copy(), mT[lo:hi].copy()
+                    if tt is not None:
+                        dL -= L1tv[tt.index[lo:hi]]
+                        dm -= mtv[tt.index[lo:hi]]
+                    else:
+                        dL -= L1t[lo:hi]
+                        dm -= mt[lo:hi]
+                # H(T) - H(t_x) = (x + 1/phi) (log1p(phi mu T) - log1p(phi mu t_x))
+                q = xs + 1.0 / phi
+                q *= dL
+                q -= log_ajv[ks]
+                soft, w, w_pi = _dropout(pi, q)
+                if cs is not None:
+                    w *= cs
+                w_dm = dot(w, dm)
+                return (
+                    float(soft.sum()) if cs is None else dot(cs, soft),
+                    w_dm,
+                    dot(w * xs, dm),
+                    dot(w, dL),
+                    float(w_pi.sum()) if cs is None else dot(cs, w_pi),
+                    np.bincount(ks, weights=w, minlength=len(xv)),
+                )
+
+            # chunks fixed by the data size, summed in their order: any thread count
+            # gives the same sums (a loop over a few chunks)
+            triples = d.triples
+            rows = len(x1) if triples is None else len(triples[0])
+            parts = map_chunks(chunk, rows, min_size=_CHUNK)
+            ll += math.fsum(p[0] for p in parts)
+            w_dm = math.fsum(p[1] for p in parts)
+            wx_dm = math.fsum(p[2] for p in parts)
+            w_dL = math.fsum(p[3] for p in parts)
+            w_pi_sum = math.fsum(p[4] for p in parts)
+            wk = parts[0][5]
+            for p in parts[1:]:
+                wk += p[5]
             g_m += w_dm + phi * wx_dm
-            g_v += (1.0 + phi) * (wx_dm + (w_dm - dot(w, QT)) / phi)
+            g_v += (1.0 + phi) * (wx_dm + (w_dm - w_dL / phi) / phi)
         else:  # next to equal rates: the series of the derivative in 1/r
             L1T, QT, mT, AT, BT = _time_terms(x1, d.T1, mu, phi)
             L1t, Qt, mt, At, Bt = _time_terms(x1, d.t1, mu, phi)
@@ -345,8 +465,9 @@ def _nll_grad(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
             AT -= At
             BT -= Bt
             g_v += dot(w * x1, AT) + dot(w, BT)
-        wk = np.bincount(d.k1, weights=w, minlength=len(xv))
-        g_rho += pibar * w_pi.sum() + dot(wk, pibar / ajv)
+            wk = np.bincount(d.k1, weights=w, minlength=len(xv))
+            w_pi_sum = float(w_pi.sum())
+        g_rho += pibar * w_pi_sum + dot(wk, pibar / ajv)
         g_w -= dot(wk, (1.0 + psi) * jv / ajv)
     grad = np.array([g_m, g_v, g_rho, g_w])
     return -float(ll), -grad
@@ -550,6 +671,7 @@ class _BetaGeoModel:
                 _LOWER,
                 _UPPER,
                 feature=self._feature,
+                secant=True,
             )
         else:
             fit = _best_fit(data, self._feature)

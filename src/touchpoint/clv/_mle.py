@@ -17,8 +17,12 @@ minimises over that box with a trust-region Newton iteration:
 
 Nothing here depends on scipy. `refine` takes a fit on a subsample of customers to all
 of them with Newton steps that reuse the subsample's Hessian: one pass over the data
-per step. `covariance` inverts the Hessian of the total negative log-likelihood over
-the free coordinates.
+per step. Where all the data want other bounds than the subsample (a maximum inside the
+box where the subsample's was on a face), it hands over to `maximise` with
+``secant=True``: difference Hessians only at the start, when the free coordinates
+change or after a poorly predicted step, damped BFGS updates in between (a pass over
+the data per step instead of one per parameter and step). `covariance` inverts the
+Hessian of the total negative log-likelihood over the free coordinates.
 
 Examples
 --------
@@ -177,6 +181,7 @@ def maximise(
     *,
     feature: str,
     fixed: np.ndarray | None = None,
+    secant: bool = False,
 ) -> Fit:
     """Minimise ``fun(theta) -> (value, gradient)`` over the box ``[lower, upper]``.
 
@@ -184,6 +189,12 @@ def maximise(
     face of the box). The result is a point where every free gradient component is
     below 1e-10 and every coordinate held at a bound has its gradient pointing out of
     the box; `ValidationError` if there is none to be found.
+
+    ``secant=True`` saves gradient evaluations on large data: the difference Hessian is
+    computed at the start, whenever the set of free coordinates changes and after a
+    step the model predicted badly; in between it is carried forward by damped BFGS
+    updates from the gradients the steps evaluate anyway. Only the path changes: the
+    answer is still judged by the gradient alone.
     """
     lower = np.asarray(lower, dtype=np.float64)
     upper = np.asarray(upper, dtype=np.float64)
@@ -196,10 +207,13 @@ def maximise(
         )
     radius = 1.0
     H = np.zeros((len(theta), len(theta)))
+    carried: np.ndarray | None = None  # free coordinates of a Hessian carried by secants
     for iteration in range(1, _MAX_ITER + 1):
         active = _active(theta, grad, lower, upper, fixed)
         free = ~active
-        H = hessian(fun, theta, grad, lower, upper, free)
+        if carried is None or np.any(carried != free):
+            H = hessian(fun, theta, grad, lower, upper, free)
+            carried = free if secant else None
         if not free.any() or np.max(np.abs(grad[free])) <= _GTOL:
             theta, value, grad = _polish(fun, theta, value, grad, H, free, lower, upper)
             return Fit(theta, value, grad, H, _active(theta, grad, lower, upper, fixed), iteration)
@@ -211,14 +225,32 @@ def maximise(
             predicted = -(float(grad @ moved) + 0.5 * float(moved @ H @ moved))
             new_value, new_grad = _evaluate(fun, new) if np.any(moved != 0) else (value, grad)
             gained = value - new_value
+            secant_failed = (
+                carried is not None
+                and np.isfinite(new_value)
+                and not _bfgs(H, moved, new_grad - grad, free)
+            )
+            if secant_failed:
+                carried = None  # no positive curvature to carry: differences next time
+            if (
+                secant
+                and predicted > 0
+                and -1e-13 * (1.0 + abs(value)) <= gained <= 0
+                and np.max(np.abs(new_grad[free])) < np.max(np.abs(grad[free]))
+            ):
+                # at the maximum the value moves only within its rounding: the gradient says
+                theta, value, grad = new, new_value, new_grad
+                break
             if predicted > 0 and gained > 0:
                 ratio = gained / predicted
                 if ratio < 0.25:
                     radius = max(float(np.linalg.norm(moved)) / 4, 1e-12)
+                    carried = None  # the model was poor: difference Hessian next time
                 elif ratio > 0.75 and np.linalg.norm(step) >= 0.99 * radius:
                     radius = min(2 * radius, 10.0)
                 theta, value, grad = new, new_value, new_grad
                 break
+            carried = None
             radius = float(np.linalg.norm(moved)) / 4
             if radius < 1e-13:
                 # no decrease to be had within rounding: stationary to working precision
@@ -243,6 +275,28 @@ def maximise(
             )
         ]
     )
+
+
+def _bfgs(H: np.ndarray, s: np.ndarray, y: np.ndarray, free: np.ndarray) -> bool:
+    """Damped BFGS update of ``H`` in place over the free coordinates (Powell's damping).
+
+    False (and ``H`` untouched) when the block is not positive definite or the step is
+    too small to say anything.
+    """
+    s = np.where(free, s, 0.0)
+    y = np.where(free, y, 0.0)
+    Hs = H @ s
+    sHs = float(s @ Hs)
+    if not np.isfinite(sHs) or sHs <= 0 or not np.all(np.isfinite(y)):
+        return False
+    sy = float(s @ y)
+    if sy < 0.2 * sHs:  # keep the update positive definite
+        t = 0.8 * sHs / (sHs - sy)
+        y = t * y + (1.0 - t) * Hs
+        sy = float(s @ y)
+    H += np.outer(y, y) / sy - np.outer(Hs, Hs) / sHs
+    H[:] = (H + H.T) / 2
+    return True
 
 
 def _polish(
@@ -274,13 +328,22 @@ def _polish(
     return theta, value, grad
 
 
-def refine(fun: Objective, fit: Fit, lower: np.ndarray, upper: np.ndarray, *, feature: str) -> Fit:
+def refine(
+    fun: Objective,
+    fit: Fit,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    feature: str,
+    secant: bool = False,
+) -> Fit:
     """From a subsample's `Fit` to the maximum of ``fun`` (all the data) by Newton steps.
 
     Both objectives are means over customers, so the subsample's Hessian stands in for
     the full one; each step costs one pass over the data. Coordinates held at a bound in
     the subsample stay there while the full gradient agrees; otherwise (or if the steps
-    do not converge quickly) the full trust-region iteration takes over.
+    do not converge quickly) the full trust-region iteration takes over (``secant``
+    is handed to it: see `maximise`).
     """
     lower = np.asarray(lower, dtype=np.float64)
     upper = np.asarray(upper, dtype=np.float64)
@@ -288,12 +351,15 @@ def refine(fun: Objective, fit: Fit, lower: np.ndarray, upper: np.ndarray, *, fe
     free = ~fit.active
     value, grad = _evaluate(fun, theta)
     Hf = fit.hessian[np.ix_(free, free)]
+    if np.any(_active(theta, grad, lower, upper, np.zeros_like(free)) != fit.active):
+        # all the data want another set of bounds than the subsample: fit them afresh
+        return maximise(fun, theta, lower, upper, feature=feature, secant=secant)
     try:
         if not free.any() or np.linalg.eigvalsh(Hf)[0] <= 0:
             raise np.linalg.LinAlgError
         Hf_inv = np.linalg.inv(Hf)
     except np.linalg.LinAlgError:
-        return maximise(fun, theta, lower, upper, feature=feature)
+        return maximise(fun, theta, lower, upper, feature=feature, secant=secant)
     for iteration in range(1, 31):
         if np.max(np.abs(grad[free])) <= _GTOL:
             active = _active(theta, grad, lower, upper, np.zeros_like(free))
@@ -314,7 +380,7 @@ def refine(fun: Objective, fit: Fit, lower: np.ndarray, upper: np.ndarray, *, fe
         if not better:
             break
         theta, value, grad = new, new_value, new_grad
-    return maximise(fun, theta, lower, upper, feature=feature)
+    return maximise(fun, theta, lower, upper, feature=feature, secant=secant)
 
 
 def runaway(
