@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -316,7 +316,7 @@ def _suffix_sums(c: np.ndarray, start: np.ndarray) -> np.ndarray:
         return np.zeros(len(start), dtype=np.float64)
     runs = np.add.reduceat(c, cuts)  # sums from each cut to the next (the last: to the end)
     from_cut = np.concatenate((np.cumsum(runs[::-1])[::-1], [0.0]))
-    return cast(np.ndarray, from_cut[np.searchsorted(cuts, start)])
+    return from_cut[np.searchsorted(cuts, start)]
 
 
 def read_curve(x: np.ndarray, n: int, total: float, top_sums: Any) -> np.ndarray:
