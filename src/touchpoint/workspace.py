@@ -675,9 +675,12 @@ class Workspace:
 
     def _find_complaint(self, complaint_id: str) -> Complaint | None:
         """The stored complaint with this id, if there is one."""
-        # the storage has no lookup by id: complaints are records of people, read as
-        # objects (as promises are)
-        return next((c for c in self._stored_complaints() if c.id == complaint_id), None)
+        found = self.storage.complaint(complaint_id)
+        ok = found is None or (isinstance(found, Complaint) and found.id == complaint_id)
+        result: Complaint | None = self._checked(
+            "complaint", found, ok, f"a touchpoint.Complaint with id {complaint_id!r}, or None"
+        )
+        return result
 
     def _complaint(self, complaint_id: str) -> Complaint:
         """The stored complaint with this id; a `ValidationError` naming it if there is none."""

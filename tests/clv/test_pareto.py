@@ -84,6 +84,13 @@ PARAMS = [
     (0.05, 2.0, 0.05, 2.0),  # very dispersed
     (1000.0, 1e4, 1000.0, 1e4),  # next to equal rates and equal death rates
     (0.5, 10.0, 5.0, 500.0),
+    # where small-sample fits used to stop ("no step improves it"): the integrand from
+    # alpha rises by a huge factor towards u = 0 (large s, beta >> alpha), or its
+    # singularity lies within 1/k1 of u = 1 (alpha >> beta, or s runs off to infinity)
+    (12.7, 12.5, 187.0, 511.0),
+    (26.76, 211.8, 370.4, 1354.5),
+    (1.1, 3.1, 38.8, 3130.0),
+    (8.06, 7.5, 0.134, 0.0016),
 ]
 
 
@@ -103,6 +110,27 @@ def test_integral_matches_adaptive_quadrature(params):
         alive = -(r + xi) * math.log(alpha + Ti) - s * math.log(beta + Ti)
         want = math.log(s) + reference_integral(params, xi, ti, Ti) - alive
         assert log_odds[i] == pytest.approx(want, abs=1e-6 if alpha / beta > 1e3 else 1e-9)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(10, 0), (10, 3), (20, 1), (30, 1)])
+def test_small_samples_fit_and_beat_the_truth(n, seed):
+    """Ten to thirty customers (seeds where the fit used to stop with "no step improves
+    it"): the fit completes, possibly on a limit of the model, and its likelihood is at
+    least that of the true parameters, computed term by term by adaptive quadrature."""
+    rng = np.random.default_rng(seed)
+    truth = (0.6, 8.0, 0.8, 12.0)
+    T = rng.uniform(20, 60, n)
+    lam = rng.gamma(truth[0], 1 / truth[1], n)
+    death = rng.exponential(1 / rng.gamma(truth[2], 1 / truth[3], n))
+    alive = np.minimum(death, T)
+    x = rng.poisson(lam * alive)
+    t_x = np.where(x > 0, alive * rng.beta(np.maximum(x, 1), 1), 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a limit of the model warns
+        model = ParetoNBD().fit({"frequency": x, "recency": t_x, "T": T})
+    at_truth = sum(reference_log_likelihood(truth, *row) for row in zip(x, t_x, T, strict=True))
+    assert np.isfinite(model.log_likelihood_)
+    assert model.log_likelihood_ >= at_truth - 1e-6 * abs(at_truth)
 
 
 def test_no_underflow_or_nan_far_outside_the_accurate_range():

@@ -326,6 +326,11 @@ class Garbage(MemoryStorage):
     def promises(self, customer=None):
         return [None] if self.wrong == "promises" else super().promises(customer)
 
+    def complaint(self, complaint_id):
+        if self.wrong == "complaint":  # another complaint than the one asked for
+            return next(iter(super().complaints()), None)
+        return super().complaint(complaint_id)
+
     def forget(self, customer):
         return None if self.wrong == "forget" else super().forget(customer)
 
@@ -344,6 +349,11 @@ class JunkPlugin:
         register("junk", lambda url: Garbage(self.wrong))
 
 
+def _respond_to_another_complaint(ws):
+    ws.record_complaint(id="K1", customer="C1", opened_at="2026-03-01")
+    ws.respond_to_complaint("K2", at="2026-03-02")
+
+
 @pytest.mark.parametrize(
     ("wrong", "call", "method"),
     [
@@ -353,6 +363,7 @@ class JunkPlugin:
         ("scan", lambda ws: ws.interactions(), "scan"),
         ("promises", lambda ws: ws.check_promises("2026-01-01"), "promises"),
         ("forget", lambda ws: ws.forget("C1"), "forget"),
+        ("complaint", _respond_to_another_complaint, "complaint"),
         ("export", lambda ws: ws.export("C1"), "export"),
     ],
 )

@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from touchpoint._threads import set_threads
 from touchpoint.errors import ValidationError
 from touchpoint.scoring import _ties as ties
+from touchpoint.scoring import _value as value_module
 from touchpoint.scoring import (
     lifetime_value,
     pareto,
@@ -251,3 +253,45 @@ def test_simple_clv_per_customer_lifespan_column_and_years_observed():
     assert np.isnan(out["clv"][1])
     with pytest.raises(ValidationError, match="spend"):
         lifetime_value(-1, 2, 3)
+
+
+chunked_values = st.lists(
+    st.one_of(st.sampled_from([0.0, -0.0, 1.0, 10.0, 1e300, np.inf]), st.floats(0, 1e6)),
+    min_size=1,
+    max_size=80,
+)
+
+
+@given(chunked_values, st.integers(1, 7))
+def test_pareto_top_sums_from_sorted_chunks_equal_the_sorted_prefix_sums(v, parts):
+    """The curve's top-i sums, read from separately sorted chunks without merging them,
+    equal the sums of the i highest values of one sorted copy, for every i (ties,
+    zeros, -0.0, infinities and huge values included)."""
+    arr = np.array(v) + 0.0
+    chunks = [np.sort(c) for c in np.array_split(arr, parts)]
+    i = np.arange(len(arr) + 1)
+    got = value_module._top_sums(chunks, i)
+    desc = np.sort(arr)[::-1]
+    with np.errstate(invalid="ignore"):
+        expected = np.concatenate(([0.0], np.cumsum(desc)))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+
+def test_pareto_is_the_same_on_one_thread_and_on_all(monkeypatch):
+    """Chunks depend on the data size only: 1 thread and 4 give bit-equal curves."""
+    monkeypatch.setattr(value_module, "_SORT_CHUNK", 1000)
+    rng = np.random.default_rng(8)
+    v = np.round(rng.pareto(1.16, 20_000) * 100, 2)
+    v[rng.random(len(v)) < 0.01] = np.nan
+    data = {"customer": np.arange(len(v)), "monetary": v}
+    with set_threads(1):
+        one = pareto(data, points=1001)["value_share"]
+    with set_threads(4):
+        four = pareto(data, points=1001)["value_share"]
+    np.testing.assert_array_equal(one, four)
+    kept = np.sort(v[~np.isnan(v)])[::-1]
+    n = len(kept)
+    expected = np.interp(
+        np.linspace(0, 1, 1001), np.arange(n + 1) / n, np.concatenate(([0.0], np.cumsum(kept)))
+    )
+    np.testing.assert_allclose(one, expected / kept.sum(), rtol=1e-12)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._threads import chunk_bounds, parallel_map
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     ScoreFrame,
@@ -252,9 +253,70 @@ def pareto_frame(x: np.ndarray, y: np.ndarray) -> ScoreFrame:
 
 
 def _curve(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    v = v[~np.isnan(v)]
-    top = np.concatenate(([0.0], np.cumsum(-np.sort(-v))))
-    return read_curve(x, len(v), top[-1], lambda i: top[i])
+    v = v[~np.isnan(v)]  # a copy, sorted in place below
+    v += 0.0  # -0.0 becomes 0.0: non-negative values then order as their bits do
+    chunks = parallel_map(_sorted_chunk(v), chunk_bounds(len(v), min_size=_SORT_CHUNK))
+    total = float(np.sum([c.sum() for c in chunks])) if chunks else 0.0
+    return read_curve(x, len(v), total, lambda i: _top_sums(chunks, i))
+
+
+# values per sorted chunk of the Pareto curve: chunks depend on the data size only, so
+# the result does not depend on the thread count (`touchpoint._threads`)
+_SORT_CHUNK = 1 << 20
+
+
+def _sorted_chunk(v: np.ndarray) -> Any:
+    def sort(bounds: tuple[int, int]) -> np.ndarray:
+        chunk = v[bounds[0] : bounds[1]]
+        chunk.sort()  # in place: ``v`` is this function's own copy
+        return chunk
+
+    return sort
+
+
+def _top_sums(chunks: Sequence[np.ndarray], i: np.ndarray) -> np.ndarray:
+    """The sum of the ``i`` highest values, for counts ``i``, from sorted chunks.
+
+    No merged order is built: the ``i``-th highest value ``t`` is found by bisection over
+    the values' bits (non-negative floats order as their bits do), counting per chunk with
+    `np.searchsorted`; the sum is then the values above ``t`` plus ``t`` times the ties
+    that complete the ``i``. Every chunk's part is a sum of a contiguous run of it.
+    """
+    i = np.asarray(i, dtype=np.int64)
+    out = np.zeros(len(i), dtype=np.float64)
+    some = i > 0
+    if not some.any():
+        return out
+    k = i[some]
+    top = max(float(c[-1]) for c in chunks if len(c))
+    lo = np.zeros(len(k), dtype=np.int64)  # count of values >= value(lo) is >= k
+    hi = np.full(len(k), np.array(top).view(np.int64) + 1)  # ... < k at value(hi)
+    while np.any(hi - lo > 1):  # at most 64 rounds, each a few searchsorted per chunk
+        mid = lo + (hi - lo) // 2
+        t = mid.view(np.float64)
+        at_least = sum(len(c) - np.searchsorted(c, t, side="left") for c in chunks)
+        reached = at_least >= k
+        lo = np.where(reached, mid, lo)
+        hi = np.where(reached, hi, mid)
+    t = lo.view(np.float64)  # the k-th highest value
+    above = np.zeros(len(k), dtype=np.int64)
+    sums = np.zeros(len(k), dtype=np.float64)
+    for c in chunks:  # a loop over chunks: each part is a run at the chunk's top end
+        start = np.searchsorted(c, t, side="right")
+        above += len(c) - start
+        sums += _suffix_sums(c, start)
+    out[some] = sums + (k - above) * t
+    return out
+
+
+def _suffix_sums(c: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``c[s:].sum()`` for each ``s`` in ``start``, from one pass over the runs between them."""
+    cuts = np.unique(start[start < len(c)])
+    if not len(cuts):
+        return np.zeros(len(start), dtype=np.float64)
+    runs = np.add.reduceat(c, cuts)  # sums from each cut to the next (the last: to the end)
+    from_cut = np.concatenate((np.cumsum(runs[::-1])[::-1], [0.0]))
+    return from_cut[np.searchsorted(cuts, start)]
 
 
 def read_curve(x: np.ndarray, n: int, total: float, top_sums: Any) -> np.ndarray:

@@ -164,6 +164,12 @@ class RecordsMixin:
     def complaints(self, customer: str | None = None) -> list[Any]:
         return self._get_documents("complaint", customer)
 
+    def complaint(self, complaint_id: str) -> Any:
+        rows = self._read(  # type: ignore[attr-defined]
+            "SELECT body::text FROM document WHERE kind = 'complaint' AND id = %s", [complaint_id]
+        )
+        return from_document("complaint", rows[0][0]) if rows else None
+
     # ------------------------------------------------------------------ contact log
 
     def log_contact(self, message: Any, delivery: Any) -> None:

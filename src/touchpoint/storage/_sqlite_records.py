@@ -118,6 +118,12 @@ class RecordsMixin:
     def complaints(self, customer: str | None = None) -> list[Any]:
         return self._get_documents("complaint", customer)
 
+    def complaint(self, complaint_id: str) -> Any:
+        rows = self._read(
+            "SELECT body FROM document WHERE kind = 'complaint' AND id = ?", (complaint_id,)
+        )  # type: ignore[attr-defined]
+        return from_document("complaint", rows[0][0]) if rows else None
+
     # ------------------------------------------------------------------ contact log
 
     def log_contact(self, message: Any, delivery: Any) -> None:

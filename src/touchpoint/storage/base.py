@@ -281,6 +281,15 @@ class Storage(abc.ABC):
     def complaints(self, customer: str | None = None) -> list[Any]:
         """Complaints, of one customer or all."""
 
+    def complaint(self, complaint_id: str) -> Any:
+        """The stored `touchpoint.Complaint` with this id, or None.
+
+        The workspace reads a complaint this way before recording a response or a
+        resolution. This default reads every complaint (`complaints`); the built-in
+        storages look it up by its key, and a plugin with many complaints should too.
+        """
+        return next((c for c in self.complaints() if c.id == complaint_id), None)
+
     @abc.abstractmethod
     def log_contact(self, message: Any, delivery: Any) -> None:
         """Record a contact attempt (a `Message` and its `Delivery`); the latest attempt wins."""

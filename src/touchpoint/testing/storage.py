@@ -297,6 +297,10 @@ class StorageContract:
         assert storage.complaints("C1") == [done]
         storage.add_complaints([done])  # the same again: still one
         assert len(storage.complaints()) == 2
+        # one complaint by its id (what the workspace reads before a response)
+        assert storage.complaint("K1") == done
+        assert storage.complaint("K2") == Complaint("K2", "C2", opened_at=opened)
+        assert storage.complaint("nobody") is None
 
     def test_contact_log_keeps_the_latest_attempt(self, storage: Storage) -> None:
         msg = Message("k1", "C1", "li.na@example.com", "Your car is ready", subject="Service")
