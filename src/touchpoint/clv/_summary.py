@@ -234,7 +234,7 @@ def _summary(
     # difference of whole days (exact in float64), so the numbers do not depend on it
     lo = day_num.min()
     span = int(day_num.max() - lo) + 1
-    key = codes * span + (day_num - lo)
+    key = codes.astype(np.int64) * span + (day_num - lo)  # (codes may be int16/int32)
     order = np.argsort(key, kind="stable")
     sk = key[order]
     new = np.empty(len(sk), dtype=bool)

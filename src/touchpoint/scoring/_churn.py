@@ -139,7 +139,8 @@ def churn_history(
     day = tu // DAY_US
     lo = int(day.min()) if len(day) else 0
     span = int(day.max()) - lo + 1 if len(day) else 1
-    pairs = np.sort(c * span + (day - lo))  # a sort: numpy's hashing unique is far slower
+    # (int64: a caller's codes may be int16/int32, and codes x days overflow them)
+    pairs = np.sort(c.astype(np.int64) * span + (day - lo))  # a sort: hashing unique is slower
     if len(pairs):
         pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     days = np.bincount(pairs // span, minlength=k)
