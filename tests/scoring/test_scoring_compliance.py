@@ -14,6 +14,17 @@ from touchpoint.scoring import compliance
 T0 = np.datetime64("2026-01-01", "us")
 
 
+def _later_count(df, ev, ind, end):
+    """Row by row: the customer's events at the counted touchpoints in (event time, end]."""
+    later = df[
+        (df["customer"] == ev["customer"])
+        & df["touchpoint"].isin(ind.counts)
+        & (df["time"] > ev["time"])
+        & (df["time"] <= end)
+    ]
+    return len(later)
+
+
 @st.composite
 def interactions(draw):
     n = draw(st.integers(1, 40))
@@ -62,13 +73,7 @@ def reference(df, bp):
                 end = ev["time"] + pd.Timedelta(ind.within)
                 if end > asof:
                     continue
-                later = df[
-                    (df["customer"] == ev["customer"])
-                    & df["touchpoint"].isin(ind.counts)
-                    & (df["time"] > ev["time"])
-                    & (df["time"] <= end)
-                ]
-                ok = len(later) >= ind.target
+                ok = _later_count(df, ev, ind, end) >= ind.target
             key = (ind.code, ev["store"])
             cases, met = out.get(key, (0, 0))
             out[key] = (cases + 1, met + int(ok))
@@ -240,13 +245,7 @@ def judged_rows(df, bp):
                 end = ev["time"] + pd.Timedelta(ind.within)
                 if ev["customer"] is None or end > asof:
                     continue
-                later = df[
-                    (df["customer"] == ev["customer"])
-                    & df["touchpoint"].isin(ind.counts)
-                    & (df["time"] > ev["time"])
-                    & (df["time"] <= end)
-                ]
-                value = float(len(later))
+                value = float(_later_count(df, ev, ind, end))
             out.append((i, int(row), bool(ind.meets(value)), value))
     return out
 
