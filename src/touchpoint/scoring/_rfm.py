@@ -98,8 +98,9 @@ def rfm(
     ScoreFrame
         One row per customer of ``data`` (also those without a purchase), keyed by the
         original ids. Row order: the frame's category order for an `EventFrame`; for
-        raw ids ascending numeric ids, string ids in order of first appearance (see
-        `touchpoint.frame.factorize`). With a Dask DataFrame as ``data``: a lazy Dask
+        raw ids the order `touchpoint.frame.factorize` chooses with ``sort=None``:
+        ascending for floats, times and integers spanning a small range, first
+        appearance for strings and other integers. With a Dask DataFrame as ``data``: a lazy Dask
         DataFrame of the same columns, one row per customer (see `touchpoint.scale`).
         Columns:
 
