@@ -158,15 +158,14 @@ class _Tail:
 
     Each customer's integral is a mean over a Beta distribution after a substitution
     from α or from β (`_tail_sums`). From α, with ``u = (α+c)/(α+τ)`` the integrand is
-    ``(1 + ζu)^-(s+1)`` with ``ζ = (β-α)/(α+c)``; where β > α that factor rises as the
-    Beta weight falls, and when it nearly cancels the weight (large s: ``D`` below close
-    to 1) the integrand's tail is far heavier than any fixed rule follows — small
-    samples heading for equal death rates stopped there with "no step improves it".
-    From β the factor is ``(1 + ζ'u)^-(r+x)``, ``ζ' = (α-β)/(β+c)`` in (-1, 0]: it falls
-    with the weight, but steeply when α + c is small. Per customer the side is the one
-    whose integrand departs less from the rule's weight, in the rule's own variable
-    ``t = -k1 log u`` (the rates at which the integrand decays relative to ``exp(-t)``
-    at t = 0: ``1 - D`` from α, ``1 + S`` from β).
+    ``(1 + ζu)^-(s+1)`` with ``ζ = (β-α)/(α+c)``; where β > α that factor rises towards
+    u = 0 by ``((β+c)/(α+c))^(s+1)``, and the Gauss weights there are tiny and known
+    only to about 1e-16 of the largest: a rise past ``exp(_LOG_RISE)`` multiplies their
+    rounding into the result (with large s, small samples heading for equal death
+    rates stopped with "no step improves it"). Those customers are substituted from β
+    instead: the factor ``(1 + ζ'u)^-(r+x)``, ``ζ' = (α-β)/(β+c)`` in (-1, 0], falls
+    where the weight falls; where it falls steeply (its singularity within about 1/k1
+    of u = 1) `_steep_rule` takes it.
     """
 
     logJ: np.ndarray

@@ -219,15 +219,14 @@ def loyalty_programme(
     # read-only from here on: at a rate of 1 the points are the spend itself
     earned = spend if programme.earn_rate == 1 else spend * programme.earn_rate
     red = np.flatnonzero(is_redeem)
-    if not len(red):  # nothing redeemed: no full-length column of zeros
-        used = np.zeros(0)
-        total_used = np.zeros(k)
-    elif pts_col is not None:
-        used = np.where(is_redeem, np.nan_to_num(pts_col), 0.0)
-    else:
-        value = programme.point_value
-        used = np.where(is_redeem, np.nan_to_num(amt) / value if value else 0.0, 0.0)
+    used = np.zeros(0)  # nothing redeemed: no full-length column of zeros
+    total_used = np.zeros(k)
     if len(red):
+        if pts_col is not None:
+            used = np.where(is_redeem, np.nan_to_num(pts_col), 0.0)
+        else:
+            value = programme.point_value
+            used = np.where(is_redeem, np.nan_to_num(amt) / value if value else 0.0, 0.0)
         total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
     ti = t.view(np.int64)
     report(progress, "points", 0.1)
