@@ -49,8 +49,12 @@ def test_large_fit_equals_the_plain_fit_of_every_customer(large, monkeypatch):
         m.setattr(_bgnbd, "_table", lambda times, x: None)  # per-row log-gamma terms
         plain = BetaGeo().fit(large)
     assert fast.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-12)
+    # the same maximum: the likelihood agrees to 1e-12, and the parameters to a
+    # ten-thousandth of their standard errors (a flat direction, here b, is pinned no
+    # closer by either path's stopping rule: 1e-6 relative held on one CPU, not another)
     for name in ("r", "alpha", "a", "b"):
-        assert fast.params_[name] == pytest.approx(plain.params_[name], rel=1e-6), name
+        gap = abs(fast.params_[name] - plain.params_[name])
+        assert gap <= 1e-4 * plain.standard_errors_[name], name
         assert fast.standard_errors_[name] == pytest.approx(
             plain.standard_errors_[name], rel=1e-4
         ), name
