@@ -386,8 +386,9 @@ def coded_events(draw):
 def test_customer_ranges_and_threads_change_nothing(
     events, expire, downgrade, basis, earn_rate, chunk_rows, threads
 ):
-    """Scored a few events' customers at a time, on 1-3 threads, or all at once on one
-    thread: bit-equal balances and transitions, or the same error."""
+    """Scored a few events' customers at a time (sorted into ranges in blocks of 3 rows),
+    on 1-3 threads, or all at once on one thread: bit-equal balances and transitions, or
+    the same error."""
     import touchpoint.scoring._programme as impl
     from touchpoint._threads import set_threads
 
@@ -402,8 +403,9 @@ def test_customer_ranges_and_threads_change_nothing(
         point_value=0.1,
     )
 
-    def run(rows, n_threads):
-        with set_threads(n_threads):
+    def run(rows, n_threads, block):
+        with pytest.MonkeyPatch.context() as m, set_threads(n_threads):
+            m.setattr(impl, "CHUNK", block)  # rows per block of the sort into ranges
             try:
                 got = impl._programme(
                     frame,
@@ -427,7 +429,7 @@ def test_customer_ranges_and_threads_change_nothing(
             for name, values in table.columns.items()
         ]
 
-    whole, parts = run(10**9, 1), run(chunk_rows, threads)
+    whole, parts = run(10**9, 1, impl.CHUNK), run(chunk_rows, threads, 3)
     if isinstance(whole, str):
         assert parts == whole
         return

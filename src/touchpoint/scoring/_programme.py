@@ -79,11 +79,11 @@ _EPS = 1e-9
 #: Rows per chunk of the expiry dates (calendar arithmetic keeps a few temporaries each).
 CHUNK = 1 << 20
 #: About this many events per range of customer codes scored at once (see
-#: `loyalty_programme`); with many threads each range is smaller, so that the ranges in
-#: flight hold about `ROWS_IN_FLIGHT` events together, and at least `MIN_CHUNK_ROWS`.
-CUSTOMER_CHUNK_ROWS = 1 << 20
-ROWS_IN_FLIGHT = 1 << 21
-MIN_CHUNK_ROWS = 1 << 16
+#: `loyalty_programme`): a range's per-row arrays stay near the caches. With many threads
+#: the ranges are smaller, so that those in flight hold about `ROWS_IN_FLIGHT` events.
+CUSTOMER_CHUNK_ROWS = 1 << 17
+ROWS_IN_FLIGHT = 1 << 18
+MIN_CHUNK_ROWS = 1 << 14
 _MAX = np.iinfo(np.int64).max
 
 
@@ -419,8 +419,9 @@ def _customer_ranges(
     Returns ``(first customer, end, start, stop)`` per range, where ``order[start:stop]``
     are the range's event rows in input order; ``order`` is None (and there is one
     range) when every event is kept and they are few enough to score at once. Events
-    not kept (after ``asof``) are in no range. One stable sort of a range number of 8
-    or 16 bits per event (a radix sort: linear), positions kept as int32 when they fit.
+    not kept (after ``asof``) are in no range. A stable sort of a range number of 8 or
+    16 bits per event (a radix sort: linear) in blocks of rows, into int32 positions
+    when they fit.
 
     >>> ranges, order = _customer_ranges(np.array([2, 0, 1, 2, 0]), None, 3, 2)
     >>> ranges, order.tolist()
@@ -440,12 +441,23 @@ def _customer_ranges(
     del range_of
     if keep is not None:
         number[~keep] = m  # after every range
-    sizes = np.bincount(number, minlength=m + 1)[:m]
-    order = np.argsort(number, kind="stable")
-    del number
-    if n < 2**31:
-        order = order.astype(np.int32)
+    counts = np.bincount(number, minlength=m + 1)
+    sizes = counts[:m]
     stops = np.cumsum(sizes)
+    free = stops - sizes  # the next place of each range's rows in `order`
+    order = np.empty(int(stops[-1]) if m else 0, dtype=np.int32 if n < 2**31 else np.int64)
+    # a loop over blocks of rows (no full-length int64 positions), each a radix sort
+    for lo in range(0, n, CHUNK):
+        block = number[lo : lo + CHUNK]
+        rows = np.argsort(block, kind="stable")
+        ranges = block[rows]
+        counts = np.bincount(ranges, minlength=m + 1)
+        kept = len(rows) - int(counts[m])  # events after asof sort last: left out
+        ranges, rows = ranges[:kept], rows[:kept]
+        first = np.cumsum(counts) - counts  # where each range begins in the sorted block
+        place = free[ranges] + (np.arange(kept) - first[ranges])
+        order[place] = rows + lo
+        free += counts[:m]
     bounds = zip(edges[:-1], edges[1:], (stops - sizes).tolist(), stops.tolist(), strict=True)
     # ranges without events keep the zeros every customer without events has
     return [(lo, hi, a, b) for lo, hi, a, b in bounds if b > a], order
