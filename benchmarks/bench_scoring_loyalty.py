@@ -20,6 +20,11 @@ and median, CPU seconds of the process, peak RSS above the RSS before the run, l
 With ``--baseline-src`` the code of another source tree runs as ``touchpoint@base`` in
 the same rounds, and every contender's balances and transitions are hashed (bytes of
 every column) so that the line "all agree" says the results are bit-equal.
+
+``--cold N``: instead of the harness, N rounds of one run per fresh process with no
+warm-up, the trees alternating: the peak then also counts what a warm-up would have
+left allocated (the harness's figure can be lower), and CPU seconds include first
+touches of memory. The figures of the first call a user makes.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +120,57 @@ def task(shape: str, path: Path):
     return (lambda: scoring.loyalty_programme(frame, prog, asof=asof)), check
 
 
+def cold_worker(shape: str, path: Path) -> None:
+    """One run in this fresh process: CPU and wall seconds, peak RSS above the frame."""
+    sys.path.insert(0, str(Path(__file__).parent / "peers"))
+    from measure import peak_since, reset_peak
+
+    run, check = task(shape, path)
+    before = reset_peak()
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    figures = {"cpu": cpu, "wall": wall, "peak_mib": peak_since(before)}
+    print(json.dumps({**figures, "load": os.getloadavg()[0], "check": check(result)}))
+
+
+def cold(shape: str, data: str, read_mib: float, a: argparse.Namespace) -> None:
+    trees = {"touchpoint": os.environ.get("PYTHONPATH", "")}
+    if a.baseline_src:
+        trees["touchpoint@base"] = str(Path(a.baseline_src).resolve())
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
+    for i in range(a.cold):
+        order = list(trees) if i % 2 == 0 else list(trees)[::-1]
+        for name in order:  # alternating, each run a fresh process
+            env = {**os.environ, "PYTHONPATH": trees[name]}
+            if a.threads:
+                env["TOUCHPOINT_THREADS"] = str(a.threads)
+            argv = [PYTHON, __file__, "--cold-worker", shape, "--data", data]
+            out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+            run = json.loads(out.stdout.strip().splitlines()[-1])
+            runs[name].append(run)
+            print(
+                f"  round {i + 1} {name:16s} cpu {run['cpu']:6.2f} s  wall {run['wall']:6.2f} s  "
+                f"peak {run['peak_mib']:5.0f} MiB ({run['peak_mib'] / read_mib:.2f}x)  "
+                f"load {run['load']:.1f}",
+                flush=True,
+            )
+    checks = {json.dumps(r["check"], sort_keys=True) for rs in runs.values() for r in rs}
+    print(
+        f"\nloyalty programme, {a.events:,} events / {a.customers:,} customers, shape "
+        f"{shape!r}, fresh processes: columns read {read_mib:.0f} MiB"
+    )
+    for name, rs in runs.items():
+        cpus = sorted(r["cpu"] for r in rs)
+        peaks = sorted(r["peak_mib"] for r in rs)
+        print(
+            f"  {name:16s} CPU s best {cpus[0]:.2f} median {cpus[len(cpus) // 2]:.2f}; peak MiB "
+            f"{peaks[0]:.0f}-{peaks[-1]:.0f} ({peaks[-1] / read_mib:.2f}x); load "
+            f"{min(r['load'] for r in rs):.1f}-{max(r['load'] for r in rs):.1f}"
+        )
+    print("  all agree: " + (next(iter(checks)) if len(checks) == 1 else f"DIFFER: {checks}"))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,12 +180,17 @@ def main() -> None:
     p.add_argument("--shapes", default=",".join(SHAPES))
     p.add_argument("--skew", choices=gen.SKEWS, default="lognormal")
     add_common_arguments(p)
+    p.add_argument("--cold", type=int, default=0, help="rounds of fresh processes, no warm-up")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--cold-worker", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
         run, check = task(a.worker, Path(a.data))
         serve(run, check=check)
+        return
+    if a.cold_worker:
+        cold_worker(a.cold_worker, Path(a.data))
         return
     for shape in a.shapes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
@@ -137,6 +201,9 @@ def main() -> None:
             )
             read_mib = sum(cols[name].nbytes for name in READS[shape]) / 2**20
             del cols
+            if a.cold:
+                cold(shape, tmp, read_mib, a)
+                continue
             argv = with_baseline(
                 {"touchpoint": [PYTHON, __file__, "--worker", shape, "--data", tmp]},
                 a.baseline_src,

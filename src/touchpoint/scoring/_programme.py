@@ -11,8 +11,8 @@ Rules (with `touchpoint.model.LoyaltyProgramme`):
   outcome is listed; ``purchases=None`` lets every event with an amount earn.
 - **Redeeming.** Events whose ``outcome`` is ``"redeem"`` spend points: the ``points``
   column if the data has one, else ``amount / point_value`` (the cash value redeemed).
-  A customer cannot redeem more than they had earned by then (checked against points
-  earned minus redeemed; expiry is not part of that check).
+  A customer cannot redeem more than their balance at that moment (points earned minus
+  redeemed and expired by then).
 - **Expiry.** With ``points_expire``, points earned at t expire at t + points_expire
   (calendar months clamp to month ends); redemptions use the oldest points first, so
   the points expired by a date are ``max(0, max over expiry instants e of
@@ -23,8 +23,10 @@ Rules (with `touchpoint.model.LoyaltyProgramme`):
   threshold it meets; the downgrade rule (``never`` / ``requalify`` / ``one_step``)
   decides the tier from the one before. Every change is a dated transition.
 
-The loop is over evaluation dates (months: a small dimension); each step is a
-``bincount`` over the events of its window, found by one sort of the times.
+Customers are scored a range of customer codes at a time (a loop over a handful of
+ranges: every per-row array is a range's); within a range, the loop is over evaluation
+dates (months: a small dimension), each step a ``bincount`` over the events of its
+window, found by one sort of the times.
 
 Examples
 --------
