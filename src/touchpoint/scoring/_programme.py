@@ -272,61 +272,33 @@ def _programme(
     chunk_rows: int | None = None,
 ) -> LoyaltyReport:
     """`loyalty_programme` with ``chunk_rows`` events per range of customers (None: the default)."""
-    available = set(column_names(data))
-    names: dict[str, str | None] = {"customer": customer, "time": time, "amount": amount}
-    required = ["customer", "time", "amount"]
-    for logical, column in (("outcome", outcome), ("points", points)):
-        if column in available:
-            names[logical] = column
-    cols, cats = read_coded(data, names, required=required, categorical=("customer", "outcome"))
-    bought = purchase_mask(cols, cats, purchases)  # None: every event is a purchase
-    cust, ids = cols["customer"], cats["customer"]
-    t = cols["time"]
-    amt = cols["amount"]
-    check_codes(cust, customer)
-    check_times(t, time)
-    check_nonnegative(amt, amount)
-    pts_col = cols.get("points")
-    if pts_col is not None:
-        pts_col = pts_col.astype(np.float64, copy=False)
-        check_nonnegative(pts_col, points)
-    at = as_time(asof) if asof is not None else (t.max() if len(t) else np.datetime64(0, "us"))
+    events, ids, keep, at = _read_events(
+        data,
+        customer=customer,
+        time=time,
+        amount=amount,
+        outcome=outcome,
+        points=points,
+        redeem=redeem,
+        purchases=purchases,
+        asof=asof,
+    )
     at_us = at.astype("datetime64[us]")
-    ti = t.view(np.int64)
-    keep: np.ndarray | None = None  # None: every event is on or before asof
-    if asof is not None:
-        keep = t <= at
-        if keep.all():
-            keep = None
+    ti = events.time.view(np.int64)
     if keep is None:
         earliest = int(ti.min()) if len(ti) else None
     else:
         earliest = int(np.min(ti, where=keep, initial=_MAX)) if keep.any() else None
-    redeem_code = -1
-    if "outcome" in cols:
-        hits = [i for i, v in enumerate(cats["outcome"].tolist()) if v == redeem]
-        if hits:
-            redeem_code = hits[0]
-    events = _Events(
-        cust,
-        t,
-        amt,
-        pts_col,
-        cols["outcome"] if redeem_code >= 0 else None,
-        redeem_code,
-        bought,
-        None,
-    )
     k = len(ids)
     dates = _evaluation_dates(earliest, at_us)
     starts = _shift(dates, programme.window, -1)
-    column = points if pts_col is not None else amount
+    column = points if events.points is not None else amount
     report(progress, "points", 0.1)
 
     threads = get_threads()
     if chunk_rows is None:
         chunk_rows = max(MIN_CHUNK_ROWS, min(CUSTOMER_CHUNK_ROWS, ROWS_IN_FLIGHT // threads))
-    ranges, order = _customer_ranges(cust, keep, k, chunk_rows)
+    ranges, order = _customer_ranges(events.customer, keep, k, chunk_rows)
     del keep
     per_customer = {
         name: np.zeros(k) for name in ("spend", "earned", "redeemed", "expired", "qualifying")
@@ -379,10 +351,64 @@ def _programme(
         {"tier": tier_names},
     )
 
+    trans = _transition_frame(by_date, dates, ids, tier_names)
+    report(progress, "done", 1.0)
+    return LoyaltyReport(balances, trans, tier_names)
+
+
+def _read_events(
+    data: Any,
+    *,
+    customer: str,
+    time: str,
+    amount: str,
+    outcome: str,
+    points: str,
+    redeem: str,
+    purchases: Collection[str] | None,
+    asof: Any,
+) -> tuple[_Events, np.ndarray, np.ndarray | None, np.datetime64]:
+    """The checked columns, the customers' ids, which events are kept (None: all) and asof."""
+    available = set(column_names(data))
+    names: dict[str, str | None] = {"customer": customer, "time": time, "amount": amount}
+    required = ["customer", "time", "amount"]
+    for logical, column in (("outcome", outcome), ("points", points)):
+        if column in available:
+            names[logical] = column
+    cols, cats = read_coded(data, names, required=required, categorical=("customer", "outcome"))
+    bought = purchase_mask(cols, cats, purchases)  # None: every event is a purchase
+    cust, t, amt = cols["customer"], cols["time"], cols["amount"]
+    check_codes(cust, customer)
+    check_times(t, time)
+    check_nonnegative(amt, amount)
+    pts_col = cols.get("points")
+    if pts_col is not None:
+        pts_col = pts_col.astype(np.float64, copy=False)
+        check_nonnegative(pts_col, points)
+    at = as_time(asof) if asof is not None else (t.max() if len(t) else np.datetime64(0, "us"))
+    keep: np.ndarray | None = None  # None: every event is on or before asof
+    if asof is not None:
+        keep = t <= at
+        if keep.all():
+            keep = None
+    redeem_code = -1
+    if "outcome" in cols:
+        hits = [i for i, v in enumerate(cats["outcome"].tolist()) if v == redeem]
+        if hits:
+            redeem_code = hits[0]
+    outcomes = cols["outcome"] if redeem_code >= 0 else None
+    events = _Events(cust, t, amt, pts_col, outcomes, redeem_code, bought, None)
+    return events, cats["customer"], keep, at
+
+
+def _transition_frame(
+    by_date: list[list[_Changes]], dates: np.ndarray, ids: np.ndarray, tier_names: np.ndarray
+) -> ScoreFrame:
+    """The transitions, by evaluation date, then customer (ranges come in customer order)."""
+
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
 
-    # transitions by evaluation date, then customer: ranges come in customer order
     tc = cat([c for day in by_date for c, _, _ in day])
     tt = cat(
         [
@@ -393,7 +419,7 @@ def _programme(
     )
     tf = cat([f for day in by_date for _, f, _ in day])
     tto = cat([to for day in by_date for _, _, to in day])
-    trans = ScoreFrame(
+    return ScoreFrame(
         {
             "customer": tc,
             "time": tt.view("datetime64[us]"),
@@ -409,8 +435,6 @@ def _programme(
         },
         key="customer",
     )
-    report(progress, "done", 1.0)
-    return LoyaltyReport(balances, trans, tier_names)
 
 
 def _customer_ranges(
