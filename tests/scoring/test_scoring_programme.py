@@ -5,11 +5,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import touchpoint
 from touchpoint.errors import ValidationError
+from touchpoint.frame import EventFrame
 from touchpoint.model import LoyaltyProgramme, LoyaltyTier, Offset
 from touchpoint.scoring import loyalty_programme
 
@@ -310,3 +311,165 @@ def test_time_order_chunks_and_threads_change_nothing(rows, expire, rnd):
         assert other is not None
         pd.testing.assert_frame_equal(ordered[0], other[0])
         pd.testing.assert_frame_equal(ordered[1], other[1])
+
+
+def _covered(rows):
+    """Drop redemptions (kind 1) of more points than earned (at rate 1) before them; expiry
+    is left out, so some still redeem expired points."""
+    out, earned, used = [], {}, {}
+    for r in sorted(rows, key=lambda r: (r[1], r[2], r[3] == 1)):
+        c, _, _, kind, amount, pts = r
+        if kind == 1:
+            if used.get(c, 0) + pts > earned.get(c, 0):
+                continue
+            used[c] = used.get(c, 0) + pts
+        elif kind in (0, -1) and amount > 0:
+            earned[c] = earned.get(c, 0) + amount
+        out.append(r)
+    return out
+
+
+@st.composite
+def coded_events(draw):
+    """A coded frame: customers without events, tied times, amounts on tier thresholds,
+    redemptions that may exceed the balance, events after ``asof``."""
+    k = draw(st.integers(1, 7))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, k - 1),
+                st.integers(0, 150),  # day: few distinct days, so times tie
+                st.sampled_from([0, 12]),  # hour
+                st.sampled_from([0, 1, 2, -1]),  # purchase, redeem, call, no outcome
+                st.sampled_from([0.0, 50.0, 100.0, 150.0, 200.0, 300.0, np.nan]),
+                st.sampled_from([1, 10, 30, 400]),  # points redeemed: 400 often overdraws
+            ),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    if draw(st.integers(0, 2)):  # mostly within the balance: drop what earned points do not cover
+        rows = _covered(rows)
+    c, day, hour, kind, amount, pts = (
+        (np.array(v) for v in zip(*rows, strict=True))
+        if rows
+        else (np.zeros(0, dtype=np.int64),) * 6
+    )
+    time = np.datetime64("2025-01-01T00", "us") + (day * 24 + hour).astype("timedelta64[h]")
+    frame = EventFrame(
+        {
+            "customer": c.astype(np.int64),
+            "time": time.astype("datetime64[us]"),
+            "amount": amount.astype(np.float64),
+            "outcome": kind.astype(np.int64),
+            "points": np.where(kind == 1, pts, np.nan).astype(np.float64),
+        },
+        {
+            "customer": np.array([f"c{i}" for i in range(k)], dtype=object),
+            "outcome": np.array(["purchase", "redeem", "call"], dtype=object),
+        },
+    )
+    asof = draw(st.sampled_from([None, "2025-03-15", "2025-06-01T12:00"]))
+    return frame, asof
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    coded_events(),
+    st.sampled_from([None, "30 days", "2 months"]),
+    st.sampled_from(["never", "requalify", "one_step"]),
+    st.sampled_from(["spend", "points"]),
+    st.sampled_from([1.0, 1.5]),
+    st.integers(1, 4),
+    st.sampled_from([1, 2, 3]),
+)
+def test_customer_ranges_and_threads_change_nothing(
+    events, expire, downgrade, basis, earn_rate, chunk_rows, threads
+):
+    """Scored a few events' customers at a time (sorted into ranges in blocks of 3 rows),
+    on 1-3 threads, or all at once on one thread: bit-equal balances and transitions, or
+    the same error."""
+    import touchpoint.scoring._programme as impl
+    from touchpoint._threads import set_threads
+
+    frame, asof = events
+    prog = LoyaltyProgramme(
+        tiers=TIERS,
+        earn_rate=earn_rate,
+        basis=basis,
+        window="60 days",
+        downgrade=downgrade,
+        points_expire=expire,
+        point_value=0.1,
+    )
+
+    def run(rows, n_threads, block):
+        with pytest.MonkeyPatch.context() as m, set_threads(n_threads):
+            m.setattr(impl, "CHUNK", block)  # rows per block of the sort into ranges
+            try:
+                got = impl._programme(
+                    frame,
+                    prog,
+                    customer="customer",
+                    time="time",
+                    amount="amount",
+                    outcome="outcome",
+                    points="points",
+                    redeem="redeem",
+                    purchases=("purchase",),
+                    asof=asof,
+                    progress=None,
+                    chunk_rows=rows,
+                )
+            except ValidationError as e:
+                return str(e)
+        return [
+            (name, np.asarray(values))
+            for table in (got.balances, got.transitions)
+            for name, values in table.columns.items()
+        ]
+
+    whole, parts = run(10**9, 1, impl.CHUNK), run(chunk_rows, threads, 3)
+    if isinstance(whole, str):
+        assert parts == whole
+        return
+    assert not isinstance(parts, str), parts
+    assert [name for name, _ in parts] == [name for name, _ in whole]
+    for (name, a), (_, b) in zip(whole, parts, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        if a.dtype == object:
+            assert a.tolist() == b.tolist(), name
+        else:  # bit for bit, NaN and signed zeros included
+            assert a.tobytes() == b.tobytes(), name
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 10**9])
+def test_the_earliest_overdraft_is_reported_whatever_the_ranges(chunk_rows):
+    """Customers 'a', 'b', 'c' all redeem more than they have; 'b' (row 4, the middle
+    customer, neither the first nor the last row of the three) does so first in time, so
+    'b' is named however the customers are split."""
+    import touchpoint.scoring._programme as impl
+
+    data = {
+        "customer": ["a", "b", "c", "c", "b", "a"],
+        "time": ["2026-01-01"] * 3 + ["2026-03-01", "2026-01-15", "2026-02-01"],
+        "amount": [10.0, 10.0, 10.0, 0.0, 0.0, 0.0],
+        "outcome": ["purchase"] * 3 + ["redeem"] * 3,
+        "points": [np.nan] * 3 + [50.0, 60.0, 70.0],
+    }
+    prog = LoyaltyProgramme(tiers=TIERS)
+    with pytest.raises(ValidationError, match=r"points\[4\].*'b' redeems more points"):
+        impl._programme(
+            data,
+            prog,
+            customer="customer",
+            time="time",
+            amount="amount",
+            outcome="outcome",
+            points="points",
+            redeem="redeem",
+            purchases=("purchase",),
+            asof=None,
+            progress=None,
+            chunk_rows=chunk_rows,
+        )
