@@ -72,6 +72,7 @@ def test_numba_is_installed_with_the_test_extra():
 @given(integer_ids(), st.sampled_from([True, False, None]), st.sampled_from([1, 2, 3]))
 @example(np.array([LOW, HIGH, 0, -1, LOW, HIGH]), None, 2)
 @example(np.array([HIGH]), True, 1)  # one customer
+@example(np.array([], dtype=np.int64), None, 2)  # no rows
 def test_factorize_wide_integers_equals_the_numpy_path(values, sort, threads):
     (codes, uniques), (want_codes, want_uniques) = _both(values, sort, threads)
     assert codes.dtype == want_codes.dtype == np.int64
