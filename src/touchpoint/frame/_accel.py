@@ -47,8 +47,8 @@ from touchpoint._threads import chunk_bounds, get_accel, parallel_map
 __all__ = ["MIN_ROWS", "available", "factorize_int64", "minimum_rows", "wanted"]
 
 #: Values from which the kernels run (when numba is importable and the accelerator is
-#: on): at 4M the kernels save 0.03 CPU s a call and loading them costs 0.5 once; at 10M
-#: they save 0.05-0.1, at 50M 1-3 s.
+#: on): at 4M the kernels save 0.03 CPU s a call and loading them costs about 0.4 more
+#: than numpy's first call, once; at 10M they save 0.04-0.06, at 50M 0.3-0.6.
 MIN_ROWS = 1 << 23
 
 #: Hash partitions of `factorize_int64`: 256, so that at 5M distinct keys a partition's

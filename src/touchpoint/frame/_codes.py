@@ -15,12 +15,12 @@ Fast paths, chosen by the kind of input (no Python work per value on any of them
 
 - integers spanning a small range (at most ``max(4 n, 65536)``): a lookup table, O(n);
 - other integers: with the ``accel`` extra (numba) and at least
-  `touchpoint.frame._accel.MIN_ROWS` values, a compiled hash table per thread
-  (`touchpoint.frame._accel`), the same result; otherwise a hash-partitioned
-  factorize. Values are split by the top bits of a multiplicative hash into up to 256
-  partitions (one stable radix pass per chunk), each partition is factorized on its own with pandas' hash table (``numpy.unique`` without
-  pandas), small enough to stay in the CPU cache, and the partitions' codes are then
-  renumbered into the requested order. Chunks and partitions run on the threads of
+  `touchpoint.frame._accel.MIN_ROWS` values, compiled hash-partitioned kernels
+  (`touchpoint.frame._accel`), the same result; otherwise a hash-partitioned factorize
+  in numpy. Values are split by the top bits of a multiplicative hash into up to 256
+  partitions (one stable radix pass per chunk), each partition is factorized on its own
+  with pandas' hash table (``numpy.unique`` without pandas), small enough to stay in
+  the CPU cache, and the partitions' codes are then renumbered into the requested order. Chunks and partitions run on the threads of
   `touchpoint._threads` (numpy and pandas release the GIL there);
 - floats and times: ``numpy.unique`` (a sort);
 - strings (Arrow string/binary arrays, which is also what pandas 3 ``str`` and polars
