@@ -20,8 +20,9 @@ Fast paths, chosen by the kind of input (no Python work per value on any of them
   in numpy. Values are split by the top bits of a multiplicative hash into up to 256
   partitions (one stable radix pass per chunk), each partition is factorized on its own
   with pandas' hash table (``numpy.unique`` without pandas), small enough to stay in
-  the CPU cache, and the partitions' codes are then renumbered into the requested order. Chunks and partitions run on the threads of
-  `touchpoint._threads` (numpy and pandas release the GIL there);
+  the CPU cache, and the partitions' codes are then renumbered into the requested
+  order. Chunks and partitions run on the threads of `touchpoint._threads` (numpy and
+  pandas release the GIL there);
 - floats and times: ``numpy.unique`` (a sort);
 - strings (Arrow string/binary arrays, which is also what pandas 3 ``str`` and polars
   ``String`` columns hand over; numpy ``object`` / ``str`` arrays of strings are moved to
