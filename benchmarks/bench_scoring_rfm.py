@@ -19,6 +19,10 @@ old benchmarks' shape), events in time order as logged (``--order time``, or
   ``str`` column, a polars ``String`` column;
 - ``uuid``: random UUID-like strings (36 characters), the same way.
 
+With the ``accel`` extra (numba) installed, ``touchpoint`` runs with the compiled
+accelerator (its default) and ``touchpoint-numpy`` without it (``set_accel(False)``), in
+the same run; the warm-up run loads or compiles the kernels, so the measured runs do not.
+
 Each tool must factorize or hash the raw ids itself. Features: per customer last time,
 count and sum of amount, then recency in days and the average. Scores: rank-based
 quantile scores 1..5 of recency, frequency and monetary on one row per customer.
@@ -71,6 +75,13 @@ def _arrow_table(ev: dict[str, np.ndarray], ids: np.ndarray | None):
     )
 
 
+def _has_numba() -> bool:
+    """Whether the ``accel`` extra is installed (then ``touchpoint-numpy`` runs too)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
 def _check_table(customers: int, frequency, monetary) -> dict:
     return {
         "customers": int(customers),
@@ -82,9 +93,12 @@ def _check_table(customers: int, frequency, monetary) -> dict:
 def features_task(name: str, ev: dict[str, np.ndarray], ids: np.ndarray | None):
     """(task, check) of one contender; ``ids`` None: coded ids."""
     k = int(ev["customer"].max()) + 1
-    if name == "touchpoint":
+    if name in ("touchpoint", "touchpoint-numpy"):
+        from touchpoint import set_accel
         from touchpoint.frame import EventFrame
         from touchpoint.scoring import rfm
+
+        set_accel(name == "touchpoint")
 
         if ids is None:
             labels = np.arange(k)
@@ -275,6 +289,9 @@ def main() -> None:
                 )
         for shape in shapes:
             names = a.contenders.split(",")
+            if a.task == "features" and "touchpoint" in names and _has_numba():
+                at = names.index("touchpoint") + 1
+                names = [*names[:at], "touchpoint-numpy", *names[at:]]
             if shape == "coded" and a.task == "features":
                 names = (
                     names[:1]

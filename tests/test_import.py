@@ -13,6 +13,7 @@ EXTRAS = (
     "matplotlib",
     "duckdb",
     "tomli_w",
+    "numba",
 )
 
 

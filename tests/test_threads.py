@@ -15,9 +15,11 @@ from touchpoint._threads import (
     ENV,
     available_cores,
     chunk_bounds,
+    get_accel,
     get_threads,
     map_chunks,
     parallel_map,
+    set_accel,
     set_threads,
 )
 from touchpoint.errors import ValidationError
@@ -204,3 +206,34 @@ def test_a_forked_child_gets_a_pool_of_its_own():
     proc.join(timeout=30)
     assert result == [1, 2, 3, 4, 5, 6]
     assert proc.exitcode == 0
+
+
+def test_the_accelerator_is_on_by_default_and_the_environment_turns_it_off(monkeypatch):
+    monkeypatch.delenv("TOUCHPOINT_ACCEL", raising=False)
+    assert get_accel() is True
+    monkeypatch.setenv("TOUCHPOINT_ACCEL", "0")
+    assert get_accel() is False
+    monkeypatch.setenv("TOUCHPOINT_ACCEL", "1")
+    assert get_accel() is True
+
+
+def test_set_accel_beats_the_environment_restores_and_none_goes_back(monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_ACCEL", "off")
+    with set_accel(True):
+        assert get_accel() is True
+        with set_accel(False):
+            assert get_accel() is False
+        assert get_accel() is True
+    assert get_accel() is False
+    set_accel(True)
+    try:
+        assert get_accel() is True
+    finally:
+        set_accel(None)
+    assert get_accel() is False
+
+
+@pytest.mark.parametrize("bad", [1, "yes", 0.0])
+def test_set_accel_refuses_what_is_not_a_switch(bad):
+    with pytest.raises(ValidationError, match="accel"):
+        set_accel(bad)

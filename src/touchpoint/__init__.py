@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from touchpoint._threads import set_accel, set_threads
 from touchpoint._version import __version__
 from touchpoint.errors import (
     BlueprintError,
@@ -149,4 +150,6 @@ __all__ = [
     "load_blueprint",
     "open",
     "open_workspace",
+    "set_accel",
+    "set_threads",
 ]

@@ -30,6 +30,17 @@ Results never depend on the thread count: work is split into chunks whose bounda
 depend on the data size only (`chunk_bounds`), and partial results are combined in
 chunk order, so floating-point sums add in the same order on 1 thread as on 64.
 
+The compiled accelerator
+-----------------------
+With the ``accel`` extra installed (numba), factorizing 8M or more raw integer ids (as
+`touchpoint.scoring.rfm` does for 13-digit customer numbers) runs compiled kernels on
+these threads (`touchpoint.frame._accel`); results are the same with it or without it. It is
+on by default; ``TOUCHPOINT_ACCEL=0`` (also ``false``, ``no``, ``off``) or
+`set_accel` turns it off, ``set_accel(None)`` goes back to the environment::
+
+    with set_accel(False):    # numpy only, inside the block
+        ...
+
 Work submitted from inside `parallel_map` runs inline, in the calling thread, so nested
 use cannot deadlock the pool. After ``os.fork`` the child starts with no pool (its
 threads did not survive the fork) and creates one on first use.
@@ -58,13 +69,17 @@ from typing import Any, TypeVar
 from touchpoint.errors import Problem, ValidationError
 
 __all__ = [
+    "ACCEL_ENV",
     "ENV",
+    "AccelSetting",
     "ThreadSetting",
     "available_cores",
     "chunk_bounds",
+    "get_accel",
     "get_threads",
     "map_chunks",
     "parallel_map",
+    "set_accel",
     "set_threads",
 ]
 
@@ -74,12 +89,16 @@ R = TypeVar("R")
 #: The environment variable read for the thread count.
 ENV = "TOUCHPOINT_THREADS"
 
+#: The environment variable that turns the compiled accelerator off (``0``).
+ACCEL_ENV = "TOUCHPOINT_ACCEL"
+
 #: Chunks are at least this many elements by default: below it a thread's start-up and
 #: the GIL hand-over cost more than the numpy work saves.
 MIN_CHUNK = 1 << 17
 
 _lock = threading.Lock()
 _setting: int | None = None  # set by set_threads; None: environment, then all cores
+_accel: bool | None = None  # set by set_accel; None: the environment, then on
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _local = threading.local()  # .inside: this thread is running parallel_map work
@@ -200,6 +219,75 @@ class ThreadSetting:
         global _setting
         with _lock:
             _setting = self._previous
+
+
+def get_accel() -> bool:
+    """Whether the compiled accelerator may run (when numba is installed).
+
+    `set_accel` if it was called, else ``TOUCHPOINT_ACCEL`` (``0``, ``false``, ``no``,
+    ``off``: off), else on.
+
+    Examples
+    --------
+    >>> with set_accel(False):
+    ...     get_accel()
+    False
+    """
+    setting = _accel
+    if setting is not None:
+        return setting
+    raw = os.environ.get(ACCEL_ENV, "").strip().lower()
+    return raw not in ("0", "false", "no", "off")
+
+
+def set_accel(on: bool | None) -> AccelSetting:
+    """Turn the compiled accelerator (the ``accel`` extra) on or off for the process.
+
+    It changes the time only, never a result. The value returned is a context manager
+    that restores the previous setting on exit, as `set_threads`'s does.
+
+    Parameters
+    ----------
+    on:
+        True or False; None: back to the default (``TOUCHPOINT_ACCEL``, then on).
+
+    Raises
+    ------
+    touchpoint.errors.ValidationError
+        ``on`` is not True, False or None.
+
+    Examples
+    --------
+    >>> with set_accel(False):
+    ...     get_accel()
+    False
+    """
+    global _accel
+    if on is not None and not isinstance(on, bool):
+        raise ValidationError([Problem("accel", "must be True, False or None", on)])
+    with _lock:
+        previous, _accel = _accel, on
+    return AccelSetting(previous)
+
+
+class AccelSetting:
+    """What `set_accel` returns: a context manager that restores the previous setting."""
+
+    def __init__(self, previous: bool | None) -> None:
+        self._previous = previous
+
+    def __enter__(self) -> AccelSetting:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        global _accel
+        with _lock:
+            _accel = self._previous
 
 
 def _submit(tasks: int, runner: Callable[[], None]) -> list[Future[None]]:

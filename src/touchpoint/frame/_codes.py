@@ -14,12 +14,15 @@ into ``(codes, uniques)`` with ``uniques[codes] == values``:
 Fast paths, chosen by the kind of input (no Python work per value on any of them):
 
 - integers spanning a small range (at most ``max(4 n, 65536)``): a lookup table, O(n);
-- other integers: a hash-partitioned factorize. Values are split by the top bits of a
-  multiplicative hash into up to 256 partitions (one stable radix pass per chunk), each
-  partition is factorized on its own with pandas' hash table (``numpy.unique`` without
-  pandas), small enough to stay in the CPU cache, and the partitions' codes are then
-  renumbered into the requested order. Chunks and partitions run on the threads of
-  `touchpoint._threads` (numpy and pandas release the GIL there);
+- other integers: with the ``accel`` extra (numba) and at least
+  `touchpoint.frame._accel.MIN_ROWS` values, compiled hash-partitioned kernels
+  (`touchpoint.frame._accel`), the same result; otherwise a hash-partitioned factorize
+  in numpy. Values are split by the top bits of a multiplicative hash into up to 256
+  partitions (one stable radix pass per chunk), each partition is factorized on its own
+  with pandas' hash table (``numpy.unique`` without pandas), small enough to stay in
+  the CPU cache, and the partitions' codes are then renumbered into the requested
+  order. Chunks and partitions run on the threads of `touchpoint._threads` (numpy and
+  pandas release the GIL there);
 - floats and times: ``numpy.unique`` (a sort);
 - strings (Arrow string/binary arrays, which is also what pandas 3 ``str`` and polars
   ``String`` columns hand over; numpy ``object`` / ``str`` arrays of strings are moved to
@@ -59,6 +62,7 @@ from typing import Any, Literal
 import numpy as np
 
 from touchpoint._threads import chunk_bounds, map_chunks, parallel_map
+from touchpoint.frame import _accel
 
 __all__ = ["factorize", "recode"]
 
@@ -182,6 +186,10 @@ def _factorize_int(arr: np.ndarray, sort: bool | None) -> tuple[np.ndarray, np.n
     if sort is None:  # first appearance is what pandas' hash table gave; kept as it was
         sort = _optional("pandas") is None
     keys = arr if arr.dtype.itemsize == 8 else arr.astype(np.int64 if lo < 0 else np.uint64)
+    # compiled hash tables: the same codes in the same order (ascending order is int64's)
+    if (keys.dtype == np.int64 or not sort) and _accel.wanted(n):
+        codes, uniques = _accel.factorize_int64(keys.view(np.int64), ascending=bool(sort))
+        return codes, uniques.view(keys.dtype).astype(arr.dtype, copy=False)
     codes, uniques, _ = _hash_codes(keys, "ascending" if sort else "first", firsts=False)
     return codes, uniques.astype(arr.dtype, copy=False)
 
