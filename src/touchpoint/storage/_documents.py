@@ -323,10 +323,12 @@ def _consent_pieces(
 
 
 def _check_ids(ids: np.ndarray) -> None:
-    text = ids.astype(str).tolist() if len(ids) else []
-    if all(isinstance(x, str) for x in ids.tolist()) and _CODES.match(
-        "".join(f"{x}\n" for x in text)
-    ):
+    listed = ids.tolist()
+    try:  # str.join refuses any value that is not text, with no Python test per id
+        joined = "\n".join(listed)
+    except TypeError:
+        joined = None
+    if joined is not None and _CODES.match(f"{joined}\n" if listed else ""):
         return
     for row, value in enumerate(ids.tolist()):  # find the first bad id (error path only)
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*", value):
