@@ -152,3 +152,20 @@ def test_columns_of_different_lengths_are_still_refused_naming_them():
     with pytest.raises(Exception, match="columns differ in length") as general:
         _validate(data, None, None, fast=False)
     assert str(fast.value) == str(general.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=30),
+    st.sampled_from([np.int64, np.int32, np.uint32, np.uint64]),
+)
+def test_integer_ids_take_the_fast_path_with_the_bytes_of_their_text(values, dtype):
+    info = np.iinfo(dtype)
+    ids = np.array([min(max(v, info.min), info.max) for v in values], dtype=dtype)
+    data = _batch(list(ids))
+    data["event_id"] = ids
+    fast = _validate(data, None, None, fast=True)
+    _same(fast, _validate(data, None, None, fast=False))
+    kept = [str(int(v)).encode() for v in ids if v >= 0]  # the reference: Python's int text
+    assert fast[0].event_id.tolist() == kept
+    assert (_clean_event_ids(data, {"event_id": "event_id"}) is None) == bool((ids < 0).any())

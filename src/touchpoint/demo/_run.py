@@ -326,6 +326,19 @@ def send_planned(ws: Any, plan: Any, customers: dict[str, np.ndarray]) -> int:
     return sent
 
 
+def _used_codes(codes: np.ndarray, categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``codes`` (no -1) recoded into the ``categories`` they use, in the same order.
+
+    >>> _used_codes(np.array([2, 0, 2]), np.array(["a", "b", "c"], dtype=object))
+    (array([1, 0, 1]), array(['a', 'c'], dtype=object))
+    """
+    used = np.bincount(codes, minlength=len(categories)) > 0
+    if used.all():
+        return codes, categories
+    recode = np.cumsum(used) - 1
+    return recode[codes], categories[used]
+
+
 def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
     """Pyramid, loyalty, compliance, key touchpoints and satisfaction of the stored events.
 
@@ -334,6 +347,7 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     from touchpoint import attribution, scoring
     from touchpoint.demo._blueprint import nps_touchpoints
     from touchpoint.demo._sections import narrow, touchpoint_mask
+    from touchpoint.frame import EventFrame
 
     asof = np.datetime64(today + dt.timedelta(days=1), "us")
     values = scoring.rfm(buyers, asof=asof)  # purchases only; every customer gets a row
@@ -369,12 +383,19 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
         s.take(worst), ["touchpoint", "indicator", "breaches", "cases", "target", "unit"]
     )
     converted = events.codes("outcome") == list(events.categories["outcome"]).index("purchase")
-    path = {
-        "customer": events.codes("customer"),
-        "time": events["time"],
-        "touchpoint": events["touchpoint"],
-        "converted": converted,
-    }
+    # touchpoints as codes with their categories, not decoded: an object array of every
+    # event's touchpoint name was ~100 MB at a million customers, and factorising it again
+    # cost seconds; only the touchpoints used are categories, as decoding would give
+    tp_codes, tp_names = _used_codes(events.codes("touchpoint"), events.categories["touchpoint"])
+    path = EventFrame(
+        {
+            "customer": events.codes("customer"),
+            "time": events["time"],
+            "touchpoint": tp_codes,
+            "converted": converted,
+        },
+        {"touchpoint": tp_names},
+    )
     ten = touchpoint_mask(events, [tp.code for tp in nps_touchpoints(blueprint)])
     rated = ~np.isnan(events["rating"]) & ~ten  # 1-5 stars; the 0-10 answers are the NPS's
     who = events.codes("customer")[rated]
@@ -502,8 +523,8 @@ def run_demo(
         events = narrow(
             base.events, [k for k in base.events.columns if k not in ("event_id", "staff")]
         )
-        # as read back: int64 customer codes (scores multiply them by day counts)
-        events.columns["customer"] = events.columns["customer"].astype(np.int64)
+        # customer codes stay int32 as generated (the scores widen codes before combining
+        # them with day or period numbers: the same figures with codes above a million)
         del base  # the generated event ids go; the scored columns stay in ``events``
         n_events = ws.storage.count()
         if n_events != len(events):  # the file held other events too: score what it holds

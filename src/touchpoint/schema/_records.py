@@ -232,6 +232,7 @@ def _validate(
     """`validate_columns`; ``fast``: try `_clean_event_ids` and `_clean_directions` first."""
     from touchpoint.frame import read_coded
 
+    data = _used_categories_only(data)
     columns, required = _names(data, names)
     unreadable: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     # columns that pass their checks as a whole are read once here, and not again below:
@@ -384,6 +385,37 @@ _FIRST_BYTE_OK = np.zeros(256, dtype=bool)
 _FIRST_BYTE_OK[:128] = _ALNUM
 
 
+def _used_categories_only(data: Any) -> Any:
+    """An `EventFrame` whose categories hold only the values its rows use; other data as is.
+
+    A slice of a large frame keeps the whole frame's categories (a million customers for
+    a batch that names a few hundred thousand of them): checking and storing only the
+    used ones gives the same rows, codes mapped to the same values and the same problems,
+    for a fraction of the work. Found with `numpy.bincount` over the codes.
+
+    >>> from touchpoint.frame import EventFrame
+    >>> f = EventFrame({"customer": np.array([2, 2, -1]), "time": np.zeros(3, "M8[us]")},
+    ...                {"customer": np.array(["a", "b", "c"], dtype=object)})
+    >>> _used_categories_only(f)["customer"].tolist()
+    ['c', 'c', None]
+    """
+    from touchpoint.frame import EventFrame
+
+    if not isinstance(data, EventFrame) or not len(data):
+        return data
+    columns, categories = dict(data.columns), dict(data.categories)
+    for name, values in data.categories.items():
+        codes = columns[name]
+        used = np.bincount(codes[codes >= 0], minlength=len(values)) > 0
+        if used.all():
+            continue
+        keep = np.flatnonzero(used)
+        lut = np.full(len(values) + 1, -1, dtype=np.int64)  # code -1 reads the last slot
+        lut[keep] = np.arange(len(keep))
+        columns[name], categories[name] = lut[codes], values[keep]
+    return EventFrame(columns, categories)
+
+
 def _clean_directions(data: Any, columns: Mapping[str, str]) -> np.ndarray | None:
     """The direction column as codes into `DIRECTIONS` if every value is one of them.
 
@@ -414,10 +446,11 @@ def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> tuple[np.ndarray,
     column has no problem for `text_problems` nor for the code check: every row is good
     and the bytes are what the storage keeps. The checks run on the ids joined into one
     text (``str.join`` refuses anything that is not text; ``bytes.translate`` deletes the
-    code characters, and what is left is not one), with no Python work per id. Anything
-    else (None, a number, a space, non-ASCII text, a column that is not there or not
-    readable) returns None and the column takes the general checks, which name each bad
-    value as before.
+    code characters, and what is left is not one), with no Python work per id. A column
+    of non-negative integers (numpy's ``int``/``uint``) is clean too: its text is digits.
+    Anything else (None, a number among text, a negative integer, a space, non-ASCII
+    text, a column that is not there or not readable) returns None and the column takes
+    the general checks, which name each bad value as before.
     """
     from touchpoint.frame import read_columns
 
@@ -425,7 +458,13 @@ def _clean_event_ids(data: Any, columns: Mapping[str, str]) -> tuple[np.ndarray,
         ids = read_columns(data, {"event_id": columns["event_id"]})["event_id"]
     except Exception:  # the general checks report it, as before
         return None
-    if not isinstance(ids, np.ndarray) or ids.dtype != object or not len(ids):
+    if not isinstance(ids, np.ndarray) or not len(ids):
+        return None
+    if ids.dtype.kind in "iu":  # integers: their text is digits, a code unless negative
+        if ids.dtype.kind == "i" and ids.min() < 0:
+            return None
+        return ids, ids.astype("S")
+    if ids.dtype != object:
         return None
     listed = ids.tolist()
     try:

@@ -41,15 +41,27 @@ def kind_of(obj: Any) -> str:
     )
 
 
+#: Types whose values are their own JSON form (exact types: a str enum is not one).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: attrs class -> its field names, read once per class instead of once per object.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:  # most fields: no isinstance chain
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
-    if attrs.has(type(value)):
-        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if attrs.has(kind):
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in attrs.fields(kind))
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
@@ -311,10 +323,12 @@ def _consent_pieces(
 
 
 def _check_ids(ids: np.ndarray) -> None:
-    text = ids.astype(str).tolist() if len(ids) else []
-    if all(isinstance(x, str) for x in ids.tolist()) and _CODES.match(
-        "".join(f"{x}\n" for x in text)
-    ):
+    listed = ids.tolist()
+    try:  # str.join refuses any value that is not text, with no Python test per id
+        joined = "\n".join(listed)
+    except TypeError:
+        joined = None
+    if joined is not None and _CODES.match(f"{joined}\n" if listed else ""):
         return
     for row, value in enumerate(ids.tolist()):  # find the first bad id (error path only)
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*", value):

@@ -94,8 +94,9 @@ def _stored_columns(
     out: dict[str, np.ndarray] = {"event_id": batch.event_id[rows]}
     for name in CATEGORICAL:
         codes = batch.codes[name][rows]
-        used = np.unique(codes[codes >= 0])
-        lut = np.full(len(batch.categories[name]) + 1, -1, dtype=np.int64)
+        k = len(batch.categories[name])
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=k))  # O(n), no sort
+        lut = np.full(k + 1, -1, dtype=np.int64)
         if len(used):
             lut[used] = store._ids(con, name, batch.categories[name][used].tolist())
         out[name] = lut[codes].astype(np.int32)  # code -1 reads the last slot, which stays -1
