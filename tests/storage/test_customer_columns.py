@@ -147,6 +147,8 @@ def test_columns_replace_stored_customers_on_a_sqlite_file(tmp_path) -> None:
         ({"customer": np.array(["C1", "C2", 7], dtype=object)}, "customer[2]"),  # not text
         ({"customer": np.array(["C1", None], dtype=object)}, "customer[1]"),
         ({"customer": np.array(["C1", ""], dtype=object)}, "customer[1]"),
+        ({"customer": np.array(["C1", "C2\nC3"], dtype=object)}, "customer[1]"),  # two lines
+        ({"customer": np.array(["C1\n"], dtype=object)}, "customer[0]"),
         (
             {"customer": np.array(["C1"], dtype=object), "timezone": np.array(["Mars/Base"])},
             "timezone[0]",

@@ -328,7 +328,11 @@ def _check_ids(ids: np.ndarray) -> None:
         joined = "\n".join(listed)
     except TypeError:
         joined = None
-    if joined is not None and _CODES.match(f"{joined}\n" if listed else ""):
+    if (
+        joined is not None
+        and joined.count("\n") == max(len(listed) - 1, 0)  # no id holds a line break
+        and _CODES.match(f"{joined}\n" if listed else "")
+    ):
         return
     for row, value in enumerate(ids.tolist()):  # find the first bad id (error path only)
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*", value):
