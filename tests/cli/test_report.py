@@ -90,3 +90,46 @@ def test_report_with_ratings_has_satisfaction_by_stage(capsys, tmp_path: Path) -
     # 3 of 4 ratings are >= 4 (satisfied), by hand
     assert mine[0]["responses"] == 4 and abs(mine[0]["csat"] - 0.75) < 1e-12
     assert abs(mine[0]["mean_rating"] - 4.0) < 1e-12
+
+
+def test_report_of_a_plain_path_reads_the_stored_blueprint(capsys, tmp_path: Path) -> None:
+    """``touchpoint report FILE.db`` is ``sqlite:///FILE.db``: the blueprint kept by init
+    (its 0-10 question marked) comes along, so NPS answers are not taken for CSAT."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    code, _, err = run(capsys, "demo", "--customers", "300", "--db", str(tmp_path / "demo.db"))
+    assert code == 0, err
+    by_url = json.loads(run(capsys, "report", url, "--html", str(tmp_path / "a.html"), "--json")[1])
+    code, out, err = run(
+        capsys, "report", str(tmp_path / "demo.db"), "--html", str(tmp_path / "b.html"), "--json"
+    )
+    assert code == 0, err
+    by_path = json.loads(out)
+    assert {"nps", "satisfaction by stage", "satisfaction over time", "loyalty tiers"} <= set(
+        by_path["sections"]
+    )
+    assert by_path["sections"] == by_url["sections"]
+
+
+def test_ratings_off_the_csat_scale_leave_the_csat_sections_out_not_the_report(
+    capsys, tmp_path: Path
+) -> None:
+    """0-10 answers at a touchpoint the blueprint does not mark as a 0-10 question: the
+    report is written, the two CSAT sections say why they are left out."""
+    url = f"sqlite:///{tmp_path / 'hotel.db'}"
+    assert run(capsys, "init", url, "--template", "budget-hotel")[0] == 0
+    from touchpoint import templates
+
+    tp = templates.load("budget-hotel").touchpoints[0]
+    rows = [(f"G{i}", "2026-05-01", tp.code, str(r)) for i, r in enumerate([5, 9, 2, 10])]
+    csv = write_csv(tmp_path / "v.csv", rows, header=("customer", "time", "touchpoint", "rating"))
+    assert run(capsys, "import", url, str(csv))[0] == 0
+    page = tmp_path / "hotel.html"
+    code, out, err = run(
+        capsys, "report", url, "--html", str(page), "--asof", "2026-05-02", "--json"
+    )
+    assert code == 0, err
+    left = json.loads(out)["left_out"]
+    for title in ("satisfaction by stage", "satisfaction over time"):
+        assert "between 1 and 5" in left[title] and "is 9.0" in left[title], left[title]
+        assert "scale 10" in left[title]
+    assert page.read_text("utf-8").startswith("<!DOCTYPE html>")

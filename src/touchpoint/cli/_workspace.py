@@ -82,10 +82,13 @@ def open_url(url: str) -> Any:
     """Open the workspace at ``url`` with the blueprint ``touchpoint init`` kept in it.
 
     A SQLite file must exist (``touchpoint init`` creates it): a mistyped path is an
-    error, not a new empty workspace. Other URLs are opened without a blueprint.
+    error, not a new empty workspace. A plain path (no ``://``) is a SQLite file, as
+    `touchpoint.open` takes it. Other URLs are opened without a blueprint.
     """
     from touchpoint.workspace import open_workspace
 
+    if "://" not in url:  # as touchpoint.storage.open_storage reads it
+        url = f"sqlite:///{url}"
     path = sqlite_path(url)
     blueprint = None
     if path is not None:

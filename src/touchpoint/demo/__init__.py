@@ -15,6 +15,7 @@ from touchpoint.demo._run import (
 from touchpoint.demo._sections import (
     SECTION_TITLES,
     narrow,
+    off_scale,
     report_sections,
     rows_of,
     touchpoint_mask,
@@ -31,6 +32,7 @@ __all__ = [
     "html_report",
     "narrow",
     "nps_touchpoints",
+    "off_scale",
     "read_experiment",
     "report_sections",
     "rows_of",

@@ -320,6 +320,21 @@ def _retention(buyers: Any, asof: np.datetime64) -> dict[str, Any]:
     )
 
 
+def off_scale(error: ValidationError) -> str:
+    """Why a CSAT section is left out: a rating off the 1-5 scale, and what to do.
+
+    >>> from touchpoint.errors import Problem
+    >>> off_scale(ValidationError([Problem("rating[3]", "a rating must be between 1 and 5", 9.0)]))
+    'a rating must be between 1 and 5 (rating[3] is 9.0): give the touchpoints that ask a 0-10 question a rating indicator with scale 10 in the blueprint'
+    """
+    problem = error.problems[0]
+    shown = f" ({problem.path} is {problem.value})" if problem.has_value else ""
+    return (
+        f"{problem.message}{shown}: give the touchpoints that ask a 0-10 question a rating "
+        "indicator with scale 10 in the blueprint"
+    )
+
+
 def _csat(events: Any, asof: dt.date) -> dict[str, Any]:
     from touchpoint import scoring
 
@@ -534,9 +549,12 @@ def report_sections(
     if not len(stars):
         left["SATISFACTION OVER TIME"] = "no ratings in the data"
     else:
-        done["SATISFACTION OVER TIME"] = _csat(
-            narrow(events, ["rating", "time", "touchpoint"], stars), asof
-        )
+        try:
+            done["SATISFACTION OVER TIME"] = _csat(
+                narrow(events, ["rating", "time", "touchpoint"], stars), asof
+            )
+        except ValidationError as error:  # e.g. 0-10 answers at a touchpoint not marked so
+            left["SATISFACTION OVER TIME"] = off_scale(error)
     if not ten:
         left["NPS"] = "no touchpoint asks for a 0-10 rating (the NPS question)"
     elif not len(answers):

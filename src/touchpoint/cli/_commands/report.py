@@ -178,7 +178,8 @@ def _sections(
             )
         else:
             left["compliance"] = "no cases of the control indicators in the data"
-    from touchpoint.demo import narrow, nps_touchpoints, touchpoint_mask
+    from touchpoint.demo import narrow, nps_touchpoints, off_scale, touchpoint_mask
+    from touchpoint.errors import ValidationError
 
     ten = [tp.code for tp in nps_touchpoints(bp)]  # 0-10 answers: the NPS's, not CSAT's
     stars = (
@@ -193,12 +194,16 @@ def _sections(
     elif not len(stars):
         left["satisfaction by stage"] = "no ratings in the data"
     else:
-        sat = scoring.csat(
-            narrow(events, ["rating", "time", "touchpoint"], stars), by="stage", blueprint=bp
-        )
-        done["satisfaction by stage"] = rows_of(
-            sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
-        )
+        try:
+            sat = scoring.csat(
+                narrow(events, ["rating", "time", "touchpoint"], stars), by="stage", blueprint=bp
+            )
+        except ValidationError as error:  # e.g. 0-10 answers at a touchpoint not marked so
+            left["satisfaction by stage"] = off_scale(error)
+        else:
+            done["satisfaction by stage"] = rows_of(
+                sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
+            )
     people = ws.storage.customers()
     if bp is None or not bp.care_rules:
         left["care agenda"] = "no blueprint" if bp is None else "no care rules"
