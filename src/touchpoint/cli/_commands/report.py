@@ -204,15 +204,16 @@ def _sections(
             done["satisfaction by stage"] = rows_of(
                 sat, ["stage", "responses", "csat", "csat_low", "csat_high", "mean_rating"]
             )
-    people = ws.storage.customers()
+    from touchpoint.cli._care import stored_customer_columns
+
+    anchors = {r.anchor for r in bp.care_rules} if bp is not None else set()
+    customers, consents = stored_customer_columns(ws.storage, anchors)
+    stored = len(customers["customer"])
     if bp is None or not bp.care_rules:
         left["care agenda"] = "no blueprint" if bp is None else "no care rules"
-    elif not people:
+    elif not stored:
         left["care agenda"] = "no customer records stored (their dates drive the agenda)"
     else:
-        from touchpoint.cli._care import customer_columns
-
-        customers, consents = customer_columns(people, {r.anchor for r in bp.care_rules})
         due = care.agenda(bp, customers, asof=day)
         plan = care.plan_contacts(due, bp, customers=customers, consents=consents, now=now)
         from touchpoint.demo import held_contacts, hold_out
@@ -229,7 +230,7 @@ def _sections(
     shared, shared_left = report_sections(events, bp, asof=day, experiment=experiment)
     done.update({t.lower(): v for t, v in shared.items()})
     left.update({t.lower(): why for t, why in shared_left.items()})
-    return done, left, len(people)
+    return done, left, stored
 
 
 def _experiment(ws: Any) -> dict[str, Any] | None:

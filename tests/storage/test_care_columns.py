@@ -1,0 +1,72 @@
+"""The care agenda's customer columns straight from stored documents equal those of the
+restored `Customer` records (`customer_columns`), on SQLite and on odd records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from touchpoint import Customer
+from touchpoint.cli._care import customer_columns, stored_customer_columns
+from touchpoint.model import Consent
+from touchpoint.storage.memory import MemoryStorage
+from touchpoint.storage.sqlite import SqliteStorage
+
+ANCHORS = {"birthday", "move_in", "purchase", "never_set"}
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def _people() -> list[Customer]:
+    return [
+        Customer(
+            "C1",
+            timezone="Asia/Shanghai",
+            segment="retail",
+            tier="gold",
+            preferred_channels=("sms", "email"),
+            dates={"birthday": dt.date(1980, 2, 29), "move_in": dt.date(2026, 5, 1)},
+            consents=(
+                Consent("sms", "marketing", True, at=dt.datetime(2026, 1, 2, 8, 30, tzinfo=CST)),
+                Consent("email", "service", False, at=dt.datetime(2025, 12, 31, 23, 59, 59, 999)),
+                Consent("phone", "service", True),  # no time
+            ),
+        ),
+        Customer("C0"),  # nothing but an id: Nones, NaT, no consents
+        Customer("C2", do_not_contact=True, dates={"purchase": dt.date(2026, 11, 30)}),
+    ]
+
+
+def _assert_same(a: dict, b: dict) -> None:
+    assert list(a) == list(b)
+    for name in a:
+        assert a[name].dtype == b[name].dtype, name
+        assert a[name].tolist() == b[name].tolist(), name
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory", "postgres"])
+def test_columns_of_stored_documents_equal_those_of_the_records(kind, tmp_path, request):
+    if kind == "postgres":
+        from touchpoint.storage import open_storage
+
+        store = open_storage(request.getfixturevalue("postgres_url"))
+    else:
+        store = SqliteStorage(tmp_path / "c.db") if kind == "sqlite" else MemoryStorage()
+    store.upsert_customers(_people())
+    fast = stored_customer_columns(store, ANCHORS)
+    slow = customer_columns(store.customers(), ANCHORS)
+    for a, b in zip(fast, slow, strict=True):
+        _assert_same(a, b)
+    customers, consents = fast
+    assert customers["customer"].tolist() == ["C0", "C1", "C2"]  # the storage's order
+    assert np.isnat(customers["never_set"]).all()
+    # 08:30 in UTC+8 is 00:30 UTC, naive; a consent without a time is NaT
+    assert consents["time"].tolist()[0] == dt.datetime(2026, 1, 2, 0, 30)
+    assert np.isnat(consents["time"][2])
+
+
+def test_an_empty_storage_gives_empty_columns(tmp_path):
+    customers, consents = stored_customer_columns(SqliteStorage(tmp_path / "e.db"), ANCHORS)
+    assert len(customers["customer"]) == 0 and len(consents["customer"]) == 0
+    assert customers["birthday"].dtype == np.dtype("datetime64[D]")
