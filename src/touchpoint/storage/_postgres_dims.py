@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -61,18 +62,15 @@ class Dimensions:
     def ids(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
         """The ids of ``values`` (distinct str) in ``dim_<column>``, adding the new ones."""
         known, pending = self._known[column], self._pending[column]
-        out = np.empty(len(values), dtype=np.int64)
-        missing = []
-        for i, value in enumerate(values.tolist()):  # one per distinct value
-            found = known.get(value)
-            if found is None:
-                found = pending.get(value)
-            if found is None:
-                missing.append(i)
-            else:
-                out[i] = found
-        if missing:
-            at = np.array(missing, dtype=np.int64)
+        listed = values.tolist()
+        # dict lookups through map (no Python loop body per value); -1: not known (the
+        # ids are an identity column's, from 1)
+        out = np.array(list(map(known.get, listed, itertools.repeat(-1))), dtype=np.int64)
+        if pending:
+            at = np.flatnonzero(out < 0)
+            out[at] = list(map(pending.get, values[at].tolist(), itertools.repeat(-1)))
+        at = np.flatnonzero(out < 0)
+        if len(at):
             new = self._fetch(con, column, values[at])
             out[at] = new
             pending.update(zip(values[at].tolist(), new.tolist(), strict=True))
