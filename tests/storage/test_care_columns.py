@@ -45,8 +45,13 @@ def _assert_same(a: dict, b: dict) -> None:
         assert a[name].tolist() == b[name].tolist(), name
 
 
+@pytest.mark.parametrize("page", [1, 2, 20_000])
 @pytest.mark.parametrize("kind", ["sqlite", "memory", "postgres"])
-def test_columns_of_stored_documents_equal_those_of_the_records(kind, tmp_path, request):
+def test_columns_of_stored_documents_equal_those_of_the_records(kind, page, tmp_path, request):
+    from touchpoint.storage import _postgres_records, _sqlite_records
+
+    request.getfixturevalue("monkeypatch").setattr(_sqlite_records, "_PAGE", page)
+    request.getfixturevalue("monkeypatch").setattr(_postgres_records, "_PAGE", page)
     if kind == "postgres":
         from touchpoint.storage import open_storage
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,9 @@ from touchpoint.storage._documents import care_columns, from_document, kind_of, 
 from touchpoint.storage._pack import pack, unpack
 
 __all__ = ["LIVE", "OUTBOX_COLUMNS", "OutboxMixin", "RecordsMixin"]
+
+#: Customer documents read at a time by `care_columns`.
+_PAGE = 20_000
 
 CONTACT_COLUMNS = (
     "contact_id",
@@ -154,10 +157,22 @@ class RecordsMixin:
 
     def care_columns(self, anchors: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(customers, consents): the columns the care agenda reads, of the stored
-        customers in the order of `customers`, made from their documents without a
-        `Customer` object per record (`touchpoint.storage._documents.care_columns`)."""
-        sql = "SELECT body::text FROM document WHERE kind = 'customer' ORDER BY id"
-        return care_columns([b for (b,) in self._read(sql, [])], anchors)  # type: ignore[attr-defined]
+        customers in the order of `customers`, made from their documents a page at a
+        time in one read transaction, without a `Customer` object per record
+        (`touchpoint.storage._documents.care_columns`)."""
+        sql = (
+            "SELECT id, body::text FROM document WHERE kind = 'customer' AND id > %s "
+            "ORDER BY id LIMIT %s"
+        )
+
+        def pages(con: Any) -> Iterator[list[str]]:
+            last = ""
+            while rows := con.execute(sql, (last, _PAGE)).fetchall():
+                last = rows[-1][0]
+                yield [body for _, body in rows]
+
+        with self._snapshot() as con:  # type: ignore[attr-defined]
+            return care_columns(pages(con), anchors)
 
     def add_promises(self, promises: Iterable[Any]) -> int:
         return self._put_documents(promises)
