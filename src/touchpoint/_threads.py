@@ -201,13 +201,15 @@ def set_threads(n: int | None) -> ThreadSetting:
     return ThreadSetting(previous)
 
 
-class ThreadSetting:
-    """What `set_threads` returns: a context manager that restores the previous setting."""
+class _Restore:
+    """A context manager that puts the module global ``_name`` back to ``previous``."""
 
-    def __init__(self, previous: int | None) -> None:
+    _name: str
+
+    def __init__(self, previous: Any) -> None:
         self._previous = previous
 
-    def __enter__(self) -> ThreadSetting:
+    def __enter__(self) -> _Restore:
         return self
 
     def __exit__(
@@ -216,9 +218,14 @@ class ThreadSetting:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        global _setting
         with _lock:
-            _setting = self._previous
+            globals()[self._name] = self._previous
+
+
+class ThreadSetting(_Restore):
+    """What `set_threads` returns: a context manager that restores the previous setting."""
+
+    _name = "_setting"
 
 
 def get_accel() -> bool:
@@ -270,24 +277,10 @@ def set_accel(on: bool | None) -> AccelSetting:
     return AccelSetting(previous)
 
 
-class AccelSetting:
+class AccelSetting(_Restore):
     """What `set_accel` returns: a context manager that restores the previous setting."""
 
-    def __init__(self, previous: bool | None) -> None:
-        self._previous = previous
-
-    def __enter__(self) -> AccelSetting:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        global _accel
-        with _lock:
-            _accel = self._previous
+    _name = "_accel"
 
 
 def _submit(tasks: int, runner: Callable[[], None]) -> list[Future[None]]:
