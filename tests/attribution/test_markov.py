@@ -140,9 +140,10 @@ def test_large_state_spaces_use_the_sparse_solver(monkeypatch, to_rows):
 
 @pytest.mark.parametrize("order", [2, 3, 4])
 def test_counting_by_key_tables_equals_counting_by_sorting(monkeypatch, to_rows, order):
-    """Small key spaces are counted with lookup tables, large ones sorted: the same
-    transition counts either way, so bit-equal removal effects, both equal to the
-    reference (journeys long enough to fill every digit of the state)."""
+    """States and transitions are coded by `touchpoint.frame.factorize` (lookup tables
+    for small key spaces, hash tables for large): the same counts as sorting every key
+    with `numpy.unique`, so bit-equal removal effects, both equal to the reference
+    (journeys long enough to fill every digit of the state)."""
     from touchpoint.attribution import _markov
 
     rng = np.random.default_rng(order)
@@ -151,7 +152,12 @@ def test_counting_by_key_tables_equals_counting_by_sorting(monkeypatch, to_rows,
     conv = rng.random(600) < 0.3
     rows = to_rows(paths, conv, shuffle_seed=1)
     by_table = markov(rows, order=order)["removal_effect"]
-    monkeypatch.setattr(_markov, "_TABLE_LIMIT", 0)  # every key space sorted
+
+    def by_sorting(values, sort=True):  # every key space sorted
+        keys, inverse = np.unique(values, return_inverse=True)
+        return inverse.reshape(-1), keys
+
+    monkeypatch.setattr(_markov, "factorize", by_sorting)
     by_sort = markov(rows, order=order)["removal_effect"]
     np.testing.assert_array_equal(by_table, by_sort)
     _, expected = reference_removal_effects(paths, conv, order)

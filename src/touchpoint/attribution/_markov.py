@@ -46,7 +46,7 @@ from touchpoint._deprecation import renamed
 from touchpoint._extras import require
 from touchpoint.attribution._journeys import Journeys, journeys
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, distributed
+from touchpoint.frame import ScoreFrame, distributed, factorize
 
 __all__ = [
     "Transitions",
@@ -327,51 +327,19 @@ def _higher_order_counts(j: Journeys, k: int) -> tuple[np.ndarray, np.ndarray, n
             rows = starts[lengths > i] + i
             rows = rows[rows >= lag]
             key[rows] -= codes[rows - lag] * weight
-    state_keys, state = _codes_of(key, base**k)
+    state, state_keys = factorize(key, sort=True)
     n_states = len(state_keys)
     src, dst = _transitions(j, state, n_states)
     size = n_states + 3
     src *= size
     src += dst
-    pairs, counts = _counts_of(src, size * size)
+    pair, pairs = factorize(src, sort=True)
+    counts = np.bincount(pair, minlength=len(pairs))
     # back from state numbers (valid in these journeys only) to keys (valid everywhere)
     keys = np.r_[state_keys, _START, _CONV, _NULL]
     src_key, dst_key = keys[pairs // size], keys[pairs % size]
     by_key = np.lexsort((dst_key, src_key))  # the order `add_transitions` gives
     return src_key[by_key], dst_key[by_key], counts[by_key].astype(np.int64)
-
-
-# key spaces up to this size are counted with `numpy.bincount` (a table of this many
-# int64, 32 MiB at most) instead of sorted: linear time, no sort of every touch. Order
-# 2 over up to ~45 units stays below it; larger spaces are sorted (`numpy.unique`)
-_TABLE_LIMIT = 1 << 22
-
-
-def _codes_of(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of ``key`` (sorted, in ``range(space)``) and each one's index.
-
-    What ``numpy.unique(key, return_inverse=True)`` returns, by a table lookup when the
-    key space is small (order 2 over tens of units: a few thousand keys), so the touches
-    are never sorted.
-    """
-    if space > _TABLE_LIMIT:
-        keys, inverse = np.unique(key, return_inverse=True)
-        return keys, inverse.reshape(-1)
-    present = np.bincount(key, minlength=space) > 0
-    keys = np.flatnonzero(present)
-    lookup = np.zeros(space, dtype=np.int64)
-    lookup[keys] = np.arange(len(keys))
-    return keys, lookup[key]
-
-
-def _counts_of(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """``numpy.unique(key, return_counts=True)`` for keys in ``range(space)``."""
-    if space > _TABLE_LIMIT:
-        keys, counts = np.unique(key, return_counts=True)
-        return keys, counts
-    counts = np.bincount(key, minlength=space)
-    keys = np.flatnonzero(counts)
-    return keys, counts[keys]
 
 
 def _higher_order(
