@@ -99,8 +99,17 @@ def test_the_thread_count_changes_no_code(values, sort):
 
 
 def test_many_blocks_and_partitions_on_a_larger_input(monkeypatch):
-    """Rows cut into several blocks, keys spread over all 256 partitions, tables grown."""
+    """Rows cut into several blocks, keys spread over all 256 partitions, tables grown;
+    the kernels are the ones that ran (a broken dispatch would compare numpy with itself)."""
     monkeypatch.setattr(_accel, "_BLOCK_ROWS", 1000)
+    calls = []
+    kernel = _accel.factorize_int64
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("ascending"))
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(_accel, "factorize_int64", counted)
     rng = np.random.default_rng(7)
     pool = rng.integers(LOW, HIGH, size=20_000, dtype=np.int64)
     values = pool[rng.zipf(1.3, size=50_000) % len(pool)]
@@ -108,6 +117,7 @@ def test_many_blocks_and_partitions_on_a_larger_input(monkeypatch):
         (codes, uniques), (want_codes, want_uniques) = _both(values, sort, 2)
         np.testing.assert_array_equal(codes, want_codes)
         np.testing.assert_array_equal(uniques, want_uniques)
+    assert len(calls) == 3 and True in calls and False in calls  # every sort, only when on
 
 
 def test_unsigned_and_narrow_integers_keep_their_type_and_order():
@@ -143,7 +153,7 @@ def test_rfm_from_raw_integer_ids_is_the_same_frame_with_and_without(ids, seed, 
     ):
         with set_accel(False):
             want = rfm(data, asof=ASOF).to_pandas()
-        with _accel.minimum_rows(0):
+        with _accel.minimum_rows(0), set_accel(True):  # whatever TOUCHPOINT_ACCEL says
             for threads in (1, 2):
                 with set_threads(threads):
                     got = rfm(data, asof=ASOF).to_pandas()
@@ -151,6 +161,7 @@ def test_rfm_from_raw_integer_ids_is_the_same_frame_with_and_without(ids, seed, 
 
 
 def test_below_the_threshold_or_switched_off_the_kernels_do_not_run(monkeypatch):
+    monkeypatch.delenv("TOUCHPOINT_ACCEL", raising=False)
     assert not _accel.wanted(_accel.MIN_ROWS - 1)
     assert _accel.wanted(_accel.MIN_ROWS)
     monkeypatch.setenv("TOUCHPOINT_ACCEL", "0")
