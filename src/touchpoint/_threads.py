@@ -32,7 +32,7 @@ chunk order, so floating-point sums add in the same order on 1 thread as on 64.
 
 The compiled accelerator
 -----------------------
-With the ``accel`` extra installed (numba), factorizing 8M or more raw integer ids (as
+With the ``accel`` extra installed (numba), factorizing 32M or more raw integer ids (as
 `touchpoint.scoring.rfm` does for 13-digit customer numbers) runs compiled kernels on
 these threads (`touchpoint.frame._accel`); results are the same with it or without it. It is
 on by default; ``TOUCHPOINT_ACCEL=0`` (also ``false``, ``no``, ``off``) or
