@@ -6,13 +6,13 @@ Makes a demo workspace of ``--customers`` in a temporary directory (about 2-3 mi
 million), then times, each in this process after the other:
 
 - ``objects``: ``customer_columns(storage.customers(), anchors)`` (a `Customer` per record);
-- ``documents, collector on``: the pages of ``care_columns`` parsed with the cyclic
-  collector running;
-- ``documents``: ``storage.care_columns(anchors)`` as the report calls it (collector
-  paused while parsing).
+- ``documents, collector on``: ``storage.care_columns(anchors)``, the cyclic collector
+  running;
+- ``documents``: ``stored_customer_columns(storage, anchors)`` as the report calls it
+  (the collector paused while parsing).
 
 The figures behind benchmarks/README.md's "touchpoint report of that 1M workspace"
-table and the comment in ``touchpoint.storage._documents.care_columns``.
+table and the comment in ``touchpoint.cli._care.stored_customer_columns``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from touchpoint.cli._care import customer_columns
+from touchpoint.cli._care import customer_columns, stored_customer_columns
 from touchpoint.demo import run_demo
-from touchpoint.storage import _documents
 from touchpoint.storage.sqlite import SqliteStorage
 
 ANCHORS = {"birthday", "child_birth", "last_purchase", "move_in", "purchase", "warranty_end"}
@@ -51,18 +50,13 @@ def main() -> None:
         db = Path(tmp) / "demo.db"
         timed("demo workspace", lambda: run_demo(customers=args.customers, db=db))
         store = SqliteStorage(db)
-        sql = "SELECT body FROM document WHERE kind = 'customer' ORDER BY id"
-        bodies = [b for (b,) in store._read(sql)]
-        pages = [bodies[i : i + 20_000] for i in range(0, len(bodies), 20_000)]
 
-        def collector_on():
-            parts = [_documents._care_page(p, ANCHORS) for p in pages]
-            return {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
-
-        fast = timed("documents", lambda: store.care_columns(ANCHORS))
-        on = timed("documents, collector on", collector_on)
+        fast = timed("documents", lambda: stored_customer_columns(store, ANCHORS))
+        on = timed("documents, collector on", lambda: store.care_columns(ANCHORS))[0]
         slow = timed("objects", lambda: customer_columns(store.customers(), ANCHORS))
-        assert all(np.array_equal(fast[0][k], slow[0][k], equal_nan=True) for k in fast[0] if k in ANCHORS)
+        assert all(
+            np.array_equal(fast[0][k], slow[0][k], equal_nan=True) for k in fast[0] if k in ANCHORS
+        )
         assert (
             fast[0]["customer"].tolist() == on["customer"].tolist() == slow[0]["customer"].tolist()
         )

@@ -8,6 +8,7 @@ columns `touchpoint.care.agenda` and `touchpoint.care.plan_contacts` read.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,17 @@ def stored_customer_columns(
     columns = getattr(storage, "care_columns", None)
     if columns is None:
         return customer_columns(storage.customers(), anchors)
-    return columns(anchors)  # type: ignore[no-any-return]
+    # Parsing a million documents makes no reference cycles, but its allocations set off
+    # full collections that walk every live object array (1M customers: 117 s with the
+    # collector, 53-63 s without; benchmarks/prototypes/care_columns_gc.py). A command
+    # owns its process: the collector is paused for this read only.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return columns(anchors)  # type: ignore[no-any-return]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def customer_columns(people: list[Any], anchors: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
