@@ -514,7 +514,8 @@ def _judge_layers(
         total = parts[0][0].copy() if parts else np.zeros(3 * bins.size, dtype=np.int64)
         for p in parts[1:]:  # chunk order: integer sums, the same for any thread count
             total += p[0]
-        cases, met = total[1::3] + total[2::3], total[2::3]
+        # (copies: a view would keep the layer's whole three-count array alive)
+        cases, met = total[1::3] + total[2::3], total[2::3].copy()
         if bins._events is None:  # every row is in one of its bin's three counts
             bins._events = total[0::3] + cases
         for i, _, _ in members.values():
