@@ -183,3 +183,23 @@ def test_bad_columns_are_refused_naming_column_and_row(cols, where) -> None:
         store.upsert_customers(cols)
     assert caught.value.problems[0].path == where
     assert store.customers() == []  # nothing half-stored
+
+
+class _Ambiguous:
+    """A value that cannot say whether it equals None (as pandas' NA cannot)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise TypeError("boolean value of NA is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize("column", ["email", "referrer", "preferred_channel"])
+def test_a_value_that_cannot_compare_with_none_is_refused_by_row(column) -> None:
+    cols = {
+        "customer": np.array(["C1", "C2", "C3"], dtype=object),
+        column: np.array(["a", None, _Ambiguous()], dtype=object),
+    }
+    with pytest.raises(ValidationError) as caught:
+        list(customer_documents(cols))
+    assert caught.value.problems[0].path == f"{column}[2]"

@@ -514,7 +514,9 @@ def run_demo(
             _mark(os.fspath(db))
         _write_meta(os.fspath(db), blueprint, base.story.get("winback"))
         people, consents, promises, story = base.customers, base.consents, base.promises, base.story
-        recorded = _record_events(ws, base.events) | _record_documents(ws, base)
+        recorded = _record_events(ws, base.events)
+        say("record: customers, promises and complaints")
+        recorded |= _record_documents(ws, base)
         # Score the generated events, which are what was stored (every one, in the same
         # order; checked below), instead of reading millions of rows back: at a million
         # customers the read-back alone held gigabytes. Event ids and staff are not scored.
