@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -385,12 +386,13 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     loyalty = None
     if blueprint.loyalty is not None:
         tiers = scoring.loyalty_programme(buyers, blueprint.loyalty, asof=asof).balances
-        ours = np.isin(  # as text: isin on object arrays compares pairs of Python objects
-            np.asarray(tiers["customer"]).astype(str), np.asarray(values["customer"]).astype(str)
-        )
-        tiers = tiers.take(np.flatnonzero(ours))
-        names, counts = np.unique(np.asarray(tiers["tier"]).astype(str), return_counts=True)
-        loyalty = [{"tier": t, "customers": int(c)} for t, c in zip(names, counts, strict=True)]
+        # membership by hashing the ids once (np.isin sorted both as text: 1 CPU-s
+        # at a million customers), and the few tiers counted by Counter (C), not sorted
+        valued = set(np.asarray(values["customer"]).tolist())
+        ids = np.asarray(tiers["customer"]).tolist()
+        ours = np.fromiter(map(valued.__contains__, ids), dtype=bool, count=len(ids))
+        held = Counter(np.asarray(tiers["tier"])[ours].astype(str).tolist())
+        loyalty = [{"tier": t, "customers": held[t]} for t in sorted(held)]
     report = scoring.compliance(events, blueprint)
     s = report.summary
     order = np.argsort(np.nan_to_num(np.asarray(s["compliance"], float), nan=2.0), kind="stable")
