@@ -237,3 +237,13 @@ def test_distinct_runs_equal_unique(values) -> None:
     got, ref = _distinct_runs(t), np.unique(t, return_inverse=True)
     assert got[0].tolist() == ref[0].tolist()
     assert got[1].tolist() == ref[1].ravel().tolist()
+
+
+def test_few_codes_fall_back_on_a_value_that_cannot_compare() -> None:
+    from touchpoint.storage._documents import _few_codes
+
+    odd = _Ambiguous()
+    values = np.array(["sms", odd, "sms"], dtype=object)
+    codes, uniques = _few_codes(values)
+    assert codes.tolist() == [0, 1, 0]
+    assert uniques.tolist() == ["sms", odd]

@@ -391,9 +391,9 @@ def _few_codes(values: np.ndarray, limit: int = 16) -> tuple[np.ndarray, np.ndar
     from touchpoint.frame import factorize
 
     codes = np.full(len(values), -1, dtype=np.int64)
-    rest = np.flatnonzero(np.not_equal(values, None)) if len(values) else codes
     uniques: list[Any] = []
     try:
+        rest = np.flatnonzero(np.not_equal(values, None)) if len(values) else codes
         while len(rest):
             if len(uniques) == limit:
                 return factorize(values, sort=False)
