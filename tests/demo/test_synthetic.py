@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from touchpoint import Stage, templates
 from touchpoint.demo import synthetic_base
@@ -107,3 +109,13 @@ def test_categories_are_distinct_so_the_events_convert_to_pandas(base) -> None:
     df = base.events.to_pandas()
     assert len(df) == len(base.events)
     assert df["indicator"].dropna().isin([i.code for _, i in base.blueprint.indicators()]).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(-(10**17), 10**17), min_size=0, max_size=50))
+def test_month_of_year_equals_numpys_calendar(micros) -> None:
+    from touchpoint.demo._synthetic import _month_of_year
+
+    t = np.array(micros, dtype=np.int64).view("datetime64[us]")
+    expected = t.astype("datetime64[M]").astype(np.int64) % 12
+    assert _month_of_year(t).tolist() == expected.tolist()

@@ -183,3 +183,67 @@ def test_bad_columns_are_refused_naming_column_and_row(cols, where) -> None:
         store.upsert_customers(cols)
     assert caught.value.problems[0].path == where
     assert store.customers() == []  # nothing half-stored
+
+
+class _Ambiguous:
+    """A value that cannot say whether it equals None (as pandas' NA cannot)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise TypeError("boolean value of NA is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize("column", ["email", "referrer", "preferred_channel"])
+def test_a_value_that_cannot_compare_with_none_is_refused_by_row(column) -> None:
+    cols = {
+        "customer": np.array(["C1", "C2", "C3"], dtype=object),
+        column: np.array(["a", None, _Ambiguous()], dtype=object),
+    }
+    with pytest.raises(ValidationError) as caught:
+        list(customer_documents(cols))
+    assert caught.value.problems[0].path == f"{column}[2]"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["sms", "email", 'we"chat', ""]), st.floats()),
+        max_size=40,
+    ),
+    st.integers(1, 5),
+)
+def test_few_codes_equal_factorize(values, limit) -> None:
+    from touchpoint.frame import factorize
+    from touchpoint.storage._documents import _few_codes
+
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    codes, uniques = _few_codes(arr, limit=limit)
+    ref_codes, ref_uniques = factorize(arr, sort=False)
+    assert codes.tolist() == ref_codes.tolist()
+    assert [repr(u) for u in uniques] == [repr(u) for u in ref_uniques]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 4)), max_size=40))
+def test_distinct_runs_equal_unique(values) -> None:
+    from touchpoint.storage._documents import _distinct_runs
+
+    t = np.array(
+        [np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
+        dtype="datetime64[us]",
+    )
+    got, ref = _distinct_runs(t), np.unique(t, return_inverse=True)
+    assert got[0].tolist() == ref[0].tolist()
+    assert got[1].tolist() == ref[1].ravel().tolist()
+
+
+def test_few_codes_fall_back_on_a_value_that_cannot_compare() -> None:
+    from touchpoint.storage._documents import _few_codes
+
+    odd = _Ambiguous()
+    values = np.array(["sms", odd, "sms"], dtype=object)
+    codes, uniques = _few_codes(values)
+    assert codes.tolist() == [0, 1, 0]
+    assert uniques.tolist() == ["sms", odd]

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -339,6 +340,33 @@ def _used_codes(codes: np.ndarray, categories: np.ndarray) -> tuple[np.ndarray, 
     return recode[codes], categories[used]
 
 
+def _sortable_labels(
+    names: np.ndarray,
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Integer stand-ins for distinct ``names`` and the function taking them back.
+
+    The labels sort as the names do, both as numbers and as text (they have the same
+    number of digits), so a score that breaks ties by the text of its keys ranks them
+    as it would the names.
+
+    >>> label, name_of = _sortable_labels(np.array(["b", "a", "c"], dtype=object))
+    >>> label.tolist(), name_of(label[[2, 0]]).tolist()
+    ([11, 10, 12], ['c', 'b'])
+    """
+    text = np.asarray(names).astype(str)
+    order = np.argsort(text, kind="stable")
+    base = 10 ** len(str(len(text)))  # every label has the same number of digits
+    label = np.empty(len(text), dtype=np.int64)
+    label[order] = base + np.arange(len(text))
+    ordered = np.asarray(names, dtype=object)[order]
+
+    def name_of(labels: np.ndarray) -> np.ndarray:
+        found: np.ndarray = ordered[np.asarray(labels, dtype=np.int64) - base]
+        return found
+
+    return label, name_of
+
+
 def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
     """Pyramid, loyalty, compliance, key touchpoints and satisfaction of the stored events.
 
@@ -358,12 +386,13 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     loyalty = None
     if blueprint.loyalty is not None:
         tiers = scoring.loyalty_programme(buyers, blueprint.loyalty, asof=asof).balances
-        ours = np.isin(  # as text: isin on object arrays compares pairs of Python objects
-            np.asarray(tiers["customer"]).astype(str), np.asarray(values["customer"]).astype(str)
-        )
-        tiers = tiers.take(np.flatnonzero(ours))
-        names, counts = np.unique(np.asarray(tiers["tier"]).astype(str), return_counts=True)
-        loyalty = [{"tier": t, "customers": int(c)} for t, c in zip(names, counts, strict=True)]
+        # membership by hashing the ids once (np.isin sorted both as text: 1 CPU-s
+        # at a million customers), and the few tiers counted by Counter (C), not sorted
+        valued = set(np.asarray(values["customer"]).tolist())
+        ids = np.asarray(tiers["customer"]).tolist()
+        ours = np.fromiter(map(valued.__contains__, ids), dtype=bool, count=len(ids))
+        held = Counter(np.asarray(tiers["tier"])[ours].astype(str).tolist())
+        loyalty = [{"tier": t, "customers": held[t]} for t in sorted(held)]
     report = scoring.compliance(events, blueprint)
     s = report.summary
     order = np.argsort(np.nan_to_num(np.asarray(s["compliance"], float), nan=2.0), kind="stable")
@@ -402,16 +431,30 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     stars = events["rating"][rated]
     k = int(who.max()) + 1 if len(who) else 0
     overall = np.bincount(who, stars, minlength=k) / np.maximum(np.bincount(who, minlength=k), 1)
+    # key_touchpoints sorts the touchpoints it is given (np.unique): as numbers, not as
+    # millions of names (an object sort: 3 of its 8 CPU-s at a million customers)
+    label, name_of = _sortable_labels(events.categories["touchpoint"])
+    shares = attribution.markov(path)
     ratings = {
         "customer": who,
-        "touchpoint": events["touchpoint"][rated],
+        "touchpoint": label[events.codes("touchpoint")[rated]],
         "rating": stars,
         "overall": overall[who],
     }
-    ranking = attribution.key_touchpoints(attribution.markov(path), ratings)
+    named = dict(zip(events.categories["touchpoint"].tolist(), label.tolist(), strict=True))
+    ranking = attribution.key_touchpoints(
+        {
+            "touchpoint": np.array([named[t] for t in np.asarray(shares["touchpoint"]).tolist()]),
+            "share": shares["share"],
+        },
+        ratings,
+    )
     by_rank = np.argsort(np.asarray(ranking["rank"]), kind="stable")
+    shown = ["rank", "attribution_share", "driver_share", "mean_rating", "importance", "action"]
+    top = {c: np.asarray(ranking[c])[by_rank] for c in shown}
+    top["touchpoint"] = name_of(np.asarray(ranking["touchpoint"])[by_rank])
     key = rows_of(
-        ranking.take(by_rank),
+        top,
         [
             "rank",
             "touchpoint",
@@ -514,7 +557,9 @@ def run_demo(
             _mark(os.fspath(db))
         _write_meta(os.fspath(db), blueprint, base.story.get("winback"))
         people, consents, promises, story = base.customers, base.consents, base.promises, base.story
-        recorded = _record_events(ws, base.events) | _record_documents(ws, base)
+        recorded = _record_events(ws, base.events)
+        say("record: customers, promises and complaints")
+        recorded |= _record_documents(ws, base)
         # Score the generated events, which are what was stored (every one, in the same
         # order; checked below), instead of reading millions of rows back: at a million
         # customers the read-back alone held gigabytes. Event ids and staff are not scored.

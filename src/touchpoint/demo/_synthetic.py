@@ -111,6 +111,23 @@ def _after(start: np.ndarray, end: np.datetime64, rng: np.random.Generator) -> n
     return result
 
 
+def _month_of_year(time: np.ndarray) -> np.ndarray:
+    """The month of each time, 0-11: looked up by day (a few thousand distinct days)
+    instead of a calendar conversion per value.
+
+    >>> t = np.array(["2025-12-31T23:59", "2026-01-01T00:00", "1969-12-31T12:00"], _US)
+    >>> _month_of_year(t).tolist()
+    [11, 0, 11]
+    """
+    day = time.view(np.int64) // _DAY_US  # floor, as numpy's conversion to days
+    if not len(day):
+        return np.zeros(0, dtype=np.int64)
+    first = int(day.min())
+    span = np.arange(first, int(day.max()) + 1).astype("datetime64[D]")
+    of_day: np.ndarray = span.astype("datetime64[M]").astype(np.int64) % 12
+    return of_day[day - first]
+
+
 def synthetic_base(
     blueprint: Blueprint,
     *,
@@ -216,7 +233,7 @@ def synthetic_base(
     if not purchase_tp.any():
         purchase_tp = np.array([tp.stage is stages[-1] for tp in tps])
     # Seasonal buying: a third more purchases in the peak month than on average.
-    month = time.astype("datetime64[M]").astype(np.int64) % 12
+    month = _month_of_year(time)
     season = 1.0 + 0.33 * np.cos(2 * np.pi * (month - 11) / 12)
     is_purchase = purchase_tp[touchpoint] & (rng.random(total) < 0.55 * season)
     customer_value = rng.lognormal(0.0, 0.8, n)
@@ -294,7 +311,10 @@ def synthetic_base(
     keys = list(columns)
     events: dict[str, np.ndarray] = {}
     for name in keys:  # column by column, dropping the parts' column once copied
-        events[name] = np.concatenate([p[name] for p in parts if p])
+        joined = np.concatenate([p[name] for p in parts if p])
+        # codes in the smallest integer that holds them, before the sort's gather below
+        events[name] = joined.astype(_NARROW[name]) if name in _NARROW else joined
+        del joined
         for p in parts:
             p.pop(name, None)
     del parts, columns, extra
@@ -307,7 +327,9 @@ def synthetic_base(
         np.array([i.code for _, i in checklist], dtype=object), return_inverse=True
     )
     ind = events["indicator"]
-    events["indicator"] = np.where(ind >= 0, indicator_code[np.maximum(ind, 0)], -1)
+    events["indicator"] = np.where(
+        ind >= 0, indicator_code.astype(ind.dtype)[np.maximum(ind, 0)], ind.dtype.type(-1)
+    )
     categories = {
         "customer": np.concatenate(
             [ids, np.strings.add("MS-", store_ids.astype(str)).astype(object)]
@@ -321,8 +343,6 @@ def synthetic_base(
         "referrer": ids,
         "indicator": indicator_names,
     }
-    for name, small in _NARROW.items():  # codes in the smallest integer that holds them
-        events[name] = events[name].astype(small)
     frame = EventFrame(events, categories)
 
     say("customers' details and consent")
