@@ -138,6 +138,12 @@ def _next_id(con: sqlite3.Connection) -> int:
     return int(top) + 1
 
 
+#: Rows per ``INSERT ... VALUES (...), (...), ...`` statement: one statement for many
+#: rows saves ``executemany``'s per-statement work (reset, step, the GIL handed back and
+#: forth), 1.8x on the whole insert (``benchmarks/prototypes/sqlite_insert_paths.py``).
+ROWS_PER_INSERT = 256
+
+
 def _insert(
     con: sqlite3.Connection,
     cols: dict[str, np.ndarray],
@@ -145,40 +151,57 @@ def _insert(
     ids: np.ndarray,
     keys: np.ndarray | None,
 ) -> None:
-    """``executemany`` of ``cols[rows]`` into ``event`` with ``ids`` (and ``keys``).
+    """Insert ``cols[rows]`` into ``event`` with ``ids`` (and ``keys``), many rows a statement.
 
     Only the columns with a value in some row are named (the others are NULL by
-    default); NaN binds as NULL; dictionary id -1 becomes NULL through ``NULLIF``.
-    With ``keys`` the insert skips rows whose key is taken; without, the rows are
-    overflow rows (no key).
+    default); NaN binds as NULL; dictionary id -1 becomes NULL through ``NULLIF``; the
+    event ids bind as ``str`` (ASCII codes), which SQLite stores as they come. With
+    ``keys`` the insert skips rows whose key is taken; without, the rows are overflow
+    rows (no key). The parameters of `ROWS_PER_INSERT` rows go in one flat list, row
+    after row (built by slice assignment, a loop over columns only).
     """
-    if not len(rows):
+    m = len(rows)
+    if not m:
         return
-    names = ["event_id"]
-    values = ["CAST(? AS TEXT)"]  # the ids are bytes (ASCII): stored as text
-    params: list[Any] = [cols["event_id"][rows].tolist()]
+    names, marks = ["id"], ["?"]
+    params: list[list[Any]] = [ids.tolist()]
+    if keys is not None:
+        names.append("key")
+        marks.append("?")
+        params.append(keys.tolist())
+    event_id = cols["event_id"][rows]
+    names.append("event_id")
+    marks.append("?")
+    params.append((_ascii_text(event_id) if event_id.dtype.kind == "S" else event_id).tolist())
     for name in STORED[1:]:
         column = cols[name][rows]
         if name in CATEGORICAL:
             if not (column >= 0).any():
                 continue
-            values.append("NULLIF(?, -1)")
+            marks.append("NULLIF(?, -1)")
         elif name in FLOATS:
             if np.isnan(column).all():
                 continue
-            values.append("?")
+            marks.append("?")
         else:
-            values.append("?")
+            marks.append("?")
         names.append(name)
         params.append(column.tolist())
-    if keys is not None:
-        names.insert(0, "key")
-        values.insert(0, "?")
-        params.insert(0, keys.tolist())
-    sql = f"INSERT INTO event (id, {', '.join(names)}) VALUES (?, {', '.join(values)})" + (
-        " ON CONFLICT (key) DO NOTHING" if keys is not None else ""
-    )
-    con.executemany(sql, zip(ids.tolist(), *params, strict=True))
+    width = len(params)
+    flat: list[Any] = [None] * (m * width)
+    for j, values in enumerate(params):  # a loop over columns
+        flat[j::width] = values
+    row = f"({', '.join(marks)})"
+    head = f"INSERT INTO event ({', '.join(names)}) VALUES "
+    tail = " ON CONFLICT (key) DO NOTHING" if keys is not None else ""
+    full, step = m // ROWS_PER_INSERT, ROWS_PER_INSERT * width
+    if full:
+        con.executemany(
+            head + ", ".join([row] * ROWS_PER_INSERT) + tail,
+            (flat[i * step : (i + 1) * step] for i in range(full)),
+        )
+    if m > full * ROWS_PER_INSERT:
+        con.execute(head + ", ".join([row] * (m - full * ROWS_PER_INSERT)) + tail, flat[full * step :])
 
 
 def insert_rows(
