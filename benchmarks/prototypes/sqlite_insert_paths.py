@@ -37,14 +37,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from bench_storage_sqlite import make  # noqa: E402
+from bench_storage_sqlite import make
 
-from touchpoint.schema import validate_columns  # noqa: E402
-from touchpoint.storage import _sqlite_append as ap  # noqa: E402
-from touchpoint.storage._sqlite_keys import event_keys  # noqa: E402
-from touchpoint.storage._sqlite_schema import _V4  # noqa: E402
-from touchpoint.storage.base import CATEGORICAL, FLOATS  # noqa: E402
-from touchpoint.storage.sqlite import SqliteStorage  # noqa: E402
+from touchpoint.schema import validate_columns
+from touchpoint.storage import _sqlite_append as ap
+from touchpoint.storage._pack import ascii_text
+from touchpoint.storage._sqlite_keys import event_keys
+from touchpoint.storage._sqlite_schema import _V4
+from touchpoint.storage.base import CATEGORICAL, FLOATS
+from touchpoint.storage.sqlite import SqliteStorage
 
 EVENT_SQL = _V4[0]
 assert isinstance(EVENT_SQL, str)
@@ -91,7 +92,11 @@ def used_columns(cols: dict[str, np.ndarray]) -> list[str]:
 
 
 def tuples(
-    cols: dict[str, np.ndarray], keys: np.ndarray, *, str_ids: bool = False, nones: bool | None = None
+    cols: dict[str, np.ndarray],
+    keys: np.ndarray,
+    *,
+    str_ids: bool = False,
+    nones: bool | None = None,
 ) -> list:
     n = len(keys)
     names = used_columns(cols)
@@ -99,7 +104,7 @@ def tuples(
     for name in names:
         c = cols[name]
         if name == "event_id" and str_ids:
-            lists.append(ap._ascii_text(c).tolist())
+            lists.append(ascii_text(c).tolist())
         elif (str_ids if nones is None else nones) and name in CATEGORICAL and (c < 0).any():
             obj = c.astype(object)
             obj[c < 0] = None
@@ -141,20 +146,25 @@ def multirow(
     lists = [range(1, n + 1), keys.tolist()]
     for name in names:
         c = cols[name]
-        lists.append(ap._ascii_text(c).tolist() if name == "event_id" else c.tolist())
+        lists.append(ascii_text(c).tolist() if name == "event_id" else c.tolist())
     k = len(lists)
     flat: list = [None] * (n * k)
     for j, values in enumerate(lists):  # a loop over columns
         flat[j::k] = values
-    row = "(" + ", ".join(
-        "NULLIF(?, -1)" if name in CATEGORICAL else "?" for name in ["id", "key", *names]
-    ) + ")"
+    row = (
+        "("
+        + ", ".join(
+            "NULLIF(?, -1)" if name in CATEGORICAL else "?" for name in ["id", "key", *names]
+        )
+        + ")"
+    )
     head = f"INSERT INTO event (id, key, {', '.join(names)}) VALUES "
     tail = " ON CONFLICT (key) DO NOTHING"
     full = n // per
     step = per * k
-    con.executemany(head + ", ".join([row] * per) + tail,
-                    (flat[i * step : (i + 1) * step] for i in range(full)))
+    con.executemany(
+        head + ", ".join([row] * per) + tail, (flat[i * step : (i + 1) * step] for i in range(full))
+    )
     if n - full * per:
         con.execute(head + ", ".join([row] * (n - full * per)) + tail, flat[full * step :])
     assert con.execute("SELECT count(*) FROM event").fetchone()[0] == n
@@ -271,8 +281,11 @@ def main() -> None:
         "json_each": (lambda con: json_insert(con, cols, keys), True),
     }
     builds = {}
-    for label, kw in (("bytes", {}), ("str ids", {"str_ids": True, "nones": False}),
-                      ("str ids + None", {"str_ids": True})):
+    for label, kw in (
+        ("bytes", {}),
+        ("str ids", {"str_ids": True, "nones": False}),
+        ("str ids + None", {"str_ids": True}),
+    ):
         c0 = time.process_time()
         tuples(cols, keys, **kw)
         builds[label] = round(time.process_time() - c0, 3)

@@ -31,18 +31,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, StorageError
-from touchpoint.frame import STANDARD
-from touchpoint.storage._pack import pack, unpack
+from touchpoint.storage._pack import ascii_text, pack, unpack
 from touchpoint.storage._sqlite_keys import event_keys
 from touchpoint.storage.base import (
     CATEGORICAL,
-    DIRECTIONS,
     FLOATS,
     AppendResult,
     AppendStatus,
@@ -53,7 +51,7 @@ from touchpoint.storage.base import (
 if TYPE_CHECKING:
     from touchpoint.storage.sqlite import SqliteStorage
 
-__all__ = ["append", "cached_rows", "insert_rows", "migrate_blocks", "scan"]
+__all__ = ["append", "cached_rows", "insert_rows", "migrate_blocks"]
 
 CHUNK_ROWS = 4096
 #: The columns of an interaction as stored, in order (the columns of ``event`` after
@@ -61,7 +59,6 @@ CHUNK_ROWS = 4096
 STORED = ("event_id", *CATEGORICAL, "time", "direction", *FLOATS)
 #: The columns of a scan-cache block: the row's id in ``event``, then `STORED`.
 CACHED = ("id", *STORED)
-_EPOCH = np.datetime64(0, "us")
 
 
 def _now() -> str:
@@ -172,7 +169,7 @@ def _insert(
     event_id = cols["event_id"][rows]
     names.append("event_id")
     marks.append("?")
-    params.append((_ascii_text(event_id) if event_id.dtype.kind == "S" else event_id).tolist())
+    params.append((ascii_text(event_id) if event_id.dtype.kind == "S" else event_id).tolist())
     for name in STORED[1:]:
         column = cols[name][rows]
         if name in CATEGORICAL:
@@ -201,7 +198,9 @@ def _insert(
             (flat[i * step : (i + 1) * step] for i in range(full)),
         )
     if m > full * ROWS_PER_INSERT:
-        con.execute(head + ", ".join([row] * (m - full * ROWS_PER_INSERT)) + tail, flat[full * step :])
+        con.execute(
+            head + ", ".join([row] * (m - full * ROWS_PER_INSERT)) + tail, flat[full * step :]
+        )
 
 
 def insert_rows(
@@ -590,86 +589,3 @@ def migrate_blocks(con: sqlite3.Connection) -> None:
                 f"migration to schema version 4: block {chunk_id} repeats stored event ids"
             )
         write_block(con, {"id": ids, **cols}, chunk_id)
-
-
-# --------------------------------------------------------------------------- scan
-
-
-def _to_us(value: Any, label: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return int((np.datetime64(value, "us") - _EPOCH).astype(np.int64))
-
-
-def _ascii_text(ids: np.ndarray) -> np.ndarray:
-    """ASCII bytes (``S``) as text (``U``) by widening each byte: 10-30x ``astype("U")``."""
-    n, width = len(ids), ids.dtype.itemsize
-    if n == 0 or width == 0:
-        return ids.astype("U")
-    wide = np.empty((n, width), dtype=np.uint32)
-    wide[...] = np.ascontiguousarray(ids).view(np.uint8).reshape(n, width)
-    return wide.view(f"<U{width}").reshape(n)
-
-
-def scan(
-    store: SqliteStorage,
-    *,
-    start: Any = None,
-    end: Any = None,
-    customers: Iterable[str] | None = None,
-    touchpoints: Iterable[str] | None = None,
-) -> Any:
-    from touchpoint.frame import EventFrame
-
-    lo, hi = _to_us(start, "start"), _to_us(end, "end")
-    sql, params = "SELECT data FROM chunk WHERE n > 0", []
-    if lo is not None:
-        sql += " AND tmax >= ?"
-        params.append(lo)
-    if hi is not None:
-        sql += " AND tmin < ?"
-        params.append(hi)
-    with store._snapshot() as con:  # the blocks and the dictionaries of one state
-        blocks = [unpack(b, STORED) for (b,) in con.execute(sql + " ORDER BY id", params)]
-        dicts = {name: store._categories(name) for name in CATEGORICAL}
-        wanted_ids = {
-            name: store._lookup(name, wanted)
-            for name, wanted in (("customer", customers), ("touchpoint", touchpoints))
-            if wanted is not None
-        }
-    if blocks:
-        cols = {k: np.concatenate([b[k] for b in blocks]) for k in STORED}
-    else:
-        cols = {k: np.empty(0, dtype=np.int64) for k in STORED}
-        cols["event_id"] = np.empty(0, dtype="S1")
-        cols.update({f: np.empty(0, dtype=np.float64) for f in FLOATS})
-    keep = None
-    if lo is not None or hi is not None:
-        t = cols["time"]
-        keep = np.ones(len(t), dtype=bool)
-        if lo is not None:
-            keep &= t >= lo
-        if hi is not None:
-            keep &= t < hi
-    for name, wanted_id in wanted_ids.items():
-        hit = np.isin(cols[name], wanted_id)
-        keep = hit if keep is None else keep & hit
-    if keep is not None:
-        cols = {k: v[keep] for k, v in cols.items()}
-
-    columns: dict[str, np.ndarray] = {"event_id": _ascii_text(cols["event_id"])}
-    categories: dict[str, np.ndarray] = {}
-    for name in CATEGORICAL:
-        ids, values = dicts[name]
-        lut = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, dtype=np.int64)
-        lut[ids] = np.arange(len(ids))
-        columns[name] = lut[cols[name]]
-        categories[name] = values
-    columns["time"] = (cols["time"] + 0).view("datetime64[us]")
-    columns["direction"] = cols["direction"].astype(np.int64)
-    categories["direction"] = DIRECTIONS.copy()
-    for name in FLOATS:
-        columns[name] = cols[name]
-    return EventFrame({k: columns[k] for k in STANDARD}, categories)
