@@ -132,6 +132,18 @@ def test_forget_leaves_no_trace_in_the_file(path):
         assert doc["customer"] is None and doc["interactions"] == [] and store.is_suppressed("C3")
 
 
+def test_an_sqlite_with_a_low_parameter_limit_stores_every_row(path):
+    """An SQLite built with few parameters per statement (999 before 3.32; 40 here)
+    still stores every row, with the values plain SQL reads back."""
+    cols = make_columns(1000, customers=30, seed=3)
+    store = SqliteStorage(str(path))
+    store._con.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+    assert (store.append(Batch.from_columns(cols)).status == AppendStatus.ACCEPTED).all()
+    rows = dict(store._read("SELECT event_id, customer FROM interactions"))
+    assert rows == dict(zip(cols["event_id"].tolist(), cols["customer"].tolist(), strict=True))
+    store.close()
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(

@@ -1,4 +1,4 @@
-"""Appending a `Batch` to SQLite and scanning it back, as columns (schema version 4).
+"""Appending a `Batch` to SQLite (schema version 4).
 
 Interactions live twice, written in one transaction: as rows in ``event`` (the table of
 record, what plain SQL reads through the ``interactions`` view) and as column blocks in
@@ -22,8 +22,9 @@ Append, inside the caller's write transaction:
    the last block while that stays small); conflicts and suppressed rows go to
    quarantine (or the whole batch is refused), with one ``batch`` row for the audit trail.
 
-Every step works on numpy arrays; the per-row Python work is the parameter tuples
-sqlite3 needs for the row insert.
+Every step works on numpy arrays; the per-row Python work is the parameters sqlite3
+binds for the row insert, 256 rows to a statement (`ROWS_PER_INSERT`). Scans are in
+`touchpoint.storage._sqlite_scan`.
 """
 
 from __future__ import annotations
@@ -191,16 +192,16 @@ def _insert(
     row = f"({', '.join(marks)})"
     head = f"INSERT INTO event ({', '.join(names)}) VALUES "
     tail = " ON CONFLICT (key) DO NOTHING" if keys is not None else ""
-    full, step = m // ROWS_PER_INSERT, ROWS_PER_INSERT * width
+    # an SQLite built with a lower limit on parameters (999 before 3.32) gets fewer rows
+    per = max(1, min(ROWS_PER_INSERT, con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    full, step = m // per, per * width
     if full:
         con.executemany(
-            head + ", ".join([row] * ROWS_PER_INSERT) + tail,
+            head + ", ".join([row] * per) + tail,
             (flat[i * step : (i + 1) * step] for i in range(full)),
         )
-    if m > full * ROWS_PER_INSERT:
-        con.execute(
-            head + ", ".join([row] * (m - full * ROWS_PER_INSERT)) + tail, flat[full * step :]
-        )
+    if m > full * per:
+        con.execute(head + ", ".join([row] * (m - full * per)) + tail, flat[full * step :])
 
 
 def insert_rows(
