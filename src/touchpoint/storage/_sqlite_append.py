@@ -156,21 +156,21 @@ def _insert(
     event ids bind as ``str`` (ASCII codes), which SQLite stores as they come. With
     ``keys`` the insert skips rows whose key is taken; without, the rows are overflow
     rows (no key). The parameters of `ROWS_PER_INSERT` rows go in one flat list, row
-    after row (built by slice assignment, a loop over columns only).
+    after row (built by slice assignment, a loop over columns only), 64 statements'
+    worth at a time.
     """
     m = len(rows)
     if not m:
         return
     names, marks = ["id"], ["?"]
-    params: list[list[Any]] = [ids.tolist()]
+    arrays: list[np.ndarray] = [ids]
     if keys is not None:
         names.append("key")
         marks.append("?")
-        params.append(keys.tolist())
-    event_id = cols["event_id"][rows]
+        arrays.append(keys)
     names.append("event_id")
     marks.append("?")
-    params.append((ascii_text(event_id) if event_id.dtype.kind == "S" else event_id).tolist())
+    arrays.append(cols["event_id"][rows])
     for name in STORED[1:]:
         column = cols[name][rows]
         if name in CATEGORICAL:
@@ -184,24 +184,26 @@ def _insert(
         else:
             marks.append("?")
         names.append(name)
-        params.append(column.tolist())
-    width = len(params)
-    flat: list[Any] = [None] * (m * width)
-    for j, values in enumerate(params):  # a loop over columns
-        flat[j::width] = values
+        arrays.append(column)
+    width = len(arrays)
     row = f"({', '.join(marks)})"
     head = f"INSERT INTO event ({', '.join(names)}) VALUES "
     tail = " ON CONFLICT (key) DO NOTHING" if keys is not None else ""
     # an SQLite built with a lower limit on parameters (999 before 3.32) gets fewer rows
     per = max(1, min(ROWS_PER_INSERT, con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
-    full, step = m // per, per * width
-    if full:
-        con.executemany(
-            head + ", ".join([row] * per) + tail,
-            (flat[i * step : (i + 1) * step] for i in range(full)),
-        )
-    if m > full * per:
-        con.execute(head + ", ".join([row] * (m - full * per)) + tail, flat[full * step :])
+    statement = head + ", ".join([row] * per) + tail
+    part = per * 64  # rows whose Python values exist at once: the lists stay small
+    for start in range(0, m, part):  # a loop over parts of many statements
+        n = min(part, m - start)
+        flat: list[Any] = [None] * (n * width)
+        for j, values in enumerate(arrays):  # a loop over columns
+            values = values[start : start + n]
+            flat[j::width] = (ascii_text(values) if values.dtype.kind == "S" else values).tolist()
+        full, step = n // per, per * width
+        if full:
+            con.executemany(statement, (flat[i * step : (i + 1) * step] for i in range(full)))
+        if n > full * per:
+            con.execute(head + ", ".join([row] * (n - full * per)) + tail, flat[full * step :])
 
 
 def insert_rows(
