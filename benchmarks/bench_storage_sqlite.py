@@ -35,6 +35,11 @@ events are loaded (``VmHWM - VmRSS``, after resetting the peak through
 ``executemany``, key index included), the scan-cache write and the commit; then the
 same batch again (all duplicates).
 
+``--part scan``: the events stored once, then ``--repeat`` rounds of a scan in a fresh
+process (first scan, then the best of three more), with ``--baseline-src`` alternating
+with an older checkout's code on the same file (same schema); median and best of the
+first scans, CPU and wall, and peak memory.
+
 ``--part candidates``: the storage layouts the issue names, on plain tables in one
 process (rows built outside the timing), batches interleaved: a TEXT primary key
 (rowid table, ``WITHOUT ROWID``, batch sorted by key or not), larger pages and cache,
@@ -625,7 +630,9 @@ def main() -> None:
     parser.add_argument("--batch", type=number, default=200_000)
     parser.add_argument("--ids", choices=("uuid4", "sequential", "codes"), default="uuid4")
     parser.add_argument("--customers", choices=("uniform", "skewed"), default="uniform")
-    parser.add_argument("--part", choices=("all", "ingest", "candidates", "stages"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "ingest", "candidates", "stages", "scan"), default="all"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="rounds; figures are the best")
     parser.add_argument("--baseline-src", help="the src directory of an older checkout")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -682,6 +689,9 @@ def main() -> None:
         data = tmp / "events.npz"
         save(cols, data)
         del cols
+        if args.part == "scan":
+            scans(data, tmp, args.batch, args.repeat, args.baseline_src, n)
+            return
         contenders = ["touchpoint", "plain_rowid", "plain_without_rowid"]
         if args.baseline_src:
             contenders.append("baseline_v3")
@@ -716,6 +726,35 @@ def main() -> None:
         "plain_without_rowid": "plain sqlite3, TEXT primary key, WITHOUT ROWID",
     }
     report(best, contenders, labels, n, args.repeat)
+
+
+def scans(data: Path, tmp: Path, size: int, repeat: int, baseline: str | None, n: int) -> None:
+    """First and warm scans of one stored file, each in a fresh process, alternated."""
+    db = tmp / "scan.db"
+    run_worker("touchpoint", ["--data", str(data), "--db", str(db), "--batch", str(size)])
+    runs: dict[str, list[dict]] = {"touchpoint": []}
+    if baseline:
+        runs["baseline"] = []
+    for _ in range(repeat):
+        for who in runs:
+            runs[who].append(
+                run_worker("scan", ["--db", str(db)], baseline if who == "baseline" else None)
+            )
+    print(
+        f"{'scan, fresh process':20} {'first cpu s: median':>19} {'best':>6} {'wall median':>11} "
+        f"{'warm cpu s':>10} {'first /cpu-s':>12} {'MiB':>5}"
+    )
+    for who, got in runs.items():
+        cpu = sorted(r["cpu_scan_first"] for r in got)
+        wall = sorted(r["scan_first"] for r in got)
+        warm = min(r["cpu_scan_best"] for r in got)
+        mem = max(r["mem_scan"] for r in got)
+        median = float(np.median(cpu))
+        print(
+            f"{who:20} {median:19.3f} {cpu[0]:6.3f} {float(np.median(wall)):11.3f} "
+            f"{warm:10.3f} {_rate(n, median):>12} {mem:5.0f}"
+        )
+    print(f"load average after: {_load_average()}")
 
 
 def report(

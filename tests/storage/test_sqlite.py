@@ -132,6 +132,18 @@ def test_forget_leaves_no_trace_in_the_file(path):
         assert doc["customer"] is None and doc["interactions"] == [] and store.is_suppressed("C3")
 
 
+def test_an_sqlite_with_a_low_parameter_limit_stores_every_row(path):
+    """An SQLite built with few parameters per statement (999 before 3.32; 40 here)
+    still stores every row, with the values plain SQL reads back."""
+    cols = make_columns(1000, customers=30, seed=3)
+    store = SqliteStorage(str(path))
+    store._con.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+    assert (store.append(Batch.from_columns(cols)).status == AppendStatus.ACCEPTED).all()
+    rows = dict(store._read("SELECT event_id, customer FROM interactions"))
+    assert rows == dict(zip(cols["event_id"].tolist(), cols["customer"].tolist(), strict=True))
+    store.close()
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(
@@ -361,14 +373,20 @@ def _scan_rows(store) -> dict[str, tuple]:
         max_size=8,
     ),
     st.sampled_from([None, 5, 1]),
+    st.sampled_from([256, 3, 1]),
+    st.sampled_from([4096, 7]),
 )
-def test_rows_and_scan_cache_agree_whatever_happens(operations, modulus):
+def test_rows_and_scan_cache_agree_whatever_happens(operations, modulus, per_insert, block):
     """Invariant: the SQL rows (`interactions`) and the scan are the same events, each
     stored once with its first values, also when keys collide (``modulus``: every key
-    taken modulo 5, or one key for all) and after forget."""
+    taken modulo 5, or one key for all; colliding rows may share one multi-row
+    ``INSERT``: ``per_insert`` rows a statement) and after forget, over one scan-cache
+    block or many (``block`` rows at most: ids of different widths in each)."""
     import touchpoint.storage._sqlite_append as appending
 
     real = appending.event_keys
+    saved = appending.ROWS_PER_INSERT, appending.CHUNK_ROWS
+    appending.ROWS_PER_INSERT, appending.CHUNK_ROWS = per_insert, block
     if modulus is not None:
         appending.event_keys = lambda ids: real(ids) % modulus
     try:
@@ -423,6 +441,77 @@ def test_rows_and_scan_cache_agree_whatever_happens(operations, modulus):
         assert store.count() == len(reference)
     finally:
         appending.event_keys = real
+        appending.ROWS_PER_INSERT, appending.CHUNK_ROWS = saved
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 60), min_size=1, max_size=5),
+    st.one_of(st.none(), st.integers(0, 200)),
+    st.one_of(st.none(), st.integers(0, 200)),
+    st.one_of(st.none(), st.sets(st.integers(0, 9), max_size=4)),
+    st.one_of(st.none(), st.sets(st.integers(0, 4), max_size=3)),
+)
+def test_a_filtered_scan_is_the_plain_sql_rows_filtered(sizes, start, end, customers, touchpoints):
+    """The scan, with any filter, gives the rows and values the ``interactions`` view
+    gives filtered in Python: over several scan-cache blocks, each batch with event ids
+    of its own width (one to four digits after a prefix)."""
+    import touchpoint.storage._sqlite_append as appending
+
+    saved = appending.CHUNK_ROWS
+    appending.CHUNK_ROWS = 16
+    try:
+        store = SqliteStorage(":memory:")
+        at = 0
+        for b, size in enumerate(sizes):
+            i = np.arange(at, at + size)
+            at += size
+            store.append(
+                Batch.from_columns(
+                    {
+                        "event_id": np.array([f"e{b}-{j}" for j in i * 37 % 10**b], dtype=object),
+                        "customer": np.array([f"C{j % 10}" for j in i], dtype=object),
+                        "touchpoint": np.array([f"T{j % 5}" for j in i], dtype=object),
+                        "outcome": np.array([None, "won"] * size, dtype=object)[:size],
+                        "amount": np.where(i % 3 == 0, np.nan, i * 0.5),
+                        "time": (i * 7 % 211).astype("datetime64[us]"),
+                    }
+                ),
+                refuse=False,
+            )
+        kw = {
+            "start": None if start is None else np.datetime64(start, "us"),
+            "end": None if end is None else np.datetime64(end, "us"),
+            "customers": None if customers is None else [f"C{c}" for c in customers],
+            "touchpoints": None if touchpoints is None else [f"T{t}" for t in touchpoints],
+        }
+        f = store.scan(**kw)
+        got = sorted(
+            zip(
+                f["event_id"].tolist(),
+                f["customer"].tolist(),
+                f["touchpoint"].tolist(),
+                f["outcome"].tolist(),
+                [None if np.isnan(a) else float(a) for a in f["amount"]],
+                f["time"].astype(np.int64).tolist(),
+                strict=True,
+            )
+        )
+        want = sorted(
+            r
+            for r in store._read(
+                "SELECT event_id, customer, touchpoint, outcome, amount, time_us FROM interactions"
+            )
+            if (start is None or r[5] >= start)
+            and (end is None or r[5] < end)
+            and (kw["customers"] is None or r[1] in kw["customers"])
+            and (kw["touchpoints"] is None or r[2] in kw["touchpoints"])
+        )
+        assert got == want
+        assert f["event_id"].dtype.kind == "U"
+        store.close()
+    finally:
+        appending.CHUNK_ROWS = saved
 
 
 def test_a_colliding_event_comes_back_as_a_duplicate_after_its_key_holder_is_forgotten(

