@@ -21,12 +21,15 @@ Fast paths, chosen by the kind of input (no Python work per value on any of them
   partitions (one stable radix pass per chunk), each partition is factorized on its own
   with pandas' hash table (``numpy.unique`` without pandas), small enough to stay in
   the CPU cache, and the partitions' codes are then renumbered into the requested
-  order. Chunks and partitions run on the threads of `touchpoint._threads` (numpy and
-  pandas release the GIL there);
+  order. When an evenly spaced sample says the keys have few distinct values (at most
+  about 65,536: channels, stores, touchpoints), each chunk of rows gets one table
+  instead and the chunks' tables are merged. Chunks and partitions run on the threads
+  of `touchpoint._threads` (numpy and pandas release the GIL there);
 - floats and times: ``numpy.unique`` (a sort);
 - strings (Arrow string/binary arrays, which is also what pandas 3 ``str`` and polars
   ``String`` columns hand over; numpy ``object`` / ``str`` arrays of strings are moved to
-  Arrow first when pyarrow is installed): strings of at most 8 bytes are packed into one
+  Arrow first when pyarrow is installed, unless a sample says they hold few distinct
+  values: pandas' table of Python objects codes those faster than the move): strings of at most 8 bytes are packed into one
   64-bit key that orders like the string (big-endian bytes), then coded as integers;
   longer ones (up to 64 bytes) are hashed from their 8-byte words and coded as integers,
   and every value is then compared with the first value of its code, word by word, so
