@@ -11,7 +11,9 @@ from touchpoint._distinct import distinct
 @given(
     st.lists(st.integers(-(2**63), 2**63 - 1), max_size=50)
     | st.lists(st.integers(-3, 3), max_size=50),
-    st.sampled_from(["int64", "int8", "uint64", "bool", "datetime64[us]", "timedelta64[s]", "float64"]),
+    st.sampled_from(
+        ["int64", "int8", "uint64", "bool", "datetime64[us]", "timedelta64[s]", "float64"]
+    ),
 )
 def test_distinct_is_numpy_unique(values, dtype):
     if dtype == "uint64":
