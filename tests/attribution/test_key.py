@@ -99,3 +99,33 @@ def test_bad_input():
         key_touchpoints({"touchpoint": ["a"], "share": [1.0]}, survey(), weight=2)
     with pytest.raises(ValidationError, match="overall"):
         key_touchpoints({"touchpoint": ["a"], "share": [1.0]}, survey().drop(columns="overall"))
+
+
+def test_a_missing_touchpoint_or_customer_is_named():
+    rows = survey()
+    rows["touchpoint"] = rows["touchpoint"].astype(object)
+    rows.loc[4, "touchpoint"] = None
+    with pytest.raises(ValidationError, match=r"ratings\['touchpoint'\].*missing"):
+        key_touchpoints({"touchpoint": ["store"], "share": [1.0]}, rows)
+    with pytest.raises(ValidationError, match=r"attribution\['touchpoint'\].*missing"):
+        key_touchpoints(
+            {"touchpoint": np.array(["store", None], dtype=object), "share": [0.5, 0.5]}, survey()
+        )
+    rows = survey()
+    rows["customer"] = rows["customer"].astype(object)
+    rows.loc[4, "customer"] = None
+    with pytest.raises(ValidationError, match=r"ratings\['customer'\].*missing"):
+        key_touchpoints({"touchpoint": ["store"], "share": [1.0]}, rows)
+
+
+def test_the_ranking_is_the_same_for_names_and_for_integer_labels():
+    # codes in place of names: the same rows, the same order of touchpoints
+    rows = survey(seed=5)
+    names = np.array(["call", "store", "web"], dtype=object)
+    labelled = rows.assign(touchpoint=np.searchsorted(names, rows["touchpoint"].to_numpy()) + 10)
+    att = {"touchpoint": names, "share": np.array([0.2, 0.5, 0.3])}
+    by_name = key_touchpoints(att, rows)
+    by_label = key_touchpoints({"touchpoint": np.arange(10, 13), "share": att["share"]}, labelled)
+    assert by_name["touchpoint"].tolist() == names.tolist()
+    for column in ("rank", "importance", "driver_share", "mean_rating"):
+        np.testing.assert_array_equal(by_name[column], by_label[column])

@@ -83,13 +83,23 @@ def test_sort_none_takes_the_cheaper_order():
 
 
 @contextlib.contextmanager
-def fast_paths():
-    """Every input takes the large-input paths, with partitions of a few values."""
+def fast_paths(*, few: bool | None = None):
+    """Every input takes the large-input paths, with partitions and chunks of a few values.
+
+    ``few``: whether the sample says "few distinct values": True sends hashed keys to
+    per-chunk tables and object arrays to pandas' hash table, False hashed keys to the
+    partitions and object arrays to Arrow; None lets the sample choose (any repeat in a
+    short input counts as few).
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_codes, "_PARTITION_MIN", 0)
         patch.setattr(_codes, "_PER_PARTITION", 2)
         patch.setattr(_codes, "_ARROW_MIN", 0)
         patch.setattr(_codes, "_STRING_CHUNK", 3)
+        patch.setattr(_codes, "_FEW_CHUNK", 3)
+        if few is not None:
+            patch.setattr(_codes, "_few_distinct", lambda keys: few)
+            patch.setattr(_codes, "_few_objects", lambda pd, arr: few)
         yield
 
 
@@ -117,8 +127,9 @@ WIDE = st.integers(-(2**63), 2**63 - 1)
     st.sampled_from([True, False, None]),
     st.sampled_from([1, 2, 3]),
 )
-def test_wide_integers_partitioned_match_pandas_and_numpy(values, sort, threads):
-    with fast_paths():
+@pytest.mark.parametrize("few", [True, False])
+def test_wide_integers_partitioned_match_pandas_and_numpy(few, values, sort, threads):
+    with fast_paths(few=few):
         arr = np.array(values, dtype=np.int64)
         with set_threads(threads):
             codes, uniques = factorize(arr, sort=sort)
@@ -175,9 +186,10 @@ STRINGS = (
     st.sampled_from(
         ["string", "large_string", "object", "str", "sliced", "chunked", "view", "view_sliced"]
     ),
+    st.sampled_from([None, True, False]),
 )
-def test_strings_on_every_path_match_pandas(values, sort, form):
-    with fast_paths():
+def test_strings_on_every_path_match_pandas(values, sort, form, few):
+    with fast_paths(few=few):
         present = [v for v in values if v is not None]
         if form == "string":
             data = pa.array(values, type=pa.string())
@@ -319,3 +331,31 @@ def test_polars_string_ids_are_read_from_their_views_without_a_copy(monkeypatch)
         assert len(seen) == 1
         assert cols["customer"].tolist() == [0, -1 if ids[1] is None else 1, 0]
         assert cats["customer"].tolist() == [v for v in dict.fromkeys(ids) if v is not None]
+
+
+@pytest.mark.parametrize(
+    ("distinct", "skew", "few"),
+    [
+        (4, False, True),
+        (2_000, False, True),
+        (20_000, True, True),
+        (_codes._CACHE_KEYS // 2, False, True),  # fits the cache-sized table
+        (4 * _codes._CACHE_KEYS, False, False),  # would not: partitions
+        (4 * _codes._CACHE_KEYS, True, False),  # skewed, yet most rows are rare keys
+        (1_000_000, False, False),
+    ],
+)
+def test_the_sample_tells_few_distinct_keys_from_many(distinct, skew, few):
+    # the birthday estimate behind _few_distinct: ~m**2 / (2 D) repeats among m sampled
+    rng = np.random.default_rng(distinct)
+    n = 2_000_000
+    if skew:  # lognormal weights, as the benchmarks' customers
+        weights = rng.lognormal(0.0, 1.0, distinct)
+        pick = rng.choice(distinct, n, p=weights / weights.sum())
+    else:
+        pick = rng.integers(0, distinct, n)
+    keys = rng.integers(0, 2**63, distinct, dtype=np.int64)[pick]
+    assert _codes._few_distinct(keys) is few
+    objects = np.array([f"id-{k}" for k in range(distinct)], dtype=object)[pick[:200_000]]
+    if distinct <= 2_000 or distinct >= 1_000_000:  # a 200k slice still says the same
+        assert _codes._few_objects(pd, objects) is few

@@ -27,7 +27,7 @@ import numpy as np
 
 from touchpoint._deprecation import renamed
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, as_float64, read_columns
+from touchpoint.frame import ScoreFrame, as_float64, factorize, read_columns
 
 __all__ = ["key_touchpoints", "relative_weights"]
 
@@ -132,15 +132,23 @@ def key_touchpoints(
     if not valid.any():
         raise ValidationError([Problem(f"ratings[{rating!r}]", "no usable rating")])
     att_units = np.asarray(att["touchpoint"])
-    units, inverse = np.unique(
+    # coded by hashing, in ascending order (a sort of millions of names as Python
+    # objects was most of this function's time at a million ratings)
+    inverse, units = factorize(
         np.concatenate([att_units, np.asarray(rat["touchpoint"])[valid]]).astype(object),
-        return_inverse=True,
+        sort=True,
     )
+    if (inverse < 0).any():
+        at = int(np.flatnonzero(inverse < 0)[0])
+        where = "attribution" if at < len(att_units) else "ratings"
+        raise ValidationError([Problem(f"{where}[{touchpoint!r}]", "a touchpoint is missing")])
     p = len(units)
     att_share = np.full(p, 0.0)
     att_share[inverse[: len(att_units)]] = as_float64(att["share"], f"attribution[{share!r}]")
     tp = inverse[len(att_units) :]
-    cust_ids, cust = np.unique(np.asarray(rat["customer"])[valid], return_inverse=True)
+    cust, cust_ids = factorize(np.asarray(rat["customer"])[valid], sort=True)
+    if (cust < 0).any():
+        raise ValidationError([Problem(f"ratings[{customer!r}]", "a customer is missing")])
     n = len(cust_ids)
     r, y_rows = r[valid], y_rows[valid]
     cell = cust * p + tp

@@ -43,6 +43,7 @@ import attrs
 import numpy as np
 
 from touchpoint._deprecation import renamed
+from touchpoint._distinct import distinct
 from touchpoint._extras import require
 from touchpoint.attribution._journeys import Journeys, journeys
 from touchpoint.errors import Problem, ValidationError
@@ -347,7 +348,7 @@ def _higher_order(
 ) -> np.ndarray:
     base = n + 1
     # every state is entered at least once, so the destinations name all the states
-    state_keys = np.unique(dst_key[dst_key > 0])
+    state_keys = distinct(dst_key[dst_key > 0])
     n_states = len(state_keys)
     size = n_states + 3
 

@@ -92,6 +92,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint._threads import map_chunks
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._keyed import Predictions, predictions
@@ -831,7 +832,7 @@ class _BetaGeoModel:
         # (checked against adaptive quadrature to 1e-9 for s up to 2000)
         need = 24.0 + 4.0 * np.sqrt(np.maximum(s, nbd))
         level = np.minimum(np.searchsorted(_NODE_COUNTS, need), len(_NODE_COUNTS) - 1)
-        for lv in np.unique(level):  # a loop over a few node counts
+        for lv in distinct(level):  # a loop over a few node counts
             n = _NODE_COUNTS[lv]
             sel = np.flatnonzero(level == lv)
             values, index = _counts_of(x[sel].astype(np.int64), inverse=True)

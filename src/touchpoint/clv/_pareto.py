@@ -74,6 +74,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint.clv._inputs import read_summary
 from touchpoint.clv._keyed import Predictions, predictions
 from touchpoint.clv._mle import Fit, Objective, covariance, dot, hessian, maximise, refine
@@ -262,7 +263,7 @@ def _tail_sums(
         )
     # (the integrand's log-derivative in t grows by (base - other)/other where other < base)
     spread = max(1.0, (base - other) / other)
-    for lv in np.unique(level[level >= 0]):  # a loop over a few node counts
+    for lv in distinct(level[level >= 0]):  # a loop over a few node counts
         n = _NODE_COUNTS[lv]
         sel = np.flatnonzero(level == lv)
         kv, index = np.unique(x_index[sel], return_inverse=True)

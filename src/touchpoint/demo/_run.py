@@ -340,33 +340,6 @@ def _used_codes(codes: np.ndarray, categories: np.ndarray) -> tuple[np.ndarray, 
     return recode[codes], categories[used]
 
 
-def _sortable_labels(
-    names: np.ndarray,
-) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """Integer stand-ins for distinct ``names`` and the function taking them back.
-
-    The labels sort as the names do, both as numbers and as text (they have the same
-    number of digits), so a score that breaks ties by the text of its keys ranks them
-    as it would the names.
-
-    >>> label, name_of = _sortable_labels(np.array(["b", "a", "c"], dtype=object))
-    >>> label.tolist(), name_of(label[[2, 0]]).tolist()
-    ([11, 10, 12], ['c', 'b'])
-    """
-    text = np.asarray(names).astype(str)
-    order = np.argsort(text, kind="stable")
-    base = 10 ** len(str(len(text)))  # every label has the same number of digits
-    label = np.empty(len(text), dtype=np.int64)
-    label[order] = base + np.arange(len(text))
-    ordered = np.asarray(names, dtype=object)[order]
-
-    def name_of(labels: np.ndarray) -> np.ndarray:
-        found: np.ndarray = ordered[np.asarray(labels, dtype=np.int64) - base]
-        return found
-
-    return label, name_of
-
-
 def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[str, Any]:
     """Pyramid, loyalty, compliance, key touchpoints and satisfaction of the stored events.
 
@@ -431,30 +404,16 @@ def _scores(events: Any, buyers: Any, blueprint: Any, today: dt.date) -> dict[st
     stars = events["rating"][rated]
     k = int(who.max()) + 1 if len(who) else 0
     overall = np.bincount(who, stars, minlength=k) / np.maximum(np.bincount(who, minlength=k), 1)
-    # key_touchpoints sorts the touchpoints it is given (np.unique): as numbers, not as
-    # millions of names (an object sort: 3 of its 8 CPU-s at a million customers)
-    label, name_of = _sortable_labels(events.categories["touchpoint"])
-    shares = attribution.markov(path)
     ratings = {
         "customer": who,
-        "touchpoint": label[events.codes("touchpoint")[rated]],
+        "touchpoint": events["touchpoint"][rated],
         "rating": stars,
         "overall": overall[who],
     }
-    named = dict(zip(events.categories["touchpoint"].tolist(), label.tolist(), strict=True))
-    ranking = attribution.key_touchpoints(
-        {
-            "touchpoint": np.array([named[t] for t in np.asarray(shares["touchpoint"]).tolist()]),
-            "share": shares["share"],
-        },
-        ratings,
-    )
+    ranking = attribution.key_touchpoints(attribution.markov(path), ratings)
     by_rank = np.argsort(np.asarray(ranking["rank"]), kind="stable")
-    shown = ["rank", "attribution_share", "driver_share", "mean_rating", "importance", "action"]
-    top = {c: np.asarray(ranking[c])[by_rank] for c in shown}
-    top["touchpoint"] = name_of(np.asarray(ranking["touchpoint"])[by_rank])
     key = rows_of(
-        top,
+        ranking.take(by_rank),
         [
             "rank",
             "touchpoint",

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint.errors import ValidationError
 
 __all__ = [
@@ -293,7 +294,7 @@ def _retention(buyers: Any, asof: np.datetime64) -> dict[str, Any]:
     offset = np.asarray(table["offset"])
     share = np.asarray(table["share"], float)
     size = np.asarray(table["customers"])
-    cohorts = np.unique(cohort)[-8:]
+    cohorts = distinct(cohort)[-8:]
     width = 8
     rows = []
     for c in cohorts:  # the last eight quarterly cohorts

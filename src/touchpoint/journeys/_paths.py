@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint.attribution import Journeys, journeys
 from touchpoint.attribution.parts import sorted_units
 from touchpoint.errors import Problem, ValidationError
@@ -267,7 +268,7 @@ def _drop_off(j: Journeys, n_drop: int) -> ScoreFrame:
     last_codes = j.codes[j.last_touch()] if j.n_journeys else np.empty(0, dtype=np.int64)
     last = np.bincount(last_codes, minlength=k)
     dropouts = np.bincount(last_codes[~j.converted], minlength=k)
-    pairs = np.unique(j.journey_of_touch * k + j.codes)  # distinct (journey, touchpoint)
+    pairs = distinct(j.journey_of_touch * k + j.codes)  # distinct (journey, touchpoint)
     reached = np.bincount(pairs % k if k else pairs, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = dropouts / n_drop if n_drop else np.full(k, np.nan)

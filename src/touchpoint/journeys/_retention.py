@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     DAY_US,
@@ -241,7 +242,7 @@ def cohort_counts(
     rel = p - p0
     span = int(rel.max()) + 1
     n = int(codes.max()) + 1
-    pairs = np.unique(codes.astype(np.int64) * span + rel)  # distinct (customer, period)
+    pairs = distinct(codes.astype(np.int64) * span + rel)  # distinct (customer, period)
     who, when = pairs // span, pairs % span
     first = np.full(n, span, dtype=np.int64)
     np.minimum.at(first, who, when)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint._threads import chunk_bounds, parallel_map
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
@@ -311,7 +312,7 @@ def _top_sums(chunks: Sequence[np.ndarray], i: np.ndarray) -> np.ndarray:
 
 def _suffix_sums(c: np.ndarray, start: np.ndarray) -> np.ndarray:
     """``c[s:].sum()`` for each ``s`` in ``start``, from one pass over the runs between them."""
-    cuts = np.unique(start[start < len(c)])
+    cuts = distinct(start[start < len(c)])
     if not len(cuts):
         return np.zeros(len(start), dtype=np.float64)
     runs = np.add.reduceat(c, cuts)  # sums from each cut to the next (the last: to the end)
@@ -334,7 +335,7 @@ def read_curve(x: np.ndarray, n: int, total: float, top_sums: Any) -> np.ndarray
     t = x * n
     i0 = np.clip(np.floor(t).astype(np.int64), 0, n)
     i1 = np.minimum(i0 + 1, n)
-    needed = np.unique(np.concatenate((i0, i1)))
+    needed = distinct(np.concatenate((i0, i1)))
     sums = np.asarray(top_sums(needed), dtype=np.float64)
     s0 = sums[np.searchsorted(needed, i0)]
     s1 = sums[np.searchsorted(needed, i1)]
