@@ -33,13 +33,14 @@ Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from touchpoint._threads import get_threads
 from touchpoint.errors import Problem
-from touchpoint.storage._postgres_copy import array, copy_parts
+from touchpoint.storage._postgres_copy import array, copy_chunks
 from touchpoint.storage._postgres_dims import copy_one
 from touchpoint.storage.base import (
     CATEGORICAL,
@@ -158,9 +159,27 @@ def _stage(con: Any, ids: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     fields.append((cols["time"] - PG_EPOCH_US).astype(">i8"))
     fields.append(cols["direction"].astype(">i2"))
     fields += [cols[name].astype(">f8") for name in FLOATS]
-    with con.cursor().copy(f"COPY {STAGE} FROM STDIN (FORMAT BINARY)") as copy:
-        for part in copy_parts(fields):  # header, the rows (a numpy buffer), trailer
-            copy.write(part)
+    _send(con, f"COPY {STAGE} FROM STDIN (FORMAT BINARY)", copy_chunks(fields, ordered=False))
+
+
+def _send(con: Any, sql: str, pieces: Iterable[bytes | memoryview]) -> None:
+    """One ``COPY ... FROM STDIN``: the server parses piece k while piece k+1 is encoded.
+
+    ``pieces`` is a lazy stream (`copy_chunks`). With two or more threads
+    (`touchpoint.set_threads`) psycopg's ``QueuedLibpqWriter`` sends the pieces from its
+    own thread, so this one goes on encoding the next piece instead of waiting for the
+    server to take the last; with one thread each piece is sent before the next is
+    encoded. The bytes sent are the same either way.
+    """
+    cur = con.cursor()
+    writer = None
+    if get_threads() > 1:
+        from psycopg.copy import QueuedLibpqWriter  # the postgres extra, loaded by now
+
+        writer = QueuedLibpqWriter(cur)
+    with cur.copy(sql, writer=writer) as copy:
+        for piece in pieces:  # header, a few pieces of rows, trailer
+            copy.write(piece)
 
 
 def _none_stored(con: Any, ids: np.ndarray) -> bool:
@@ -201,9 +220,8 @@ def _copy_new(
     try:
         sql = f"COPY event (event_id, {', '.join(COMPARED)}, batch) FROM STDIN (FORMAT BINARY)"
         # a savepoint inside the append's transaction
-        with con.transaction(), con.cursor().copy(sql) as copy:
-            for part in copy_parts(fields, nulls, ordered=True):  # in event-id order
-                copy.write(part)
+        with con.transaction():
+            _send(con, sql, copy_chunks(fields, nulls))  # in event-id order
     except (errors.UniqueViolation, errors.DeadlockDetected):
         return False
     return True
