@@ -418,6 +418,30 @@ def test_one_thread_or_two_store_the_same_bytes(postgres_server):
     assert tables[0] == tables[1]
 
 
+def test_values_stored_before_this_process_and_new_ones_get_their_ids(postgres_url):
+    """A fresh process knows no dictionary ids: the values another storage stored come
+    back from a lookup, the new ones from the insert itself, and every row reads back
+    with its own values in plain SQL."""
+    first, second = (
+        make_columns(200, seed=41, customers=30),
+        make_columns(200, seed=42, prefix="f", customers=60),
+    )
+    writer = open_storage(postgres_url)
+    writer.append(Batch.from_columns(first))
+    writer.close()
+    fresh = open_storage(postgres_url)  # its cache is empty
+    assert fresh.append(Batch.from_columns(second)).committed
+    fresh.close()
+    with plain(postgres_url) as con:
+        got = dict(con.execute("SELECT event_id, customer FROM interactions").fetchall())
+        dims = con.execute("SELECT count(*), count(DISTINCT value) FROM dim_customer").fetchone()
+    want = dict(zip(first["event_id"], first["customer"], strict=True))
+    want.update(zip(second["event_id"], second["customer"], strict=True))
+    assert got == want
+    distinct = len(set(first["customer"]) | set(second["customer"]))
+    assert dims == (distinct, distinct)
+
+
 def test_a_repeat_of_a_stored_event_is_compared_with_the_stored_values(postgres_url):
     store = open_storage(postgres_url)
     cols = make_columns(3, seed=7)
