@@ -133,6 +133,39 @@ def stored_columns(
     return out
 
 
+def id_order(ids: np.ndarray) -> np.ndarray:
+    """``numpy.argsort(ids, kind="stable")`` of byte-string ids, sorted by 8-byte heads first.
+
+    Sorting 64-bit integers is about twice as fast as sorting 36-byte strings; the
+    heads (the first 8 bytes, big-endian, so that integer order is byte order) are
+    sorted, and only the rows whose head another row shares are sorted again on the
+    whole id. Ids with many shared heads (``order-000001``...) are sorted whole.
+
+    >>> ids = np.array([b"b-000000002", b"a-1", b"b-000000001", b"b-000000002"])
+    >>> id_order(ids).tolist()
+    [1, 2, 0, 3]
+    """
+    n, width = len(ids), ids.dtype.itemsize
+    if width < 16 or n < 1024:
+        return np.argsort(ids, kind="stable")
+    head = np.ascontiguousarray(ids.view(np.uint8).reshape(n, width)[:, :8])
+    heads = head.view(">u8").reshape(n).astype(np.uint64)
+    order = np.argsort(heads, kind="stable")
+    sorted_heads = heads[order]
+    tie = sorted_heads[1:] == sorted_heads[:-1]
+    if not tie.any():
+        return order
+    shared = np.zeros(n, dtype=bool)  # rows in a run of equal heads, in head order
+    shared[1:] |= tie
+    shared[:-1] |= tie
+    rows = order[shared]
+    if len(rows) > n // 8:
+        return np.argsort(ids, kind="stable")
+    # sorted on the whole id, stably: runs come in head order, each run in id order
+    order[shared] = rows[np.argsort(ids[rows], kind="stable")]
+    return order
+
+
 def _suppressed_rows(store: PostgresStorage, con: Any, batch: Batch) -> dict[int, str]:
     """Rows whose customer or referrer was forgotten -> which of the two."""
     hashes = store._suppressed_hashes(con)
@@ -333,7 +366,7 @@ def append(
         )
 
     # sorted by event id: repeats become neighbours, and keys go in in one global order
-    order = np.argsort(batch.event_id, kind="stable")
+    order = id_order(batch.event_id)
     sorted_ids = batch.event_id[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = sorted_ids[1:] != sorted_ids[:-1]
