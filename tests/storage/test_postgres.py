@@ -25,7 +25,14 @@ import touchpoint
 from touchpoint.channels.base import Delivery, Message
 from touchpoint.errors import MissingExtraError, StorageError
 from touchpoint.model import Complaint, Consent, Customer, Promise
-from touchpoint.storage import AppendStatus, Batch, _postgres_append, _postgres_scan, open_storage
+from touchpoint.storage import (
+    AppendStatus,
+    Batch,
+    _postgres_append,
+    _postgres_copy,
+    _postgres_scan,
+    open_storage,
+)
 from touchpoint.storage._postgres_copy import CHUNK_ROWS
 from touchpoint.storage._postgres_schema import SCHEMA_VERSION
 from touchpoint.storage.postgres import ErasureIncomplete, PostgresStorage
@@ -391,6 +398,35 @@ def test_a_stored_id_in_the_last_piece_of_the_stream_is_found_and_compared(
         assert store.count() == len(cols["event_id"])  # every piece rolled back
     store.close()
     mem.close()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_error_between_two_pieces_rolls_the_whole_append_back(
+    postgres_url, monkeypatch, threads
+):
+    """The client fails after the server took the first piece (here: encoding the
+    second raises): nothing of the batch stays, and the storage goes on working."""
+    store = open_storage(postgres_url)
+    cols, _, _ = _several_pieces(seed=34)
+    encode, calls = _postgres_copy._in_order, []
+
+    def fails_on_the_second_piece(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("injected: encoding the second piece failed")
+        return encode(*args)
+
+    monkeypatch.setattr(_postgres_copy, "_in_order", fails_on_the_second_piece)
+    with touchpoint.set_threads(threads), pytest.raises(MemoryError, match="second piece"):
+        store.append(Batch.from_columns(cols))
+    monkeypatch.undo()
+    assert store.count() == 0
+    with plain(postgres_url) as con:
+        assert con.execute("SELECT count(*) FROM batch").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM dim_customer").fetchone() == (0,)
+    assert store.append(Batch.from_columns(cols)).committed
+    assert store.count() == len(cols["event_id"])
+    store.close()
 
 
 def test_one_thread_or_two_store_the_same_bytes(postgres_server):
