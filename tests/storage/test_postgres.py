@@ -25,7 +25,15 @@ import touchpoint
 from touchpoint.channels.base import Delivery, Message
 from touchpoint.errors import MissingExtraError, StorageError
 from touchpoint.model import Complaint, Consent, Customer, Promise
-from touchpoint.storage import AppendStatus, Batch, _postgres_append, _postgres_scan, open_storage
+from touchpoint.storage import (
+    AppendStatus,
+    Batch,
+    _postgres_append,
+    _postgres_copy,
+    _postgres_scan,
+    open_storage,
+)
+from touchpoint.storage._postgres_copy import CHUNK_ROWS
 from touchpoint.storage._postgres_schema import SCHEMA_VERSION
 from touchpoint.storage.postgres import ErasureIncomplete, PostgresStorage
 from touchpoint.testing.storage import make_columns
@@ -347,6 +355,127 @@ def test_a_stored_id_the_sample_misses_is_still_found_and_compared(postgres_url)
         int(sum(v is None for v in cols["outcome"][others])),
     )
     store.close()
+
+
+def _several_pieces(seed: int) -> tuple[dict[str, np.ndarray], int, int]:
+    """A batch of three COPY pieces; the rows whose ids sort last and next to last."""
+    n = 2 * CHUNK_ROWS + 1_000
+    cols = make_columns(n, seed=seed, customers=500)
+    cols["event_id"] = uuids(n, seed=seed)
+    by_id = np.argsort(np.asarray(cols["event_id"]).astype("S"), kind="stable")
+    return cols, int(by_id[-1]), int(by_id[-2])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_stored_id_in_the_last_piece_of_the_stream_is_found_and_compared(
+    postgres_server, threads
+):
+    """New data is streamed in pieces (the next one encoded while the server parses the
+    last); a stored id in the last piece, which the sample misses, fails the COPY
+    after the server took the first pieces: the savepoint drops them and the batch is
+    probed whole, with the same statuses as the memory storage and one copy of each
+    row, on one thread or two."""
+    url = postgres_server.url("touchpoint", user="app", schema=f"p{threads}_{uuid.uuid4().hex[:8]}")
+    store, mem = open_storage(url), open_storage("memory://")
+    cols, last, second = _several_pieces(seed=31)
+    stored = {k: v[[second, last]].copy() for k, v in cols.items()}
+    stored["amount"][1] = 4242.0 if stored["amount"][1] != 4242.0 else 1.0  # last: a conflict
+    with touchpoint.set_threads(threads):
+        for s in (store, mem):
+            s.append(Batch.from_columns(stored))
+        batch = Batch.from_columns(cols)
+        result, reference = store.append(batch, refuse=False), mem.append(batch, refuse=False)
+        assert result.status.tolist() == reference.status.tolist()
+        assert result.status[second] == AppendStatus.DUPLICATE
+        assert result.status[last] == AppendStatus.CONFLICT
+        assert [r.reason for r in result.rejections] == [r.reason for r in reference.rejections]
+        assert store.count() == mem.count() == len(cols["event_id"])
+        assert _frame_rows(store.scan()) == _frame_rows(mem.scan())
+        refused = {k: v.copy() for k, v in cols.items()}
+        refused["event_id"] = uuids(len(refused["event_id"]), seed=32)
+        refused["event_id"][last] = cols["event_id"][last]  # the stored conflict again
+        assert not store.append(Batch.from_columns(refused), refuse=True).committed
+        assert store.count() == len(cols["event_id"])  # every piece rolled back
+    store.close()
+    mem.close()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_error_between_two_pieces_rolls_the_whole_append_back(
+    postgres_url, monkeypatch, threads
+):
+    """The client fails after the server took the first piece (here: encoding the
+    second raises): nothing of the batch stays, and the storage goes on working."""
+    store = open_storage(postgres_url)
+    cols, _, _ = _several_pieces(seed=34)
+    encode, calls = _postgres_copy._in_order, []
+
+    def fails_on_the_second_piece(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("injected: encoding the second piece failed")
+        return encode(*args)
+
+    monkeypatch.setattr(_postgres_copy, "_in_order", fails_on_the_second_piece)
+    with touchpoint.set_threads(threads), pytest.raises(MemoryError, match="second piece"):
+        store.append(Batch.from_columns(cols))
+    monkeypatch.undo()
+    assert store.count() == 0
+    with plain(postgres_url) as con:
+        assert con.execute("SELECT count(*) FROM batch").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM dim_customer").fetchone() == (0,)
+    assert store.append(Batch.from_columns(cols)).committed
+    assert store.count() == len(cols["event_id"])
+    store.close()
+
+
+def test_one_thread_or_two_store_the_same_bytes(postgres_server):
+    """`touchpoint.set_threads(1)` sends each piece before encoding the next, 2 threads
+    send from psycopg's writer thread: the stored rows are the same."""
+    cols, _, _ = _several_pieces(seed=33)
+    tables = []
+    for threads in (1, 2):
+        url = postgres_server.url(
+            "touchpoint", user="app", schema=f"b{threads}_{uuid.uuid4().hex[:8]}"
+        )
+        store = open_storage(url)
+        with touchpoint.set_threads(threads):
+            assert store.append(Batch.from_columns(cols)).committed
+        store.close()
+        with plain(url) as con:
+            tables.append(
+                con.execute(
+                    "SELECT event_id, customer, touchpoint, channel, outcome, staff, store, "
+                    "referrer, indicator, time, direction, amount, rating, response_time "
+                    "FROM interactions ORDER BY event_id"
+                ).fetchall()
+            )
+    assert len(tables[0]) == len(cols["event_id"])
+    assert tables[0] == tables[1]
+
+
+def test_values_stored_before_this_process_and_new_ones_get_their_ids(postgres_url):
+    """A fresh process knows no dictionary ids: the values another storage stored come
+    back from a lookup, the new ones from the insert itself, and every row reads back
+    with its own values in plain SQL."""
+    first, second = (
+        make_columns(200, seed=41, customers=30),
+        make_columns(200, seed=42, prefix="f", customers=60),
+    )
+    writer = open_storage(postgres_url)
+    writer.append(Batch.from_columns(first))
+    writer.close()
+    fresh = open_storage(postgres_url)  # its cache is empty
+    assert fresh.append(Batch.from_columns(second)).committed
+    fresh.close()
+    with plain(postgres_url) as con:
+        got = dict(con.execute("SELECT event_id, customer FROM interactions").fetchall())
+        dims = con.execute("SELECT count(*), count(DISTINCT value) FROM dim_customer").fetchone()
+    want = dict(zip(first["event_id"], first["customer"], strict=True))
+    want.update(zip(second["event_id"], second["customer"], strict=True))
+    assert got == want
+    distinct = len(set(first["customer"]) | set(second["customer"]))
+    assert dims == (distinct, distinct)
 
 
 def test_a_repeat_of_a_stored_event_is_compared_with_the_stored_values(postgres_url):

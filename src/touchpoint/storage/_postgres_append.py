@@ -33,13 +33,14 @@ Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from touchpoint._threads import get_threads
 from touchpoint.errors import Problem
-from touchpoint.storage._postgres_copy import array, copy_parts
+from touchpoint.storage._postgres_copy import array, copy_chunks
 from touchpoint.storage._postgres_dims import copy_one
 from touchpoint.storage.base import (
     CATEGORICAL,
@@ -132,6 +133,39 @@ def stored_columns(
     return out
 
 
+def id_order(ids: np.ndarray) -> np.ndarray:
+    """``numpy.argsort(ids, kind="stable")`` of byte-string ids, sorted by 8-byte heads first.
+
+    Sorting 64-bit integers is about twice as fast as sorting 36-byte strings; the
+    heads (the first 8 bytes, big-endian, so that integer order is byte order) are
+    sorted, and only the rows whose head another row shares are sorted again on the
+    whole id. Ids with many shared heads (``order-000001``...) are sorted whole.
+
+    >>> ids = np.array([b"b-000000002", b"a-1", b"b-000000001", b"b-000000002"])
+    >>> id_order(ids).tolist()
+    [1, 2, 0, 3]
+    """
+    n, width = len(ids), ids.dtype.itemsize
+    if width < 16 or n < 1024:
+        return np.argsort(ids, kind="stable")
+    head = np.ascontiguousarray(ids.view(np.uint8).reshape(n, width)[:, :8])
+    heads = head.view(">u8").reshape(n).astype(np.uint64)
+    order = np.argsort(heads, kind="stable")
+    sorted_heads = heads[order]
+    tie = sorted_heads[1:] == sorted_heads[:-1]
+    if not tie.any():
+        return order
+    shared = np.zeros(n, dtype=bool)  # rows in a run of equal heads, in head order
+    shared[1:] |= tie
+    shared[:-1] |= tie
+    rows = order[shared]
+    if len(rows) > n // 8:
+        return np.argsort(ids, kind="stable")
+    # sorted on the whole id, stably: runs come in head order, each run in id order
+    order[shared] = rows[np.argsort(ids[rows], kind="stable")]
+    return order
+
+
 def _suppressed_rows(store: PostgresStorage, con: Any, batch: Batch) -> dict[int, str]:
     """Rows whose customer or referrer was forgotten -> which of the two."""
     hashes = store._suppressed_hashes(con)
@@ -158,9 +192,27 @@ def _stage(con: Any, ids: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     fields.append((cols["time"] - PG_EPOCH_US).astype(">i8"))
     fields.append(cols["direction"].astype(">i2"))
     fields += [cols[name].astype(">f8") for name in FLOATS]
-    with con.cursor().copy(f"COPY {STAGE} FROM STDIN (FORMAT BINARY)") as copy:
-        for part in copy_parts(fields):  # header, the rows (a numpy buffer), trailer
-            copy.write(part)
+    _send(con, f"COPY {STAGE} FROM STDIN (FORMAT BINARY)", copy_chunks(fields, ordered=False))
+
+
+def _send(con: Any, sql: str, pieces: Iterable[bytes | memoryview]) -> None:
+    """One ``COPY ... FROM STDIN``: the server parses piece k while piece k+1 is encoded.
+
+    ``pieces`` is a lazy stream (`copy_chunks`). With two or more threads
+    (`touchpoint.set_threads`) psycopg's ``QueuedLibpqWriter`` sends the pieces from its
+    own thread, so this one goes on encoding the next piece instead of waiting for the
+    server to take the last; with one thread each piece is sent before the next is
+    encoded. The bytes sent are the same either way.
+    """
+    cur = con.cursor()
+    writer = None
+    if get_threads() > 1:
+        from psycopg.copy import QueuedLibpqWriter  # the postgres extra, loaded by now
+
+        writer = QueuedLibpqWriter(cur)
+    with cur.copy(sql, writer=writer) as copy:
+        for piece in pieces:  # header, a few pieces of rows, trailer
+            copy.write(piece)
 
 
 def _none_stored(con: Any, ids: np.ndarray) -> bool:
@@ -201,9 +253,8 @@ def _copy_new(
     try:
         sql = f"COPY event (event_id, {', '.join(COMPARED)}, batch) FROM STDIN (FORMAT BINARY)"
         # a savepoint inside the append's transaction
-        with con.transaction(), con.cursor().copy(sql) as copy:
-            for part in copy_parts(fields, nulls, ordered=True):  # in event-id order
-                copy.write(part)
+        with con.transaction():
+            _send(con, sql, copy_chunks(fields, nulls))  # in event-id order
     except (errors.UniqueViolation, errors.DeadlockDetected):
         return False
     return True
@@ -315,7 +366,7 @@ def append(
         )
 
     # sorted by event id: repeats become neighbours, and keys go in in one global order
-    order = np.argsort(batch.event_id, kind="stable")
+    order = id_order(batch.event_id)
     sorted_ids = batch.event_id[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = sorted_ids[1:] != sorted_ids[:-1]

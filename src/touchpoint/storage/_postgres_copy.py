@@ -35,13 +35,15 @@ True
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 __all__ = [
+    "CHUNK_ROWS",
     "COPY_SIGNATURE",
     "array",
+    "copy_chunks",
     "copy_parts",
     "copy_rows",
     "read_copy_row",
@@ -52,6 +54,9 @@ __all__ = [
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = COPY_SIGNATURE + bytes(8)  # flags 0, no header extension
 _TRAILER = b"\xff\xff"
+#: Rows per piece of `copy_chunks`: small enough that the server parses a piece while
+#: the next one is encoded, large enough that numpy's per-call cost does not show.
+CHUNK_ROWS = 32_768
 
 
 def text_lengths(values: np.ndarray) -> np.ndarray:
@@ -152,12 +157,49 @@ def copy_parts(
     return parts
 
 
+def copy_chunks(
+    columns: Sequence[np.ndarray],
+    nulls: Sequence[np.ndarray | None] | None = None,
+    *,
+    ordered: bool = True,
+    rows: int = CHUNK_ROWS,
+) -> Iterator[bytes | memoryview]:
+    """The stream of `copy_parts`, encoded ``rows`` at a time.
+
+    A generator: each piece is encoded only when asked for, so a writer that sends the
+    pieces from another thread (psycopg's ``QueuedLibpqWriter``) lets the server parse
+    piece k while piece k+1 is encoded. With ``ordered`` the bytes are those of
+    ``copy_parts(columns, nulls, ordered=True)`` whatever ``rows`` is; without, each
+    piece's rows are grouped by layout (the same rows, in another order).
+
+    >>> cols = [np.array([1, 2, 3], dtype=">i4"), np.array([b"a", b"bc", b""])]
+    >>> whole = copy_parts(cols, ordered=True)
+    >>> b"".join(bytes(p) for p in copy_chunks(cols, rows=2)) == b"".join(map(bytes, whole))
+    True
+    """
+    n = len(columns[0]) if columns else 0
+    masks = list(nulls or ())
+    yield _HEADER
+    for lo in range(0, n, max(1, rows)):  # a loop over pieces, a handful per batch
+        hi = min(n, lo + rows)
+        piece = [c[lo:hi] for c in columns]
+        piece_nulls = [None if m is None else m[lo:hi] for m in masks]
+        if ordered:
+            yield _in_order(piece, piece_nulls)
+        else:
+            yield from copy_parts(piece, piece_nulls)[1:-1]  # without header and trailer
+    yield _TRAILER
+
+
 def _in_order(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None]) -> memoryview:
     """All rows in their order: one structured array of the widest layout, then compacted.
 
     Every row gets every field at its column's full width; a boolean mask over the bytes
     then drops what a row does not send (a NULL field's value, the bytes of a text past
-    its length), and numpy compresses the whole buffer in one pass.
+    its length), and numpy compresses the whole buffer in one pass. A row's field
+    count, its length fields and its mask depend only on its layout (the lengths of its
+    texts, which fields are NULL): when the rows have few layouts, each layout's bytes
+    are made once and copied to its rows (`_layouts`), instead of field by field.
     """
     n = len(columns[0])
     fields: list[tuple[str, str]] = [("count", ">i2")]
@@ -167,22 +209,77 @@ def _in_order(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None])
             (f"len{i}", ">i4"),
             (f"val{i}", f"S{width}" if col.dtype.kind == "S" else col.dtype.str),
         ]
-    out = np.empty(n, dtype=np.dtype(fields))
-    out["count"] = len(columns)
-    keep = np.ones((n, out.dtype.itemsize), dtype=bool)
+    dtype = np.dtype(fields)
+    lengths = []  # per column: each row's length field (-1: NULL)
     for i, col in enumerate(columns):  # a loop over columns
-        at, width = out.dtype.fields[f"val{i}"][1], out.dtype[f"val{i}"].itemsize  # type: ignore[index]
-        length = np.full(n, width, dtype=np.int64)
-        if col.dtype.kind == "S":
-            length = text_lengths(col)
-            keep[:, at : at + width] = np.arange(width) < length[:, None]
+        width = dtype[f"val{i}"].itemsize
+        length = text_lengths(col) if col.dtype.kind == "S" else None
         mask = nulls[i] if i < len(nulls) else None
         if mask is not None:
-            length = np.where(mask, -1, length)
-            keep[:, at : at + width] &= ~mask[:, None]
-        out[f"len{i}"] = length
+            length = np.where(mask, -1, width if length is None else length)
+        lengths.append(length if length is None else length.astype(np.int64))
+    shared = _layouts(dtype, [_width_or(lengths[i], dtype, i) for i in range(len(columns))])
+    if shared is not None:
+        skeleton, masks, which = shared
+        raw = skeleton[which]  # count and lengths, one copy of the row's layout
+        keep = masks[which]
+        out = raw.view(dtype).reshape(n)
+    else:
+        out = np.empty(n, dtype=dtype)
+        out["count"] = len(columns)
+        keep = np.ones((n, dtype.itemsize), dtype=bool)
+        for i, length in enumerate(lengths):  # a loop over columns
+            at, width = dtype.fields[f"val{i}"][1], dtype[f"val{i}"].itemsize  # type: ignore[index]
+            out[f"len{i}"] = width if length is None else length
+            if length is not None:
+                keep[:, at : at + width] = np.arange(width) < length[:, None]
+        raw = out.view(np.uint8).reshape(n, -1)
+    for i, col in enumerate(columns):  # the values, a loop over columns
         out[f"val{i}"] = col
-    return memoryview(out.view(np.uint8).reshape(n, -1)[keep])
+    return memoryview(raw[keep])
+
+
+def _width_or(length: np.ndarray | None, dtype: np.dtype, i: int) -> np.ndarray | int:
+    """Column ``i``'s length fields, or its width when every row sends it whole."""
+    return dtype[f"val{i}"].itemsize if length is None else length
+
+
+#: At most this many distinct row layouts get their bytes made once (`_layouts`).
+MAX_LAYOUTS = 256
+
+
+def _layouts(
+    dtype: np.dtype, lengths: Sequence[np.ndarray | int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Each distinct layout's bytes (field count, lengths) and byte mask, and each row's layout.
+
+    None when there are more than `MAX_LAYOUTS` layouts or their key does not fit 63 bits.
+    """
+    varying = [(i, v) for i, v in enumerate(lengths) if not isinstance(v, int)]
+    if not varying:
+        return None
+    n = len(varying[0][1])
+    bits = [max(dtype[f"val{i}"].itemsize + 1, 1).bit_length() for i, _ in varying]
+    if sum(bits) > 63:
+        return None
+    packed = np.zeros(n, dtype=np.int64)
+    shift = 0
+    for (_, length), b in zip(varying, bits, strict=True):  # a loop over columns
+        packed |= (length + 1) << shift  # NULL (-1) packs as 0
+        shift += b
+    keys, first, which = np.unique(packed, return_index=True, return_inverse=True)
+    if len(keys) > MAX_LAYOUTS:
+        return None
+    per_layout = [v if isinstance(v, int) else v[first] for v in lengths]
+    skeleton = np.zeros(len(keys), dtype=dtype)
+    skeleton["count"] = len(lengths)
+    masks = np.ones((len(keys), dtype.itemsize), dtype=bool)
+    for i, length in enumerate(per_layout):  # a loop over columns
+        at, width = dtype.fields[f"val{i}"][1], dtype[f"val{i}"].itemsize  # type: ignore[index]
+        skeleton[f"len{i}"] = length
+        sent = np.broadcast_to(np.asarray(length), (len(keys),))
+        masks[:, at : at + width] = np.arange(width) < sent[:, None]
+    return skeleton.view(np.uint8).reshape(len(keys), -1), masks, which.reshape(-1)
 
 
 def read_copy_row(data: bytes | memoryview) -> list[memoryview | None]:

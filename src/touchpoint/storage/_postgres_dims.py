@@ -77,21 +77,37 @@ class Dimensions:
         return out
 
     def _fetch(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
+        """Ids of values the cache does not know: inserted if new, else looked up.
+
+        One statement inserts the new values in value order (concurrent writers take
+        the unique index's locks in one order) and returns their ids (``RETURNING``):
+        about half the server time of inserting and then joining every value back. A
+        value stored already (by another process, or before this one started) is
+        looked up by a later statement, whose snapshot sees it.
+        """
         con.execute(f"DELETE FROM {VALUES}")
         with con.cursor().copy(f"COPY {VALUES} FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(copy_rows([np.arange(len(values), dtype=">i4"), utf8(values)]))
-        con.execute(
-            f"INSERT INTO dim_{column} (value) SELECT value FROM {VALUES} ORDER BY value "
-            "ON CONFLICT (value) DO NOTHING"
-        )
-        fields = copy_one(
+        out = np.full(len(values), -1, dtype=np.int64)
+        added = copy_one(
             con,
-            f"COPY (SELECT array_agg(v.pos), array_agg(d.id) FROM {VALUES} v "
-            f"CROSS JOIN LATERAL (SELECT id FROM dim_{column} d WHERE d.value = v.value "
-            "OFFSET 0) d) TO STDOUT (FORMAT BINARY)",
+            f"COPY (WITH added AS (INSERT INTO dim_{column} (value) SELECT value FROM {VALUES} "
+            "ORDER BY value ON CONFLICT (value) DO NOTHING RETURNING id, value) "
+            f"SELECT count(*), array_agg(v.pos), array_agg(a.id) FROM added a "
+            f"JOIN {VALUES} v USING (value)) TO STDOUT (FORMAT BINARY)",
         )
-        out = np.empty(len(values), dtype=np.int64)
-        out[array(fields[0], ">i4")] = array(fields[1], ">i4")
+        if int.from_bytes(bytes(added[0]), "big", signed=True):
+            out[array(added[1], ">i4")] = array(added[2], ">i4")
+        missing = np.flatnonzero(out < 0)
+        if len(missing):
+            found = copy_one(
+                con,
+                f"COPY (SELECT array_agg(v.pos), array_agg(d.id) FROM {VALUES} v "
+                f"CROSS JOIN LATERAL (SELECT id FROM dim_{column} d WHERE d.value = v.value "
+                "OFFSET 0) d WHERE v.pos = ANY(%s::integer[])) TO STDOUT (FORMAT BINARY)",
+                [missing.tolist()],
+            )
+            out[array(found[0], ">i4")] = array(found[1], ">i4")
         return out
 
     def commit(self) -> None:
