@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint._distinct import distinct
 from touchpoint.errors import StorageError
 from touchpoint.storage._documents import care_columns, from_document, kind_of, to_document
 from touchpoint.storage._pack import pack, unpack
@@ -271,7 +272,7 @@ class RecordsMixin:
         codes = np.asarray(cols.pop("__customer"), dtype=np.int64)
         found = self._read(  # type: ignore[attr-defined]
             "SELECT id, value FROM dim_customer WHERE id = ANY(%s::integer[])",
-            [np.unique(codes).tolist()],
+            [distinct(codes).tolist()],
         )
         lookup = dict(found)
         values = np.empty(len(codes), dtype=object)
