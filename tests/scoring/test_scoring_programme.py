@@ -374,6 +374,26 @@ def coded_events(draw):
 
 
 @settings(max_examples=250, deadline=None)
+def _in_ranges(data, prog, asof, chunk_rows):
+    """The programme scored ``chunk_rows`` events per range of customers."""
+    import touchpoint.scoring._programme as impl
+
+    return impl._programme(
+        data,
+        prog,
+        customer="customer",
+        time="time",
+        amount="amount",
+        outcome="outcome",
+        points="points",
+        redeem="redeem",
+        purchases=("purchase",),
+        asof=asof,
+        progress=None,
+        chunk_rows=chunk_rows,
+    )
+
+
 @given(
     coded_events(),
     st.sampled_from([None, "30 days", "2 months"]),
@@ -407,20 +427,7 @@ def test_customer_ranges_and_threads_change_nothing(
         with pytest.MonkeyPatch.context() as m, set_threads(n_threads):
             m.setattr(impl, "CHUNK", block)  # rows per block of the sort into ranges
             try:
-                got = impl._programme(
-                    frame,
-                    prog,
-                    customer="customer",
-                    time="time",
-                    amount="amount",
-                    outcome="outcome",
-                    points="points",
-                    redeem="redeem",
-                    purchases=("purchase",),
-                    asof=asof,
-                    progress=None,
-                    chunk_rows=rows,
-                )
+                got = _in_ranges(frame, prog, asof, rows)
             except ValidationError as e:
                 return str(e)
         return [
@@ -448,7 +455,6 @@ def test_the_earliest_overdraft_is_reported_whatever_the_ranges(chunk_rows):
     """Customers 'a', 'b', 'c' all redeem more than they have; 'b' (row 4, the middle
     customer, neither the first nor the last row of the three) does so first in time, so
     'b' is named however the customers are split."""
-    import touchpoint.scoring._programme as impl
 
     data = {
         "customer": ["a", "b", "c", "c", "b", "a"],
@@ -459,17 +465,4 @@ def test_the_earliest_overdraft_is_reported_whatever_the_ranges(chunk_rows):
     }
     prog = LoyaltyProgramme(tiers=TIERS)
     with pytest.raises(ValidationError, match=r"points\[4\].*'b' redeems more points"):
-        impl._programme(
-            data,
-            prog,
-            customer="customer",
-            time="time",
-            amount="amount",
-            outcome="outcome",
-            points="points",
-            redeem="redeem",
-            purchases=("purchase",),
-            asof=None,
-            progress=None,
-            chunk_rows=chunk_rows,
-        )
+        _in_ranges(data, prog, None, chunk_rows)

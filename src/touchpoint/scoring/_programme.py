@@ -67,7 +67,7 @@ from touchpoint.frame import (
     read_coded,
 )
 from touchpoint.model import DowngradeRule, LoyaltyProgramme, QualificationBasis
-from touchpoint.scoring._reduce import Progress, report
+from touchpoint.scoring._reduce import Progress, group_max, group_sum, report
 from touchpoint.scoring._timeline import (
     add_months,
     cumulative_at,
@@ -516,18 +516,17 @@ def _score_range(
         else:
             value = programme.point_value
             used = np.where(is_redeem, np.nan_to_num(amt) / value if value else 0.0, 0.0)
-        total_used = np.bincount(cust, weights=used, minlength=k).astype(np.float64)
+        total_used = group_sum(cust, used, k)
     del is_redeem
     ti = t.view(np.int64)
 
-    # float64 even without events (np.bincount of nothing is int64)
-    total_earned = np.bincount(cust, weights=earned, minlength=k).astype(np.float64)
+    total_earned = group_sum(cust, earned, k)
     expired = np.zeros(k)
     c_exp = e_exp = v_exp = None
     if programme.points_expire is not None:
         c_exp, e_exp, v_exp = _expiry(programme, cust, t, earned, red, used)
         due = e_exp <= at_us
-        np.maximum.at(expired, c_exp[due], v_exp[due])
+        expired = group_max(c_exp[due], v_exp[due], k, 0.0)
         del due
     overdraft = None
     if len(red):
@@ -537,7 +536,7 @@ def _score_range(
     del c_exp, e_exp, v_exp, used
     tier, qualifying, changes = _tiers(programme, cust, t, spend, earned, k, dates, starts)
     figures = {
-        "spend": np.bincount(cust, weights=spend, minlength=k).astype(np.float64),
+        "spend": group_sum(cust, spend, k),
         "earned": total_earned,
         "redeemed": total_used,
         "expired": expired,
@@ -590,7 +589,7 @@ def _check_redemptions(
 ) -> _Overdraft | None:
     """The first redemption that takes the balance below zero, or None."""
     had = cumulative_at(cust, ti, earned, cust[red], ti[red])
-    spent = cumulative_at(cust[red], ti[red], used[red], cust[red], ti[red])
+    spent = cumulative_self(cust[red], ti[red], used[red])
     gone = np.zeros(len(red))
     if c_exp is not None and e_exp is not None and v_exp is not None:
         gone = np.maximum(running_max_before(c_exp, e_exp, v_exp, cust[red], ti[red]), 0.0)
@@ -656,7 +655,7 @@ def _tiers(
     for d, s in zip(dates, starts, strict=True):
         lo = np.searchsorted(ts, s, side="right")
         hi = np.searchsorted(ts, d, side="right")
-        qualifying = np.bincount(cs[lo:hi], weights=bs[lo:hi], minlength=k).astype(np.float64)
+        qualifying = group_sum(cs[lo:hi], bs[lo:hi], k)
         reached = (
             np.searchsorted(
                 thresholds, qualifying + _EPS * np.maximum(qualifying, 1.0), side="right"
