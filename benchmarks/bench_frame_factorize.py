@@ -33,9 +33,9 @@ import data as gen
 from bench_scoring_harness import (
     PYTHON,
     add_common_arguments,
-    interleave,
     report,
     results_dict,
+    run_interleaved,
     save,
     serve,
     versions,
@@ -113,15 +113,7 @@ def main() -> None:
                 for name in a.contenders.split(",")
             }
             argv = with_baseline(argv, a.baseline_src)
-            env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
-            res = interleave(
-                argv,
-                rounds=a.repeat,
-                max_others=a.max_others,
-                retries=a.retries,
-                env=env,
-                together=not a.one_by_one,
-            )
+            res = run_interleaved(argv, a)
             title = f"factorize {a.events:,} raw ids ({shape}) of {a.customers:,} customers"
             checks = {n: r.check for n, r in res.items() if r.check is not None}
             notes = [

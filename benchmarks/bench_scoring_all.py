@@ -27,8 +27,8 @@ import data as gen
 from bench_scoring_harness import (
     PYTHON,
     add_common_arguments,
-    interleave,
     machine,
+    run_interleaved,
     save,
     serve,
 )
@@ -208,15 +208,7 @@ def main() -> None:
             name: [PYTHON, __file__, "--worker", name, "--data", tmp]
             for name in a.scores.split(",")
         }
-        env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
-        res = interleave(
-            argv,
-            rounds=a.repeat,
-            max_others=a.max_others,
-            retries=a.retries,
-            env=env,
-            together=False,
-        )
+        res = run_interleaved(argv, a, together=False)
     col_names = {"response_time": "rt"}
     print(f"\nevery score, {a.events:,} events / {a.customers:,} customers, {a.skew} customers")
     print(f"  [{machine()}]")

@@ -18,7 +18,6 @@ the wall times, the steadier figure on a shared machine.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -30,9 +29,11 @@ import data as gen
 from bench_scoring_harness import (
     PYTHON,
     add_common_arguments,
-    interleave,
+    best_cpu,
+    checks_agree,
     report,
     results_dict,
+    run_interleaved,
     save,
     serve,
     versions,
@@ -235,23 +236,15 @@ def main() -> None:
             for name in a.contenders.split(",")
         }
         argv = with_baseline(argv, a.baseline_src)
-        env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
-        res = interleave(
-            argv,
-            rounds=a.repeat,
-            max_others=a.max_others,
-            retries=a.retries,
-            env=env,
-            together=not a.one_by_one,
-        )
+        res = run_interleaved(argv, a)
     what = (
         f"compliance of {a.events:,} interactions, {TOUCHPOINTS * 2} indicators x {STORES} "
         f"stores, {a.skew} popularity"
     )
     checks = {n: r.check for n, r in res.items() if r.check is not None}
-    agree = len({json.dumps(c, sort_keys=True) for c in checks.values()}) <= 1
+    agree = checks_agree(res)
     # on a shared machine the process's own CPU seconds are the steadier figure
-    cpu = {n: min(run["cpu"] for run in r.runs) for n, r in res.items() if r.runs}
+    cpu = best_cpu(res)
     notes = [
         versions("pandas", "polars", "duckdb"),
         "best CPU seconds: " + ", ".join(f"{n} {c:.3f}" for n, c in cpu.items()),

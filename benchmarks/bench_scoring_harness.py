@@ -421,6 +421,33 @@ def add_common_arguments(parser: Any) -> None:
     )
 
 
+def run_interleaved(
+    argv: Mapping[str, Any], args: Any, *, together: bool | None = None
+) -> dict[str, Result]:
+    """`interleave` with the options of `add_common_arguments` (``--threads`` as the
+    workers' ``TOUCHPOINT_THREADS``; ``together`` defaults to ``not --one-by-one``)."""
+    env = {"TOUCHPOINT_THREADS": str(args.threads)} if args.threads else None
+    return interleave(
+        argv,
+        rounds=args.repeat,
+        max_others=args.max_others,
+        retries=args.retries,
+        env=env,
+        together=not args.one_by_one if together is None else together,
+    )
+
+
+def checks_agree(results: Mapping[str, Result]) -> bool:
+    """Whether every contender that reported a check reported the same one."""
+    checks = [r.check for r in results.values() if r.check is not None]
+    return len({json.dumps(c, sort_keys=True) for c in checks}) <= 1
+
+
+def best_cpu(results: Mapping[str, Result]) -> dict[str, float]:
+    """Each contender's best CPU seconds (of its own process) over its runs."""
+    return {n: min(run["cpu"] for run in r.runs) for n, r in results.items() if r.runs}
+
+
 def with_baseline(
     argv: dict[str, Any], src: str | None, name: str = "touchpoint"
 ) -> dict[str, Any]:

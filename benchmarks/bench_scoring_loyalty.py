@@ -46,9 +46,11 @@ import data as gen
 from bench_scoring_harness import (
     PYTHON,
     add_common_arguments,
-    interleave,
+    best_cpu,
+    checks_agree,
     report,
     results_dict,
+    run_interleaved,
     save,
     serve,
     with_baseline,
@@ -208,22 +210,14 @@ def main() -> None:
                 {"touchpoint": [PYTHON, __file__, "--worker", shape, "--data", tmp]},
                 a.baseline_src,
             )
-            env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
-            res = interleave(
-                argv,
-                rounds=a.repeat,
-                max_others=a.max_others,
-                retries=a.retries,
-                env=env,
-                together=not a.one_by_one,
-            )
+            res = run_interleaved(argv, a)
         what = (
             f"loyalty programme, {a.events:,} events / {a.customers:,} customers, shape "
             f"{shape!r} ({a.skew}); columns read: {read_mib:.0f} MiB"
         )
         checks = {n: r.check for n, r in res.items() if r.check is not None}
-        agree = len({json.dumps(c, sort_keys=True) for c in checks.values()}) <= 1
-        cpu = {n: min(run["cpu"] for run in r.runs) for n, r in res.items() if r.runs}
+        agree = checks_agree(res)
+        cpu = best_cpu(res)
         peak = {n: max(run["peak_mib"] for run in r.runs) for n, r in res.items() if r.runs}
         notes = [
             "best CPU seconds: " + ", ".join(f"{n} {c:.2f}" for n, c in cpu.items()),

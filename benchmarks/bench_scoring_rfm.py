@@ -47,9 +47,9 @@ from bench_scoring_harness import (
     PYTHON,
     add_common_arguments,
     bandwidth,
-    interleave,
     report,
     results_dict,
+    run_interleaved,
     save,
     serve,
     versions,
@@ -315,15 +315,7 @@ def main() -> None:
                 for name in names
             }
             argv = with_baseline(argv, a.baseline_src)
-            env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
-            res = interleave(
-                argv,
-                rounds=a.repeat,
-                max_others=a.max_others,
-                retries=a.retries,
-                env=env,
-                together=not a.one_by_one,
-            )
+            res = run_interleaved(argv, a)
             if a.task == "features":
                 what = (
                     f"RFM features, {a.events:,} events / {a.customers:,} customers, ids {shape}, "

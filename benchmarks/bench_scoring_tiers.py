@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_scoring_harness import (
     PYTHON,
     add_common_arguments,
-    interleave,
     report,
     results_dict,
+    run_interleaved,
     save,
     serve,
     with_baseline,
@@ -132,21 +132,13 @@ def main() -> None:
         rng = np.random.default_rng(0)
         values = rng.pareto(1.16, a.customers) * 100
         np.save(Path(tmp) / "values.npy", np.round(values, 0 if a.whole else 2))
-        env = {"TOUCHPOINT_THREADS": str(a.threads)} if a.threads else None
         for what in ("pyramid", "pareto"):
             argv = {
                 name: [PYTHON, __file__, "--worker", name, "--data", tmp, "--what", what]
                 for name in a.contenders.split(",")
             }
             argv = with_baseline(argv, a.baseline_src)
-            res = interleave(
-                argv,
-                rounds=a.repeat,
-                max_others=a.max_others,
-                retries=a.retries,
-                env=env,
-                together=not a.one_by_one,
-            )
+            res = run_interleaved(argv, a)
             ties = ", whole units" if a.whole else ""
             title = f"{what} of {a.customers:,} customers{ties}"
             report(title, res, together=not a.one_by_one)
