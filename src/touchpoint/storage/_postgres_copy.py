@@ -54,8 +54,8 @@ __all__ = [
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = COPY_SIGNATURE + bytes(8)  # flags 0, no header extension
 _TRAILER = b"\xff\xff"
-#: Rows per piece of `copy_chunks`: small enough that the server parses a piece while
-#: the next one is encoded, large enough that numpy's per-call cost does not show.
+#: Rows per piece of `copy_chunks`: small enough that the client never holds a whole
+#: batch's bytes, large enough that numpy's per-call cost does not show.
 CHUNK_ROWS = 32_768
 
 
@@ -166,9 +166,8 @@ def copy_chunks(
 ) -> Iterator[bytes | memoryview]:
     """The stream of `copy_parts`, encoded ``rows`` at a time.
 
-    A generator: each piece is encoded only when asked for, so a writer that sends the
-    pieces from another thread (psycopg's ``QueuedLibpqWriter``) lets the server parse
-    piece k while piece k+1 is encoded. With ``ordered`` the bytes are those of
+    A generator: each piece is encoded only when asked for, after the last one was
+    written. With ``ordered`` the bytes are those of
     ``copy_parts(columns, nulls, ordered=True)`` whatever ``rows`` is; without, each
     piece's rows are grouped by layout (the same rows, in another order).
 
