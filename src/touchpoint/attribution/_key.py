@@ -27,7 +27,7 @@ import numpy as np
 
 from touchpoint._deprecation import renamed
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import ScoreFrame, as_float64, factorize, read_columns
+from touchpoint.frame import ScoreFrame, as_float64, check_codes, factorize, read_columns
 
 __all__ = ["key_touchpoints", "relative_weights"]
 
@@ -138,17 +138,14 @@ def key_touchpoints(
         np.concatenate([att_units, np.asarray(rat["touchpoint"])[valid]]).astype(object),
         sort=True,
     )
-    if (inverse < 0).any():
-        at = int(np.flatnonzero(inverse < 0)[0])
-        where = "attribution" if at < len(att_units) else "ratings"
-        raise ValidationError([Problem(f"{where}[{touchpoint!r}]", "a touchpoint is missing")])
+    check_codes(inverse[: len(att_units)], f"attribution[{touchpoint!r}]")
+    check_codes(inverse[len(att_units) :], f"ratings[{touchpoint!r}]")
     p = len(units)
     att_share = np.full(p, 0.0)
     att_share[inverse[: len(att_units)]] = as_float64(att["share"], f"attribution[{share!r}]")
     tp = inverse[len(att_units) :]
     cust, cust_ids = factorize(np.asarray(rat["customer"])[valid], sort=True)
-    if (cust < 0).any():
-        raise ValidationError([Problem(f"ratings[{customer!r}]", "a customer is missing")])
+    check_codes(cust, f"ratings[{customer!r}]")
     n = len(cust_ids)
     r, y_rows = r[valid], y_rows[valid]
     cell = cust * p + tp
