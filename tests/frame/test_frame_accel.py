@@ -89,7 +89,9 @@ def test_factorize_wide_integers_equals_the_numpy_path(values, sort, threads):
 @settings(max_examples=40, deadline=None)
 @given(integer_ids(), st.sampled_from([True, False, None]))
 def test_the_thread_count_changes_no_code(values, sort):
-    with _accel.minimum_rows(0):
+    # blocks of 16 rows, so that several threads really split the kernels' row passes
+    with _accel.minimum_rows(0), set_accel(True), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_accel, "_BLOCK_ROWS", 16)
         with set_threads(1):
             one = factorize(values, sort=sort)
         with set_threads(4):
