@@ -49,9 +49,8 @@ def stored_customer_columns(
     """(customers, consents) as `customer_columns` gives them, of a storage's customers.
 
     The built-in SQLite and PostgreSQL storages make them from their stored documents
-    (``care_columns``), without a `touchpoint.Customer` per record (1M customers: about
-    a minute, against 117 s through the objects with the collector running; see the
-    report table in benchmarks/README.md); any other storage's records go through
+    (``care_columns``), without a `touchpoint.Customer` per record (1M customers:
+    53-63 s with the collector paused, see benchmarks/README.md); any other storage's records go through
     `customer_columns`.
     """
     columns = getattr(storage, "care_columns", None)
