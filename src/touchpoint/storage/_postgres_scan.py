@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from touchpoint.frame import STANDARD
+from touchpoint.frame import STANDARD, micros
 from touchpoint.storage._postgres_append import PG_EPOCH_US
 from touchpoint.storage._postgres_copy import read_copy_row, texts
 from touchpoint.storage._postgres_dims import categories
@@ -30,7 +30,7 @@ from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS
 if TYPE_CHECKING:
     from touchpoint.storage.postgres import PostgresStorage
 
-__all__ = ["SCAN_PAGES", "scan", "to_us"]
+__all__ = ["SCAN_PAGES", "scan"]
 
 #: Table pages read per block (about 60 interactions a page).
 SCAN_PAGES = 4096
@@ -46,15 +46,6 @@ _AGGREGATES = ", ".join(
     + ["array_agg(time)", "array_agg(direction)"]
     + [f"array_agg(coalesce({name}, 'NaN'))" for name in FLOATS]
 )
-
-
-def to_us(value: Any) -> int | None:
-    """Microseconds since the Unix epoch of a datetime, numpy datetime or ISO string (UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return int((np.datetime64(value, "us") - np.datetime64(0, "us")).astype(np.int64))
 
 
 def _timestamp(us: int) -> dt.datetime:
@@ -83,7 +74,7 @@ def scan(
 ) -> Any:
     from touchpoint.frame import EventFrame
 
-    lo, hi = to_us(start), to_us(end)
+    lo, hi = (None if v is None else micros(v) for v in (start, end))
     where: list[str] = []
     params: list[Any] = []
     if lo is not None:

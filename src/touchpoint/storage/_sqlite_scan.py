@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 import struct
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from touchpoint.frame import STANDARD
+from touchpoint.frame import STANDARD, micros
 from touchpoint.storage._pack import ascii_text
 from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS
 
@@ -41,16 +40,6 @@ if TYPE_CHECKING:
     from touchpoint.storage.sqlite import SqliteStorage
 
 __all__ = ["block_columns", "scan"]
-
-_EPOCH = np.datetime64(0, "us")
-
-
-def _to_us(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return int((np.datetime64(value, "us") - _EPOCH).astype(np.int64))
 
 
 def block_columns(
@@ -92,7 +81,7 @@ def scan(
 ) -> Any:
     from touchpoint.frame import EventFrame
 
-    lo, hi = _to_us(start), _to_us(end)
+    lo, hi = (None if v is None else micros(v) for v in (start, end))
     sql, params = "SELECT id, n FROM chunk WHERE n > 0", []
     if lo is not None:
         sql += " AND tmax >= ?"
