@@ -110,6 +110,20 @@ def test_report_of_a_plain_path_reads_the_stored_blueprint(capsys, tmp_path: Pat
     assert by_path["sections"] == by_url["sections"]
 
 
+def test_init_takes_a_plain_path_as_the_other_commands_do(capsys, tmp_path: Path) -> None:
+    """``touchpoint init FILE.db`` makes ``sqlite:///FILE.db`` (a plain path was refused by
+    init while report and open took it), keeps the blueprint, and refuses it a second time."""
+    path = tmp_path / "crm.db"
+    code, _, err = run(capsys, "init", str(path), "--template", "budget-hotel")
+    assert code == 0, err
+    from touchpoint.cli._workspace import open_url
+
+    with open_url(f"sqlite:///{path}") as ws:
+        assert ws.blueprint is not None and ws.blueprint.name == "budget-hotel"
+    code, _, err = run(capsys, "init", str(path), "--template", "budget-hotel")
+    assert code != 0 and "exists already" in err
+
+
 def test_ratings_off_the_csat_scale_leave_the_csat_sections_out_not_the_report(
     capsys, tmp_path: Path
 ) -> None:

@@ -35,7 +35,10 @@ CREATED_BY_KEY = "touchpoint.created_by"
 
 
 def sqlite_path(url: str) -> str | None:
-    """The file of a ``sqlite:///...`` URL, or None for another kind of URL."""
+    """The file of a ``sqlite:///...`` URL or of a plain path (no ``://``: a SQLite file,
+    as `touchpoint.open` reads it), or None for another kind of URL."""
+    if "://" not in url:
+        return url
     parts = urlsplit(url)
     if parts.scheme != "sqlite":
         return None
@@ -87,8 +90,6 @@ def open_url(url: str) -> Any:
     """
     from touchpoint.workspace import open_workspace
 
-    if "://" not in url:  # as touchpoint.storage.open_storage reads it
-        url = f"sqlite:///{url}"
     path = sqlite_path(url)
     blueprint = None
     if path is not None:
