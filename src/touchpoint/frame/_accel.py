@@ -172,24 +172,23 @@ def factorize_int64(
     kern = _kernels()
     blocks = chunk_bounds(len(keys), min_size=_BLOCK_ROWS)
     codes, uniques, firsts = _partition_codes(kern, keys, blocks, threads)
-    start = np.cumsum(firsts) - firsts
-    # partition order -> first appearance; int32 when it fits: at 5M keys the table is
-    # 20 MB, which the last pass reads at random and the L3 cache holds
+    # int32 when it fits: at 5M keys the table is 20 MB, which the last pass reads at
+    # random and the L3 cache holds
     small = np.int32 if len(uniques) < 2**31 else np.int64
     rank = np.empty(len(uniques), small)
-    parallel_map(
-        lambda b: kern.rank_firsts(codes, *blocks[b], start[b], rank),
-        range(len(blocks)),
-        threads=threads,
-    )
-    ordered = np.empty_like(uniques)
-    ordered[rank] = uniques
-    if ascending:
-        by_value = np.argsort(ordered)  # distinct values: any sort is the stable one
-        position = np.empty(len(by_value), np.int64)
-        position[by_value] = np.arange(len(by_value))
-        rank = position[rank].astype(small)
-        ordered = ordered[by_value]
+    if ascending:  # partition order -> value order: first appearance is not needed
+        by_value = np.argsort(uniques)  # distinct values: any sort is the stable one
+        rank[by_value] = np.arange(len(by_value))
+        ordered = uniques[by_value]
+    else:  # partition order -> first appearance, numbered by the first rows
+        start = np.cumsum(firsts) - firsts
+        parallel_map(
+            lambda b: kern.rank_firsts(codes, *blocks[b], start[b], rank),
+            range(len(blocks)),
+            threads=threads,
+        )
+        ordered = np.empty_like(uniques)
+        ordered[rank] = uniques
     parallel_map(
         lambda b: kern.recode(codes, *blocks[b], rank), range(len(blocks)), threads=threads
     )
