@@ -1,6 +1,6 @@
 """The compiled accelerator (``accel`` extra, numba) gives numpy's results, bit for bit.
 
-The kernels run from `_accel.MIN_ROWS` values; `_accel.minimum_rows(0)` lowers that so
+The kernels run from `_accel.MIN_ROWS` values; `every_size()` lowers that to 0 so
 hypothesis' small examples take them. Each result is compared with the same call with
 the accelerator off (the numpy and pandas paths, themselves checked against pandas and
 numpy in test_frame_codes.py) and with pandas' factorize directly.
@@ -8,6 +8,7 @@ numpy in test_frame_codes.py) and with pandas' factorize directly.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 
@@ -54,10 +55,18 @@ def integer_ids(draw):
     return np.array(pool, dtype=np.int64)[picks]
 
 
+@contextlib.contextmanager
+def every_size():
+    """Within the block, inputs of any size use the kernels."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_accel, "MIN_ROWS", 0)
+        yield
+
+
 def _both(values, sort, threads):
     """factorize with the accelerator forced on, then with it off."""
     with set_threads(threads):
-        with _accel.minimum_rows(0), set_accel(True):
+        with every_size(), set_accel(True):
             fast = factorize(values, sort=sort)
         with set_accel(False):
             slow = factorize(values, sort=sort)
@@ -90,7 +99,7 @@ def test_factorize_wide_integers_equals_the_numpy_path(values, sort, threads):
 @given(integer_ids(), st.sampled_from([True, False, None]))
 def test_the_thread_count_changes_no_code(values, sort):
     # blocks of 16 rows, so that several threads really split the kernels' row passes
-    with _accel.minimum_rows(0), set_accel(True), pytest.MonkeyPatch.context() as patch:
+    with every_size(), set_accel(True), pytest.MonkeyPatch.context() as patch:
         patch.setattr(_accel, "_BLOCK_ROWS", 16)
         with set_threads(1):
             one = factorize(values, sort=sort)
@@ -155,7 +164,7 @@ def test_rfm_from_raw_integer_ids_is_the_same_frame_with_and_without(ids, seed, 
     ):
         with set_accel(False):
             want = rfm(data, asof=ASOF).to_pandas()
-        with _accel.minimum_rows(0), set_accel(True):  # whatever TOUCHPOINT_ACCEL says
+        with every_size(), set_accel(True):  # whatever TOUCHPOINT_ACCEL says
             for threads in (1, 2):
                 with set_threads(threads):
                     got = rfm(data, asof=ASOF).to_pandas()
@@ -190,5 +199,5 @@ def test_small_inputs_never_import_numba():
 @pytest.mark.parametrize("raw", ["0", "false", "No", " off "])
 def test_the_environment_turns_it_off(monkeypatch, raw):
     monkeypatch.setenv("TOUCHPOINT_ACCEL", raw)
-    with _accel.minimum_rows(0):
+    with every_size():
         assert not _accel.wanted(10)

@@ -34,9 +34,8 @@ False
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import importlib
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -44,7 +43,7 @@ import numpy as np
 
 from touchpoint._threads import chunk_bounds, get_accel, parallel_map
 
-__all__ = ["MIN_ROWS", "available", "factorize_int64", "minimum_rows", "wanted"]
+__all__ = ["MIN_ROWS", "available", "factorize_int64", "wanted"]
 
 #: Values from which the kernels run (when numba is importable and the accelerator is
 #: on): loading them costs about 0.4 CPU s more than numpy's first call in a process,
@@ -59,8 +58,14 @@ _PARTITION_BITS = 8
 #: Rows per block of the row passes (tasks on the thread pool).
 _BLOCK_ROWS = 1 << 20
 
-_threshold: list[int] = [MIN_ROWS]
-_module: list[ModuleType | None] = []  # the kernels module, or None without numba
+
+@functools.cache
+def _kernels() -> ModuleType | None:
+    """The kernels module (imports numba and loads the kernels once), or None without numba."""
+    try:
+        return importlib.import_module("touchpoint.frame._accel_kernels")
+    except ImportError:
+        return None
 
 
 def available() -> bool:
@@ -69,42 +74,16 @@ def available() -> bool:
     >>> isinstance(available(), bool)
     True
     """
-    if not _module:
-        try:
-            _module.append(importlib.import_module("touchpoint.frame._accel_kernels"))
-        except ImportError:
-            _module.append(None)
-    return _module[0] is not None
+    return _kernels() is not None
 
 
 def wanted(rows: int) -> bool:
-    """Whether an input of ``rows`` rows goes to the kernels (on, large enough, numba).
+    """Whether an input of ``rows`` rows goes to the kernels (on, at least `MIN_ROWS`, numba).
 
     >>> wanted(0)
     False
     """
-    return rows >= _threshold[0] and get_accel() and available()
-
-
-@contextlib.contextmanager
-def minimum_rows(rows: int) -> Iterator[None]:
-    """Within the block, inputs of at least ``rows`` rows use the kernels (tests: 0).
-
-    >>> with minimum_rows(10**12):
-    ...     wanted(10**9)
-    False
-    """
-    before = _threshold[0]
-    _threshold[0] = rows
-    try:
-        yield
-    finally:
-        _threshold[0] = before
-
-
-def _kernels() -> Any:
-    available()
-    return _module[0]
+    return rows >= MIN_ROWS and get_accel() and available()
 
 
 def _partition_codes(
@@ -169,7 +148,7 @@ def factorize_int64(
     >>> c.tolist(), u.tolist()
     ([0, 1, 0], [9, -4])
     """
-    kern = _kernels()
+    kern: Any = _kernels()  # callers check `available` first
     blocks = chunk_bounds(len(keys), min_size=_BLOCK_ROWS)
     codes, uniques, firsts = _partition_codes(kern, keys, blocks, threads)
     # int32 when it fits: at 5M keys the table is 20 MB, which the last pass reads at
