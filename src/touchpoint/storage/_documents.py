@@ -105,6 +105,18 @@ def from_document(kind: str, text: str) -> Any:
     return KINDS[kind](**data)
 
 
+def keyset_pages(con: Any, sql: str, page: int) -> Iterator[list[str]]:
+    """The document bodies of ``sql`` a page at a time, by keyset (no OFFSET rescans).
+
+    ``sql`` selects ``(id, body)`` with ``id > <param 1>`` ordered by id, ``LIMIT <param
+    2>``, in the connection's parameter style; each page starts after the last id seen.
+    """
+    last = ""
+    while rows := con.execute(sql, (last, page)).fetchall():
+        last = rows[-1][0]
+        yield [body for _, body in rows]
+
+
 def care_columns(
     pages: Iterable[list[str]], anchors: set[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -22,14 +22,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from touchpoint._distinct import distinct
 from touchpoint.errors import StorageError
-from touchpoint.storage._documents import care_columns, from_document, kind_of, to_document
+from touchpoint.storage._documents import (
+    care_columns,
+    from_document,
+    keyset_pages,
+    kind_of,
+    to_document,
+)
 from touchpoint.storage._pack import pack, unpack
 
 __all__ = ["LIVE", "OUTBOX_COLUMNS", "OutboxMixin", "RecordsMixin"]
@@ -165,15 +171,8 @@ class RecordsMixin:
             "SELECT id, body::text FROM document WHERE kind = 'customer' AND id > %s "
             "ORDER BY id LIMIT %s"
         )
-
-        def pages(con: Any) -> Iterator[list[str]]:
-            last = ""
-            while rows := con.execute(sql, (last, _PAGE)).fetchall():
-                last = rows[-1][0]
-                yield [body for _, body in rows]
-
         with self._snapshot() as con:  # type: ignore[attr-defined]
-            return care_columns(pages(con), anchors)
+            return care_columns(keyset_pages(con, sql, _PAGE), anchors)
 
     def add_promises(self, promises: Iterable[Any]) -> int:
         return self._put_documents(promises)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from touchpoint.errors import StorageError
-from touchpoint.storage._documents import care_columns, from_document, kind_of, to_document
+from touchpoint.storage._documents import (
+    care_columns,
+    from_document,
+    keyset_pages,
+    kind_of,
+    to_document,
+)
 from touchpoint.storage._pack import pack, unpack
 
 __all__ = ["RecordsMixin"]
@@ -115,15 +121,8 @@ class RecordsMixin:
         time in one read transaction, without a `Customer` object per record
         (`touchpoint.storage._documents.care_columns`)."""
         sql = "SELECT id, body FROM document WHERE kind = 'customer' AND id > ? ORDER BY id LIMIT ?"
-
-        def pages(con: Any) -> Iterator[list[str]]:
-            last = ""
-            while rows := con.execute(sql, (last, _PAGE)).fetchall():
-                last = rows[-1][0]
-                yield [body for _, body in rows]
-
         with self._snapshot() as con:  # type: ignore[attr-defined]
-            return care_columns(pages(con), anchors)
+            return care_columns(keyset_pages(con, sql, _PAGE), anchors)
 
     def add_promises(self, promises: Iterable[Any]) -> int:
         return self._put_documents(promises)
