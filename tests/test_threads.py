@@ -3,6 +3,7 @@
 import itertools
 import multiprocessing
 import os
+import sys
 import threading
 
 import numpy as np
@@ -15,6 +16,7 @@ from touchpoint._threads import (
     ENV,
     available_cores,
     chunk_bounds,
+    empty,
     get_accel,
     get_threads,
     map_chunks,
@@ -182,6 +184,38 @@ def test_map_chunks_float_sums_are_bit_equal_on_one_thread_and_many():
         results.append(sum(parts))
     assert results[0] == results[1] == results[2]
     assert results[0] == pytest.approx(x.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [0, 5, (3, 4), _threads.PREFAULT_BYTES // 8 + 1, (1024, 257)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_empty_gives_the_shape_and_type_asked_for(shape, threads):
+    with set_threads(threads):
+        out = empty(shape, dtype=np.int64)
+    assert out.shape == np.empty(shape).shape and out.dtype == np.int64
+    assert out.flags.c_contiguous and out.flags.writeable
+    out.fill(7)
+    assert (out == 7).all()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page-fault counts from Linux")
+def test_empty_maps_the_pages_before_the_threads_write_them():
+    """What `empty` is for: threads filling the array take no page faults of their own."""
+    import resource
+
+    def faults() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+    size = 64 << 20
+    with set_threads(2):
+        out = empty(size, dtype=np.uint8)
+        before = faults()
+        out.fill(1)
+        assert faults() - before < 8  # 16,384 pages of 4 KiB, or 32 of 2 MiB, unmapped
+    with set_threads(1):  # one thread: nothing to gain, left to the first write
+        lazy = empty(size, dtype=np.uint8)
+        before = faults()
+        lazy.fill(1)
+        assert faults() - before >= 32
 
 
 def test_the_pool_grows_when_more_threads_are_asked_for():

@@ -66,6 +66,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Any, TypeVar
 
+import numpy as np
+
 from touchpoint.errors import Problem, ValidationError
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "ThreadSetting",
     "available_cores",
     "chunk_bounds",
+    "empty",
     "get_accel",
     "get_threads",
     "map_chunks",
@@ -95,6 +98,11 @@ ACCEL_ENV = "TOUCHPOINT_ACCEL"
 #: Chunks are at least this many elements by default: below it a thread's start-up and
 #: the GIL hand-over cost more than the numpy work saves.
 MIN_CHUNK = 1 << 17
+
+#: Arrays of at least this many bytes that pool threads will fill are mapped first (`empty`).
+PREFAULT_BYTES = 1 << 20
+#: One write per this many bytes maps every page (4 KiB, the smallest page size).
+_PAGE = 4096
 
 _lock = threading.Lock()
 _setting: int | None = None  # set by set_threads; None: environment, then all cores
@@ -392,6 +400,27 @@ def chunk_bounds(
         bounds.append((start, stop))
         start = stop
     return bounds
+
+
+def empty(shape: int | tuple[int, ...], dtype: Any = float) -> np.ndarray:
+    """``numpy.empty`` for an array the pool's threads will fill: its pages mapped first.
+
+    The operating system maps a fresh large array lazily, page by page on first write.
+    When several threads take those page faults in one process at once, they wait on
+    each other in the kernel: filling a fresh 80 MB array from 2 threads cost 0.4-0.6 s
+    of system time on a 2-core virtual machine, against 0.03-0.08 s when one thread
+    wrote a byte per page first. So with more than one thread, arrays of at least
+    `PREFAULT_BYTES` get that one write per page here (about 4 ms for 80 MB, all of it
+    page faults the threads would have taken anyway); the contents stay unspecified, as
+    with ``numpy.empty``.
+
+    >>> empty(3, dtype=np.int64).shape
+    (3,)
+    """
+    out = np.empty(shape, dtype=dtype)
+    if out.nbytes >= PREFAULT_BYTES and get_threads() > 1:
+        out.reshape(-1).view(np.uint8)[::_PAGE] = 0
+    return out
 
 
 def map_chunks(

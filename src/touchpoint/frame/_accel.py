@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint._threads import chunk_bounds, get_accel, parallel_map
+from touchpoint._threads import chunk_bounds, empty, get_accel, parallel_map
 
 __all__ = ["MIN_ROWS", "available", "factorize_int64", "wanted"]
 
@@ -105,13 +105,13 @@ def _partition_codes(
     np.cumsum(counts.sum(axis=0), out=region[1:])
     # where each block's rows of each partition start: partitions in order, blocks in order
     cursor = region[:-1] + np.cumsum(counts, axis=0) - counts
-    buffer = np.empty(n, np.int64)
+    buffer = empty(n, np.int64)
     parallel_map(
         lambda b: kern.partition_keys(keys, *blocks[b], shift, cursor[b].copy(), buffer),
         range(len(blocks)),
         threads=threads,
     )
-    found = np.empty(n, np.int64)  # each partition's distinct keys from its region's start
+    found = empty(n, np.int64)  # each partition's distinct keys from its region's start
     distinct = np.array(
         parallel_map(
             lambda p: kern.code_partition(buffer, region[p], region[p + 1], found),
@@ -122,7 +122,7 @@ def _partition_codes(
     )
     base = np.zeros(parts + 1, np.int64)
     np.cumsum(distinct, out=base[1:])
-    codes = np.empty(n, np.int64)
+    codes = empty(n, np.int64)
     firsts = np.array(
         parallel_map(
             lambda b: kern.gather_codes(

@@ -64,7 +64,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from touchpoint._threads import chunk_bounds, map_chunks, parallel_map
+from touchpoint._threads import chunk_bounds, empty, map_chunks, parallel_map
 from touchpoint.frame import _accel
 
 __all__ = ["factorize", "recode"]
@@ -215,7 +215,8 @@ def _lookup_codes(arr: np.ndarray, lo: int, span: int) -> tuple[np.ndarray, np.n
         part = part.astype(np.int64, copy=False)  # no overflow of narrow types
         return part - lo if lo else part
 
-    present = np.zeros(span, dtype=bool)
+    present = empty(span, dtype=bool)
+    present.fill(False)
 
     def mark(a: int, b: int) -> None:
         # chunks write True into one shared table: the same value, so they may overlap
@@ -228,7 +229,7 @@ def _lookup_codes(arr: np.ndarray, lo: int, span: int) -> tuple[np.ndarray, np.n
         uniques = (np.flatnonzero(present) + lo).astype(arr.dtype)
     lut = np.cumsum(present, dtype=np.int64)
     lut -= 1
-    codes = np.empty(n, dtype=np.int64)
+    codes = empty(n, dtype=np.int64)
 
     def code(a: int, b: int) -> None:
         np.take(lut, shifted(a, b), out=codes[a:b])
@@ -318,7 +319,7 @@ def _hash_codes(
         mine[:] = rank[offsets[p] : offsets[p + 1]][mine]
 
     parallel_map(renumber, range(len(region) - 1))
-    codes = np.empty(n, dtype=np.int64)
+    codes = empty(n, dtype=np.int64)
 
     def gather(c: int) -> None:  # step 4
         a, b = chunks[c]
@@ -363,7 +364,7 @@ def _chunk_tables(keys: np.ndarray, order: Order) -> tuple[np.ndarray, np.ndarra
     where, uniques, first = _renumber(where, uniques, first, order)
     offsets = np.zeros(len(tables) + 1, dtype=np.int64)
     np.cumsum([len(u) for _, u, _ in tables], out=offsets[1:])
-    codes = np.empty(len(keys), dtype=np.int64)
+    codes = empty(len(keys), dtype=np.int64)
 
     def gather(c: int) -> None:
         a, b = chunks[c]
@@ -385,7 +386,7 @@ def _by_partition(
     n, parts = len(keys), 1 << bits
     shift = np.uint64(64 - bits)
     unsigned = keys.view(np.uint64)
-    pid = np.empty(n, dtype=np.uint8)
+    pid = empty(n, dtype=np.uint8)
     counts = np.empty((len(chunks), parts), dtype=np.int64)
 
     def partition(c: int) -> None:  # step 1
@@ -401,9 +402,9 @@ def _by_partition(
     # where each chunk's share of each partition starts: partition-major, chunks in order
     cursor = region[:-1] + np.cumsum(counts, axis=0) - counts
     small = np.int32 if n < 2**31 else np.int64
-    buffer = np.empty_like(keys)
-    place = np.empty(n, dtype=small)
-    origin = np.empty(n, dtype=small) if want_first else None
+    buffer = empty(n, dtype=keys.dtype)
+    place = empty(n, dtype=small)
+    origin = empty(n, dtype=small) if want_first else None
 
     def scatter(c: int) -> None:  # step 2
         a, b = chunks[c]
@@ -559,12 +560,12 @@ def _string_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray]:
     if longest <= 8 and (shortest == longest or not _has_nul(data, offsets[0], offsets[-1])):
         # one exact key per string, ordered as the strings are: equal lengths, or no NUL
         # byte, so that zero padding cannot make two different strings equal
-        keys = np.empty(n, dtype=np.uint64)
+        keys = empty(n, dtype=np.uint64)
         map_chunks(lambda a, b: strings.word(a, b, 0, out=keys[a:b]), n, min_size=_STRING_CHUNK)
         codes, _, first = _hash_codes(keys, "ascending" if sort else "first")
         return codes, _as_objects(values.take(pa.array(first)))
     words = -(-longest // 8)
-    hashes = np.empty(n, dtype=np.uint64)
+    hashes = empty(n, dtype=np.uint64)
     map_chunks(lambda a, b: strings.hash(a, b, words, hashes[a:b]), n, min_size=_STRING_CHUNK)
     codes, _, first = _hash_codes(hashes, "first")
     # exact: every string equals the first string of its code, word by word and in length
@@ -608,7 +609,7 @@ def _short_view_codes(values: Any, sort: bool) -> tuple[np.ndarray, np.ndarray] 
     if longest > 8 or (longest == 8 and not equal):
         return None
     words = np.ndarray((n,), dtype=">u8", buffer=views, offset=base + 4, strides=(16,))
-    keys = np.empty(n, dtype=np.uint64)
+    keys = empty(n, dtype=np.uint64)
 
     def read(a: int, b: int) -> None:
         out = keys[a:b]

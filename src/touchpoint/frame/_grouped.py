@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from touchpoint import _threads
 from touchpoint._threads import chunk_bounds, parallel_map
 
 __all__ = ["first_rows", "group_stats", "minimum", "nondecreasing"]
@@ -299,6 +300,10 @@ def _by_statistic(
     statistic instead of their sum. A loop over three statistics.
     """
     out: dict[str, np.ndarray] = {}
+    # mapped here, in one thread: threads faulting in fresh pages at once wait on each
+    # other in the kernel (`touchpoint._threads.empty`)
+    maxima = _threads.empty(k, dtype=values.dtype)
+    maxima.fill(empty)
 
     def task(name: str) -> None:
         if name == "counts":
@@ -310,7 +315,6 @@ def _by_statistic(
                 np.float64, copy=False
             )
         else:
-            maxima = np.full(k, empty, dtype=values.dtype)
             _max_into(maxima, codes, values, ordered)
             out[name] = maxima
 

@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from touchpoint._threads import map_chunks, parallel_map
+from touchpoint._threads import empty, map_chunks, parallel_map
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     ScoreFrame,
@@ -316,7 +316,7 @@ class _Bins:
         n, width = len(tp_codes), groups.size
         self.width = width
         span = k * width + 1
-        key = np.empty(n, dtype=np.int32 if 3 * span < 2**31 else np.int64)
+        key = empty(n, dtype=np.int32 if 3 * span < 2**31 else np.int64)
 
         def fill(lo: int, hi: int) -> None:
             t = tp_codes[lo:hi]
@@ -426,9 +426,9 @@ class _Judged:
         flat = per_piece.T.ravel()  # indicator-major, then piece order
         place = (np.cumsum(flat) - flat).reshape(n_pairs, len(pieces)).T
         total = int(flat.sum())
-        rows = np.empty(total, dtype=np.int64)
-        which = np.empty(total, dtype=_pair_dtype(n_pairs))
-        measured = np.empty(total, dtype=np.float64)
+        rows = empty(total, dtype=np.int64)
+        which = empty(total, dtype=_pair_dtype(n_pairs))
+        measured = empty(total, dtype=np.float64)
 
         def put(i: int) -> None:
             r, p, m = pieces[i]

@@ -51,7 +51,7 @@ import attrs
 import numpy as np
 
 from touchpoint._deprecation import renamed
-from touchpoint._threads import get_threads, map_chunks, parallel_map
+from touchpoint._threads import empty, get_threads, map_chunks, parallel_map
 from touchpoint.errors import Problem, ValidationError
 from touchpoint.frame import (
     PURCHASE_OUTCOMES,
@@ -560,7 +560,7 @@ def _expiry(
     """
     earn_rows = np.flatnonzero(earned > 0)
     c_exp = cust[earn_rows]
-    e_exp = np.empty(len(earn_rows), dtype=np.int64)
+    e_exp = empty(len(earn_rows), dtype=np.int64)
 
     def expiry(lo: int, hi: int) -> None:  # in chunks: calendar arithmetic's temporaries
         shifted = _shift(t[earn_rows[lo:hi]], programme.points_expire)
