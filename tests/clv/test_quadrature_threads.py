@@ -34,3 +34,21 @@ def test_the_rule_on_one_thread_integrates_the_beta_moments(a, n):
     assert set(after) == {2}  # beta_nodes gave the threads back
     k = np.arange(0, 2 * n, 7)
     assert np.allclose((w[None, :] * p[None, :] ** k[:, None]).sum(axis=1), a / (a + k), rtol=1e-10)
+
+
+def test_overlapping_uses_give_the_setting_back_when_the_last_one_leaves():
+    """Two threads' uses overlap (a web server fitting twice at once): the first leaves first.
+
+    Each use saving and restoring on its own would let the use that entered second
+    restore the one-thread limit after the first one left, leaving BLAS on one thread
+    for good. (Entered and left here in one thread, in the order two threads would.)
+    """
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        first, second = one_blas_thread(), one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert set(_blas_threads()) == {1}  # the second is still inside
+        second.__exit__(None, None, None)
+        assert _blas_threads() == before

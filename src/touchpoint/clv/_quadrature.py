@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -43,18 +45,41 @@ def _blas_threads() -> Any:
     return ThreadpoolController()
 
 
-def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+_uses_lock = threading.Lock()
+_uses = 0  # threads inside `one_blas_thread` now
+_limit: Any = None  # threadpoolctl's limiter while any is inside
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
     """A context in which numpy's BLAS and LAPACK calls use one thread (a no-op
     without threadpoolctl). Entering costs microseconds; the setting is per process,
     so BLAS calls of other threads meanwhile run on one thread too.
 
+    Threads inside at the same time share one limit: the first to enter sets it, the
+    last to leave restores what was there before (each restoring its own would let a
+    thread that entered second restore the first's one-thread limit for good).
+
     >>> with one_blas_thread():
     ...     p, w = beta_nodes(1.5, 1.0, 64)
     """
+    global _uses, _limit
     controller = _blas_threads()
     if controller is None:
-        return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")  # type: ignore[no-any-return]
+        yield
+        return
+    with _uses_lock:
+        if _uses == 0:
+            _limit = controller.limit(limits=1, user_api="blas")
+        _uses += 1
+    try:
+        yield
+    finally:
+        with _uses_lock:
+            _uses -= 1
+            if _uses == 0:
+                _limit.restore_original_limits()
+                _limit = None
 
 
 def beta_nodes(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
