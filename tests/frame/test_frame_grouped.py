@@ -190,3 +190,30 @@ def test_first_rows_match_minimum_at(codes, probe_fails):
         if probe_fails:
             mp.setattr(_grouped, "_LAST_WINS", [False])
         np.testing.assert_array_equal(first_rows(c, 8), ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    codes=st.lists(st.integers(0, 6), max_size=60),
+    times=st.lists(st.integers(-3, 3), max_size=60),
+    ordered=st.booleans(),
+    code_dtype=st.sampled_from([np.int8, np.int32, np.int64]),
+)
+def test_code_time_order_is_lexsorts_permutation(codes, times, ordered, code_dtype):
+    """Rows by (code, time), ties in input order: np.lexsort's result exactly, whether the
+    times are in order (the packed-key path) or not (a stable sort by time first)."""
+    n = min(len(codes), len(times))
+    c = np.array(codes[:n], dtype=code_dtype)
+    t = np.array(times[:n], dtype=np.int64)
+    if ordered:
+        t = np.sort(t)
+    np.testing.assert_array_equal(_grouped.code_time_order(c, t), np.lexsort((t, c)))
+
+
+def test_code_time_order_reads_datetimes_and_large_inputs():
+    rng = np.random.default_rng(5)
+    c = rng.integers(0, 1_000, 200_000)
+    t = np.sort(rng.integers(0, 10**6, 200_000)).astype("datetime64[us]")
+    np.testing.assert_array_equal(_grouped.code_time_order(c, t), np.lexsort((t, c)))
+    shuffled = rng.permutation(t)
+    np.testing.assert_array_equal(_grouped.code_time_order(c, shuffled), np.lexsort((shuffled, c)))

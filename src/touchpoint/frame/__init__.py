@@ -26,7 +26,7 @@ Examples
 from touchpoint.frame._codes import factorize
 from touchpoint.frame._dispatch import distributed, distributed_scores, is_dask, register_plan
 from touchpoint.frame._frame import CATEGORICAL, STANDARD, EventFrame, ScoreFrame
-from touchpoint.frame._grouped import group_stats, minimum, nondecreasing
+from touchpoint.frame._grouped import code_time_order, group_stats, minimum, nondecreasing
 from touchpoint.frame._input import FLOAT_NAMES, TIME_NAMES, column_names, parse_numbers
 from touchpoint.frame._purchases import PURCHASE_OUTCOMES, purchase_columns, purchase_mask
 from touchpoint.frame._times import (
@@ -73,6 +73,7 @@ __all__ = [
     "check_nonnegative",
     "check_range",
     "check_times",
+    "code_time_order",
     "column_names",
     "distributed",
     "distributed_scores",

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import DAY_US, ScoreFrame, check_codes, check_times, factorize
+from touchpoint.frame import (
+    DAY_US,
+    ScoreFrame,
+    check_codes,
+    check_times,
+    code_time_order,
+    factorize,
+)
 from touchpoint.journeys._periods import check_period, period_index, period_start
 from touchpoint.journeys._stages import event_stages, stage_list
 
@@ -46,7 +53,7 @@ def first_reach(
     """
     rows = np.flatnonzero(position >= 0)
     c, tt, s = cust[rows], t[rows], position[rows]
-    order = np.lexsort((tt, c))  # stable: equal times keep input order
+    order = code_time_order(c, tt)  # equal times keep input order
     c, tt, s, rows = c[order], tt[order], s[order], rows[order]
     reach = np.full((n_stages, n_customers), _NEVER, dtype=np.int64)
     entry = np.full(n_customers, -1, dtype=np.int64)
