@@ -20,12 +20,35 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ascii_text", "pack", "unpack"]
+__all__ = ["LENGTH_SIZE", "ascii_text", "header_length", "pack", "parse_header", "unpack"]
 
 _NULL = ".__null__"
+#: Bytes of the header length that starts a packed block.
+LENGTH_SIZE = 4
+
+
+def header_length(first: bytes) -> int:
+    """The header's length, from a block's first `LENGTH_SIZE` bytes.
+
+    The columns' bytes start at ``LENGTH_SIZE + header_length(...)``.
+    """
+    (hlen,) = struct.unpack("<I", first)
+    return int(hlen)
+
+
+def parse_header(raw: bytes) -> list[tuple[str, np.dtype[Any], int, int]]:
+    """``(name, dtype, length, offset)`` of each column, from a block's header bytes.
+
+    ``offset`` counts from the end of the header. Readers of part of a block (a blob
+    read column by column) parse it with this, as `unpack` does.
+    """
+    return [
+        (name, np.dtype(dtype), length, offset) for name, dtype, length, offset in json.loads(raw)
+    ]
 
 
 def pack(columns: Mapping[str, np.ndarray]) -> bytes:
@@ -57,15 +80,14 @@ def pack(columns: Mapping[str, np.ndarray]) -> bytes:
 
 def unpack(blob: bytes, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """Columns packed by `pack` (only ``names`` if given); text with nulls back as objects."""
-    (hlen,) = struct.unpack_from("<I", blob, 0)
-    header = json.loads(bytes(blob[4 : 4 + hlen]))
-    base = 4 + hlen
+    hlen = header_length(bytes(blob[:LENGTH_SIZE]))
+    base = LENGTH_SIZE + hlen
     raw: dict[str, np.ndarray] = {}
-    for name, dtype, length, offset in header:
+    for name, dtype, length, offset in parse_header(bytes(blob[LENGTH_SIZE:base])):
         root = name[: -len(_NULL)] if name.endswith(_NULL) else name
         if names is not None and root not in names:
             continue
-        raw[name] = np.frombuffer(blob, dtype=np.dtype(dtype), count=length, offset=base + offset)
+        raw[name] = np.frombuffer(blob, dtype=dtype, count=length, offset=base + offset)
     out: dict[str, np.ndarray] = {}
     for name, arr in raw.items():
         if name.endswith(_NULL):

@@ -24,16 +24,14 @@ Examples
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from touchpoint.frame import STANDARD, micros
-from touchpoint.storage._pack import ascii_text
+from touchpoint.storage._pack import LENGTH_SIZE, ascii_text, header_length, parse_header
 from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS
 
 if TYPE_CHECKING:
@@ -53,12 +51,10 @@ def block_columns(
     wanted = set(names)
     out: dict[str, np.ndarray] = {}
     with con.blobopen("chunk", "data", chunk_id, readonly=True) as blob:
-        (hlen,) = struct.unpack("<I", blob.read(4))
-        header = json.loads(blob.read(hlen))
-        base = 4 + hlen
-        for name, dtype, length, offset in header:
+        hlen = header_length(blob.read(LENGTH_SIZE))
+        base = LENGTH_SIZE + hlen
+        for name, dtype, length, offset in parse_header(blob.read(hlen)):
             if name in wanted:
-                dtype = np.dtype(dtype)
                 blob.seek(base + offset)
                 out[name] = np.frombuffer(blob.read(length * dtype.itemsize), dtype=dtype)
     return out
