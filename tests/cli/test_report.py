@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+
+import touchpoint
+from touchpoint import Customer, Workspace
+from touchpoint.cli._commands import report
+from touchpoint.cli._workspace import open_url
+from touchpoint.storage.sqlite import SqliteStorage
 
 from .test_care import DAY, estate  # noqa: F401 - the fixture
 from .test_import import run, write_csv
@@ -69,6 +77,64 @@ def test_report_with_care_rules_and_stored_customers(capsys, estate, tmp_path) -
     }
     assert result["left_out"]["customer pyramid"] == "no interactions"
     assert '<section id="care-agenda">' in page.read_text("utf-8")
+
+
+APRIL = dt.date(2026, 4, 1)
+
+
+class CountingStorage(SqliteStorage):
+    """A SQLite storage that counts the calls of its customer readers."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.calls: Counter[str] = Counter()
+
+    def care_columns(self, anchors):
+        self.calls["care_columns"] += 1
+        return super().care_columns(anchors)
+
+    def customers(self):
+        self.calls["customers"] += 1
+        return super().customers()
+
+    def count_customers(self):
+        self.calls["count_customers"] += 1
+        return super().count_customers()
+
+
+def _counted_sections(url: str, day: dt.date) -> tuple[tuple, Counter[str]]:
+    """The report's sections of the workspace at ``url``, and the customer reads they made."""
+    now = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+    with open_url(url) as ws:
+        blueprint, path = ws.blueprint, ws.storage.path
+    store = CountingStorage(path)
+    try:
+        sections = report._sections(Workspace(store, blueprint=blueprint), day, now)
+    finally:
+        store.close()
+    return sections, store.calls
+
+
+def test_a_report_without_care_rules_counts_the_customers_without_reading_them(
+    capsys,
+    shop,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    url, db = shop
+    with touchpoint.open(str(db)) as ws:
+        ws.storage.upsert_customers([Customer("C1", tier="gold"), Customer("C9")])
+    (done, left, stored), calls = _counted_sections(url, APRIL)
+    assert calls == {"count_customers": 1}  # no care_columns, no Customer per record
+    assert stored == 2 and left["care agenda"] == "no care rules"
+    with open_url(url) as ws:  # the same sections as the report of the command line
+        now = dt.datetime.combine(APRIL, dt.time(10), tzinfo=dt.UTC)
+        assert report._sections(ws, APRIL, now) == (done, left, stored)
+
+
+def test_a_report_with_care_rules_reads_the_care_columns_once(estate) -> None:  # noqa: F811
+    (done, _, stored), calls = _counted_sections(estate, dt.date.fromisoformat(DAY))
+    assert calls == {"count_customers": 1, "care_columns": 1}
+    assert stored == 4 and done["care agenda"]  # A, B, D and E
 
 
 def test_report_with_ratings_has_satisfaction_by_stage(capsys, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The care agenda's customer columns straight from stored documents equal those of the
-restored `Customer` records (`customer_columns`), on SQLite and on odd records."""
+restored `Customer` records (`customer_columns`, the base class's `Storage.care_columns`),
+on SQLite and on odd records, and for any customers hypothesis makes."""
 
 from __future__ import annotations
 
@@ -7,15 +8,59 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from touchpoint import Customer
 from touchpoint.cli._care import customer_columns, stored_customer_columns
 from touchpoint.model import Consent
+from touchpoint.storage.base import Storage
 from touchpoint.storage.memory import MemoryStorage
 from touchpoint.storage.sqlite import SqliteStorage
 
-ANCHORS = {"birthday", "move_in", "purchase", "never_set"}
 CST = dt.timezone(dt.timedelta(hours=8))
+ZONES = ["UTC", "Asia/Shanghai", "America/New_York"]
+CHANNELS = ["sms", "email", "phone", 'we"chat']
+day = st.one_of(st.none(), st.dates(dt.date(1950, 1, 1), dt.date(2030, 12, 31)))
+moment = st.one_of(
+    st.none(),
+    st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2030, 1, 1)),  # naive: UTC
+    st.datetimes(
+        dt.datetime(2000, 1, 1), dt.datetime(2030, 1, 1), timezones=st.sampled_from([CST, dt.UTC])
+    ),
+)
+consent = st.builds(
+    Consent,
+    st.sampled_from(CHANNELS),
+    st.sampled_from(["service", "marketing"]),
+    st.booleans(),
+    moment,
+)
+
+
+@st.composite
+def customer_sets(draw) -> list[Customer]:
+    ids = draw(st.lists(st.from_regex(r"C[0-9]{1,4}", fullmatch=True), max_size=10, unique=True))
+    return [
+        Customer(
+            who,
+            timezone=draw(st.sampled_from(ZONES)),
+            segment=draw(st.one_of(st.none(), st.text(max_size=6))),
+            tier=draw(st.one_of(st.none(), st.sampled_from(["gold", "silver"]))),
+            preferred_channels=draw(st.lists(st.sampled_from(CHANNELS), max_size=2)),
+            consents=draw(st.lists(consent, max_size=3)),
+            dates={
+                name: d
+                for name in ("birthday", "move_in", "purchase")
+                if (d := draw(day)) is not None
+            },
+            do_not_contact=draw(st.booleans()),
+        )
+        for who in ids
+    ]
+
+
+ANCHORS = {"birthday", "move_in", "purchase", "never_set"}
 
 
 def _people() -> list[Customer]:
@@ -75,3 +120,25 @@ def test_an_empty_storage_gives_empty_columns(tmp_path):
     customers, consents = stored_customer_columns(SqliteStorage(tmp_path / "e.db"), ANCHORS)
     assert len(customers["customer"]) == 0 and len(consents["customer"]) == 0
     assert customers["birthday"].dtype == np.dtype("datetime64[D]")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people=customer_sets(), page=st.integers(1, 4))
+def test_any_stored_customers_give_the_columns_of_the_base_class(people, page) -> None:
+    """Columns read from the documents (a page at a time) equal the base class's default
+    over `customers`, and their count is `count_customers`."""
+    from touchpoint.storage import _sqlite_records
+
+    store = MemoryStorage()
+    store.upsert_customers(people)
+    anchors = {"birthday", "purchase", "never_set"}
+    before, _sqlite_records._PAGE = _sqlite_records._PAGE, page
+    try:
+        fast = store.care_columns(anchors)
+    finally:
+        _sqlite_records._PAGE = before
+    for a, b in zip(fast, Storage.care_columns(store, anchors), strict=True):
+        _assert_same(a, b)
+    assert store.count_customers() == len(fast[0]["customer"]) == len(people)
+    assert len(fast[1]["customer"]) == sum(len(p.consents) for p in people)
+    assert sorted(fast[0]["customer"].tolist()) == sorted(p.id for p in people)

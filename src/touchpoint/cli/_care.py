@@ -1,8 +1,10 @@
 """What ``touchpoint agenda`` and ``touchpoint dispatch`` share: the day, the customers, channels.
 
 A workspace keeps its customers as records (`touchpoint.Customer`); the care agenda and
-the contact policy read columns. `customer_columns` turns the stored records into the
-columns `touchpoint.care.agenda` and `touchpoint.care.plan_contacts` read.
+the contact policy read columns. `stored_customer_columns` gets them from the storage
+(`touchpoint.storage.Storage.care_columns`): the columns `touchpoint.care.agenda` and
+`touchpoint.care.plan_contacts` read. `customer_columns` (records to columns) lives in
+the storage layer and is imported here for older callers.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.frame import naive_utc
+from touchpoint.storage.base import customer_columns
 
-__all__ = ["PLAN_HOUR", "add_channels", "customer_columns", "join_plans", "moment", "reactive_plan"]
+__all__ = [
+    "PLAN_HOUR",
+    "add_channels",
+    "customer_columns",
+    "join_plans",
+    "moment",
+    "reactive_plan",
+    "stored_customer_columns",
+]
 
 #: Trigger kinds a workspace can evaluate from what it stores (interactions, complaints).
 STORED_TRIGGERS = (
@@ -46,16 +56,13 @@ def moment(asof: str | None) -> tuple[dt.date, dt.datetime]:
 def stored_customer_columns(
     storage: Any, anchors: set[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(customers, consents) as `customer_columns` gives them, of a storage's customers.
+    """(customers, consents) of a storage's customers: its `Storage.care_columns`.
 
-    The built-in SQLite and PostgreSQL storages make them from their stored documents
-    (``care_columns``), without a `touchpoint.Customer` per record (1M customers:
-    53-63 s with the collector paused, see benchmarks/README.md); any other storage's records go through
-    `customer_columns`.
+    The built-in SQLite and PostgreSQL storages make them from their stored documents,
+    without a `touchpoint.Customer` per record (1M customers: 53-63 s with the collector
+    paused, see benchmarks/README.md); the base class's default goes through
+    `customer_columns` of the records.
     """
-    columns = getattr(storage, "care_columns", None)
-    if columns is None:
-        return customer_columns(storage.customers(), anchors)
     # Parsing a million documents makes no reference cycles, but its allocations set off
     # full collections that walk every live object array (1M customers: 117 s with the
     # collector, 53-63 s without; benchmarks/prototypes/care_columns_gc.py). A command
@@ -63,45 +70,10 @@ def stored_customer_columns(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return columns(anchors)  # type: ignore[no-any-return]
+        return storage.care_columns(anchors)  # type: ignore[no-any-return]
     finally:
         if collecting:
             gc.enable()
-
-
-def customer_columns(people: list[Any], anchors: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(customers, consents) as columns, from stored `touchpoint.Customer` records.
-
-    One pass over the records to turn objects into columns, as a storage's reader does.
-    """
-    dates = [dict(p.dates) for p in people]
-    customers: dict[str, Any] = {
-        "customer": np.array([p.id for p in people], dtype=object),
-        "timezone": np.array([p.timezone for p in people], dtype=object),
-        "segment": np.array([p.segment for p in people], dtype=object),
-        "tier": np.array([p.tier for p in people], dtype=object),
-        "do_not_contact": np.array([p.do_not_contact for p in people], dtype=bool),
-        "preferred_channel": np.array(
-            [p.preferred_channels[0] if p.preferred_channels else None for p in people],
-            dtype=object,
-        ),
-    }
-    for anchor in sorted(anchors):  # one column per anchor the care rules use
-        customers[anchor] = np.array([d.get(anchor) for d in dates], dtype="datetime64[D]")
-    rows = [(p.id, c) for p in people for c in p.consents]
-    consents: dict[str, Any] = {
-        "customer": np.array([who for who, _ in rows], dtype=object),
-        "channel": np.array([c.channel for _, c in rows], dtype=object),
-        "purpose": np.array(
-            [str(getattr(c.purpose, "value", c.purpose)) for _, c in rows], dtype=object
-        ),
-        "granted": np.array([c.granted for _, c in rows], dtype=bool),
-        "time": np.array(
-            [naive_utc(c.at) for _, c in rows],
-            dtype="datetime64[us]",
-        ),
-    }
-    return customers, consents
 
 
 def add_channels(ws: Any, mappings: list[str]) -> dict[str, str]:

@@ -124,7 +124,7 @@ def care_columns(
     documents (`to_document` text, in pages of a few thousand) without a `Customer`
     object per record.
 
-    The same columns, in the same order, as ``touchpoint.cli._care.customer_columns``
+    The same columns, in the same order, as `touchpoint.storage.base.customer_columns`
     of the restored records (tested): id, timezone, segment, tier, do_not_contact,
     preferred_channel and one ``datetime64[D]`` column per anchor date; the consents
     one row each with the time in naive UTC. A record of another shape than

@@ -115,6 +115,11 @@ class RecordsMixin:
     def customers(self) -> list[Any]:
         return self._get_documents("customer", None)
 
+    def count_customers(self) -> int:
+        """Number of stored customers, counted by the database (no document is read)."""
+        rows = self._read("SELECT count(*) FROM document WHERE kind = 'customer'")  # type: ignore[attr-defined]
+        return int(rows[0][0])
+
     def care_columns(self, anchors: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(customers, consents): the columns the care agenda reads, of the stored
         customers in the order of `customers`, made from their documents a page at a

@@ -40,6 +40,7 @@ __all__ = [
     "Batch",
     "Rejection",
     "Storage",
+    "customer_columns",
 ]
 
 #: Categorical event columns, stored through dictionaries of distinct values.
@@ -265,6 +266,40 @@ class Storage(abc.ABC):
     def customers(self) -> list[Any]:
         """Every stored customer."""
 
+    def count_customers(self) -> int:
+        """Number of stored customers: ``len(customers())`` without reading them.
+
+        This default reads every customer (`customers`); the built-in storages count
+        their rows, and a plugin with many customers should too.
+        """
+        return len(self.customers())
+
+    def care_columns(
+        self, anchors: set[str]
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(customers, consents): the stored customers as the columns the care agenda reads.
+
+        What `customer_columns` makes of `customers`, in their order: ``customer``,
+        ``timezone``, ``segment``, ``tier``, ``do_not_contact``, ``preferred_channel``
+        (the first preferred channel) and one ``datetime64[D]`` column per name in
+        ``anchors`` (NaT: no such date); the consents one row each (``customer``,
+        ``channel``, ``purpose``, ``granted``, ``time`` in naive UTC). This default
+        makes a `touchpoint.Customer` per record; the built-in SQLite and PostgreSQL
+        storages read their stored documents straight into columns.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from touchpoint import Customer
+        >>> from touchpoint.storage import open_storage
+        >>> store = open_storage("memory://")
+        >>> _ = store.upsert_customers([Customer("C1", dates={"birthday": dt.date(1990, 5, 1)})])
+        >>> people, consents = store.care_columns({"birthday"})
+        >>> people["customer"].tolist(), people["birthday"].tolist(), len(consents["customer"])
+        (['C1'], [datetime.date(1990, 5, 1)], 0)
+        """
+        return customer_columns(self.customers(), anchors)
+
     @abc.abstractmethod
     def add_promises(self, promises: Iterable[Any]) -> int:
         """Insert or replace `touchpoint.Promise` objects."""
@@ -428,3 +463,48 @@ class Storage(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def customer_columns(
+    people: Sequence[Any], anchors: set[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(customers, consents) as columns, from `touchpoint.Customer` records.
+
+    The conversion behind `Storage.care_columns`: one pass over the records, as a
+    storage's reader turns rows into columns; one ``datetime64[D]`` column per anchor.
+
+    Examples
+    --------
+    >>> from touchpoint.model import Consent, Customer
+    >>> people, consents = customer_columns(
+    ...     [Customer("C1", consents=[Consent("sms", "service")]), Customer("C2")], {"birthday"})
+    >>> people["customer"].tolist(), people["birthday"].dtype, consents["channel"].tolist()
+    (['C1', 'C2'], dtype('<M8[D]'), ['sms'])
+    """
+    from touchpoint.frame import naive_utc
+
+    dates = [dict(p.dates) for p in people]
+    customers: dict[str, np.ndarray] = {
+        "customer": np.array([p.id for p in people], dtype=object),
+        "timezone": np.array([p.timezone for p in people], dtype=object),
+        "segment": np.array([p.segment for p in people], dtype=object),
+        "tier": np.array([p.tier for p in people], dtype=object),
+        "do_not_contact": np.array([p.do_not_contact for p in people], dtype=bool),
+        "preferred_channel": np.array(
+            [p.preferred_channels[0] if p.preferred_channels else None for p in people],
+            dtype=object,
+        ),
+    }
+    for anchor in sorted(anchors):  # one column per anchor the care rules use
+        customers[anchor] = np.array([d.get(anchor) for d in dates], dtype="datetime64[D]")
+    rows = [(p.id, c) for p in people for c in p.consents]
+    consents: dict[str, np.ndarray] = {
+        "customer": np.array([who for who, _ in rows], dtype=object),
+        "channel": np.array([c.channel for _, c in rows], dtype=object),
+        "purpose": np.array(
+            [str(getattr(c.purpose, "value", c.purpose)) for _, c in rows], dtype=object
+        ),
+        "granted": np.array([c.granted for _, c in rows], dtype=bool),
+        "time": np.array([naive_utc(c.at) for _, c in rows], dtype="datetime64[us]"),
+    }
+    return customers, consents

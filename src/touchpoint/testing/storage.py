@@ -277,6 +277,91 @@ class StorageContract:
         assert storage.promises("C1") == [p] and storage.promises("C2") == []
         assert storage.complaints() == [k]
 
+    def test_count_customers_is_the_number_of_stored_customers(self, storage: Storage) -> None:
+        assert storage.count_customers() == 0
+        storage.upsert_customers([Customer("C1"), Customer("C2")])
+        assert storage.count_customers() == 2
+        storage.upsert_customers([Customer("C1", tier="gold"), Customer("C3")])  # C1 replaced
+        assert storage.count_customers() == 3 == len(storage.customers())
+        storage.forget("C2")
+        assert storage.count_customers() == 2
+
+    def test_care_columns_are_those_of_the_stored_records(self, storage: Storage) -> None:
+        """`care_columns` equals the base class's default over `customers` (a `Customer`
+        each), column for column and in the same order, and the values stored."""
+        shanghai = dt.timezone(dt.timedelta(hours=8))
+        people = [
+            Customer(
+                "C1",
+                timezone="Asia/Shanghai",
+                segment="retail",
+                tier="gold",
+                preferred_channels=("sms", "email"),
+                dates={"birthday": dt.date(1980, 2, 29), "move_in": dt.date(2026, 5, 1)},
+                consents=(
+                    Consent(
+                        "sms", "marketing", True, at=dt.datetime(2026, 1, 2, 8, 30, tzinfo=shanghai)
+                    ),
+                    Consent(
+                        "email", "service", False, at=dt.datetime(2025, 12, 31, 23, 59, 59, 999)
+                    ),
+                    Consent("phone", "service", True),  # no time
+                ),
+            ),
+            Customer("C0"),  # nothing but an id: None, NaT, no consents
+            Customer("C2", do_not_contact=True, dates={"purchase": dt.date(2026, 11, 30)}),
+            Customer("C3", preferred_channels=("email",), consents=[Consent("email", "service")]),
+        ]
+        anchors = {"birthday", "move_in", "purchase", "never_set"}
+        empty = storage.care_columns(anchors)
+        assert [len(c["customer"]) for c in empty] == [0, 0]
+        assert empty[0]["birthday"].dtype == np.dtype("datetime64[D]")
+        storage.upsert_customers(people)
+        got = storage.care_columns(anchors)
+        default = Storage.care_columns(storage, anchors)
+        for mine, theirs in zip(got, default, strict=True):
+            assert list(mine) == list(theirs)
+            for name in mine:
+                assert mine[name].dtype == theirs[name].dtype, name
+                assert mine[name].tolist() == theirs[name].tolist(), name
+        customers, consents = got
+        # the values, from the records given above (independent of both readers)
+        assert customers["customer"].tolist() == [c.id for c in storage.customers()]
+        row = {who: i for i, who in enumerate(customers["customer"].tolist())}
+        assert sorted(row) == ["C0", "C1", "C2", "C3"]
+        for p in people:
+            i = row[p.id]
+            assert customers["timezone"][i] == p.timezone and customers["tier"][i] == p.tier
+            assert customers["segment"][i] == p.segment
+            assert bool(customers["do_not_contact"][i]) is p.do_not_contact
+            first = p.preferred_channels[0] if p.preferred_channels else None
+            assert customers["preferred_channel"][i] == first
+            for name in anchors:
+                day = dict(p.dates).get(name)
+                cell = customers[name][i]
+                assert np.isnat(cell) if day is None else cell == np.datetime64(day, "D"), name
+        nat = np.datetime64("NaT", "us")
+        assert sorted(
+            zip(
+                consents["customer"].tolist(),
+                consents["channel"].tolist(),
+                consents["purpose"].tolist(),
+                consents["granted"].tolist(),
+                [None if np.isnat(t) else t.item() for t in consents["time"]],
+                strict=True,
+            ),
+            key=repr,
+        ) == sorted(
+            [
+                ("C1", "sms", "marketing", True, dt.datetime(2026, 1, 2, 0, 30)),  # 08:30 +8
+                ("C1", "email", "service", False, dt.datetime(2025, 12, 31, 23, 59, 59, 999)),
+                ("C1", "phone", "service", True, None),
+                ("C3", "email", "service", True, None),
+            ],
+            key=repr,
+        )
+        assert consents["time"].dtype == nat.dtype
+
     def test_a_complaint_stored_again_under_its_id_replaces_it(self, storage: Storage) -> None:
         """`add_complaints` upserts by id: `Workspace` records responses and resolutions so."""
         opened = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)

@@ -48,15 +48,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _message(ws: Any, rules: dict[str, Any], people: dict[str, Any]) -> Any:
+def _message(ws: Any, rules: dict[str, Any]) -> Any:
+    """The `Message` of a planned row, naming and addressing its stored customer.
+
+    Only the customers with a contact to queue are read (`Storage.customer`, each once).
+    """
+    import functools
+
     from touchpoint.care import render
     from touchpoint.channels import Message
+
+    stored = functools.lru_cache(maxsize=None)(ws.storage.customer)
 
     def message(row: dict[str, str]) -> Any:
         rule = rules[row["rule"]]
         step = next((f for f in rule.follow_ups if f.code == row["step"]), None)
         template = (step.message if step is not None else "") or rule.message
-        person = people.get(row["customer"])
+        person = stored(row["customer"])
         name = getattr(person, "name", None) or row["customer"]
         try:
             body = render(template, {"name": name, "customer": row["customer"]})
@@ -78,7 +86,7 @@ def _message(ws: Any, rules: dict[str, Any], people: dict[str, Any]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from touchpoint import care
-    from touchpoint.cli._care import customer_columns, join_plans, moment, reactive_plan
+    from touchpoint.cli._care import join_plans, moment, reactive_plan, stored_customer_columns
     from touchpoint.cli._workspace import open_url
 
     day, now = moment(args.asof)
@@ -89,8 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.url}: its blueprint has no care rules (a workspace made by "
                 "'touchpoint init --template real-estate' has some)"
             )
-        people = ws.storage.customers()
-        if not people:
+        if not ws.storage.count_customers():
             print(
                 f"touchpoint agenda: {args.url} stores no customer records, whose dates "
                 "(move_in, birthday...) the care rules count from; store them with "
@@ -98,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         anchors = {r.anchor for r in blueprint.care_rules if r.trigger is None}
-        customers, consents = customer_columns(people, anchors)
+        customers, consents = stored_customer_columns(ws.storage, anchors)
         due = care.agenda(blueprint, customers, asof=day)
         plan = care.plan_contacts(due, blueprint, customers=customers, consents=consents, now=now)
         reactive = reactive_plan(ws, blueprint, customers, consents, day=day, now=now)
@@ -116,9 +123,8 @@ def run(args: argparse.Namespace) -> int:
         queued = None
         if args.queue and len(plan):
             rules = {r.code: r for r in blueprint.care_rules}
-            by_id = {p.id: p for p in people}
             report = care.Dispatcher(ws, rules=blueprint.care_rules).enqueue(
-                plan, _message(ws, rules, by_id), now=now
+                plan, _message(ws, rules), now=now
             )
             queued = {
                 "queued": report.queued,

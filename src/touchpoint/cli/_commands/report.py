@@ -206,14 +206,16 @@ def _sections(
             )
     from touchpoint.cli._care import stored_customer_columns
 
-    anchors = {r.anchor for r in bp.care_rules} if bp is not None else set()
-    customers, consents = stored_customer_columns(ws.storage, anchors)
-    stored = len(customers["customer"])
+    # counted, not read: the columns are built only when there is an agenda to plan (a
+    # report without care rules of 200,000 customers: 14.2 -> 5.5 CPU-s, benchmarks/README.md)
+    stored = ws.storage.count_customers()
     if bp is None or not bp.care_rules:
         left["care agenda"] = "no blueprint" if bp is None else "no care rules"
     elif not stored:
         left["care agenda"] = "no customer records stored (their dates drive the agenda)"
     else:
+        anchors = {r.anchor for r in bp.care_rules}
+        customers, consents = stored_customer_columns(ws.storage, anchors)
         due = care.agenda(bp, customers, asof=day)
         plan = care.plan_contacts(due, bp, customers=customers, consents=consents, now=now)
         from touchpoint.demo import held_contacts, hold_out
@@ -314,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.html:
         raise TouchpointError("--html FILE: where the report goes")
     with open_url(args.url) as ws:
-        done, left, customers = _sections(ws, day, now)  # reads the customers once
+        done, left, customers = _sections(ws, day, now)  # counts the customers once
         events = ws.storage.count()
         blueprint = ws.blueprint
     seen = sum(r["customers"] for r in done.get("customer pyramid", []))
