@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import sqlite3
@@ -73,6 +74,9 @@ log = logging.getLogger("touchpoint.storage")
 CACHE_KIB = 64 * 1024
 #: Dictionaries (customer ids...) up to this many values are kept between scans.
 DICT_CACHE_ROWS = 2_000_000
+#: Dictionary ids of up to this many values per column are kept for writing (`_ids`): a
+#: value seen before needs no lookup (about 90 MB of Python strings at most per column).
+KNOWN_IDS = 1 << 19
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -147,6 +151,11 @@ class SqliteStorage(
         # generation they were read at (see _categories)
         self._dicts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._dicts_generation: str | None = None
+        # dictionary ids for writing: column -> value -> id, as committed, at the
+        # erasure generation they were read at; and those found in the open transaction
+        self._known: dict[str, dict[str, int]] = {}
+        self._known_generation: str | None = None
+        self._adding: dict[str, dict[str, int]] = {}
         try:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -217,9 +226,11 @@ class SqliteStorage(
                 raise (StorageBusyError if busy else StorageError)(
                     f"{self.url}: cannot start a write transaction: {exc}"
                 ) from exc
+            self._adding = {}
             try:
                 yield con
             except BaseException as exc:
+                self._adding = {}
                 con.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
@@ -231,11 +242,13 @@ class SqliteStorage(
                 try:
                     con.execute("COMMIT")
                 except sqlite3.Error as exc:  # e.g. busy: never leave the transaction open
+                    self._adding = {}
                     con.execute("ROLLBACK")
                     busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
                     raise (StorageBusyError if busy else StorageError)(
                         f"{self.url}: the write was rolled back, nothing changed: {exc}"
                     ) from exc
+                self._remember_ids()
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -261,15 +274,47 @@ class SqliteStorage(
     def _suppressed_hashes(self, con: sqlite3.Connection) -> set[str]:
         return {h for (h,) in con.execute("SELECT hash FROM suppression")}
 
+    def _known_ids(self, con: sqlite3.Connection, column: str) -> dict[str, int]:
+        """The committed ids of ``column``'s values this storage has written before.
+
+        An id stays its value's until `forget` deletes the value, which bumps the
+        ``meta`` row ``dict_generation`` (read here inside the write transaction, so no
+        erasure can commit between this check and the batch's writes); then all are
+        dropped. Ids found or added in a transaction are kept only once it commits
+        (`_remember_ids`): a rolled-back id may be given to another value.
+        """
+        row = con.execute("SELECT value FROM meta WHERE key = 'dict_generation'").fetchone()
+        generation = row[0] if row else "0"
+        if generation != self._known_generation:
+            self._known, self._known_generation = {}, generation
+        return self._known.setdefault(column, {})
+
+    def _remember_ids(self) -> None:
+        """After a commit: keep the ids its transaction used (up to `KNOWN_IDS` a column)."""
+        for column, pairs in self._adding.items():
+            known = self._known.setdefault(column, {})
+            if len(known) + len(pairs) <= KNOWN_IDS:
+                known.update(pairs)
+        self._adding = {}
+
     def _ids(self, con: sqlite3.Connection, column: str, values: Sequence[str]) -> np.ndarray:
-        """Dictionary ids of ``values`` in ``dict_<column>``, adding the new ones."""
+        """Dictionary ids of ``values`` in ``dict_<column>``, adding the new ones.
+
+        Values written before by this storage take their kept id (`_known_ids`); the
+        others are looked up, and added if new.
+        """
         n = len(values)
         out = np.empty(n, dtype=np.int64)
         if n == 0:
             return out
+        known = self._known_ids(con, column)
+        out[:] = np.fromiter(map(known.get, values, itertools.repeat(-1)), np.int64, count=n)
+        todo = np.flatnonzero(out < 0)
+        if not len(todo):
+            return out
+        missed = todo
         # the values travel as one JSON array (json_each), not as a row each: the known
         # ones are found in one pass, then the new ones are added and read back
-        todo = np.arange(n)
         for adding in (False, True):
             text = json.dumps([values[i] for i in todo.tolist()])
             if adding:
@@ -290,6 +335,8 @@ class SqliteStorage(
                 break
         if len(todo):  # cannot be: every value was just added
             raise StorageError(f"dict_{column}: {len(todo)} values could not be stored")
+        pending = self._adding.setdefault(column, {})
+        pending.update(zip([values[i] for i in missed.tolist()], out[missed].tolist(), strict=True))
         return out
 
     def _lookup(self, column: str, values: Iterable[str]) -> np.ndarray:
