@@ -9,7 +9,9 @@ Interactions are rows of the ``event`` table, readable by plain SQL through the
 ``interactions`` view (``sqlite3 shop.db "select count(*) from interactions"``), and are
 also kept in column blocks with dictionary-coded ids (the scan cache), so scanning moves
 numpy arrays, not a Python object per row. A unique index on a 64-bit key of each event
-id makes appends idempotent and fast with random ids. WAL needs the database on a local
+id makes appends idempotent and fast with random ids. A storage keeps the dictionary ids
+of the values it has written (up to `KNOWN_IDS` per column: about 90 MB at most for long
+customer ids), so returning customers need no lookup. WAL needs the database on a local
 disk: on a network file system (NFS, SMB) use ``?journal=delete``.
 
 URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; options as query
