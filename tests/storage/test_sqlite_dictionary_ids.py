@@ -1,6 +1,6 @@
 """The dictionary ids a SQLite storage keeps for writing stay those of the database.
 
-A storage remembers the ids of values it wrote (`SqliteStorage._known_ids`) so that
+A storage remembers the ids of values it wrote (`touchpoint.storage._known_ids`) so that
 returning customers need no lookup. These tests make the cases where a remembered id
 would be wrong: an id handed out in a transaction that rolled back, an id freed by an
 erasure in another connection and given to another value, more values than are kept.
@@ -78,7 +78,7 @@ def test_returning_customers_keep_their_ids_whatever_is_kept(tmp_path, monkeypat
         assert store.append(_batch(rows)).committed
         expected.update(rows)
     assert _owners(store) == expected
-    assert len(store._known.get("customer", {})) <= kept
+    assert store._known.size("customer") <= kept
     # a fresh storage, which remembers nothing, reads the same
     fresh = SqliteStorage(store.path)
     assert _owners(fresh) == expected

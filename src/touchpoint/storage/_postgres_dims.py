@@ -20,13 +20,12 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 
+from touchpoint.storage._known_ids import KnownIds
 from touchpoint.storage._postgres_copy import array, copy_rows, read_copy_row, texts
-from touchpoint.storage.base import CATEGORICAL
 
 __all__ = ["VALUES", "Dimensions", "utf8"]
 
@@ -56,24 +55,16 @@ class Dimensions:
     LIMIT = 2_000_000
 
     def __init__(self) -> None:
-        self._known: dict[str, dict[str, int]] = {name: {} for name in CATEGORICAL}
-        self._pending: dict[str, dict[str, int]] = {name: {} for name in CATEGORICAL}
+        self._known = KnownIds(self.LIMIT)
 
     def ids(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
         """The ids of ``values`` (distinct str) in ``dim_<column>``, adding the new ones."""
-        known, pending = self._known[column], self._pending[column]
-        listed = values.tolist()
-        # dict lookups through map (no Python loop body per value); -1: not known (the
-        # ids are an identity column's, from 1)
-        out = np.array(list(map(known.get, listed, itertools.repeat(-1))), dtype=np.int64)
-        if pending:
-            at = np.flatnonzero(out < 0)
-            out[at] = list(map(pending.get, values[at].tolist(), itertools.repeat(-1)))
+        out = self._known.lookup(column, values.tolist())  # ids are an identity's, from 1
         at = np.flatnonzero(out < 0)
         if len(at):
             new = self._fetch(con, column, values[at])
             out[at] = new
-            pending.update(zip(values[at].tolist(), new.tolist(), strict=True))
+            self._known.learn(column, values[at].tolist(), new)
         return out
 
     def _fetch(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
@@ -112,23 +103,15 @@ class Dimensions:
 
     def commit(self) -> None:
         """The transaction committed: its new ids are real."""
-        for name in CATEGORICAL:  # eight columns
-            known, pending = self._known[name], self._pending[name]
-            if pending:
-                if len(known) + len(pending) > self.LIMIT:
-                    known.clear()
-                known.update(pending)
-                pending.clear()
+        self._known.commit()
 
     def rollback(self) -> None:
         """The transaction rolled back: forget the ids it made."""
-        for pending in self._pending.values():
-            pending.clear()
+        self._known.rollback()
 
     def drop(self, column: str, value: str) -> None:
         """A value was deleted (`forget`)."""
-        self._known[column].pop(value, None)
-        self._pending[column].pop(value, None)
+        self._known.drop(column, value)
 
 
 def categories(con: Any, column: str, used: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

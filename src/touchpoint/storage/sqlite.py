@@ -42,7 +42,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import sqlite3
@@ -63,6 +62,7 @@ from touchpoint.storage import (
     _sqlite_records,
     _sqlite_scan,
 )
+from touchpoint.storage._known_ids import KnownIds
 from touchpoint.storage._sqlite_privacy import ERASE_WAIT, ErasureIncomplete
 from touchpoint.storage._sqlite_schema import migrate
 from touchpoint.storage.base import AppendResult, Batch, Rejection, Storage
@@ -153,11 +153,9 @@ class SqliteStorage(
         # generation they were read at (see _categories)
         self._dicts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._dicts_generation: str | None = None
-        # dictionary ids for writing: column -> value -> id, as committed, at the
-        # erasure generation they were read at; and those found in the open transaction
-        self._known: dict[str, dict[str, int]] = {}
+        # dictionary ids for writing, at the erasure generation they were read at
+        self._known = KnownIds(KNOWN_IDS)
         self._known_generation: str | None = None
-        self._adding: dict[str, dict[str, int]] = {}
         try:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -228,11 +226,11 @@ class SqliteStorage(
                 raise (StorageBusyError if busy else StorageError)(
                     f"{self.url}: cannot start a write transaction: {exc}"
                 ) from exc
-            self._adding = {}
+            self._known.rollback()
             try:
                 yield con
             except BaseException as exc:
-                self._adding = {}
+                self._known.rollback()
                 con.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
@@ -244,13 +242,13 @@ class SqliteStorage(
                 try:
                     con.execute("COMMIT")
                 except sqlite3.Error as exc:  # e.g. busy: never leave the transaction open
-                    self._adding = {}
+                    self._known.rollback()
                     con.execute("ROLLBACK")
                     busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
                     raise (StorageBusyError if busy else StorageError)(
                         f"{self.url}: the write was rolled back, nothing changed: {exc}"
                     ) from exc
-                self._remember_ids()
+                self._known.commit()
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -276,41 +274,32 @@ class SqliteStorage(
     def _suppressed_hashes(self, con: sqlite3.Connection) -> set[str]:
         return {h for (h,) in con.execute("SELECT hash FROM suppression")}
 
-    def _known_ids(self, con: sqlite3.Connection, column: str) -> dict[str, int]:
-        """The committed ids of ``column``'s values this storage has written before.
+    def _check_known(self, con: sqlite3.Connection) -> None:
+        """Forget the kept dictionary ids if an erasure deleted values since they were read.
 
         An id stays its value's until `forget` deletes the value, which bumps the
-        ``meta`` row ``dict_generation`` (read here inside the write transaction, so no
-        erasure can commit between this check and the batch's writes); then all are
-        dropped. Ids found or added in a transaction are kept only once it commits
-        (`_remember_ids`): a rolled-back id may be given to another value.
+        ``meta`` row ``dict_generation``. Read inside the write transaction, so no
+        erasure can commit between this check and the batch's writes. (A forgotten
+        customer's rows are refused from then on, so this is a safeguard.)
         """
         row = con.execute("SELECT value FROM meta WHERE key = 'dict_generation'").fetchone()
         generation = row[0] if row else "0"
         if generation != self._known_generation:
-            self._known, self._known_generation = {}, generation
-        return self._known.setdefault(column, {})
-
-    def _remember_ids(self) -> None:
-        """After a commit: keep the ids its transaction used (up to `KNOWN_IDS` a column)."""
-        for column, pairs in self._adding.items():
-            known = self._known.setdefault(column, {})
-            if len(known) + len(pairs) <= KNOWN_IDS:
-                known.update(pairs)
-        self._adding = {}
+            self._known.clear()
+            self._known_generation = generation
 
     def _ids(self, con: sqlite3.Connection, column: str, values: Sequence[str]) -> np.ndarray:
         """Dictionary ids of ``values`` in ``dict_<column>``, adding the new ones.
 
-        Values written before by this storage take their kept id (`_known_ids`); the
+        Values written before by this storage take their kept id (`KnownIds`); the
         others are looked up, and added if new.
         """
         n = len(values)
         out = np.empty(n, dtype=np.int64)
         if n == 0:
             return out
-        known = self._known_ids(con, column)
-        out[:] = np.fromiter(map(known.get, values, itertools.repeat(-1)), np.int64, count=n)
+        self._check_known(con)
+        out[:] = self._known.lookup(column, values)
         todo = np.flatnonzero(out < 0)
         if not len(todo):
             return out
@@ -337,8 +326,7 @@ class SqliteStorage(
                 break
         if len(todo):  # cannot be: every value was just added
             raise StorageError(f"dict_{column}: {len(todo)} values could not be stored")
-        pending = self._adding.setdefault(column, {})
-        pending.update(zip([values[i] for i in missed.tolist()], out[missed].tolist(), strict=True))
+        self._known.learn(column, [values[i] for i in missed.tolist()], out[missed])
         return out
 
     def _lookup(self, column: str, values: Iterable[str]) -> np.ndarray:
