@@ -215,8 +215,9 @@ def _lookup_codes(arr: np.ndarray, lo: int, span: int) -> tuple[np.ndarray, np.n
         part = part.astype(np.int64, copy=False)  # no overflow of narrow types
         return part - lo if lo else part
 
-    present = empty(span, dtype=bool)
-    present.fill(False)
+    # np.full writes every page in this thread (np.zeros would leave them to the
+    # threads' first writes, which fault at once: `touchpoint._threads.empty`)
+    present = np.full(span, False)
 
     def mark(a: int, b: int) -> None:
         # chunks write True into one shared table: the same value, so they may overlap

@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 
-from touchpoint import _threads
 from touchpoint._threads import chunk_bounds, parallel_map
 
 __all__ = ["code_time_order", "first_rows", "group_stats", "minimum", "nondecreasing"]
@@ -326,10 +325,9 @@ def _by_statistic(
     statistic instead of their sum. A loop over three statistics.
     """
     out: dict[str, np.ndarray] = {}
-    # mapped here, in one thread: threads faulting in fresh pages at once wait on each
+    # filled here, in one thread: threads faulting in fresh pages at once wait on each
     # other in the kernel (`touchpoint._threads.empty`)
-    maxima = _threads.empty(k, dtype=values.dtype)
-    maxima.fill(empty)
+    maxima = np.full(k, empty, dtype=values.dtype)
 
     def task(name: str) -> None:
         if name == "counts":
