@@ -17,6 +17,10 @@ from touchpoint.storage.base import Batch
 from touchpoint.storage.sqlite import SqliteStorage
 
 
+class _RolledBack(Exception):
+    """Raised inside a write transaction to roll it back."""
+
+
 def _batch(rows: list[tuple[str, str]], *, touchpoint: str = "T1") -> Batch:
     """Events (event id, customer), one a day from 2026-01-01."""
     return Batch.from_columns(
@@ -62,6 +66,13 @@ def test_an_id_freed_by_an_erasure_elsewhere_is_not_reused_from_memory(tmp_path)
     assert writer.append(_batch([("e4", "erin"), ("e5", "alice")])).committed
     assert _owners(writer) == {"e1": "alice", "e3": "erin", "e4": "erin", "e5": "alice"}
     assert _owners(other) == _owners(writer)
+    # bob's rows are refused from now on, so his kept id is never used by an append;
+    # read it as a write would: not erin's
+    erin = other._lookup("customer", ["erin"]).tolist()
+    with pytest.raises(_RolledBack), writer._write() as con:  # adds nothing for bob
+        assert writer._ids(con, "customer", ["bob"]).tolist() != erin
+        raise _RolledBack
+    assert not len(other._lookup("customer", ["bob"]))
     writer.close()
     other.close()
 

@@ -226,7 +226,7 @@ class SqliteStorage(
                 raise (StorageBusyError if busy else StorageError)(
                     f"{self.url}: cannot start a write transaction: {exc}"
                 ) from exc
-            self._known.rollback()
+            self._check_known(con)
             try:
                 yield con
             except BaseException as exc:
@@ -274,16 +274,21 @@ class SqliteStorage(
     def _suppressed_hashes(self, con: sqlite3.Connection) -> set[str]:
         return {h for (h,) in con.execute("SELECT hash FROM suppression")}
 
+    @staticmethod
+    def _dict_generation(con: sqlite3.Connection) -> str:
+        """The ``meta`` row ``dict_generation``, which `forget` changes when it deletes
+        dictionary values (whose ids may then be given to other values)."""
+        row = con.execute("SELECT value FROM meta WHERE key = 'dict_generation'").fetchone()
+        return str(row[0]) if row else "0"
+
     def _check_known(self, con: sqlite3.Connection) -> None:
         """Forget the kept dictionary ids if an erasure deleted values since they were read.
 
-        An id stays its value's until `forget` deletes the value, which bumps the
-        ``meta`` row ``dict_generation``. Read inside the write transaction, so no
-        erasure can commit between this check and the batch's writes. (A forgotten
-        customer's rows are refused from then on, so this is a safeguard.)
+        Called by `_write` once it holds the write lock, so no erasure can commit
+        between this check and the transaction's writes. (A forgotten customer's rows
+        are refused from then on, so this is a safeguard.)
         """
-        row = con.execute("SELECT value FROM meta WHERE key = 'dict_generation'").fetchone()
-        generation = row[0] if row else "0"
+        generation = self._dict_generation(con)
         if generation != self._known_generation:
             self._known.clear()
             self._known_generation = generation
@@ -298,8 +303,7 @@ class SqliteStorage(
         out = np.empty(n, dtype=np.int64)
         if n == 0:
             return out
-        self._check_known(con)
-        out[:] = self._known.lookup(column, values)
+        out[:] = self._known.lookup(column, values)  # checked by `_write`
         todo = np.flatnonzero(out < 0)
         if not len(todo):
             return out
@@ -351,8 +355,7 @@ class SqliteStorage(
         than `DICT_CACHE_ROWS` values are read each time, not kept.
         """
         with self._snapshot() as con:
-            row = con.execute("SELECT value FROM meta WHERE key = 'dict_generation'").fetchone()
-            generation = row[0] if row else "0"
+            generation = self._dict_generation(con)
             if generation != self._dicts_generation:
                 self._dicts, self._dicts_generation = {}, generation
             ids, values = self._dicts.get(
