@@ -366,44 +366,36 @@ def _several_pieces(seed: int) -> tuple[dict[str, np.ndarray], int, int]:
     return cols, int(by_id[-1]), int(by_id[-2])
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_a_stored_id_in_the_last_piece_of_the_stream_is_found_and_compared(
-    postgres_server, threads
-):
-    """New data is streamed in pieces (the next one encoded while the server parses the
-    last); a stored id in the last piece, which the sample misses, fails the COPY
-    after the server took the first pieces: the savepoint drops them and the batch is
-    probed whole, with the same statuses as the memory storage and one copy of each
-    row, on one thread or two."""
-    url = postgres_server.url("touchpoint", user="app", schema=f"p{threads}_{uuid.uuid4().hex[:8]}")
+def test_a_stored_id_in_the_last_piece_of_the_stream_is_found_and_compared(postgres_server):
+    """New data is streamed in pieces (each encoded once the last was written); a stored
+    id in the last piece, which the sample misses, fails the COPY after the server took
+    the first pieces: the savepoint drops them and the batch is probed whole, with the
+    same statuses as the memory storage and one copy of each row."""
+    url = postgres_server.url("touchpoint", user="app", schema=f"p_{uuid.uuid4().hex[:8]}")
     store, mem = open_storage(url), open_storage("memory://")
     cols, last, second = _several_pieces(seed=31)
     stored = {k: v[[second, last]].copy() for k, v in cols.items()}
     stored["amount"][1] = 4242.0 if stored["amount"][1] != 4242.0 else 1.0  # last: a conflict
-    with touchpoint.set_threads(threads):
-        for s in (store, mem):
-            s.append(Batch.from_columns(stored))
-        batch = Batch.from_columns(cols)
-        result, reference = store.append(batch, refuse=False), mem.append(batch, refuse=False)
-        assert result.status.tolist() == reference.status.tolist()
-        assert result.status[second] == AppendStatus.DUPLICATE
-        assert result.status[last] == AppendStatus.CONFLICT
-        assert [r.reason for r in result.rejections] == [r.reason for r in reference.rejections]
-        assert store.count() == mem.count() == len(cols["event_id"])
-        assert _frame_rows(store.scan()) == _frame_rows(mem.scan())
-        refused = {k: v.copy() for k, v in cols.items()}
-        refused["event_id"] = uuids(len(refused["event_id"]), seed=32)
-        refused["event_id"][last] = cols["event_id"][last]  # the stored conflict again
-        assert not store.append(Batch.from_columns(refused), refuse=True).committed
-        assert store.count() == len(cols["event_id"])  # every piece rolled back
+    for s in (store, mem):
+        s.append(Batch.from_columns(stored))
+    batch = Batch.from_columns(cols)
+    result, reference = store.append(batch, refuse=False), mem.append(batch, refuse=False)
+    assert result.status.tolist() == reference.status.tolist()
+    assert result.status[second] == AppendStatus.DUPLICATE
+    assert result.status[last] == AppendStatus.CONFLICT
+    assert [r.reason for r in result.rejections] == [r.reason for r in reference.rejections]
+    assert store.count() == mem.count() == len(cols["event_id"])
+    assert _frame_rows(store.scan()) == _frame_rows(mem.scan())
+    refused = {k: v.copy() for k, v in cols.items()}
+    refused["event_id"] = uuids(len(refused["event_id"]), seed=32)
+    refused["event_id"][last] = cols["event_id"][last]  # the stored conflict again
+    assert not store.append(Batch.from_columns(refused), refuse=True).committed
+    assert store.count() == len(cols["event_id"])  # every piece rolled back
     store.close()
     mem.close()
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_an_error_between_two_pieces_rolls_the_whole_append_back(
-    postgres_url, monkeypatch, threads
-):
+def test_an_error_between_two_pieces_rolls_the_whole_append_back(postgres_url, monkeypatch):
     """The client fails after the server took the first piece (here: encoding the
     second raises): nothing of the batch stays, and the storage goes on working."""
     store = open_storage(postgres_url)
@@ -417,7 +409,7 @@ def test_an_error_between_two_pieces_rolls_the_whole_append_back(
         return encode(*args)
 
     monkeypatch.setattr(_postgres_copy, "_in_order", fails_on_the_second_piece)
-    with touchpoint.set_threads(threads), pytest.raises(MemoryError, match="second piece"):
+    with pytest.raises(MemoryError, match="second piece"):
         store.append(Batch.from_columns(cols))
     monkeypatch.undo()
     assert store.count() == 0
@@ -427,31 +419,6 @@ def test_an_error_between_two_pieces_rolls_the_whole_append_back(
     assert store.append(Batch.from_columns(cols)).committed
     assert store.count() == len(cols["event_id"])
     store.close()
-
-
-def test_one_thread_or_two_store_the_same_bytes(postgres_server):
-    """`touchpoint.set_threads(1)` sends each piece before encoding the next, 2 threads
-    send from psycopg's writer thread: the stored rows are the same."""
-    cols, _, _ = _several_pieces(seed=33)
-    tables = []
-    for threads in (1, 2):
-        url = postgres_server.url(
-            "touchpoint", user="app", schema=f"b{threads}_{uuid.uuid4().hex[:8]}"
-        )
-        store = open_storage(url)
-        with touchpoint.set_threads(threads):
-            assert store.append(Batch.from_columns(cols)).committed
-        store.close()
-        with plain(url) as con:
-            tables.append(
-                con.execute(
-                    "SELECT event_id, customer, touchpoint, channel, outcome, staff, store, "
-                    "referrer, indicator, time, direction, amount, rating, response_time "
-                    "FROM interactions ORDER BY event_id"
-                ).fetchall()
-            )
-    assert len(tables[0]) == len(cols["event_id"])
-    assert tables[0] == tables[1]
 
 
 def test_values_stored_before_this_process_and_new_ones_get_their_ids(postgres_url):
