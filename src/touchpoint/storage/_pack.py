@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LENGTH_SIZE", "ascii_text", "header_length", "pack", "parse_header", "unpack"]
+__all__ = [
+    "LENGTH_SIZE",
+    "ascii_text",
+    "code_table",
+    "header_length",
+    "pack",
+    "parse_header",
+    "unpack",
+]
 
 _NULL = ".__null__"
 #: Bytes of the header length that starts a packed block.
@@ -99,6 +107,22 @@ def unpack(blob: bytes, names: tuple[str, ...] | None = None) -> dict[str, np.nd
             arr = obj
         out[name] = arr
     return out
+
+
+def code_table(ids: np.ndarray, top: int = 0) -> np.ndarray:
+    """Dictionary id -> position in ``ids``, for ids up to ``max(ids.max(), top)``.
+
+    Ids not in ``ids`` read -1, and so does id -1 (a missing value): the table has one
+    slot more than the largest id, and ``table[-1]`` is that slot.
+
+    >>> table = code_table(np.array([7, 3]))
+    >>> table[np.array([3, 7, -1])].tolist()
+    [1, 0, -1]
+    """
+    largest = max(int(ids.max()) if len(ids) else 0, top)
+    table = np.full(largest + 2, -1, dtype=np.int64)
+    table[ids] = np.arange(len(ids))
+    return table
 
 
 def ascii_text(ids: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

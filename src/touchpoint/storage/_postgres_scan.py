@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from touchpoint.frame import STANDARD, micros
+from touchpoint.storage._pack import code_table
 from touchpoint.storage._postgres_append import PG_EPOCH_US
 from touchpoint.storage._postgres_copy import read_copy_row, texts
 from touchpoint.storage._postgres_dims import categories
@@ -116,9 +117,7 @@ def scan(
                 if len(codes)
                 else (np.empty(0, np.int64), np.empty(0, object))
             )
-            top = max(int(codes.max()) if len(codes) else 0, int(ids.max()) if len(ids) else 0)
-            lut = np.full(top + 2, -1, dtype=np.int64)
-            lut[ids] = np.arange(len(ids))
+            lut = code_table(ids, top=int(codes.max()) if len(codes) else 0)
             columns[name] = lut[codes]  # -1 (missing) reads the last slot, which stays -1
             cats[name] = values
     columns["time"] = cols["time"].view("datetime64[us]")

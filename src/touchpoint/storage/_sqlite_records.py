@@ -17,7 +17,7 @@ from touchpoint.storage._documents import (
     kind_of,
     to_document,
 )
-from touchpoint.storage._pack import pack, unpack
+from touchpoint.storage._pack import code_table, pack, unpack
 
 __all__ = ["RecordsMixin"]
 
@@ -219,9 +219,7 @@ class RecordsMixin:
             raise StorageError(f"no saved score set {name!r} (saved: {', '.join(known) or 'none'})")
         cols = dict(unpack(rows[0][0]))
         ids, values = self._categories("customer")  # type: ignore[attr-defined]
-        lut = np.zeros(int(ids.max()) + 1 if len(ids) else 1, dtype=np.int64)
-        lut[ids] = np.arange(len(ids))
-        customers = values[lut[cols.pop("__customer")]]
+        customers = values[code_table(ids)[cols.pop("__customer")]]
         return {"customer": customers, **{k: np.array(v) for k, v in cols.items()}}
 
     # ------------------------------------------------------------------ quarantine

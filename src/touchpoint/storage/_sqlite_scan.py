@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from touchpoint.frame import STANDARD, micros
-from touchpoint.storage._pack import LENGTH_SIZE, ascii_text, header_length, parse_header
+from touchpoint.storage._pack import (
+    LENGTH_SIZE,
+    ascii_text,
+    code_table,
+    header_length,
+    parse_header,
+)
 from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS
 
 if TYPE_CHECKING:
@@ -58,13 +64,6 @@ def block_columns(
                 blob.seek(base + offset)
                 out[name] = np.frombuffer(blob.read(length * dtype.itemsize), dtype=dtype)
     return out
-
-
-def _code_table(ids: np.ndarray) -> np.ndarray:
-    """Dictionary id -> position in the dictionary (-1 for id -1, a missing value)."""
-    lut = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, dtype=np.int64)
-    lut[ids] = np.arange(len(ids))
-    return lut
 
 
 def scan(
@@ -95,7 +94,7 @@ def scan(
             for name, wanted in (("customer", customers), ("touchpoint", touchpoints))
             if wanted is not None
         }
-        luts = {name: _code_table(dicts[name][0]) for name in CATEGORICAL}
+        luts = {name: code_table(dicts[name][0]) for name in CATEGORICAL}
         total = sum(n for _, n in blocks)
         # allocated for every row of the blocks; a filter fills a prefix (untouched
         # pages of np.empty take no memory) and the prefix is copied out at the end
