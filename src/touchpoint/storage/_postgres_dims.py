@@ -49,22 +49,25 @@ def copy_one(con: Any, sql: str, params: Any = None) -> list[Any]:
     return read_copy_row(data)
 
 
-class Dimensions:
-    """Value -> id of each categorical column, cached after commit (at most `LIMIT` a column)."""
+class Dimensions(KnownIds):
+    """Value -> id of each categorical column, cached after commit (at most `LIMIT` a column).
+
+    `KnownIds` keeps the ids (``commit``, ``rollback``, ``drop``); this adds the database.
+    """
 
     LIMIT = 2_000_000
 
     def __init__(self) -> None:
-        self._known = KnownIds(self.LIMIT)
+        super().__init__(self.LIMIT)
 
     def ids(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
         """The ids of ``values`` (distinct str) in ``dim_<column>``, adding the new ones."""
-        out = self._known.lookup(column, values.tolist())  # ids are an identity's, from 1
+        out = self.lookup(column, values.tolist())  # ids are an identity's, from 1
         at = np.flatnonzero(out < 0)
         if len(at):
             new = self._fetch(con, column, values[at])
             out[at] = new
-            self._known.learn(column, values[at].tolist(), new)
+            self.learn(column, values[at].tolist(), new)
         return out
 
     def _fetch(self, con: Any, column: str, values: np.ndarray) -> np.ndarray:
@@ -72,7 +75,8 @@ class Dimensions:
 
         One statement inserts the new values in value order (concurrent writers take
         the unique index's locks in one order) and returns their ids (``RETURNING``):
-        about half the server time of inserting and then joining every value back. A
+        86k new values took 0.43-0.47 server CPU s against 0.59-0.94 when inserted and
+        then joined back (session 8, ``benchmarks/README.md``, measured under load). A
         value stored already (by another process, or before this one started) is
         looked up by a later statement, whose snapshot sees it.
         """
@@ -100,18 +104,6 @@ class Dimensions:
             )
             out[array(found[0], ">i4")] = array(found[1], ">i4")
         return out
-
-    def commit(self) -> None:
-        """The transaction committed: its new ids are real."""
-        self._known.commit()
-
-    def rollback(self) -> None:
-        """The transaction rolled back: forget the ids it made."""
-        self._known.rollback()
-
-    def drop(self, column: str, value: str) -> None:
-        """A value was deleted (`forget`)."""
-        self._known.drop(column, value)
 
 
 def categories(con: Any, column: str, used: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
