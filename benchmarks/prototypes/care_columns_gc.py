@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from touchpoint.cli._care import customer_columns, stored_customer_columns
+from touchpoint.cli._care import stored_customer_columns
 from touchpoint.demo import run_demo
+from touchpoint.storage.base import customer_columns
 from touchpoint.storage.sqlite import SqliteStorage
 
 ANCHORS = {"birthday", "child_birth", "last_purchase", "move_in", "purchase", "warranty_end"}

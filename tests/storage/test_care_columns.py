@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from touchpoint import Customer
-from touchpoint.cli._care import customer_columns, stored_customer_columns
+from touchpoint.cli._care import stored_customer_columns
 from touchpoint.model import Consent
-from touchpoint.storage.base import Storage
+from touchpoint.storage.base import Storage, customer_columns
 from touchpoint.storage.memory import MemoryStorage
 from touchpoint.storage.sqlite import SqliteStorage
 

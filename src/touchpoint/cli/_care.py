@@ -3,8 +3,7 @@
 A workspace keeps its customers as records (`touchpoint.Customer`); the care agenda and
 the contact policy read columns. `stored_customer_columns` gets them from the storage
 (`touchpoint.storage.Storage.care_columns`): the columns `touchpoint.care.agenda` and
-`touchpoint.care.plan_contacts` read. `customer_columns` (records to columns) lives in
-the storage layer and is imported here for older callers.
+`touchpoint.care.plan_contacts` read.
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ from typing import Any
 import numpy as np
 
 from touchpoint.errors import Problem, ValidationError
-from touchpoint.storage.base import customer_columns
 
 __all__ = [
     "PLAN_HOUR",
     "add_channels",
-    "customer_columns",
     "join_plans",
     "moment",
     "reactive_plan",
