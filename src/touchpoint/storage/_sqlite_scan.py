@@ -3,8 +3,10 @@
 Each block is read through an incremental blob handle (``Connection.blobopen``), one
 column at a time, and decoded straight into the frame's columns, allocated once for
 all blocks: dictionary ids become category codes through a lookup table, event ids
-are widened from ASCII bytes to text. No block is held whole in memory and no column
-is copied twice; the fresh memory of a first scan is about the frame itself (its cost,
+are widened from ASCII bytes to text. No block is held whole in memory, and an
+unfiltered scan copies no column twice (a filtered one takes each block's kept rows
+first and copies the filled prefix out at the end); the fresh memory of a first
+unfiltered scan is about the frame itself (its cost,
 and the dictionaries read once per process, are what a first scan spends: see
 ``benchmarks/README.md``).
 
@@ -98,10 +100,8 @@ def scan(
         total = sum(n for _, n in blocks)
         # allocated for every row of the blocks; a filter fills a prefix (untouched
         # pages of np.empty take no memory) and the prefix is copied out at the end
-        columns: dict[str, np.ndarray] = {name: np.empty(total, dtype=np.int64) for name in names}
-        columns["time"] = np.empty(total, dtype="datetime64[us]")
-        for name in FLOATS:
-            columns[name] = np.empty(total, dtype=np.float64)
+        dtypes = {"time": "datetime64[us]"} | dict.fromkeys(FLOATS, np.float64)
+        columns = {name: np.empty(total, dtype=dtypes.get(name, np.int64)) for name in names}
         event_ids: list[np.ndarray] = []
         filled = 0
         for chunk_id, _ in blocks:  # a loop over blocks (200k rows each for large batches)
