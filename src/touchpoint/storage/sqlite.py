@@ -10,9 +10,10 @@ Interactions are rows of the ``event`` table, readable by plain SQL through the
 also kept in column blocks with dictionary-coded ids (the scan cache), so scanning moves
 numpy arrays, not a Python object per row. A unique index on a 64-bit key of each event
 id makes appends idempotent and fast with random ids. A storage keeps the dictionary ids
-of the values it has written (up to `KNOWN_IDS` per column: about 90 MB at most for long
-customer ids), so returning customers need no lookup. WAL needs the database on a local
-disk: on a network file system (NFS, SMB) use ``?journal=delete``.
+of the values it has written (up to `KNOWN_IDS` per column: 78 MiB for UUID-length
+customer ids, more for longer ones), so returning customers need no lookup. WAL needs
+the database on a local disk: on a network file system (NFS, SMB) use
+``?journal=delete``.
 
 URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; options as query
 parameters: ``busy_timeout`` (ms, default 5000), ``synchronous`` (``normal``, the
@@ -77,7 +78,8 @@ CACHE_KIB = 64 * 1024
 #: Dictionaries (customer ids...) up to this many values are kept between scans.
 DICT_CACHE_ROWS = 2_000_000
 #: Dictionary ids of up to this many values per column are kept for writing (`_ids`): a
-#: value seen before needs no lookup (about 90 MB of Python strings at most per column).
+#: value seen before needs no lookup (78 MiB for UUID-length values, strings included:
+#: ``benchmarks/prototypes/dictionary_ids.py``; an open transaction's new ones come on top).
 KNOWN_IDS = 1 << 19
 
 
@@ -363,7 +365,8 @@ class SqliteStorage(
             )
             top = int(ids[-1]) if len(ids) else -(2**63)
             # the new rows as two JSON arrays (ids and values, aggregated in the same
-            # order): one string each, 4-5x faster than a Python tuple per row
+            # order): one string each, 1.7x less CPU than a Python tuple per row at 100k
+            # rows (benchmarks/prototypes/dictionary_ids.py)
             new_ids, new_values = con.execute(
                 "SELECT json_group_array(id), json_group_array(value) "
                 f"FROM (SELECT id, value FROM dict_{column} WHERE id > ? ORDER BY id)",
