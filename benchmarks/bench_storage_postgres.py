@@ -13,8 +13,9 @@ each run. Contenders:
 
 - **touchpoint**: ``Workspace.record_batch`` on a dict of numpy arrays (validation,
   dimension ids, then new data by one binary ``COPY`` straight into the event table, or
-  for a batch with stored ids binary ``COPY`` into a staging table and one ``INSERT ...
-  ON CONFLICT DO NOTHING``), then the same batches again (all duplicates), then
+  for a batch with stored ids a binary ``COPY`` of the ids and value digests, matched
+  against the stored rows' digests, and the rest through a staging table and one
+  ``INSERT ... ON CONFLICT DO NOTHING``), then the same batches again (all duplicates), then
   ``Workspace.interactions()`` (binary ``COPY`` into numpy columns), first and best of 3;
   the validation alone is timed too, to show the split;
 - **psycopg executemany**: the rows as tuples into one ordinary 14-column table with a

@@ -74,16 +74,16 @@ def test_open_by_url_reports_the_schema_version_and_hides_the_password(postgres_
     ws = touchpoint.open(url.replace("app@", "app:s3cret@"), blueprint="car-dealership")
     try:
         assert isinstance(ws.storage, PostgresStorage)
-        assert ws.storage.schema_version == SCHEMA_VERSION == 1
+        assert ws.storage.schema_version == SCHEMA_VERSION == 2
         assert "s3cret" not in repr(ws.storage) and "app:***@" in ws.storage.url
         with plain(url) as con:
             rows = con.execute("SELECT version, description FROM schema_version").fetchall()
-        assert [r[0] for r in rows] == [1] and rows[0][1]
+        assert [r[0] for r in rows] == [1, 2] and all(r[1] for r in rows)
     finally:
         ws.close()
     # ``postgres://`` is the same storage; reopening migrates nothing again
     again = open_storage(url.replace("postgresql://", "postgres://"))
-    assert again.schema_version == 1 and again.count() == 0
+    assert again.schema_version == 2 and again.count() == 0
     again.close()
 
 
@@ -108,9 +108,9 @@ def test_processes_opening_a_new_schema_at_once_all_succeed(postgres_url):
         for _ in range(4)
     ]
     outs = [p.communicate(timeout=60)[0].decode().strip() for p in procs]
-    assert outs == ["1"] * 4 and all(p.returncode == 0 for p in procs)
+    assert outs == ["2"] * 4 and all(p.returncode == 0 for p in procs)
     with plain(postgres_url) as con:
-        assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 2
 
 
 def test_bad_urls_and_options_are_named(postgres_server):
@@ -462,6 +462,99 @@ def test_a_repeat_of_a_stored_event_is_compared_with_the_stored_values(postgres_
         AppendStatus.DUPLICATE,
         AppendStatus.CONFLICT,
     ]
+    store.close()
+
+
+def test_a_batch_sent_again_is_settled_by_digest_and_the_rest_by_value(postgres_url, monkeypatch):
+    """Rows stored with a digest and sent again unchanged are duplicates without their
+    values being staged; a changed value (the digest differs) and rows stored without a
+    digest (before schema version 2) are compared column by column."""
+    store = open_storage(postgres_url)
+    n = 3000
+    cols = make_columns(n, seed=31)
+    cols["event_id"] = uuids(n, seed=32)
+    cols["amount"][0] = 0.0
+    store.append(Batch.from_columns(cols))
+    undigested = cols["event_id"][1000:2000].tolist()
+    with plain(postgres_url) as con:
+        assert con.execute("SELECT count(*) FROM event WHERE digest IS NULL").fetchone()[0] == 0
+        con.execute("UPDATE event SET digest = NULL WHERE event_id = ANY(%s)", [undigested])
+    again = {k: v.copy() for k, v in cols.items()}
+    again["amount"][0] = -0.0  # equal to 0.0 in PostgreSQL: a duplicate
+    again["amount"][10] = 9999.5  # a digested row with another value: a conflict
+    again["amount"][1500] = 9999.5  # an undigested row with another value: a conflict
+    extra = make_columns(7, seed=33, prefix="new-")
+    extra["event_id"][5:] = [cols["event_id"][20], cols["event_id"][21]]
+    extra["amount"][5:] = [12345.0, cols["amount"][21]]  # repeats: one differs
+    for name in extra:
+        if name not in ("event_id", "amount"):
+            extra[name][5:] = cols[name][20:22]
+    again = {k: np.concatenate([again[k], extra[k]]) for k in again}
+    staged: list[int] = []
+    real = _postgres_append._stage
+
+    def counted(con, ids, part, digest):
+        staged.append(len(ids))
+        return real(con, ids, part, digest)
+
+    monkeypatch.setattr(_postgres_append, "_stage", counted)
+    result = store.append(Batch.from_columns(again), refuse=False)
+    want = np.full(n + 7, AppendStatus.DUPLICATE)
+    want[[10, 1500, n + 5]] = AppendStatus.CONFLICT
+    want[n : n + 5] = AppendStatus.ACCEPTED
+    assert result.status.tolist() == want.tolist()
+    assert staged == [1000 + 1 + 5]  # the undigested, the changed one and the new ones
+    assert [r.row for r in result.rejections] == [10, 1500, n + 5]
+    assert all("amount" in r.reason for r in result.rejections[:2])
+    assert store.count() == n + 5
+    with plain(postgres_url) as con:
+        nulls = con.execute("SELECT count(*) FROM event WHERE digest IS NULL").fetchone()[0]
+    assert nulls == 1000  # the new rows were stored with their digests
+    store.close()
+
+
+def test_a_schema_of_version_1_is_migrated_and_its_rows_compared_by_value(postgres_url):
+    """Version 1 had no digest: opening adds the column, every row survives, and a batch
+    sent again is still told apart row by row (duplicates, one conflict)."""
+    store = open_storage(postgres_url)
+    cols = make_columns(800, seed=41)
+    cols["event_id"] = uuids(800, seed=42)
+    store.append(Batch.from_columns(cols))
+    before = _frame_rows(store.scan())
+    store.close()
+    with plain(postgres_url) as con:  # back to what version 1 wrote
+        con.execute("ALTER TABLE event DROP COLUMN digest")
+        con.execute("DELETE FROM schema_version WHERE version = 2")
+    store = open_storage(postgres_url)
+    assert store.schema_version == 2
+    assert _frame_rows(store.scan()) == before
+    again = {k: v.copy() for k, v in cols.items()}
+    again["rating"][7] = 4.0 if again["rating"][7] != 4.0 else 2.0
+    result = store.append(Batch.from_columns(again), refuse=False)
+    want = np.full(800, AppendStatus.DUPLICATE)
+    want[7] = AppendStatus.CONFLICT
+    assert result.status.tolist() == want.tolist()
+    assert "rating" in result.rejections[0].reason
+    assert _frame_rows(store.scan()) == before
+    store.close()
+
+
+def test_erasing_a_referrer_drops_the_digest_of_the_rows_it_changes(postgres_url):
+    store = open_storage(postgres_url)
+    cols = make_columns(300, seed=51)  # referrer "C0" on about a quarter of the rows
+    # C0's own events are deleted; the others C0 referred keep their row, not C0
+    pairs = zip(cols["referrer"], cols["customer"], strict=True)
+    referred = int(sum(r == "C0" != c for r, c in pairs))
+    store.append(Batch.from_columns(cols))
+    store.forget("C0")
+    with plain(postgres_url) as con:
+        rows = con.execute(
+            "SELECT count(*) FILTER (WHERE digest IS NULL), count(*) FILTER (WHERE referrer "
+            "IS NULL AND digest IS NOT NULL) FROM event"
+        ).fetchone()
+    # the changed rows lost their digest; those that never had a referrer kept theirs
+    assert rows[0] == referred > 0
+    assert rows[0] + rows[1] == store.count()
     store.close()
 
 

@@ -124,7 +124,9 @@ class PrivacyMixin:
                 touched |= {"event", "dim_customer"}
             if rid is not None:
                 removed["referrals"] = con.execute(
-                    "UPDATE event SET referrer = NULL WHERE referrer = %s", [rid[0]]
+                    # the stored values change: the digest no longer holds (compared whole)
+                    "UPDATE event SET referrer = NULL, digest = NULL WHERE referrer = %s",
+                    [rid[0]],
                 ).rowcount
                 con.execute("DELETE FROM dim_referrer WHERE id = %s", [rid[0]])
                 touched |= {"event", "dim_referrer"}

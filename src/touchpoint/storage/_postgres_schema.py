@@ -7,7 +7,7 @@ missing ones in one transaction, under an advisory lock so that processes openin
 same database at once take turns. A schema written by a newer `touchpoint` (a higher
 version) is refused rather than misread.
 
-Layout (version 1), readable with plain SQL (``psql``, a BI tool):
+Layout (version 2), readable with plain SQL (``psql``, a BI tool):
 
 - ``interactions`` (a view): one row per interaction with the original values:
   ``event_id``, ``customer``, ``time`` (``timestamptz``), ``touchpoint``, ``channel``,
@@ -17,6 +17,8 @@ Layout (version 1), readable with plain SQL (``psql``, a BI tool):
 - ``event``: the interactions as stored, one row each, with the categorical columns as
   integer ids into ``dim_<column>`` (so that the hot columns are integers a scan copies
   straight into numpy); the primary key on ``event_id`` makes appends idempotent;
+  ``digest`` (version 2) is a 64-bit hash of the row's stored values, which tells a
+  re-sent event from a conflicting one without comparing every column;
 - ``dim_customer``, ``dim_touchpoint``, ... ``dim_indicator``: the distinct values of
   each categorical column (``id``, ``value``);
 - ``document``: customers (with consent), promises and complaints as ``jsonb``
@@ -113,9 +115,15 @@ _V1 = [
     "CREATE INDEX outbox_customer ON outbox (customer, state)",
 ]
 
+#: Version 2: each event's 64-bit digest of its stored values (``_postgres_append.row_digest``),
+#: so that a batch sent again is told from the stored rows by one number a row; rows
+#: stored before it have none and are compared column by column.
+_V2 = ["ALTER TABLE event ADD COLUMN digest bigint"]
+
 #: (version, description, statements) in order; append new versions, never edit old ones.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "interactions, dimensions, documents, contacts, scores, quarantine, outbox", _V1),
+    (2, "a digest of each event's stored values, for re-sent batches", _V2),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -218,6 +218,7 @@ class PostgresStorage(
             con.execute(f"SET lock_timeout = {self.lock_timeout}")
             con.execute("SET temp_buffers = '64MB'")
             con.execute(_postgres_append.stage_ddl())
+            con.execute(_postgres_append.keys_ddl())
             con.execute(_postgres_dims.VALUES_DDL)
         except psycopg.Error as exc:
             con.close()
