@@ -154,8 +154,6 @@ def _care_page(
     bodies: list[str], anchors: set[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """`care_columns` of one page of documents."""
-    from touchpoint.frame import naive_utc
-
     records = [json.loads(b) for b in bodies]
     dates: list[dict[str, Any]] = []
     for r in records:
@@ -176,19 +174,35 @@ def _care_page(
     for anchor in sorted(anchors):  # one column per anchor the care rules use
         customers[anchor] = np.array([d.get(anchor) for d in dates], dtype="datetime64[D]")
     rows = [(r["id"], c) for r in records for c in r.get("consents") or ()]
-
-    def at(c: dict[str, Any]) -> Any:
-        when = c.get("at")
-        return None if when is None else naive_utc(dt.datetime.fromisoformat(when["$datetime"]))
-
     granted: dict[str, np.ndarray] = {
         "customer": np.array([who for who, _ in rows], dtype=object),
         "channel": np.array([c["channel"] for _, c in rows], dtype=object),
         "purpose": np.array([str(c["purpose"]) for _, c in rows], dtype=object),
         "granted": np.array([bool(c["granted"]) for _, c in rows], dtype=bool),
-        "time": np.array([at(c) for _, c in rows], dtype="datetime64[us]"),
+        "time": _utc_times([c.get("at") for _, c in rows]),
     }
     return customers, granted
+
+
+def _utc_times(values: list[Any]) -> np.ndarray:
+    """``{"$datetime": iso}`` values (or None) as naive-UTC ``datetime64[us]``.
+
+    Texts without an offset (a naive datetime's ``isoformat``: UTC by convention) are
+    parsed by numpy in one call; only texts with an offset go through
+    `datetime.fromisoformat` (600k consents of the demo's 100k customers: 0.76 s with a
+    `datetime` each, 0.22 s this way).
+
+    >>> _utc_times([{"$datetime": "2026-01-02T08:30:00+08:00"}, None,
+    ...             {"$datetime": "2026-01-02T00:30:00.000001"}]).tolist()
+    [datetime.datetime(2026, 1, 2, 0, 30), None, datetime.datetime(2026, 1, 2, 0, 30, 0, 1)]
+    """
+    from touchpoint.frame import naive_utc
+
+    texts: list[str | None] = [None if v is None else v["$datetime"] for v in values]
+    for i, text in enumerate(texts):  # a check per consent; a parse per offset only
+        if text is not None and ("+" in text[19:] or "-" in text[19:] or "Z" in text[19:]):
+            texts[i] = naive_utc(dt.datetime.fromisoformat(text)).isoformat()
+    return np.array(texts, dtype="datetime64[us]")
 
 
 def _cell(value: Any) -> Any:
