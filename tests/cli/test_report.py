@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import touchpoint
 from touchpoint import Customer, Workspace
@@ -190,17 +191,24 @@ def test_init_takes_a_plain_path_as_the_other_commands_do(capsys, tmp_path: Path
     assert code != 0 and "exists already" in err
 
 
+@pytest.mark.parametrize(
+    ("ratings", "shown", "advice"),
+    [
+        ([5, 9, 2, 10], "is 9.0", "scale 10"),  # 0-10 answers: mark the question
+        ([5, 47.5, 2], "is 47.5", "check the data"),  # no 0-10 answer: no such advice
+    ],
+)
 def test_ratings_off_the_csat_scale_leave_the_csat_sections_out_not_the_report(
-    capsys, tmp_path: Path
+    capsys, tmp_path: Path, ratings, shown, advice
 ) -> None:
-    """0-10 answers at a touchpoint the blueprint does not mark as a 0-10 question: the
-    report is written, the two CSAT sections say why they are left out."""
+    """Ratings off a touchpoint's 1-5 scale: the report is written, the two CSAT sections
+    say why they are left out, with advice that fits the value."""
     url = f"sqlite:///{tmp_path / 'hotel.db'}"
     assert run(capsys, "init", url, "--template", "budget-hotel")[0] == 0
     from touchpoint import templates
 
     tp = templates.load("budget-hotel").touchpoints[0]
-    rows = [(f"G{i}", "2026-05-01", tp.code, str(r)) for i, r in enumerate([5, 9, 2, 10])]
+    rows = [(f"G{i}", "2026-05-01", tp.code, str(r)) for i, r in enumerate(ratings)]
     csv = write_csv(tmp_path / "v.csv", rows, header=("customer", "time", "touchpoint", "rating"))
     assert run(capsys, "import", url, str(csv))[0] == 0
     page = tmp_path / "hotel.html"
@@ -210,6 +218,7 @@ def test_ratings_off_the_csat_scale_leave_the_csat_sections_out_not_the_report(
     assert code == 0, err
     left = json.loads(out)["left_out"]
     for title in ("satisfaction by stage", "satisfaction over time"):
-        assert "between 1 and 5" in left[title] and "is 9.0" in left[title], left[title]
-        assert "scale 10" in left[title]
+        assert "between 1 and 5" in left[title] and shown in left[title], left[title]
+        assert advice in left[title]
+        assert ("scale 10" in left[title]) == (advice == "scale 10")
     assert page.read_text("utf-8").startswith("<!DOCTYPE html>")

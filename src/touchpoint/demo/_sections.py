@@ -322,18 +322,31 @@ def _retention(buyers: Any, asof: np.datetime64) -> dict[str, Any]:
 
 
 def off_scale(error: ValidationError) -> str:
-    """Why a CSAT section is left out: a rating off the 1-5 scale, and what to do.
+    """Why a CSAT section is left out: the first problem, and what to do about it.
+
+    A whole number from 0 to 10 off the scale is likely the answer to a 0-10 question
+    at a touchpoint the blueprint does not mark as one; any other value is either bad
+    data or the answer on another scale (1-7, 0-100), and advice about 0-10 would mislead.
 
     >>> from touchpoint.errors import Problem
     >>> off_scale(ValidationError([Problem("rating[3]", "a rating must be between 1 and 5", 9.0)]))
     'a rating must be between 1 and 5 (rating[3] is 9.0): give the touchpoints that ask a 0-10 question a rating indicator with scale 10 in the blueprint'
+    >>> off_scale(ValidationError([Problem("rating[4]", "a rating must be between 1 and 5", 47.5)]))
+    'a rating must be between 1 and 5 (rating[4] is 47.5): check the data, or give that touchpoint its own rating scale in the blueprint'
     """
     problem = error.problems[0]
-    shown = f" ({problem.path} is {problem.value})" if problem.has_value else ""
-    return (
-        f"{problem.message}{shown}: give the touchpoints that ask a 0-10 question a rating "
-        "indicator with scale 10 in the blueprint"
-    )
+    if not problem.has_value:
+        return problem.message
+    shown = f"{problem.message} ({problem.path} is {problem.value})"
+    value = problem.value
+    if not isinstance(value, int | float) or value != value:
+        return shown
+    if 0 <= value <= 10 and float(value).is_integer():
+        return (
+            f"{shown}: give the touchpoints that ask a 0-10 question a rating indicator "
+            "with scale 10 in the blueprint"
+        )
+    return f"{shown}: check the data, or give that touchpoint its own rating scale in the blueprint"
 
 
 def _csat(events: Any, asof: dt.date) -> dict[str, Any]:
