@@ -4,8 +4,8 @@
 
 The script starts a throw-away PostgreSQL server (``initdb`` + ``pg_ctl`` in a temporary
 directory, PostgreSQL's crash-safe defaults: ``fsync``, ``full_page_writes`` and
-``synchronous_commit`` on), generates the interactions once (random UUID4 event ids,
-100k customers, 200 touchpoints, half the amounts missing) and runs each contender in
+``synchronous_commit`` on), generates the interactions once (random UUID4 event ids unless
+``--ids`` says otherwise, 100k customers, 200 touchpoints, half the amounts missing) and runs each contender in
 its own fresh process, on its own fresh tables, interleaved: round 1 runs touchpoint,
 then the peers; round 2 the peers first; and so on. It reports the best of the rounds
 for each step, with each process's peak RSS and the machine's load average around
@@ -81,20 +81,37 @@ PLAIN_TABLE = (
 )
 
 
-def make(n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """``n`` interactions; event ids are random UUID4s from a seeded generator."""
+def make(
+    n: int, seed: int = 0, *, ids: str = "uuid4", customers: str = "uniform"
+) -> dict[str, np.ndarray]:
+    """``n`` interactions from a seeded generator.
+
+    ``ids``: ``uuid4`` (random UUID4s), ``sequential`` (``ev000000001``... in arrival
+    order) or ``codes`` (``E0001234``... in random order), as in
+    ``bench_storage_sqlite.py``; ``customers``: ``uniform`` or ``skewed`` (Zipf,
+    exponent 1.2).
+    """
     rng = np.random.default_rng(seed)
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    ids = np.array([str(uuid.UUID(bytes=row.tobytes())) for row in raw], dtype=object)  # once
-    customers = np.array([f"C{i:07d}" for i in range(max(n // 10, 1))], dtype=object)
+    if ids == "uuid4":
+        event_ids = np.array([str(uuid.UUID(bytes=row.tobytes())) for row in raw], dtype=object)
+    elif ids == "sequential":
+        event_ids = np.array([f"ev{i:09d}" for i in range(n)], dtype=object)
+    else:
+        event_ids = np.array([f"E{i:07d}" for i in rng.permutation(n)], dtype=object)
     touchpoints = np.array([f"A{i:03d}" for i in range(200)], dtype=object)
     amount = np.round(rng.gamma(2.0, 150.0, n), 2)
     amount[rng.random(n) < 0.5] = np.nan
+    people = np.array([f"C{i:07d}" for i in range(max(n // 10, 1))], dtype=object)
+    if customers == "skewed":
+        who = (rng.zipf(1.2, n) - 1) % len(people)
+    else:  # drawn where earlier versions drew it: the same data for the same seed
+        who = rng.integers(0, len(people), n)
     return {
-        "event_id": ids,
-        "customer": customers[rng.integers(0, len(customers), n)],
+        "event_id": event_ids,
+        "customer": people[who],
         "touchpoint": touchpoints[rng.integers(0, len(touchpoints), n)],
         "channel": np.array(["store", "phone", "email", "app"], dtype=object)[
             rng.integers(0, 4, n)
@@ -432,6 +449,8 @@ def main() -> None:
     parser.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=1_000_000)
     parser.add_argument("--batch", type=lambda s: int(s.replace("_", "")), default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ids", choices=("uuid4", "sequential", "codes"), default="uuid4")
+    parser.add_argument("--customers", choices=("uniform", "skewed"), default="uniform")
     parser.add_argument("--only", nargs="*", default=list(CONTENDERS))
     parser.add_argument("--server-candidates", action="store_true")
     parser.add_argument("--child", nargs=5, metavar=("NAME", "URL", "SCHEMA", "DATA", "BATCH"))
@@ -446,7 +465,7 @@ def main() -> None:
     n = args.events
     with tempfile.TemporaryDirectory() as tmp, TemporaryServer(durable=True) as server:
         data = Path(tmp) / "events.npz"
-        save(make(n), data)
+        save(make(n, ids=args.ids, customers=args.customers), data)
         version = server.psql("SHOW server_version")
         settings = {
             k: server.psql(f"SHOW {k}").strip()
@@ -461,7 +480,9 @@ def main() -> None:
         server.psql("CREATE DATABASE bench")
         if args.server_candidates:
             print(f"{n:,} events, batches of {args.batch:,}; load average {os.getloadavg()[0]:.1f}")
-            server_candidates(server.url("bench"), make(n), args.batch)
+            server_candidates(
+                server.url("bench"), make(n, ids=args.ids, customers=args.customers), args.batch
+            )
             print(f"load average after: {os.getloadavg()[0]:.1f}")
             return
         results: dict[str, list[dict]] = {k: [] for k in args.only}
@@ -492,7 +513,7 @@ def main() -> None:
 
     print()
     print(
-        f"{n:,} events (random UUID4 ids), batches of {args.batch:,}, best of {args.rounds} "
+        f"{n:,} events ({args.ids} ids, {args.customers} customers), batches of {args.batch:,}, best of {args.rounds} "
         f"interleaved rounds; PostgreSQL {version.strip()} ({', '.join(f'{k}={v}' for k, v in settings.items())}); "
         f"psycopg {__import__('psycopg').__version__}; Python {platform.python_version()}, "
         f"{os.cpu_count()} cores"
