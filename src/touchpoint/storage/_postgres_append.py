@@ -30,7 +30,7 @@ Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``
 7. **insert**: the remaining staged rows go in with one ``INSERT ... SELECT ... ORDER BY
    event id ON CONFLICT (event_id) DO NOTHING`` (concurrent writers lock keys in one
    order, so they never deadlock); an id another writer committed in the meantime is
-   probed and compared like step 5;
+   probed and compared like step 6;
 8. conflicts and suppressed rows go to quarantine (or the whole batch is rolled back),
    with one ``batch`` row for the audit trail.
 """
