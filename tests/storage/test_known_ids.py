@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from touchpoint.storage._known_ids import KnownIds
@@ -20,6 +20,7 @@ operations = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(ops=operations, limit=st.integers(0, 10))
+@example(ops=[("learn", "C0"), ("commit",), ("learn", "C1"), ("commit",)], limit=1)
 def test_a_found_id_is_always_the_values_current_one(ops, limit):
     """As the database hands ids out: a value's id changes only when it was deleted
     (drop, clear) or was new in a transaction that rolled back (a value stored by an
@@ -67,3 +68,17 @@ def test_a_found_id_is_always_the_values_current_one(ops, limit):
                 assert got == current(v), v
         assert known.lookup("touchpoint", VALUES).tolist() == [-1] * len(VALUES)
         assert known.size("customer") <= limit
+
+
+def test_past_the_limit_the_oldest_values_make_room():
+    """First in, first out: a full column drops its oldest values for a new commit's, so
+    a column with more distinct values than the limit still finds most of them."""
+    known = KnownIds(4)
+    for values in (["C0", "C1"], ["C2", "C3"], ["C4"]):
+        known.learn("customer", values, [int(v[1:]) for v in values])
+        known.commit()
+    assert known.lookup("customer", VALUES[:6]).tolist() == [-1, 1, 2, 3, 4, -1]
+    assert known.size("customer") == 4
+    known.learn("customer", VALUES[:6], list(range(6)))  # more than the limit at once
+    known.commit()  # is not kept; what was kept stays
+    assert known.lookup("customer", VALUES[:6]).tolist() == [-1, 1, 2, 3, 4, -1]

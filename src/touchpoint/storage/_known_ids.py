@@ -6,8 +6,11 @@ A batch's distinct values of a column are looked up here first, and only the val
 seen before go to the database. Ids found or added inside a transaction are only
 *learned*: they become known when it commits (`commit`), because a rolled-back
 transaction's new ids do not exist and may later be given to other values (`rollback`
-forgets them). Each column keeps at most ``limit`` values; past it the column starts
-again from what the last transaction learned.
+forgets them). Each column keeps at most ``limit`` values; past it the oldest kept ones
+make room for what the last transaction learned (first in, first out). With 600k
+customers over 2^19 kept ids, batches of 200k find 87% of their customers here; emptying
+the full column instead found 57% on average, 4% right after
+(``benchmarks/prototypes/known_ids_eviction.py``).
 
 Examples
 --------
@@ -65,13 +68,16 @@ class KnownIds:
         )
 
     def commit(self) -> None:
-        """The transaction committed: its ids are real."""
+        """The transaction committed: its ids are real; past the limit the oldest go."""
         for column, pending in self._pending.items():
             known = self._known.setdefault(column, {})
-            if len(known) + len(pending) > self.limit:
-                known.clear()
-            if len(pending) <= self.limit:
-                known.update(pending)
+            if len(pending) > self.limit:
+                continue  # more than a column may keep: keep what was there
+            excess = len(known) + len(pending) - self.limit
+            if excess > 0:  # first in, first out (dicts keep insertion order)
+                for value in list(itertools.islice(known, excess)):
+                    del known[value]
+            known.update(pending)
         self._pending = {}
 
     def rollback(self) -> None:
