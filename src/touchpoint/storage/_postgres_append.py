@@ -11,8 +11,8 @@ Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``
 3. the distinct values of each categorical column get their ``dim_<column>`` ids
    (`touchpoint.storage._postgres_dims`);
 4. each row gets the 64-bit digest of its stored values (`row_digest`, stored with the
-   row). When some of a sample of the batch's ids is stored (a batch sent again), the
-   ids and digests alone go through a binary ``COPY`` into a second staging table, and
+   row). When some of a sample of the batch's ids is stored with a digest (a batch sent
+   again), the ids and digests alone go through a binary ``COPY`` into a second staging table, and
    one primary-key lookup per id finds the stored rows with the same digest:
    ``DUPLICATE``, without sending or comparing their values (the rest go on to step 5);
 5. the first row of each remaining event id goes, in event-id order, into the temporary
@@ -279,14 +279,15 @@ def _send(con: Any, sql: str, pieces: Iterable[bytes | memoryview]) -> None:
             copy.write(piece)
 
 
-def _none_stored(con: Any, ids: np.ndarray) -> bool:
-    """Whether none of a sample of ``ids`` (sorted) is stored: one index probe per sampled id."""
+def _sampled(con: Any, ids: np.ndarray) -> tuple[bool, bool]:
+    """Whether some of a sample of ``ids`` (sorted) is stored, and some of those with a
+    digest (rows stored before schema version 2 have none): one index probe per sampled id."""
     sample = ids[:: max(1, len(ids) // SAMPLE)]
-    row = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM event WHERE event_id = ANY(%s::text[]))",
+    found, digested = con.execute(
+        "SELECT count(*), count(digest) FROM event WHERE event_id = ANY(%s::text[])",
         [np.char.decode(sample, "ascii").tolist()],  # event ids are ASCII codes
     ).fetchone()
-    return not row[0]
+    return bool(found), bool(digested)
 
 
 def _copy_new(
@@ -483,31 +484,34 @@ def append(
     referred = referred[referred >= 0]
     reference_rows: dict[int, dict[str, Any]] = {}
 
-    def settle(pos: np.ndarray, mask: np.ndarray) -> None:
-        """Staged rows found stored: duplicates or conflicts; remember repeats' references."""
+    def settle(staged_at: np.ndarray, mask: np.ndarray) -> None:
+        """Staged rows found stored (staged row ``i`` is candidate ``rest[i]``): duplicates
+        or conflicts; the stored values of those in-batch repeats refer to are kept."""
+        pos = rest[staged_at]
         kept[pos] = False
         status[candidates[pos[mask == 0]]] = AppendStatus.DUPLICATE
         for p, m in zip(pos[mask != 0].tolist(), mask[mask != 0].tolist(), strict=True):
             row = int(candidates[p])  # conflicts only
             status[row] = AppendStatus.CONFLICT
             rejections.append(_conflict(batch, row, _differing(m), "a stored event"))
-        needed = np.intersect1d(pos, referred)
+        needed = np.unique(staged_at[np.isin(pos, referred)])  # staged positions, sorted
         if len(needed):
             values = _reference(con, needed)
-            for j, p in enumerate(needed.tolist()):  # candidates with in-batch repeats
+            for j, p in enumerate(rest[needed].tolist()):  # candidates with in-batch repeats
                 reference_rows[p] = {k: v[j] for k, v in values.items()}
 
     ids = batch.event_id[candidates]
     digest = row_digest(stored)
     rest = np.arange(len(candidates))  # the candidates not settled yet
-    fresh = bool(len(candidates)) and _none_stored(con, ids)
-    if len(candidates) and not fresh:
+    some, digested = _sampled(con, ids) if len(candidates) else (False, False)
+    if digested:
         # some are stored (a batch sent again?): those with the same digest are duplicates
         same = _same_as_stored(con, ids, digest)
         kept[same] = False
         status[candidates[same]] = AppendStatus.DUPLICATE
         rest = np.flatnonzero(kept)
-        fresh = bool(len(rest)) and _none_stored(con, ids[rest])
+        some = bool(len(rest)) and _sampled(con, ids[rest])[0]
+    fresh = bool(len(rest)) and not some
     part = {k: v[rest] for k, v in stored.items()} if len(rest) < len(candidates) else stored
     if fresh:
         # new data (the usual case): the rows straight into the event table
@@ -520,14 +524,13 @@ def append(
         if len(pos) and len(rest) > SAMPLE:
             pos, mask = _probe(con)  # some are stored: probe them all
         if len(pos):
-            settle(rest[pos], mask)
+            settle(pos, mask)
             if kept.any():
                 con.execute(f"DELETE FROM {STAGE} WHERE pos = ANY(%s::integer[])", [pos.tolist()])
         expected = int(kept.sum())
         if expected and _insert(con, batch_id) < expected:
             # another writer committed some of these ids since the probe
-            pos, mask = _probe_again(con, batch_id, kept[rest])
-            settle(rest[pos], mask)
+            settle(*_probe_again(con, batch_id, kept[rest]))
 
     if len(repeat_rows):
         _resolve_repeats(
