@@ -37,6 +37,7 @@ from touchpoint.frame._times import (
     naive_utc,
     naive_utc_series,
     parse_times,
+    to_us,
 )
 from touchpoint.frame._validation import (
     MAX_ID_LENGTH,
@@ -97,4 +98,5 @@ __all__ = [
     "short_value",
     "text_message",
     "text_problems",
+    "to_us",
 ]

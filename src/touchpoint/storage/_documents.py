@@ -154,6 +154,8 @@ def _care_page(
     bodies: list[str], anchors: set[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """`care_columns` of one page of documents."""
+    from touchpoint.frame import to_us
+
     records = [json.loads(b) for b in bodies]
     dates: list[dict[str, Any]] = []
     for r in records:
@@ -179,30 +181,15 @@ def _care_page(
         "channel": np.array([c["channel"] for _, c in rows], dtype=object),
         "purpose": np.array([str(c["purpose"]) for _, c in rows], dtype=object),
         "granted": np.array([bool(c["granted"]) for _, c in rows], dtype=bool),
-        "time": _utc_times([c.get("at") for _, c in rows]),
+        # ISO texts, one numpy parse (offsets to UTC), not a datetime per consent
+        "time": to_us(
+            np.array(
+                [None if (w := c.get("at")) is None else w["$datetime"] for _, c in rows],
+                dtype=object,
+            )
+        ),
     }
     return customers, granted
-
-
-def _utc_times(values: list[Any]) -> np.ndarray:
-    """``{"$datetime": iso}`` values (or None) as naive-UTC ``datetime64[us]``.
-
-    Texts without an offset (a naive datetime's ``isoformat``: UTC by convention) are
-    parsed by numpy in one call; only texts with an offset go through
-    `datetime.fromisoformat` (600k consents of the demo's 100k customers: 0.76 s with a
-    `datetime` each, 0.22 s this way).
-
-    >>> _utc_times([{"$datetime": "2026-01-02T08:30:00+08:00"}, None,
-    ...             {"$datetime": "2026-01-02T00:30:00.000001"}]).tolist()
-    [datetime.datetime(2026, 1, 2, 0, 30), None, datetime.datetime(2026, 1, 2, 0, 30, 0, 1)]
-    """
-    from touchpoint.frame import naive_utc
-
-    texts: list[str | None] = [None if v is None else v["$datetime"] for v in values]
-    for i, text in enumerate(texts):  # a check per consent; a parse per offset only
-        if text is not None and ("+" in text[19:] or "-" in text[19:] or "Z" in text[19:]):
-            texts[i] = naive_utc(dt.datetime.fromisoformat(text)).isoformat()
-    return np.array(texts, dtype="datetime64[us]")
 
 
 def _cell(value: Any) -> Any:
