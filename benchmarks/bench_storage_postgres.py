@@ -4,9 +4,10 @@
 
 The script starts a throw-away PostgreSQL server (``initdb`` + ``pg_ctl`` in a temporary
 directory, PostgreSQL's crash-safe defaults: ``fsync``, ``full_page_writes`` and
-``synchronous_commit`` on), generates the interactions once (random UUID4 event ids unless
-``--ids`` says otherwise, 100k customers, 200 touchpoints, half the amounts missing) and runs each contender in
-its own fresh process, on its own fresh tables, interleaved: round 1 runs touchpoint,
+``synchronous_commit`` on), generates the interactions once with the SQLite benchmark's
+``make`` (random UUID4 event ids unless ``--ids`` says otherwise, 100k customers, 200
+touchpoints, half the amounts missing) and runs each contender in its own fresh
+process, on its own fresh tables, interleaved: round 1 runs touchpoint,
 then the peers; round 2 the peers first; and so on. It reports the best of the rounds
 for each step, with each process's peak RSS and the machine's load average around
 each run. Contenders:
@@ -47,7 +48,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -55,78 +55,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-T0 = np.datetime64("2026-01-01", "us")
-NAMES = (
-    "event_id",
-    "customer",
-    "touchpoint",
-    "channel",
-    "time",
-    "direction",
-    "amount",
-    "rating",
-    "response_time",
-    "outcome",
-    "staff",
-    "store",
-    "referrer",
-    "indicator",
-)
+# the same interactions, id shapes and customer skews as the SQLite benchmark
+from bench_storage_sqlite import NAMES, make  # noqa: E402
+
 PLAIN_TABLE = (
     "CREATE TABLE events (event_id TEXT PRIMARY KEY, customer TEXT, touchpoint TEXT, "
     "channel TEXT, time BIGINT, direction TEXT, amount DOUBLE PRECISION, "
     "rating DOUBLE PRECISION, response_time DOUBLE PRECISION, outcome TEXT, staff TEXT, "
     "store TEXT, referrer TEXT, indicator TEXT)"
 )
-
-
-def make(
-    n: int, seed: int = 0, *, ids: str = "uuid4", customers: str = "uniform"
-) -> dict[str, np.ndarray]:
-    """``n`` interactions from a seeded generator.
-
-    ``ids``: ``uuid4`` (random UUID4s), ``sequential`` (``ev000000001``... in arrival
-    order) or ``codes`` (``E0001234``... in random order), as in
-    ``bench_storage_sqlite.py``; ``customers``: ``uniform`` or ``skewed`` (Zipf,
-    exponent 1.2).
-    """
-    rng = np.random.default_rng(seed)
-    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    if ids == "uuid4":
-        event_ids = np.array([str(uuid.UUID(bytes=row.tobytes())) for row in raw], dtype=object)
-    elif ids == "sequential":
-        event_ids = np.array([f"ev{i:09d}" for i in range(n)], dtype=object)
-    else:
-        event_ids = np.array([f"E{i:07d}" for i in rng.permutation(n)], dtype=object)
-    touchpoints = np.array([f"A{i:03d}" for i in range(200)], dtype=object)
-    amount = np.round(rng.gamma(2.0, 150.0, n), 2)
-    amount[rng.random(n) < 0.5] = np.nan
-    people = np.array([f"C{i:07d}" for i in range(max(n // 10, 1))], dtype=object)
-    if customers == "skewed":
-        who = (rng.zipf(1.2, n) - 1) % len(people)
-    else:  # drawn where earlier versions drew it: the same data for the same seed
-        who = rng.integers(0, len(people), n)
-    return {
-        "event_id": event_ids,
-        "customer": people[who],
-        "touchpoint": touchpoints[rng.integers(0, len(touchpoints), n)],
-        "channel": np.array(["store", "phone", "email", "app"], dtype=object)[
-            rng.integers(0, 4, n)
-        ],
-        "time": T0 + rng.integers(0, 365 * 86_400_000_000, n).astype("timedelta64[us]"),
-        "direction": np.array(["inbound", "outbound"], dtype=object)[rng.integers(0, 2, n)],
-        "amount": amount,
-        "rating": np.where(rng.random(n) < 0.3, rng.integers(1, 6, n), np.nan).astype(float),
-        "response_time": np.full(n, np.nan),
-        "outcome": np.array(["purchase", "visit", None], dtype=object)[rng.integers(0, 3, n)],
-        "staff": np.array([f"S{i}" for i in range(50)], dtype=object)[rng.integers(0, 50, n)],
-        "store": np.array([f"shop{i}" for i in range(20)], dtype=object)[rng.integers(0, 20, n)],
-        "referrer": np.full(n, None, dtype=object),
-        "indicator": np.full(n, None, dtype=object),
-    }
 
 
 def save(cols: dict[str, np.ndarray], path: Path) -> None:
