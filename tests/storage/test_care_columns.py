@@ -17,6 +17,7 @@ from touchpoint.model import Consent
 from touchpoint.storage.base import Storage, customer_columns
 from touchpoint.storage.memory import MemoryStorage
 from touchpoint.storage.sqlite import SqliteStorage
+from touchpoint.testing.storage import care_customers
 
 # numpy warns that it has no time zones when it parses an ISO text with an offset:
 # `touchpoint.frame.to_us` expects that and silences it; none may reach the user
@@ -70,26 +71,6 @@ def customer_sets(draw) -> list[Customer]:
 ANCHORS = {"birthday", "move_in", "purchase", "never_set"}
 
 
-def _people() -> list[Customer]:
-    return [
-        Customer(
-            "C1",
-            timezone="Asia/Shanghai",
-            segment="retail",
-            tier="gold",
-            preferred_channels=("sms", "email"),
-            dates={"birthday": dt.date(1980, 2, 29), "move_in": dt.date(2026, 5, 1)},
-            consents=(
-                Consent("sms", "marketing", True, at=dt.datetime(2026, 1, 2, 8, 30, tzinfo=CST)),
-                Consent("email", "service", False, at=dt.datetime(2025, 12, 31, 23, 59, 59, 999)),
-                Consent("phone", "service", True),  # no time
-            ),
-        ),
-        Customer("C0"),  # nothing but an id: Nones, NaT, no consents
-        Customer("C2", do_not_contact=True, dates={"purchase": dt.date(2026, 11, 30)}),
-    ]
-
-
 def _assert_same(a: dict, b: dict) -> None:
     assert list(a) == list(b)
     for name in a:
@@ -110,13 +91,13 @@ def test_columns_of_stored_documents_equal_those_of_the_records(kind, page, tmp_
         store = open_storage(request.getfixturevalue("postgres_url"))
     else:
         store = SqliteStorage(tmp_path / "c.db") if kind == "sqlite" else MemoryStorage()
-    store.upsert_customers(_people())
+    store.upsert_customers(care_customers())
     fast = stored_customer_columns(store, ANCHORS)
     slow = customer_columns(store.customers(), ANCHORS)
     for a, b in zip(fast, slow, strict=True):
         _assert_same(a, b)
     customers, consents = fast
-    assert customers["customer"].tolist() == ["C0", "C1", "C2"]  # the storage's order
+    assert customers["customer"].tolist() == ["C0", "C1", "C2", "C3"]  # the storage's order
     assert np.isnat(customers["never_set"]).all()
     # 08:30 in UTC+8 is 00:30 UTC, naive; a consent without a time is NaT
     assert consents["time"].tolist()[0] == dt.datetime(2026, 1, 2, 0, 30)

@@ -43,7 +43,7 @@ from touchpoint.frame import EventFrame
 from touchpoint.model import Complaint, Consent, Customer, Promise
 from touchpoint.storage.base import AppendStatus, Batch, Storage
 
-__all__ = ["OPTIONAL_PARTS", "StorageContract", "make_columns"]
+__all__ = ["OPTIONAL_PARTS", "StorageContract", "care_customers", "make_columns"]
 
 #: The optional parts of the storage contract, and what a backend without each cannot do.
 #: List the ones your backend lacks in ``unsupported`` on your `StorageContract` subclass.
@@ -69,6 +69,32 @@ def _part(name: str) -> Callable[[_Test], _Test]:
 
 
 T0 = np.datetime64("2026-03-01T00:00:00", "us")
+
+
+def care_customers() -> list[Customer]:
+    """Customers with every shape the care columns meet: dates, an aware and a naive
+    consent time and none, a customer with nothing but an id, one without consents."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    return [
+        Customer(
+            "C1",
+            timezone="Asia/Shanghai",
+            segment="retail",
+            tier="gold",
+            preferred_channels=("sms", "email"),
+            dates={"birthday": dt.date(1980, 2, 29), "move_in": dt.date(2026, 5, 1)},
+            consents=(
+                Consent(
+                    "sms", "marketing", True, at=dt.datetime(2026, 1, 2, 8, 30, tzinfo=shanghai)
+                ),
+                Consent("email", "service", False, at=dt.datetime(2025, 12, 31, 23, 59, 59, 999)),
+                Consent("phone", "service", True),  # no time
+            ),
+        ),
+        Customer("C0"),  # nothing but an id: None, NaT, no consents
+        Customer("C2", do_not_contact=True, dates={"purchase": dt.date(2026, 11, 30)}),
+        Customer("C3", preferred_channels=("email",), consents=[Consent("email", "service")]),
+    ]
 
 
 def make_columns(
@@ -289,29 +315,7 @@ class StorageContract:
     def test_care_columns_are_those_of_the_stored_records(self, storage: Storage) -> None:
         """`care_columns` equals the base class's default over `customers` (a `Customer`
         each), column for column and in the same order, and the values stored."""
-        shanghai = dt.timezone(dt.timedelta(hours=8))
-        people = [
-            Customer(
-                "C1",
-                timezone="Asia/Shanghai",
-                segment="retail",
-                tier="gold",
-                preferred_channels=("sms", "email"),
-                dates={"birthday": dt.date(1980, 2, 29), "move_in": dt.date(2026, 5, 1)},
-                consents=(
-                    Consent(
-                        "sms", "marketing", True, at=dt.datetime(2026, 1, 2, 8, 30, tzinfo=shanghai)
-                    ),
-                    Consent(
-                        "email", "service", False, at=dt.datetime(2025, 12, 31, 23, 59, 59, 999)
-                    ),
-                    Consent("phone", "service", True),  # no time
-                ),
-            ),
-            Customer("C0"),  # nothing but an id: None, NaT, no consents
-            Customer("C2", do_not_contact=True, dates={"purchase": dt.date(2026, 11, 30)}),
-            Customer("C3", preferred_channels=("email",), consents=[Consent("email", "service")]),
-        ]
+        people = care_customers()
         anchors = {"birthday", "move_in", "purchase", "never_set"}
         empty = storage.care_columns(anchors)
         assert [len(c["customer"]) for c in empty] == [0, 0]
