@@ -409,10 +409,10 @@ def empty(shape: int | tuple[int, ...], dtype: Any = float) -> np.ndarray:
     When several threads take those page faults in one process at once, they wait on
     each other in the kernel: filling a fresh 80 MB array from 2 threads cost 0.15-0.6 s
     of system time on a 2-core virtual machine, against 0.00-0.08 s when one thread
-    wrote a byte per page first (``benchmarks/prototypes/threads_page_faults.py``). So with more than one thread, arrays of at least
-    `PREFAULT_BYTES` get that one write per page here (about 4 ms for 80 MB, all of it
-    page faults the threads would have taken anyway); the contents stay unspecified, as
-    with ``numpy.empty``.
+    wrote a byte per page first (``benchmarks/prototypes/threads_page_faults.py``). So
+    with more than one thread, arrays of at least `PREFAULT_BYTES` get that one write
+    per page here (about 4 ms for 80 MB, all of it page faults the threads would have
+    taken anyway); the contents stay unspecified, as with ``numpy.empty``.
 
     >>> empty(3, dtype=np.int64).shape
     (3,)
