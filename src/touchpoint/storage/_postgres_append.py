@@ -352,9 +352,9 @@ def _same_as_stored(con: Any, ids: np.ndarray, digest: np.ndarray) -> np.ndarray
     """Positions of the rows (``ids`` sorted) stored with the same digest: duplicates.
 
     Only the ids and digests are sent (a binary ``COPY`` of three columns instead of
-    fifteen), and the stored rows are matched on one number each: a re-sent batch of
-    200k took about 0.30 s of server time against 0.49 s staged and compared column by
-    column (``benchmarks/README.md``, session 10). Rows stored before schema version 2,
+    fifteen), and the stored rows are matched on one number each: 200k stored rows sent
+    again took 0.24 s against 0.38 s staged and compared column by column
+    (``benchmarks/prototypes/pg_probe_forms.py``). Rows stored before schema version 2,
     or whose referrer was erased since, have no digest and are not found here.
     """
     fields = [np.arange(len(ids), dtype=">i4"), ids, digest.astype(">i8")]
