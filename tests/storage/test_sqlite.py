@@ -605,3 +605,20 @@ def test_opening_an_up_to_date_file_takes_no_write_lock(tmp_path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_score_set_naming_a_customer_the_file_lost_is_refused_not_misread(tmp_path):
+    """Saved scores hold dictionary ids: if one is gone from the dictionary (an erasure
+    between the two reads), loading says so instead of reading another customer's name."""
+    path = tmp_path / "s.db"
+    store = open_storage(f"sqlite:///{path}")
+    store.save_scores("rfm", ["C1", "C2", "C3"], {"value": np.array([1.0, 2.0, 3.0])})
+    assert store.load_scores("rfm")["customer"].tolist() == ["C1", "C2", "C3"]
+    store.close()
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("DELETE FROM dict_customer WHERE value = 'C2'")  # what a lost id looks like
+    raw.close()
+    store = open_storage(f"sqlite:///{path}")
+    with pytest.raises(StorageError, match=r"score set 'rfm' names 1 customer ids"):
+        store.load_scores("rfm")
+    store.close()

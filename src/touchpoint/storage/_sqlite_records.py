@@ -218,9 +218,15 @@ class RecordsMixin:
             known = [r[0] for r in self._read("SELECT name FROM score ORDER BY name")]  # type: ignore[attr-defined]
             raise StorageError(f"no saved score set {name!r} (saved: {', '.join(known) or 'none'})")
         cols = dict(unpack(rows[0][0]))
+        codes = cols.pop("__customer")
         ids, values = self._categories("customer")  # type: ignore[attr-defined]
-        customers = values[code_table(ids)[cols.pop("__customer")]]
-        return {"customer": customers, **{k: np.array(v) for k, v in cols.items()}}
+        at = code_table(ids, top=int(codes.max()) if len(codes) else 0)[codes]
+        if (at < 0).any():  # never a wrong customer: position -1 would read the last one
+            raise StorageError(
+                f"score set {name!r} names {int((at < 0).sum())} customer ids the file no "
+                "longer has (erased while it was read?): load it again"
+            )
+        return {"customer": values[at], **{k: np.array(v) for k, v in cols.items()}}
 
     # ------------------------------------------------------------------ quarantine
 
