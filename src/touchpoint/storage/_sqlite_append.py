@@ -88,20 +88,29 @@ def _equal(
 def _stored_columns(
     store: SqliteStorage, con: sqlite3.Connection, batch: Batch, rows: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """The ``rows`` of ``batch`` as they are stored: dictionary ids instead of codes."""
-    out: dict[str, np.ndarray] = {"event_id": batch.event_id[rows]}
+    """The ``rows`` of ``batch`` as they are stored: dictionary ids instead of codes.
+
+    ``rows`` are distinct and ascending; when they are every row, the batch's own
+    columns are used without a copy.
+    """
+    every = len(rows) == len(batch)
+
+    def take(column: np.ndarray) -> np.ndarray:
+        return column if every else column[rows]
+
+    out: dict[str, np.ndarray] = {"event_id": take(batch.event_id)}
     for name in CATEGORICAL:
-        codes = batch.codes[name][rows]
+        codes = take(batch.codes[name])
         k = len(batch.categories[name])
         used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=k))  # O(n), no sort
         lut = np.full(k + 1, -1, dtype=np.int64)
         if len(used):
             lut[used] = store._ids(con, name, batch.categories[name][used].tolist())
         out[name] = lut[codes].astype(np.int32)  # code -1 reads the last slot, which stays -1
-    out["time"] = batch.time[rows]
-    out["direction"] = batch.direction[rows]
+    out["time"] = take(batch.time)
+    out["direction"] = take(batch.direction)
     for name in FLOATS:
-        out[name] = batch.floats[name][rows]
+        out[name] = take(batch.floats[name])
     return out
 
 
@@ -152,8 +161,11 @@ def _insert(
     """Insert ``cols[rows]`` into ``event`` with ``ids`` (and ``keys``), many rows a statement.
 
     Only the columns with a value in some row are named (the others are NULL by
-    default); NaN binds as NULL; dictionary id -1 becomes NULL through ``NULLIF``; the
-    event ids bind as ``str`` (ASCII codes), which SQLite stores as they come. With
+    default); NaN binds as NULL; dictionary id -1 becomes NULL through ``NULLIF(?,
+    -1)``, in the columns missing some value only (SQLite calls a function per value;
+    binding ``None`` instead costs more, through sqlite3's adaptation of non-basic
+    types: ``benchmarks/prototypes/sqlite_null_ids.py``); the event ids bind as
+    ``str`` (ASCII codes), which SQLite stores as they come. With
     ``keys`` the insert skips rows whose key is taken; without, the rows are overflow
     rows (no key). The parameters of `ROWS_PER_INSERT` rows go in one flat list, row
     after row (built by slice assignment, a loop over columns only), 64 statements'
@@ -173,17 +185,17 @@ def _insert(
     arrays.append(cols["event_id"][rows])
     for name in STORED[1:]:
         column = cols[name][rows]
+        mark = "?"
         if name in CATEGORICAL:
-            if not (column >= 0).any():
+            missing = column < 0
+            if missing.all():
                 continue
-            marks.append("NULLIF(?, -1)")
-        elif name in FLOATS:
-            if np.isnan(column).all():
-                continue
-            marks.append("?")
-        else:
-            marks.append("?")
+            if missing.any():
+                mark = "NULLIF(?, -1)"
+        elif name in FLOATS and np.isnan(column).all():
+            continue
         names.append(name)
+        marks.append(mark)
         arrays.append(column)
     width = len(arrays)
     row = f"({', '.join(marks)})"
@@ -418,7 +430,10 @@ def append(
     if refuse and (rejected_here.any() or quarantine):
         return AppendResult(status, committed=False, rejections=tuple(rejections))
 
-    _write_block(con, {"id": ids[accepted], **{k: v[accepted] for k, v in stored.items()}})
+    if accepted.all():  # the usual case: no copy of the columns
+        _write_block(con, {"id": ids, **stored})
+    else:
+        _write_block(con, {"id": ids[accepted], **{k: v[accepted] for k, v in stored.items()}})
     counts = np.bincount(status, minlength=4)
     batch_id = con.execute(
         "INSERT INTO batch (at, rows, accepted, duplicate, rejected) VALUES (?, ?, ?, ?, ?)",
@@ -444,7 +459,8 @@ def _first_of(keys: np.ndarray, event_ids: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     first_of = first[inverse]
-    if (event_ids[first_of] != event_ids).any():
+    again = np.flatnonzero(first_of != np.arange(len(keys)))  # rows sharing a key: few
+    if (event_ids[first_of[again]] != event_ids[again]).any():
         _, first, inverse = np.unique(event_ids, return_index=True, return_inverse=True)
         first_of = first[inverse]
     return first_of
