@@ -297,20 +297,20 @@ def _validate(
             message = "must be a non-empty id"
         if name in ("customer", "touchpoint"):
             checks.flag((c < 0) & ~skip.get(name, none), name, "is required", None)
+        safe = np.where(c >= 0, c, 0)  # a row's category, any for a missing value
+        # each check looks at the categories, then at the rows of the bad ones only
         if blueprint is not None and name in ("touchpoint", "channel") and len(values):
             known = (
                 {tp.code for tp in blueprint} if name == "touchpoint" else blueprint.channel_names
             )
             unknown = ~np.isin(text, np.array(sorted(known), dtype=str)) & ~bad_value
-            rows = (c >= 0) & unknown[np.where(c >= 0, c, 0)]
-            checks.flag(
-                rows,
-                name,
-                f"is not a {name} of blueprint {blueprint.name!r}",
-                values[np.where(c >= 0, c, 0)],
-            )
-        rows = (c >= 0) & bad_value[np.where(c >= 0, c, 0)] if len(values) else np.zeros(n, bool)
-        checks.flag(rows, name, message, values[np.where(c >= 0, c, 0)] if len(values) else None)
+            if unknown.any():
+                rows = (c >= 0) & unknown[safe]
+                checks.flag(
+                    rows, name, f"is not a {name} of blueprint {blueprint.name!r}", values[safe]
+                )
+        if len(values) and bad_value.any():
+            checks.flag((c >= 0) & bad_value[safe], name, message, values[safe])
         codes[name] = c
         categories[name] = np.array(text, dtype=object)
 
@@ -357,20 +357,26 @@ def _validate(
 
     bad = checks.bad
     good = np.flatnonzero(~bad)
+    every = len(good) == n  # the usual case: a plain copy instead of a gather
+
+    def kept(column: np.ndarray) -> np.ndarray:
+        # a copy either way: a column may be the caller's own array (or a frame's codes)
+        return column.copy() if every else column[good]
+
     us = np.where(np.isnat(time), _EPOCH, time).astype("datetime64[us]")
     batch = Batch(
         (
-            clean_ids[good]
+            kept(clean_ids)
             if clean_ids is not None
-            else id_text[good].astype("S")  # codes are ASCII
+            else kept(id_text).astype("S")  # codes are ASCII
             if n
             else np.empty(0, dtype="S1")
         ),
-        {k: v[good] for k, v in codes.items()},
+        {k: kept(v) for k, v in codes.items()},
         categories,
-        (us - _EPOCH).astype(np.int64)[good],
-        direction[good],
-        {k: v[good] for k, v in floats.items()},
+        kept((us - _EPOCH).astype(np.int64)),
+        kept(direction),
+        {k: kept(v) for k, v in floats.items()},
         good.astype(np.int64),
     )
     rejections = [
