@@ -357,25 +357,28 @@ def _validate(
 
     bad = checks.bad
     good = np.flatnonzero(~bad)
-    every = len(good) == n  # the usual case: a plain copy instead of a gather
+    every = len(good) == n  # the usual case: no gather by the good rows
 
-    def kept(column: np.ndarray) -> np.ndarray:
-        # a copy either way: a column may be the caller's own array (or a frame's codes)
-        return column.copy() if every else column[good]
+    def kept(column: np.ndarray, *, made_here: bool = False) -> np.ndarray:
+        """The good rows of ``column``, in an array of the batch's own: a column read
+        as given may be the caller's array (floats) or a frame's codes, and is copied."""
+        if not every:
+            return column[good]
+        return column if made_here else column.copy()
 
     us = np.where(np.isnat(time), _EPOCH, time).astype("datetime64[us]")
     batch = Batch(
         (
-            kept(clean_ids)
+            kept(clean_ids, made_here=True)
             if clean_ids is not None
-            else kept(id_text).astype("S")  # codes are ASCII
+            else kept(id_text, made_here=True).astype("S")  # codes are ASCII
             if n
             else np.empty(0, dtype="S1")
         ),
         {k: kept(v) for k, v in codes.items()},
         categories,
-        kept((us - _EPOCH).astype(np.int64)),
-        kept(direction),
+        kept((us - _EPOCH).astype(np.int64), made_here=True),
+        kept(direction, made_here=True),
         {k: kept(v) for k, v in floats.items()},
         good.astype(np.int64),
     )
