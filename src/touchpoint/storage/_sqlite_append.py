@@ -430,10 +430,10 @@ def append(
     if refuse and (rejected_here.any() or quarantine):
         return AppendResult(status, committed=False, rejections=tuple(rejections))
 
-    if accepted.all():  # the usual case: no copy of the columns
-        _write_block(con, {"id": ids, **stored})
-    else:
-        _write_block(con, {"id": ids[accepted], **{k: v[accepted] for k, v in stored.items()}})
+    cached = {"id": ids, **stored}
+    if not accepted.all():  # duplicates, conflicts or suppressed rows are not cached
+        cached = {k: v[accepted] for k, v in cached.items()}
+    _write_block(con, cached)
     counts = np.bincount(status, minlength=4)
     batch_id = con.execute(
         "INSERT INTO batch (at, rows, accepted, duplicate, rejected) VALUES (?, ?, ?, ?, ?)",
