@@ -1,5 +1,5 @@
-"""Appending a `Batch` to PostgreSQL: binary ``COPY`` into a staging table, one ``INSERT ...
-ON CONFLICT (event_id) DO NOTHING``.
+"""Appending a `Batch` to PostgreSQL: binary ``COPY`` straight into ``event`` for new ids,
+else into a staging table and one ``INSERT ... ON CONFLICT (event_id) DO NOTHING``.
 
 Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``, so no
 `forget` commits in the middle):
@@ -11,13 +11,14 @@ Inside the caller's transaction (which holds a ``SHARE`` lock on ``suppression``
 3. the distinct values of each categorical column get their ``dim_<column>`` ids
    (`touchpoint.storage._postgres_dims`);
 4. each row gets the 64-bit digest of its stored values (`row_digest`, stored with the
-   row). When some of a sample of the batch's ids is stored with a digest (a batch sent
-   again), the ids and digests alone go through a binary ``COPY`` into a second staging table, and
-   one primary-key lookup per id finds the stored rows with the same digest:
-   ``DUPLICATE``, without sending or comparing their values (the rest go on to step 5);
+   row). When some of a sample of the batch's ids is stored with a digest (a batch
+   sent again), the ids and digests alone go through a binary ``COPY`` into a second
+   staging table, and one primary-key lookup per id finds the stored rows with the
+   same digest: ``DUPLICATE``, without sending or comparing their values (the rest go
+   on to step 5);
 5. the first row of each remaining event id goes, in event-id order, into the temporary
    staging table through one binary ``COPY`` built from numpy arrays (no Python object
-   per row); When none of a sample of those ids is stored (new data, the usual case),
+   per row); when none of a sample of those ids is stored (new data, the usual case),
    the rows go instead straight into ``event`` with one binary ``COPY`` inside a
    savepoint (bulk-written: the cheapest way into PostgreSQL); if that meets a stored
    id (or a concurrent writer's), the savepoint is rolled back and steps 5-7 run;
