@@ -58,7 +58,7 @@ def insert(con: Any, cols: dict, ids: np.ndarray, keys: np.ndarray, way: str) ->
         column, mark = cols[name], "?"
         missing = column < 0 if name in CATEGORICAL else None
         if missing is not None and (way == "NULLIF everywhere" or missing.any()):
-            if way in ("NULLIF everywhere", "NULLIF where missing"):
+            if way == "NULLIF everywhere":
                 mark = "NULLIF(?, -1)"
             elif way == "None bound":
                 column = column.astype(object)
