@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from touchpoint._mix64 import MIX1, MIX2
+
 __all__ = [
     "code_partition",
     "gather_codes",
@@ -33,17 +35,14 @@ __all__ = [
     "recode",
 ]
 
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's finaliser
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
 
 @njit(cache=True, nogil=True, boundscheck=False)  # type: ignore[untyped-decorator]
 def _mix(key: Any) -> Any:
     x = np.uint64(key)
     x ^= x >> np.uint64(30)
-    x *= _MIX1
+    x *= MIX1
     x ^= x >> np.uint64(27)
-    x *= _MIX2
+    x *= MIX2
     x ^= x >> np.uint64(31)
     return x
 

@@ -64,6 +64,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from touchpoint._mix64 import GOLDEN, MIX1, MIX2
 from touchpoint._threads import chunk_bounds, empty, map_chunks, parallel_map
 from touchpoint.frame import _accel
 
@@ -96,9 +97,6 @@ _ARROW_MIN = 1 << 14
 #: Strings longer than this many bytes go to Arrow's dictionary encoding.
 _MAX_WORDS = 8
 
-_FIB = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: multiplicative hashing
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finaliser constants
-_MIX2 = np.uint64(0x94D049BB133111EB)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 #: _KEEP[r]: the mask keeping the top r bytes of a big-endian 8-byte word.
 _KEEP = np.array(
@@ -392,7 +390,7 @@ def _by_partition(
 
     def partition(c: int) -> None:  # step 1
         a, b = chunks[c]
-        h = np.multiply(unsigned[a:b], _FIB)
+        h = np.multiply(unsigned[a:b], GOLDEN)
         h >>= shift
         pid[a:b] = h
         counts[c] = np.bincount(pid[a:b], minlength=parts)
@@ -707,12 +705,12 @@ class _Strings:
 
     def hash(self, a: int, b: int, words: int, out: np.ndarray) -> np.ndarray:
         """A 64-bit hash of strings ``a:b`` from their length and words."""
-        h = np.multiply(self.lengths[a:b].astype(np.uint64), _FIB)
+        h = np.multiply(self.lengths[a:b].astype(np.uint64), GOLDEN)
         for j in range(words):  # a loop over the words of a string, at most 8
             h ^= self.word(a, b, j)
-            h *= _MIX1
+            h *= MIX1
             h ^= h >> np.uint64(29)
-        h *= _MIX2
+        h *= MIX2
         h ^= h >> np.uint64(32)
         out[:] = h
         return out

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from touchpoint._mix64 import GOLDEN, mix64
 from touchpoint.errors import Problem, ValidationError
 
 __all__ = [
@@ -53,9 +54,6 @@ __all__ = [
     "tie_hash",
 ]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _CHUNK = 1 << 20  # ids turned into text per pass, to bound the memory of long ids
@@ -63,10 +61,7 @@ _CHUNK = 1 << 20  # ids turned into text per pass, to bound the memory of long i
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64's output function: a bijection of uint64 that mixes every bit."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
+    return mix64(x + GOLDEN)
 
 
 def _text_hash(ids: np.ndarray) -> np.ndarray:

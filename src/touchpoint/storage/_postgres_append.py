@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from touchpoint._mix64 import GOLDEN, mix64
 from touchpoint.errors import Problem
 from touchpoint.storage._postgres_copy import array, copy_chunks
 from touchpoint.storage._postgres_dims import copy_one
@@ -103,18 +104,6 @@ def keys_ddl() -> str:
     )
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finalizer: every input bit moves every output bit (uint64, wrapping)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 def row_digest(stored: dict[str, np.ndarray]) -> np.ndarray:
     """A 64-bit digest (int64) of each row's stored values (`stored_columns`), in `COMPARED` order.
 
@@ -144,7 +133,7 @@ def row_digest(stored: dict[str, np.ndarray]) -> np.ndarray:
                 bits = values.astype(np.float64).view(np.uint64)
             else:
                 bits = values.astype(np.int64).view(np.uint64)
-            h = _mix(h ^ _mix(bits + _GOLDEN * np.uint64(i + 1)))
+            h = mix64(h ^ mix64(bits + GOLDEN * np.uint64(i + 1)))
     return h.view(np.int64)
 
 
