@@ -454,8 +454,9 @@ def test_rows_and_scan_cache_agree_whatever_happens(operations, modulus, per_ins
 )
 def test_a_filtered_scan_is_the_plain_sql_rows_filtered(sizes, start, end, customers, touchpoints):
     """The scan, with any filter, gives the rows and values the ``interactions`` view
-    gives filtered in Python: over several scan-cache blocks, each batch with event ids
-    of its own width (one to four digits after a prefix)."""
+    gives filtered in Python: over several scan-cache blocks (some kept whole, some
+    partly, some not at all), each batch with event ids of its own width (one to four
+    digits after a prefix)."""
     import touchpoint.storage._sqlite_append as appending
 
     saved = appending.CHUNK_ROWS
@@ -475,6 +476,7 @@ def test_a_filtered_scan_is_the_plain_sql_rows_filtered(sizes, start, end, custo
                         "outcome": np.array([None, "won"] * size, dtype=object)[:size],
                         "amount": np.where(i % 3 == 0, np.nan, i * 0.5),
                         "time": (i * 7 % 211).astype("datetime64[us]"),
+                        "direction": np.array(["inbound", "outbound", "outbound"] * size)[:size],
                     }
                 ),
                 refuse=False,
@@ -494,13 +496,15 @@ def test_a_filtered_scan_is_the_plain_sql_rows_filtered(sizes, start, end, custo
                 f["outcome"].tolist(),
                 [None if np.isnan(a) else float(a) for a in f["amount"]],
                 f["time"].astype(np.int64).tolist(),
+                f["direction"].tolist(),
                 strict=True,
             )
         )
         want = sorted(
             r
             for r in store._read(
-                "SELECT event_id, customer, touchpoint, outcome, amount, time_us FROM interactions"
+                "SELECT event_id, customer, touchpoint, outcome, amount, time_us, direction "
+                "FROM interactions"
             )
             if (start is None or r[5] >= start)
             and (end is None or r[5] < end)

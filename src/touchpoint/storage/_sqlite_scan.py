@@ -4,11 +4,12 @@ Each block is read through an incremental blob handle (``Connection.blobopen``),
 column at a time, and decoded straight into the frame's columns, allocated once for
 all blocks: dictionary ids become category codes through a lookup table, event ids
 are widened from ASCII bytes to text. No block is held whole in memory, and an
-unfiltered scan copies no column twice (a filtered one takes each block's kept rows
-first and copies the filled prefix out at the end); the fresh memory of a first
-unfiltered scan is about the frame itself (its cost,
-and the dictionaries read once per process, are what a first scan spends: see
-``benchmarks/README.md``).
+unfiltered scan copies no column twice. A filtered one reads a block's filter columns
+(time, customer or touchpoint ids) first, through the same blob handle, reads nothing
+more of a block it keeps no row of, writes the kept rows into the columns' prefix and
+copies the filled prefix out at the end. The fresh memory of a first unfiltered scan
+is about the frame itself (its cost, and the dictionaries read once per process, are
+what a first scan spends: see ``benchmarks/README.md``).
 
 Examples
 --------
@@ -27,7 +28,8 @@ Examples
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,27 +47,50 @@ from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS
 if TYPE_CHECKING:
     from touchpoint.storage.sqlite import SqliteStorage
 
-__all__ = ["block_columns", "scan"]
+__all__ = ["block_columns", "open_block", "scan"]
+
+
+class _Block:
+    """An open scan-cache block whose columns are read on demand (`open_block`)."""
+
+    def __init__(self, blob: Any) -> None:
+        self._blob = blob
+        hlen = header_length(blob.read(LENGTH_SIZE))
+        self._base = LENGTH_SIZE + hlen
+        self._layout = {
+            name: (dtype, length, offset)
+            for name, dtype, length, offset in parse_header(blob.read(hlen))
+        }
+
+    def read(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        """The columns ``names`` (those the block has), each read on its own."""
+        out: dict[str, np.ndarray] = {}
+        for name in names:  # a dozen columns at most
+            if name in self._layout:
+                dtype, length, offset = self._layout[name]
+                self._blob.seek(self._base + offset)
+                out[name] = np.frombuffer(self._blob.read(length * dtype.itemsize), dtype=dtype)
+        return out
+
+
+@contextmanager
+def open_block(con: sqlite3.Connection, chunk_id: int) -> Iterator[_Block]:
+    """Scan-cache block ``chunk_id`` through one blob handle, read column by column.
+
+    The block's layout is `touchpoint.storage._pack`'s (a JSON header, then each
+    column's bytes); only the header and the columns asked for are read. One handle
+    serves every read of the block: SQLite then walks the blob's overflow pages once.
+    """
+    with con.blobopen("chunk", "data", chunk_id, readonly=True) as blob:
+        yield _Block(blob)
 
 
 def block_columns(
     con: sqlite3.Connection, chunk_id: int, names: Iterable[str]
 ) -> dict[str, np.ndarray]:
-    """The columns ``names`` of scan-cache block ``chunk_id``, each read on its own.
-
-    The block's layout is `touchpoint.storage._pack`'s (a JSON header, then each
-    column's bytes); only the header and the wanted columns are read from the blob.
-    """
-    wanted = set(names)
-    out: dict[str, np.ndarray] = {}
-    with con.blobopen("chunk", "data", chunk_id, readonly=True) as blob:
-        hlen = header_length(blob.read(LENGTH_SIZE))
-        base = LENGTH_SIZE + hlen
-        for name, dtype, length, offset in parse_header(blob.read(hlen)):
-            if name in wanted:
-                blob.seek(base + offset)
-                out[name] = np.frombuffer(blob.read(length * dtype.itemsize), dtype=dtype)
-    return out
+    """The columns ``names`` of scan-cache block ``chunk_id``, each read on its own."""
+    with open_block(con, chunk_id) as block:
+        return block.read(names)
 
 
 def scan(
@@ -97,6 +122,7 @@ def scan(
             if wanted is not None
         }
         luts = {name: code_table(dicts[name][0]) for name in CATEGORICAL}
+        filtered = lo is not None or hi is not None or bool(wanted_ids)
         total = sum(n for _, n in blocks)
         # allocated for every row of the blocks; a filter fills a prefix (untouched
         # pages of np.empty take no memory) and the prefix is copied out at the end
@@ -104,29 +130,32 @@ def scan(
         columns = {name: np.empty(total, dtype=dtypes.get(name, np.int64)) for name in names}
         event_ids: list[np.ndarray] = []
         filled = 0
-        for chunk_id, _ in blocks:  # a loop over blocks (200k rows each for large batches)
-            block = block_columns(con, chunk_id, ("event_id", *names))
-            keep = None
-            if lo is not None or hi is not None:
-                t = block["time"]
-                keep = np.ones(len(t), dtype=bool)
-                if lo is not None:
-                    keep &= t >= lo
-                if hi is not None:
-                    keep &= t < hi
-            for name, wanted_id in wanted_ids.items():
-                hit = np.isin(block[name], wanted_id)
-                keep = hit if keep is None else keep & hit
-            if keep is not None:
-                block = {k: v[keep] for k, v in block.items()}
-            m = len(block["time"])
+        for chunk_id, n in blocks:  # a loop over blocks (200k rows each for large batches)
+            with open_block(con, chunk_id) as reader:
+                block, keep, m = {}, None, n
+                if filtered:  # the filter's columns first
+                    block = reader.read(("time", *wanted_ids))
+                    keep = _kept(block, lo, hi, wanted_ids)
+                    m = int(np.count_nonzero(keep))
+                    if m == 0:
+                        continue  # nothing kept: the block's other columns are not read
+                    if m == len(keep):
+                        keep = None  # every row kept
+                block |= reader.read(name for name in ("event_id", *names) if name not in block)
             part = slice(filled, filled + m)
-            for name in CATEGORICAL:
-                np.take(luts[name], block[name], out=columns[name][part])
-            columns["time"][part] = block["time"].view("datetime64[us]")
-            for name in ("direction", *FLOATS):
-                columns[name][part] = block[name]
-            event_ids.append(block["event_id"])
+            for name in CATEGORICAL:  # dictionary ids (of the kept rows) to codes
+                ids = block[name] if keep is None else block[name][keep]
+                np.take(luts[name], ids, out=columns[name][part])
+            for name in numeric:  # copied once: all rows, or the kept ones
+                out = columns[name][part]
+                values = block[name].view(out.dtype) if name == "time" else block[name]
+                if keep is None:
+                    out[:] = values
+                elif values.dtype == out.dtype:
+                    np.compress(keep, values, out=out)
+                else:  # a narrower stored type (direction): widened as it is copied
+                    out[:] = values[keep]
+            event_ids.append(block["event_id"] if keep is None else block["event_id"][keep])
             filled += m
     if filled < total:
         columns = {k: v[:filled].copy() for k, v in columns.items()}
@@ -139,3 +168,21 @@ def scan(
     categories: dict[str, np.ndarray] = {name: dicts[name][1] for name in CATEGORICAL}
     categories["direction"] = DIRECTIONS.copy()
     return EventFrame({k: columns[k] for k in STANDARD}, categories)
+
+
+def _kept(
+    block: dict[str, np.ndarray],
+    lo: int | None,
+    hi: int | None,
+    wanted_ids: dict[str, np.ndarray],
+) -> np.ndarray:
+    """The rows of a block inside ``[lo, hi)`` whose customer and touchpoint are wanted."""
+    t = block["time"]
+    keep = np.ones(len(t), dtype=bool)
+    if lo is not None:
+        keep &= t >= lo
+    if hi is not None:
+        keep &= t < hi
+    for name, wanted_id in wanted_ids.items():  # customer, touchpoint
+        keep &= np.isin(block[name], wanted_id)
+    return keep
