@@ -226,6 +226,20 @@ def validate_columns(
     return _validate(data, names, blueprint, fast=True)
 
 
+def _flag_categories(
+    checks: _Checks, name: str, c: np.ndarray, values: np.ndarray, bad: np.ndarray, message: str
+) -> None:
+    """Flag the rows of column ``name`` (codes ``c``) whose category is ``bad``.
+
+    The categories are checked first; the rows are looked at only when one is bad
+    (the usual clean batch costs no pass over its rows).
+    """
+    if not bad.any():
+        return
+    safe = np.where(c >= 0, c, 0)  # a row's category, any for a missing value
+    checks.flag((c >= 0) & bad[safe], name, message, values[safe])
+
+
 def _validate(
     data: Any, names: Mapping[str, str] | None, blueprint: Any, *, fast: bool
 ) -> tuple[Batch, list[Rejection]]:
@@ -297,20 +311,15 @@ def _validate(
             message = "must be a non-empty id"
         if name in ("customer", "touchpoint"):
             checks.flag((c < 0) & ~skip.get(name, none), name, "is required", None)
-        safe = np.where(c >= 0, c, 0)  # a row's category, any for a missing value
-        # each check looks at the categories, then at the rows of the bad ones only
         if blueprint is not None and name in ("touchpoint", "channel") and len(values):
             known = (
                 {tp.code for tp in blueprint} if name == "touchpoint" else blueprint.channel_names
             )
             unknown = ~np.isin(text, np.array(sorted(known), dtype=str)) & ~bad_value
-            if unknown.any():
-                rows = (c >= 0) & unknown[safe]
-                checks.flag(
-                    rows, name, f"is not a {name} of blueprint {blueprint.name!r}", values[safe]
-                )
-        if len(values) and bad_value.any():
-            checks.flag((c >= 0) & bad_value[safe], name, message, values[safe])
+            message_unknown = f"is not a {name} of blueprint {blueprint.name!r}"
+            _flag_categories(checks, name, c, values, unknown, message_unknown)
+        if len(values):
+            _flag_categories(checks, name, c, values, bad_value, message)
         codes[name] = c
         categories[name] = np.array(text, dtype=object)
 
