@@ -47,7 +47,7 @@ from touchpoint.storage.base import CATEGORICAL, DIRECTIONS, FLOATS
 if TYPE_CHECKING:
     from touchpoint.storage.sqlite import SqliteStorage
 
-__all__ = ["block_columns", "open_block", "scan"]
+__all__ = ["open_block", "scan"]
 
 
 class _Block:
@@ -79,18 +79,11 @@ def open_block(con: sqlite3.Connection, chunk_id: int) -> Iterator[_Block]:
 
     The block's layout is `touchpoint.storage._pack`'s (a JSON header, then each
     column's bytes); only the header and the columns asked for are read. One handle
-    serves every read of the block: SQLite then walks the blob's overflow pages once.
+    serves every read of the block (a scan that opened a second one per block was
+    slower: ``benchmarks/prototypes/sqlite_filtered_scan.py``).
     """
     with con.blobopen("chunk", "data", chunk_id, readonly=True) as blob:
         yield _Block(blob)
-
-
-def block_columns(
-    con: sqlite3.Connection, chunk_id: int, names: Iterable[str]
-) -> dict[str, np.ndarray]:
-    """The columns ``names`` of scan-cache block ``chunk_id``, each read on its own."""
-    with open_block(con, chunk_id) as block:
-        return block.read(names)
 
 
 def scan(
